@@ -1,0 +1,3 @@
+from mktows.cli import app
+
+app()

@@ -1,0 +1,187 @@
+"""Plain values that cross the line between the engine and the SOAP layer.
+
+The SOAP layer builds the inputs from decoded requests and renders the outputs; the engine
+never sees XML and the SOAP layer never sees SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+SyncStatusName = Literal["CREATED", "UPDATED", "FAILED"]
+
+
+@dataclass(frozen=True)
+class LeadKey:
+    """A LeadKeyRef name (IDNUM, EMAIL, COOKIE, SFDCLEADID, ...) and its value."""
+
+    key_type: str
+    key_value: str
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    """One lead field as describeMObject, getLead and activities show it."""
+
+    name: str  # API name, e.g. FirstName
+    display_name: str  # UI label, e.g. First Name
+    data_type: str  # string, integer, email, date, datetime, boolean, float, ...
+    size: int | None = None
+    read_only: bool = False
+    custom: bool = False
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class LeadAttribute:
+    name: str
+    data_type: str
+    value: str
+
+
+@dataclass
+class Lead:
+    id: int
+    email: str | None
+    foreign_sys_person_id: str | None
+    foreign_sys_type: str | None
+    # non-empty fields other than the four above, sorted by name, values already formatted
+    attributes: list[LeadAttribute]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass
+class LeadInput:
+    """One leadRecord of syncLead / syncMultipleLeads, as the client sent it."""
+
+    id: int | None = None
+    email: str | None = None
+    foreign_sys_person_id: str | None = None
+    foreign_sys_type: str | None = None
+    attributes: list[tuple[str, str]] = field(default_factory=list)  # (API name, value)
+
+
+@dataclass
+class SyncOutcome:
+    lead_id: int
+    status: SyncStatusName
+    error: str | None = None
+    lead: Lead | None = None  # filled when the caller asked for it (returnLead)
+
+
+@dataclass(frozen=True)
+class KeySelector:
+    key_type: str
+    key_values: list[str]
+
+
+@dataclass(frozen=True)
+class ListSelector:
+    list_name: str | None = None
+    list_id: int | None = None
+
+
+@dataclass(frozen=True)
+class UpdatedAtSelector:
+    oldest: datetime
+    latest: datetime | None = None
+
+
+LeadSelector = KeySelector | ListSelector | UpdatedAtSelector
+
+
+@dataclass
+class LeadPage:
+    leads: list[Lead]
+    remaining: int
+    stream_position: str  # "" when nothing remains
+
+
+@dataclass
+class Activity:
+    id: int
+    created_at: datetime
+    type_name: str  # display name, e.g. "Change Data Value"
+    asset_name: str  # "" when none
+    attributes: list[tuple[str, str]]  # ordered; "Lead ID" last
+    campaign: str | None
+    lead_id: int
+    person_name: str | None = None
+    org_name: str | None = None
+
+
+@dataclass
+class StreamPosition:
+    """The complex stream position of getLeadActivity / getLeadChanges."""
+
+    latest_created_at: datetime | None = None
+    oldest_created_at: datetime | None = None
+    activity_created_at: datetime | None = None
+    offset: str | None = None
+
+
+@dataclass
+class ActivityPage:
+    activities: list[Activity]
+    remaining: int
+    position: StreamPosition
+
+
+@dataclass
+class MergeOutcome:
+    winner_id: int | None
+    loser_ids: list[int]
+    merged: bool
+    error: str | None = None
+
+
+@dataclass
+class MemberStatus:
+    key: LeadKey
+    status: bool
+
+
+@dataclass
+class ListOperationOutcome:
+    success: bool
+    statuses: list[MemberStatus]
+
+
+@dataclass
+class ApiUser:
+    user_id: str
+    encryption_key: str
+    enabled: bool = True
+
+
+@dataclass
+class ObjectField:
+    """One field of describeMObject's metadata (all 14 elements are always emitted)."""
+
+    name: str
+    data_type: str
+    description: str | None = None
+    display_name: str | None = None
+    source_object: str | None = None
+    size: int | None = None
+    read_only: bool = False
+    update_blocked: bool = False
+    is_name: bool | None = False
+    primary_key: bool = False
+    custom: bool = False
+    dynamic: bool = False
+    dynamic_field_ref: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass
+class ObjectMetadata:
+    name: str
+    description: str | None
+    custom: bool
+    virtual: bool
+    fields: list[ObjectField]
+    updated_at: datetime

@@ -1,0 +1,94 @@
+"""The Marketo error-code table, the one place that knows codes and their short texts.
+
+The engine raises these exceptions; the SOAP layer renders any `MarketoError` as the
+vendor's fault shape (`soap/faults.py`). The short message is what goes into
+`faultstring`; the long message (with the code appended) goes into
+`detail/serviceException/message`.
+"""
+
+from __future__ import annotations
+
+SHORT_MESSAGES: dict[int, str] = {
+    10001: "Internal Error",
+    20011: "Internal Error",
+    20012: "Request Not Understood",
+    20013: "Access Denied",
+    20014: "Authentication failed",
+    20015: "Request Limit Exceeded",
+    20016: "Request Expired",
+    20017: "Invalid Request",
+    20018: "Bad Encoding",
+    20019: "Unsupported Operation",
+    20022: "Time range specified in query filter exceeded limit",
+    20023: "Rate Limit Exceeded",
+    20024: "Concurrency Limit Exceeded",
+    20101: "Lead Key Required",
+    20102: "Lead Key Bad",
+    20103: "Lead not found",
+    20104: "Lead Detail Required",
+    20105: "Unknown lead field",
+    20106: "Lead Sync Failed",
+    20107: "Activity Key Bad",
+    20108: "Lead Owner Not Found",
+    20109: "Parameter Required",
+    20110: "Bad Parameter",
+    20111: "List Not Found",
+    20113: "Campaign Not Found",
+    20114: "Bad Parameter",
+    20122: "Bad Stream Position",
+    20123: "Stream at End",
+}
+
+
+class MarketoError(Exception):
+    """An error the client sees as a SOAP fault with a Marketo code."""
+
+    code: int = 10001
+
+    def __init__(self, message: str | None = None, *, code: int | None = None) -> None:
+        if code is not None:
+            self.code = code
+        self.detail = message or SHORT_MESSAGES[self.code]
+        super().__init__(self.detail)
+
+    @property
+    def short_message(self) -> str:
+        return SHORT_MESSAGES[self.code]
+
+    @property
+    def long_message(self) -> str:
+        return f"{self.detail} ({self.code})"
+
+
+def _error(name: str, code: int) -> type[MarketoError]:
+    return type(name, (MarketoError,), {"code": code, "__doc__": SHORT_MESSAGES[code]})
+
+
+InternalError = _error("InternalError", 10001)
+ServiceLayerError = _error("ServiceLayerError", 20011)
+RequestNotUnderstood = _error("RequestNotUnderstood", 20012)
+AccessDenied = _error("AccessDenied", 20013)
+AuthenticationFailed = _error("AuthenticationFailed", 20014)
+RequestLimitExceeded = _error("RequestLimitExceeded", 20015)
+RequestExpired = _error("RequestExpired", 20016)
+InvalidRequest = _error("InvalidRequest", 20017)
+BadEncoding = _error("BadEncoding", 20018)
+UnsupportedOperation = _error("UnsupportedOperation", 20019)
+TimeRangeExceeded = _error("TimeRangeExceeded", 20022)
+RateLimitExceeded = _error("RateLimitExceeded", 20023)
+ConcurrencyLimitExceeded = _error("ConcurrencyLimitExceeded", 20024)
+LeadKeyRequired = _error("LeadKeyRequired", 20101)
+LeadKeyBad = _error("LeadKeyBad", 20102)
+LeadNotFound = _error("LeadNotFound", 20103)
+LeadDetailRequired = _error("LeadDetailRequired", 20104)
+UnknownLeadField = _error("UnknownLeadField", 20105)
+LeadSyncFailed = _error("LeadSyncFailed", 20106)
+ActivityKeyBad = _error("ActivityKeyBad", 20107)
+LeadOwnerNotFound = _error("LeadOwnerNotFound", 20108)
+ParameterRequired = _error("ParameterRequired", 20109)
+BadParameter = _error("BadParameter", 20110)
+ListNotFound = _error("ListNotFound", 20111)
+CampaignNotFound = _error("CampaignNotFound", 20113)
+BadObjectParameter = _error("BadObjectParameter", 20114)
+BadStreamPosition = _error("BadStreamPosition", 20122)
+StreamAtEnd = _error("StreamAtEnd", 20123)

@@ -1,0 +1,1 @@
+"""The SOAP face: envelope parsing, authentication, faults, the schema codec and operations."""

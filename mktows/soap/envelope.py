@@ -1,0 +1,62 @@
+"""Hardened parsing of a SOAP 1.1 request: no DTD, no entities, no network, size-limited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lxml import etree
+
+from mktows import errors
+from mktows.soap.schema import is_nil, local_name
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    dtd_validation=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
+@dataclass
+class SoapRequest:
+    headers: dict[str, etree._Element]  # by local name; nil headers count as absent
+    body: etree._Element  # the one element inside Body
+
+
+def parse_envelope(data: bytes) -> SoapRequest:
+    if not data.strip():
+        raise errors.RequestNotUnderstood("The request body is empty")
+    try:
+        root = etree.fromstring(data.lstrip(), _PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise errors.RequestNotUnderstood(f"The request is not well-formed XML: {exc}") from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise errors.RequestNotUnderstood("Document type declarations are not accepted")
+    if root.tag != f"{{{SOAP_ENV}}}Envelope":
+        raise errors.RequestNotUnderstood("The request is not a SOAP 1.1 Envelope")
+    headers: dict[str, etree._Element] = {}
+    body: etree._Element | None = None
+    for part in root:
+        if part.tag == f"{{{SOAP_ENV}}}Header":
+            for header in part:
+                if isinstance(header.tag, str) and not is_nil(header) and len(header):
+                    headers.setdefault(local_name(header), header)
+        elif part.tag == f"{{{SOAP_ENV}}}Body":
+            body = next((child for child in part if isinstance(child.tag, str)), None)
+    if body is None:
+        raise errors.RequestNotUnderstood("The SOAP Body holds no operation element")
+    return SoapRequest(headers, body)
+
+
+def child_text(node: etree._Element, name: str) -> str | None:
+    """Text of the first child called `name` (any namespace), None when absent or nil."""
+    for child in node:
+        if isinstance(child.tag, str) and local_name(child) == name and not is_nil(child):
+            return child.text or ""
+    return None

@@ -1,0 +1,41 @@
+"""Operation handlers register here by name; `service.py` dispatches through this table."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+from mktows.engine import Engine
+from mktows.engine.models import ApiUser
+from mktows.soap.envelope import child_text
+
+
+@dataclass
+class Call:
+    """What a handler knows about the call besides its decoded parameters."""
+
+    engine: Engine
+    version: str
+    user: ApiUser
+    headers: dict[str, etree._Element]
+
+    @property
+    def workspace(self) -> str | None:
+        header = self.headers.get("MktowsContextHeader")
+        name = child_text(header, "targetWorkspace") if header is not None else None
+        return name.strip() or None if name else None
+
+
+Handler = Callable[[Call, dict[str, Any]], Any]
+HANDLERS: dict[str, Handler] = {}
+
+
+def handles(operation: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        HANDLERS[operation] = handler
+        return handler
+
+    return register

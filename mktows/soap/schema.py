@@ -1,0 +1,313 @@
+"""Decode requests and encode responses from the one type description in `types.py`.
+
+Input is lenient (SPEC 2.3/2.4): any namespace on children, any order, `xsi:type` resolved
+through in-scope prefixes or inferred, nil or empty optional elements read as "not given",
+unknown children ignored. Output is strict: schema order, unqualified children, the nil and
+empty-element rules of the endpoint's version.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any
+
+from lxml import etree
+
+from mktows import errors
+from mktows.soap import types
+from mktows.soap.schema_model import VERSIONS, Element, EnumType, Operation, StructType, version_index
+
+TNS = "http://www.marketo.com/mktows/"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+XSI_NIL = f"{{{XSI}}}nil"
+XSI_TYPE = f"{{{XSI}}}type"
+
+ENUMS: dict[str, EnumType] = {t.name: t for t in types.SIMPLE_TYPES}
+STRUCTS: dict[str, StructType] = {t.name: t for t in types.COMPLEX_TYPES}
+OPERATIONS: dict[str, Operation] = {o.name: o for o in types.OPERATIONS}
+OPERATIONS_BY_ELEMENT: dict[str, Operation] = {o.request_element: o for o in types.OPERATIONS}
+
+# Which fault a bad enumeration value gets (everything else: 20110 Bad Parameter).
+ENUM_ERRORS: dict[str, type[errors.MarketoError]] = {
+    "LeadKeyRef": errors.LeadKeyBad,
+    "ActivityType": errors.ActivityKeyBad,
+}
+# Values accepted on input although never advertised (DECISIONS #47), with the last version.
+EXTRA_INPUT_VALUES: dict[str, tuple[tuple[str, ...], str]] = {
+    "ListOperationType": (("CLEARLIST",), "2_2"),
+}
+# Other names accepted for an element on input (DECISIONS #2).
+INPUT_ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("ActivityTypeFilter", "includeTypes"): ("includeAttributes",),
+    ("ActivityTypeFilter", "excludeTypes"): ("excludeAttributes",),
+}
+# Required elements whose absence is not a 20017: either a specific fault or a default
+# (SPEC 7.1, 7.3, 7.4; DECISIONS #5).
+MISSING_REQUIRED: dict[tuple[str, str], type[errors.MarketoError] | tuple[Any]] = {
+    ("ParamsGetLead", "leadKey"): errors.LeadKeyRequired,
+    ("ParamsGetLeadActivity", "leadKey"): errors.LeadKeyRequired,
+    ("LeadKey", "keyType"): errors.LeadKeyRequired,
+    ("LeadKey", "keyValue"): errors.LeadKeyRequired,
+    ("ParamsSyncLead", "leadRecord"): errors.LeadDetailRequired,
+    ("ParamsSyncLead", "returnLead"): (False,),
+    ("ParamsSyncMultipleLeads", "leadRecordList"): errors.LeadDetailRequired,
+    ("ParamsImportToList", "clearList"): (False,),
+    ("ParamsImportToList", "campaignName"): (None,),
+    ("ParamsGetCustomObjects", "includeAttributes"): ([],),
+}
+
+
+def local_name(node: etree._Element) -> str:
+    tag = node.tag
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def is_nil(node: etree._Element) -> bool:
+    return node.get(XSI_NIL, "").strip().lower() in ("true", "1")
+
+
+def fields_of(struct_name: str, version: str | None) -> tuple[Element, ...]:
+    """The elements of a struct (base first) in `version`, or the union of all versions."""
+    return _fields_of(struct_name, version)
+
+
+@cache
+def _fields_of(struct_name: str, version: str | None) -> tuple[Element, ...]:
+    struct = STRUCTS[struct_name]
+    own = struct.fields if version is None else tuple(f for f in struct.fields if f.in_version(version))
+    if version is None:  # union: first definition of each name wins
+        seen: set[str] = set()
+        own = tuple(f for f in own if not (f.name in seen or seen.add(f.name)))  # type: ignore[func-returns-value]
+    base = _fields_of(struct.base, version) if struct.base else ()
+    return base + own
+
+
+def subtypes_of(abstract: str) -> list[StructType]:
+    return [s for s in STRUCTS.values() if s.base == abstract]
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def parse_datetime(text: str) -> datetime:
+    """ISO 8601 with `Z`, `+hh:mm`, `+hhmm` or no offset (read as UTC), optional fraction."""
+    value = re.sub(r"\s+(?=[+-]\d{2}:?\d{2}$)", "", text.strip())  # Ruby's Time#to_s
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    value = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", value)
+    parsed = datetime.fromisoformat(value.replace(" ", "T", 1))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _decode_builtin(type_: str, text: str, path: str) -> Any:
+    value = text.strip()
+    try:
+        if type_ in ("xs:int", "xs:long"):
+            return int(value)
+        if type_ == "xs:boolean":
+            lowered = value.lower()
+            if lowered in ("true", "1"):
+                return True
+            if lowered in ("false", "0"):
+                return False
+            raise ValueError(value)
+        if type_ == "xs:dateTime":
+            return parse_datetime(value)
+    except ValueError:
+        kind = type_.removeprefix("xs:")
+        raise errors.InvalidRequest(f"Element {path} is not a valid {kind}: {value!r}") from None
+    return text  # xs:string, xs:anySimpleType: kept exactly as sent
+
+
+class Decoder:
+    """Reads a request body element into plain Python values (dicts, lists, scalars)."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+    def params(self, operation: Operation, node: etree._Element) -> dict[str, Any]:
+        return self.struct(operation.request_type, node, operation.request_element)
+
+    def struct(self, struct_name: str, node: etree._Element, path: str) -> Any:
+        struct = STRUCTS[struct_name]
+        if struct.abstract:
+            struct = self._concrete_type(struct, node, path)
+        children = [c for c in node if isinstance(c.tag, str)]
+        item = struct.array_item
+        if item is not None:
+            return [self.value(item, c, f"{path}/{item.name}") for c in children
+                    if local_name(c).lower() == item.name.lower()]
+        by_name: dict[str, list[etree._Element]] = {}
+        for child in children:
+            by_name.setdefault(local_name(child), []).append(child)
+        lowered = {name.lower(): nodes for name, nodes in by_name.items()}
+        result: dict[str, Any] = {}
+        if struct.base:
+            result["__type__"] = struct.name
+        for field in fields_of(struct.name, None):
+            names = (field.name, *INPUT_ALIASES.get((struct.name, field.name), ()))
+            nodes = next((by_name[n] for n in names if n in by_name), None)
+            if nodes is None:
+                nodes = next((lowered[n.lower()] for n in names if n.lower() in lowered), [])
+            child_path = f"{path}/{field.name}"
+            if field.many:
+                result[field.name] = [self.value(field, n, child_path) for n in nodes]
+                continue
+            value = self.value(field, nodes[0], child_path) if nodes else None
+            if value is None and field.required:
+                value = self._missing(struct.name, field, child_path)
+            result[field.name] = value
+        return result
+
+    def _missing(self, struct_name: str, field: Element, path: str) -> Any:
+        rule = MISSING_REQUIRED.get((struct_name, field.name))
+        if isinstance(rule, tuple):
+            return rule[0]
+        if rule is not None:
+            raise rule(f"Required element {path} is missing")
+        raise errors.InvalidRequest(f"Required element {path} is missing")
+
+    def value(self, field: Element, node: etree._Element, path: str) -> Any:
+        if is_nil(node):
+            return None
+        has_children = any(isinstance(c.tag, str) for c in node)
+        if field.builtin:
+            text = node.text or ""
+            if text == "" and not has_children:
+                # empty optional elements mean "not given"; a required string may be empty
+                return "" if field.type == "xs:string" and field.required else None
+            return _decode_builtin(field.type, text, path)
+        if field.type in ENUMS:
+            text = (node.text or "").strip()
+            return self.enum_value(ENUMS[field.type], text, path) if text else None
+        return self.struct(field.type, node, path)
+
+    def enum_value(self, enum: EnumType, text: str, path: str) -> str:
+        if text in enum.values:
+            return text
+        extra, last_version = EXTRA_INPUT_VALUES.get(enum.name, ((), VERSIONS[0]))
+        if text in extra and version_index(self.version) <= version_index(last_version):
+            return text
+        error = ENUM_ERRORS.get(enum.name, errors.BadParameter)
+        raise error(f"Element {path} has an invalid value {text!r}")
+
+    def _concrete_type(self, abstract: StructType, node: etree._Element, path: str) -> StructType:
+        candidates = subtypes_of(abstract.name)
+        declared = node.get(XSI_TYPE)
+        if declared:
+            prefix, _, name = declared.strip().rpartition(":")
+            namespace = node.nsmap.get(prefix or None)
+            if namespace in (TNS, None) or not prefix:
+                for candidate in candidates:
+                    if candidate.name == name:
+                        return candidate
+        # no (usable) xsi:type: infer from the children present
+        present = {local_name(c).lower() for c in node if isinstance(c.tag, str)}
+        scored = [(len(present & {f.name.lower() for f in s.fields}), s) for s in candidates]
+        best_score, best = max(scored, key=lambda pair: pair[0])
+        if best_score == 0:
+            raise errors.BadParameter(f"Element {path} does not name a {abstract.name} type")
+        return best
+
+
+# --------------------------------------------------------------------------- encoding
+
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def escape(text: str) -> str:
+    text = text.translate(_ESCAPES)
+    return _ILLEGAL_XML.sub("", text) if _ILLEGAL_XML.search(text) else text
+
+
+def format_datetime(value: datetime) -> str:
+    """Numeric offset, no fraction, as in the vendor's samples (2013-07-09T16:44:28-05:00)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.replace(microsecond=0).isoformat()
+
+
+def format_scalar(type_: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if type_ == "xs:dateTime" and isinstance(value, str):
+        return value
+    return str(value)
+
+
+class Encoder:
+    """Writes plain Python values as XML text in the exact shape of one API version."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+    def response(self, operation: Operation, result: Any) -> bytes:
+        wrapper = fields_of(operation.response_type, self.version)[0]
+        parts: list[str] = [
+            '<?xml version="1.0" encoding="UTF-8"?>\n<SOAP-ENV:Envelope '
+            'xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" '
+            f'xmlns:ns1="{TNS}" xmlns:xsi="{XSI}"><SOAP-ENV:Body>'
+            f"<ns1:{operation.response_element}>"
+        ]
+        self.element(parts, wrapper, result)
+        parts.append(f"</ns1:{operation.response_element}></SOAP-ENV:Body></SOAP-ENV:Envelope>")
+        return "".join(parts).encode("utf-8")
+
+    def element(self, out: list[str], field: Element, value: Any) -> None:
+        name = field.name
+        if field.many:
+            for item in value or ():
+                self.element(out, Element(name, field.type), item)
+            return
+        if value is None:
+            if field.nillable:
+                out.append(f'<{name} xsi:nil="true"/>')
+            elif field.required:
+                out.append(f"<{name}/>")
+            return
+        if field.builtin or field.type in ENUMS:
+            text = escape(format_scalar(field.type, value))
+            out.append(f"<{name}>{text}</{name}>" if text else f"<{name}/>")
+            return
+        out.append(f"<{name}>")
+        self.struct(out, field.type, value)
+        out.append(f"</{name}>")
+
+    def struct(self, out: list[str], struct_name: str, value: Any) -> None:
+        struct = STRUCTS[struct_name]
+        item = struct.array_item
+        if item is not None:
+            for entry in value:
+                self.element(out, Element(item.name, item.type), entry)
+            return
+        unknown = set(value) - {f.name for f in fields_of(struct_name, None)}
+        if unknown:
+            raise errors.ServiceLayerError(f"{struct_name} has no element {sorted(unknown)}")
+        for field in fields_of(struct_name, self.version):
+            self.element(out, field, value.get(field.name))
+
+
+@cache
+def decoder(version: str) -> Decoder:
+    return Decoder(version)
+
+
+@cache
+def encoder(version: str) -> Encoder:
+    return Encoder(version)
+
+
+def version_at_least(version: str, minimum: str) -> bool:
+    return version_index(version) >= version_index(minimum)
+
+
+def element_names(version: str, struct_name: str) -> set[str]:
+    return {f.name for f in fields_of(struct_name, version)}
+

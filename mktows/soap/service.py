@@ -1,0 +1,52 @@
+"""One SOAP call end to end: envelope, operation lookup, auth, limits, decode, handle, encode."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from mktows import errors
+from mktows.engine import Engine
+from mktows.soap import schema
+from mktows.soap.auth import authenticate
+from mktows.soap.envelope import parse_envelope
+from mktows.soap.faults import render_fault
+from mktows.soap.limits import CallLimits
+from mktows.soap.operations import HANDLERS, Call
+
+log = logging.getLogger("mktows.soap")
+
+
+class SoapService:
+    def __init__(self, engine: Engine, limits: CallLimits, *, freshness_window_seconds: int) -> None:
+        self.engine = engine
+        self.limits = limits
+        self.freshness_window_seconds = freshness_window_seconds
+
+    def handle(self, version: str, body: bytes) -> tuple[int, bytes]:
+        """Answer one request: (200, success envelope) or (500, fault envelope)."""
+        try:
+            return 200, self._call(version, body)
+        except errors.MarketoError as error:
+            return 500, render_fault(error)
+        except Exception:
+            log.exception("unexpected failure in a SOAP call")
+            return 500, render_fault(errors.InternalError("Unexpected server error; see the server log"))
+
+    def _call(self, version: str, body: bytes) -> bytes:
+        request = parse_envelope(body)
+        element = request.body
+        namespace, _, name = element.tag[1:].partition("}") if element.tag.startswith("{") else ("", "", element.tag)
+        operation = schema.OPERATIONS_BY_ELEMENT.get(name)
+        if operation is None or namespace not in (schema.TNS, ""):
+            raise errors.UnsupportedOperation(f"Unsupported operation: {name}")
+        now = datetime.now(UTC)
+        user = authenticate(request.headers.get("AuthenticationHeader"), self.engine.api_user, now,
+                            self.freshness_window_seconds)
+        handler = HANDLERS.get(operation.name)
+        with self.limits.call(now):
+            if handler is None:
+                raise errors.UnsupportedOperation(f"{operation.name} is not available on this server yet")
+            params = schema.decoder(version).params(operation, element)
+            result = handler(Call(self.engine, version, user, request.headers), params)
+            return schema.encoder(version).response(operation, result)
