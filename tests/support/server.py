@@ -1,0 +1,184 @@
+"""Start a real `mktows serve` subprocess on a free 127.0.0.1 port.
+
+    with running_server(db_url, tmp_path) as srv:
+        srv.endpoint("2_2")  # http://127.0.0.1:PORT/soap/mktows/2_2
+
+The harness waits for the line `mktows ready on http://127.0.0.1:PORT`; if the process
+exits (or stays silent for `ready_timeout` seconds) it raises with everything the server
+printed, so a broken start-up is reported as such and not as a wall of failing tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+
+from .soap import HOLDOUT_KEY, HOLDOUT_USER, TEST_KEY, TEST_USER
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+READY_RE = re.compile(r"mktows ready on (http://\S+)")
+
+SEED_CUSTOM_FIELD = "Seed_Custom_Field"
+SEED_INT_FIELD = "Seed_Score"
+SEED_LIST = "Seed List"
+OTHER_LIST = "Other List"
+# Per-test static lists (handed out by Server.fresh_list()) so list counts are exact on a
+# server shared by the whole session.
+POOL_LISTS = [f"Test List {i:03d}" for i in range(60)]
+
+INSTANCE = {
+    "api_users": [
+        {"user_id": TEST_USER, "encryption_key": TEST_KEY},
+        {"user_id": HOLDOUT_USER, "encryption_key": HOLDOUT_KEY},
+    ],
+    "lead_fields": [
+        {"name": SEED_CUSTOM_FIELD, "display_name": "Seed Custom Field", "type": "string"},
+        {"name": SEED_INT_FIELD, "display_name": "Seed Score", "type": "integer"},
+    ],
+    "lists": [SEED_LIST, OTHER_LIST, *POOL_LISTS],
+}
+
+VERSIONS = ("2_2", "2_3", "2_7", "2_9", "3_1")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerStartError(RuntimeError):
+    pass
+
+
+class Server:
+    def __init__(self, proc: subprocess.Popen, base_url: str, db_url: str, output: list[str]) -> None:
+        self.proc = proc
+        self.base_url = base_url.rstrip("/")
+        self.db_url = db_url
+        self._output = output
+        self._lists = iter(POOL_LISTS)
+        self._lock = threading.Lock()
+
+    @property
+    def port(self) -> int:
+        return int(self.base_url.rsplit(":", 1)[1])
+
+    @property
+    def backend(self) -> str:
+        return "postgresql" if self.db_url.startswith("postgresql") else "sqlite"
+
+    def endpoint(self, version: str = "2_2") -> str:
+        return f"{self.base_url}/soap/mktows/{version}"
+
+    def wsdl_url(self, version: str = "2_2") -> str:
+        return self.endpoint(version) + "?WSDL"
+
+    def output(self) -> str:
+        return "".join(self._output)
+
+    def fresh_list(self) -> str:
+        """A static list (declared in the instance file) that no other test uses."""
+        with self._lock:
+            try:
+                return next(self._lists)
+            except StopIteration:  # pragma: no cover - grow POOL_LISTS
+                raise RuntimeError("out of pool lists; add more to POOL_LISTS") from None
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        """Hard kill (for crash tests)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def _reader(stream, sink: list[str], ready: threading.Event, found: list[str]) -> None:
+    for line in iter(stream.readline, ""):
+        sink.append(line)
+        if not found:
+            m = READY_RE.search(line)
+            if m:
+                found.append(m.group(1))
+                ready.set()
+    ready.set()  # EOF: wake the waiter so it notices the exit
+
+
+def write_instance(path: Path, instance: dict | None = None) -> Path:
+    path.write_text(yaml.safe_dump(instance or INSTANCE, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@contextlib.contextmanager
+def running_server(
+    db_url: str,
+    workdir: Path,
+    *,
+    instance: dict | None = None,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 30.0,
+) -> Iterator[Server]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    instance_file = write_instance(workdir / "instance.yaml", instance)
+    port = free_port()
+    cmd = [
+        sys.executable, "-m", "mktows", "serve",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--db", db_url, "--instance", str(instance_file),
+    ]
+    proc_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    proc = subprocess.Popen(
+        cmd, cwd=REPO_ROOT, env=proc_env, stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
+    )
+    output: list[str] = []
+    ready = threading.Event()
+    found: list[str] = []
+    reader = threading.Thread(target=_reader, args=(proc.stdout, output, ready, found), daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + ready_timeout
+        while not found:
+            remaining = deadline - time.monotonic()
+            if proc.poll() is not None:
+                reader.join(5)
+                raise ServerStartError(
+                    f"mktows serve exited with code {proc.returncode} before it was ready.\n"
+                    f"command: {' '.join(cmd)}\n--- server output ---\n{''.join(output)}"
+                )
+            if remaining <= 0:
+                raise ServerStartError(
+                    f"mktows serve printed no 'mktows ready on ...' line within {ready_timeout:.0f}s.\n"
+                    f"command: {' '.join(cmd)}\n--- server output ---\n{''.join(output)}"
+                )
+            ready.wait(min(remaining, 0.2))
+            if ready.is_set() and not found:  # output closed; wait for the exit code
+                time.sleep(0.05)
+        server = Server(proc, found[0], db_url, output)
+        expected = f"http://127.0.0.1:{port}"
+        if server.base_url != expected:
+            raise ServerStartError(f"ready line announced {server.base_url}, expected {expected}")
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        reader.join(10)
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -1,0 +1,226 @@
+"""Authentication: the HMAC signature (SPEC §3.2/§3.3) and the 20014/20016 faults on the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from support.soap import (
+    TEST_KEY,
+    TEST_USER,
+    assert_fault,
+    auth_header_xml,
+    call,
+    envelope,
+    post,
+    sign,
+    success,
+)
+
+DEMO_USER = "demo17_1_809934544BFABAE58E5D27"
+DEMO_KEY = "27272727aa"
+
+# SPEC §3.3: all 18 official sample vectors.
+VECTORS = [
+    ("2013-08-01T18:22:30-07:00", "b5e21953ae9f1b263e644da5eccce9ff33802513"),
+    ("2013-08-02T15:47:06-07:00", "146ec93f4f1e2a45f7a545f7e42e2d053c0457e7"),
+    ("2013-08-02T17:22:53-07:00", "59e88471266a7495590941586ef6a96849ea8e11"),
+    ("2013-08-05T09:57:10-07:00", "0737b707c4022bb90122e7a1dbc79a2dbfbcd5ca"),
+    ("2013-08-05T11:01:07-07:00", "d27074cb49414b3410fd7ab58b5945c3e86d28d4"),
+    ("2013-08-05T11:08:02-07:00", "d4bebb327d734bc517851f4b93d488cf4498be81"),
+    ("2013-08-05T11:21:17-07:00", "1538ddb4e5208ac2feeb431e9b2b22caecc1de3f"),
+    ("2013-08-05T11:33:06-07:00", "75864de9b56d7b373b32ec5b80a7f846b49137ea"),
+    ("2013-08-05T13:03:58-07:00", "3f1becf66fac77423fa7af0710f710f9adefb3fc"),
+    ("2013-08-05T14:22:45-07:00", "40e6d89bd2f7f0daaddaf150ce7a7ca49788ffe7"),
+    ("2013-08-05T14:33:48-07:00", "ed4c982dfbb3d569cdda1b658ab3eb97452e1df7"),
+    ("2013-08-05T14:56:58-07:00", "17bf0b9e412e58eec836dc557ca9433f666944b6"),
+    ("2013-08-05T15:58:38-07:00", "ab61065aa420ecdc78936fd4940b8e2e96252c4f"),
+    ("2013-08-05T16:34:19-07:00", "9890d974aa58ccb96d7a0a3166573f6436c883dd"),
+    ("2013-08-20T10:26:07-07:00", "ca67d597ced5bfce7f638e96204d6e1f38d3ffe7"),
+    ("2013-08-20T11:18:12-07:00", "974ad482f5625657d82f38ee1522b69f0d6bc715"),
+    ("2013-08-20T11:42:32-07:00", "a975513bb547bc4a5766a54f6f30e7319eb9811f"),
+    ("2013-08-20T13:32:02-07:00", "cdea055214cc726b651dc44ef694e1db4babfcb1"),
+]
+# SPEC §3.3 derived vectors: the exact text is hashed, not the instant it denotes.
+DERIVED = [
+    ("2013-08-05T23:34:19.457Z", "ccf703709470922f3545319fad1006abd3ddc552"),
+    ("2013-08-05T23:34:19+00:00", "e79333008cca48a17cbc7ed8526d1cb79760fcaa"),
+]
+REVERSED_ORDER_SIGNATURE = "9495d3f8166f171c5d02b711ba7e47f4c9d85f9d"  # HMAC(user id + timestamp)
+
+LIST_MOBJECTS = "<ns1:paramsListMObjects/>"
+
+
+# --------------------------------------------------------------------------- unit: compute_signature
+
+
+@pytest.fixture(scope="module")
+def compute_signature():
+    auth = pytest.importorskip("mktows.soap.auth")
+    return auth.compute_signature
+
+
+def test_vector_table_is_complete():
+    assert len(VECTORS) == 18 and len({v[0] for v in VECTORS}) == 18
+
+
+@pytest.mark.parametrize(("timestamp", "expected"), VECTORS + DERIVED)
+def test_compute_signature_vectors(compute_signature, timestamp, expected):
+    sig = compute_signature(timestamp, DEMO_USER, DEMO_KEY)
+    assert sig == expected
+    assert sig == sig.lower() and len(sig) == 40
+
+
+def test_same_instant_two_spellings_two_signatures(compute_signature):
+    a, b = (compute_signature(ts, DEMO_USER, DEMO_KEY) for ts, _ in DERIVED)
+    assert a != b
+
+
+def test_reversed_concatenation_is_not_the_signature(compute_signature):
+    ts = "2013-08-05T16:34:19-07:00"
+    assert sign(DEMO_USER, ts, DEMO_KEY) == REVERSED_ORDER_SIGNATURE  # our own HMAC of (user + ts)
+    assert compute_signature(ts, DEMO_USER, DEMO_KEY) == "9890d974aa58ccb96d7a0a3166573f6436c883dd"
+    assert compute_signature(ts, DEMO_USER, DEMO_KEY) != REVERSED_ORDER_SIGNATURE
+
+
+def test_test_helper_signs_like_the_vectors():
+    for ts, expected in VECTORS + DERIVED:
+        assert sign(ts, DEMO_USER, DEMO_KEY) == expected
+
+
+# --------------------------------------------------------------------------- on the wire
+
+
+def _ts(delta: timedelta = timedelta(0), fmt: str = "%Y-%m-%dT%H:%M:%S+00:00") -> str:
+    return (datetime.now(timezone.utc) + delta).strftime(fmt)
+
+
+def test_good_signature_is_accepted(server):
+    success(call(server.endpoint(), LIST_MOBJECTS), "listMObjects")
+
+
+def test_signature_compared_case_insensitively(server):
+    ts = _ts()
+    hdr = auth_header_xml(timestamp=ts, signature=sign(ts, TEST_USER, TEST_KEY).upper())
+    success(call(server.endpoint(), LIST_MOBJECTS, header_xml=hdr), "listMObjects")
+
+
+def test_bad_signature_is_20014(server):
+    ts = _ts()
+    bad = sign(ts, TEST_USER, "wrong-key-123")
+    f = assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts, signature=bad)), 20014)
+    assert f.faultstring == "20014 - Authentication failed"
+
+
+def test_reversed_order_signature_is_20014(server):
+    ts = _ts()
+    hdr = auth_header_xml(timestamp=ts, signature=sign(TEST_USER, ts, TEST_KEY))
+    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=hdr), 20014)
+
+
+def test_unknown_user_is_20014(server):
+    hdr = auth_header_xml(user="nobody_here", key=TEST_KEY)
+    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=hdr), 20014)
+
+
+def test_missing_header_is_20014(server):
+    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=""), 20014)
+
+
+def test_empty_header_element_is_20014(server):
+    body = envelope(LIST_MOBJECTS, "<ns1:AuthenticationHeader/>")
+    assert_fault(post(server.endpoint(), body), 20014)
+
+
+def test_resigned_with_other_users_key_is_20014(server):
+    # holdout_user exists, but the signature is made with test_user's key.
+    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("holdout_user", TEST_KEY)), 20014)
+
+
+def test_stale_timestamp_is_20016(server):
+    ts = _ts(timedelta(minutes=-20))
+    f = assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), 20016)
+    assert f.faultstring == "20016 - Request Expired"
+
+
+def test_future_timestamp_is_20016(server):
+    ts = _ts(timedelta(minutes=20))
+    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), 20016)
+
+
+def test_slightly_skewed_clocks_are_accepted(server):
+    for delta in (timedelta(minutes=-10), timedelta(minutes=10)):
+        success(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=_ts(delta))), "listMObjects")
+
+
+@pytest.mark.parametrize("value", ["now", "28/11/2026 13:55", "2026-13-45T99:99:99Z"])
+def test_correctly_signed_non_date_timestamp_is_20016(server, value):
+    f = assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=value)), 20016)
+    if value:
+        # DECISIONS #57
+        assert f.message == f"Invalid request timestamp: {value} (20016)"
+
+
+def _local(offset_hours: int, fmt: str) -> str:
+    tz = timezone(timedelta(hours=offset_hours))
+    return datetime.now(tz).strftime(fmt)
+
+
+TIMESTAMP_SHAPES = {
+    "Z": lambda: _ts(fmt="%Y-%m-%dT%H:%M:%SZ"),
+    "+00:00": lambda: _ts(),
+    "+0000": lambda: _ts(fmt="%Y-%m-%dT%H:%M:%S+0000"),
+    "fraction-Z (node-soap)": lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+    "fraction+offset": lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00"),
+    "no offset = UTC": lambda: _ts(fmt="%Y-%m-%dT%H:%M:%S"),
+    "-08:00 (PHP DATE_W3C)": lambda: _local(-8, "%Y-%m-%dT%H:%M:%S-08:00"),
+    "+05:00": lambda: _local(5, "%Y-%m-%dT%H:%M:%S+05:00"),
+    "-0700 (Java Z)": lambda: _local(-7, "%Y-%m-%dT%H:%M:%S-0700"),
+}
+
+
+@pytest.mark.parametrize("shape", list(TIMESTAMP_SHAPES))
+def test_timestamp_shapes_accepted(server, shape):
+    ts = TIMESTAMP_SHAPES[shape]()
+    success(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), "listMObjects")
+
+
+def test_no_offset_is_read_as_utc_not_local(server):
+    # 20 minutes old if read as UTC -> must be rejected as expired.
+    ts = _ts(timedelta(minutes=-20), fmt="%Y-%m-%dT%H:%M:%S")
+    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), 20016)
+
+
+def test_offset_is_honoured(server):
+    # The wall-clock time is "now" but labelled -05:00, so the instant is 5 hours ahead.
+    ts = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S-05:00")
+    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), 20016)
+
+
+@pytest.mark.parametrize("version", ["2_2", "3_1"])
+def test_auth_applies_to_every_version(server, version):
+    assert_fault(call(server.endpoint(version), LIST_MOBJECTS, header_xml=auth_header_xml(key="nope-nope-1")), 20014)
+    success(call(server.endpoint(version), LIST_MOBJECTS), "listMObjects")
+
+
+def test_partner_id_accepted_on_3_1(server):
+    ts = _ts()
+    hdr = (
+        "<ns1:AuthenticationHeader>"
+        f"<mktowsUserId>{TEST_USER}</mktowsUserId><requestSignature>{sign(ts, TEST_USER, TEST_KEY)}</requestSignature>"
+        f"<requestTimestamp>{ts}</requestTimestamp><partnerId>launchpoint-key</partnerId>"
+        "</ns1:AuthenticationHeader>"
+    )
+    success(call(server.endpoint("3_1"), LIST_MOBJECTS, header_xml=hdr), "listMObjects")
+
+
+def test_must_understand_and_context_header_do_not_fault(server):
+    ts = _ts()
+    hdr = (
+        f'<ns1:AuthenticationHeader SOAP-ENV:mustUnderstand="1">'
+        f"<mktowsUserId>{TEST_USER}</mktowsUserId><requestSignature>{sign(ts, TEST_USER, TEST_KEY)}</requestSignature>"
+        f"<requestTimestamp>{ts}</requestTimestamp></ns1:AuthenticationHeader>"
+        '<ns1:MktowsContextHeader SOAP-ENV:mustUnderstand="1"><targetWorkspace>default</targetWorkspace></ns1:MktowsContextHeader>'
+    )
+    success(call(server.endpoint(), LIST_MOBJECTS, header_xml=hdr), "listMObjects")
