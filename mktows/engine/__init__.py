@@ -8,8 +8,13 @@ activities, or changes nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, datetime
 
+from sqlalchemy import insert, select, update
+
+from mktows.engine import activities, leads, lists, merge, metadata, users
+from mktows.engine.leads import one_lead_id
 from mktows.engine.models import (
     ActivityPage,
     ApiUser,
@@ -25,23 +30,66 @@ from mktows.engine.models import (
     StreamPosition,
     SyncOutcome,
 )
+from mktows.engine.sync import LeadState, RecordError, SyncBatch, _clean
+from mktows.errors import LeadDetailRequired, LeadKeyRequired, LeadSyncFailed
 from mktows.store.database import Database
+from mktows.store.tables import cookies, leads as leads_table, static_lists
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class Engine:
-    def __init__(self, database: Database, *, max_window_days: int = 30, max_batch_size: int = 1000) -> None:
-        raise NotImplementedError
+    def __init__(
+        self,
+        database: Database,
+        *,
+        max_window_days: int = 30,
+        max_batch_size: int = 1000,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.db = database
+        self.max_window_days = max_window_days
+        self.max_batch_size = max_batch_size
+        self._clock = clock
+        self._secret: bytes | None = None
+
+    def _hmac_secret(self) -> bytes:
+        if self._secret is None:
+            value = self.db.meta("hmac_secret")
+            if value is None:
+                raise RuntimeError("database not migrated: run `mktows migrate`")
+            self._secret = value.encode()
+        return self._secret
 
     # --- API users -------------------------------------------------------------------------
-    def api_user(self, user_id: str) -> ApiUser | None: ...
-    def put_api_user(self, user_id: str, encryption_key: str) -> ApiUser: ...
+    def api_user(self, user_id: str) -> ApiUser | None:
+        with self.db.read() as conn:
+            return users.get_user(conn, user_id)
+
+    def api_users(self) -> list[ApiUser]:
+        with self.db.read() as conn:
+            return users.all_users(conn)
+
+    def put_api_user(self, user_id: str, encryption_key: str) -> ApiUser:
+        with self.db.write() as conn:
+            return users.put_user(conn, user_id, encryption_key, self.now())
 
     # --- fields ---------------------------------------------------------------------------
-    def lead_fields(self) -> list[FieldInfo]: ...
-    def add_lead_field(self, field: FieldInfo) -> None: ...
+    def lead_fields(self) -> list[FieldInfo]:
+        with self.db.read() as conn:
+            return [f.info() for f in users.registry(conn)]
+
+    def add_lead_field(self, field: FieldInfo) -> None:
+        with self.db.write() as conn:
+            users.put_field(conn, field, self.now())
 
     # --- leads (SPEC 7.1 - 7.5) -----------------------------------------------------------
-    def get_leads(self, key: LeadKey) -> list[Lead]: ...
+    def get_leads(self, key: LeadKey) -> list[Lead]:
+        with self.db.read() as conn:
+            return leads.get_leads(conn, users.registry(conn), key)
+
     def sync_lead(
         self,
         record: LeadInput,
@@ -50,8 +98,67 @@ class Engine:
         cookie: str | None = None,
         move_cookie: bool = False,
         workspace: str | None = None,
-    ) -> SyncOutcome: ...
-    def sync_leads(self, records: list[LeadInput], *, dedup: bool = True) -> list[SyncOutcome]: ...
+    ) -> SyncOutcome:
+        """syncLead: upsert one lead by Id > foreign id > anonymous cookie > email (SPEC 7.3)."""
+        if record is None:
+            raise LeadDetailRequired("leadRecord is required")
+        if workspace and workspace.strip() and workspace.strip().lower() != "default":
+            raise LeadSyncFailed(f"Unknown workspace: {workspace}")
+        cookie = _clean(cookie)
+        with self.db.write() as conn:
+            now = self.now()
+            batch = SyncBatch(conn, users.registry(conn), now)
+            batch.check_fields([record], "syncLead")
+            has_key = record.id is not None or _clean(record.foreign_sys_person_id) or batch.key_email(record)
+            if not has_key and cookie is None:
+                raise LeadKeyRequired("Lead key required: Id, Email, ForeignSysPersonId or a cookie")
+            batch.preload([record])
+            owner: LeadState | None = None
+            if cookie is not None:
+                owner_id = conn.execute(select(cookies.c.lead_id).where(cookies.c.cookie == cookie)).scalar()
+                if owner_id is not None:
+                    batch.load([owner_id])
+                    owner = batch.states[owner_id]
+            cookie_match = owner if owner is not None and (owner.cols["anonymous"] or not has_key) else None
+            try:
+                state, status = batch.sync_one(record, "single", True, cookie_match)
+            except RecordError as exc:
+                raise exc.error from None
+            if state.cols.get("anonymous"):
+                state.cols["anonymous"] = False
+                state.touched = True
+            batch.flush()
+            assert state.id is not None
+            if cookie is not None:
+                if owner is None:
+                    conn.execute(insert(cookies).values(cookie=cookie, lead_id=state.id, created_at=now))
+                elif owner.id != state.id:
+                    if owner.cols.get("anonymous"):
+                        merge.absorb(conn, state.id, [owner.id])  # type: ignore[list-item]
+                    elif move_cookie:
+                        conn.execute(update(cookies).where(cookies.c.cookie == cookie).values(lead_id=state.id))
+            lead = leads.load_leads(conn, batch.registry, [state.id])[0] if return_lead else None
+            return SyncOutcome(lead_id=state.id, status=status, lead=lead)  # type: ignore[arg-type]
+
+    def sync_leads(self, records: list[LeadInput], *, dedup: bool = True) -> list[SyncOutcome]:
+        """syncMultipleLeads: per-record outcomes; an unknown field name fails the whole call."""
+        with self.db.write() as conn:
+            batch = SyncBatch(conn, users.registry(conn), self.now())
+            batch.check_fields(records, "syncMultipleLeads")
+            batch.preload(records)
+            results: list[tuple[LeadState | None, str, str | None, int]] = []
+            for record in records:
+                try:
+                    state, status = batch.sync_one(record, "multi", dedup)
+                    results.append((state, status, None, 0))
+                except RecordError as exc:
+                    results.append((None, "FAILED", exc.error.detail, record.id or 0))
+            batch.flush()
+        return [
+            SyncOutcome(lead_id=(st.id if st is not None else fallback) or 0, status=status, error=err)  # type: ignore[arg-type]
+            for st, status, err, fallback in results
+        ]
+
     def page_leads(
         self,
         selector: LeadSelector,
@@ -59,10 +166,40 @@ class Engine:
         position: str | None = None,
         batch_size: int | None = None,
         include_attributes: list[str] | None = None,
-    ) -> LeadPage: ...
-    def merge_leads(
-        self, winner: list[tuple[str, str]], losers: list[list[tuple[str, str]]]
-    ) -> MergeOutcome: ...
+    ) -> LeadPage:
+        secret = self._hmac_secret()
+        with self.db.read() as conn:
+            return leads.page_leads(
+                conn,
+                users.registry(conn),
+                selector,
+                secret=secret,
+                now=self.now(),
+                position=position,
+                batch_size=batch_size,
+                include_attributes=include_attributes,
+                max_batch_size=self.max_batch_size,
+                max_window_days=self.max_window_days,
+            )
+
+    def merge_leads(self, winner: list[tuple[str, str]], losers: list[list[tuple[str, str]]]) -> MergeOutcome:
+        with self.db.write() as conn:
+            return merge.merge_leads(conn, winner, losers, self.now())
+
+    def track_cookie(self, cookie: str) -> int:
+        """The lead a Munchkin cookie belongs to, creating an anonymous lead for a new cookie."""
+        with self.db.write() as conn:
+            found = conn.execute(select(cookies.c.lead_id).where(cookies.c.cookie == cookie)).scalar()
+            if found is not None:
+                return int(found)
+            now = self.now()
+            lead_id = conn.execute(
+                insert(leads_table)
+                .values(anonymous=True, workspace="Default", partition="Default", created_at=now, updated_at=now)
+                .returning(leads_table.c.id)
+            ).scalar_one()
+            conn.execute(insert(cookies).values(cookie=cookie, lead_id=lead_id, created_at=now))
+            return int(lead_id)
 
     # --- activities (SPEC 7.6, 7.7) -------------------------------------------------------
     def lead_activity(
@@ -73,7 +210,18 @@ class Engine:
         exclude_types: list[str] | None = None,
         position: StreamPosition | None = None,
         batch_size: int | None = None,
-    ) -> ActivityPage: ...
+    ) -> ActivityPage:
+        with self.db.read() as conn:
+            return activities.lead_activity(
+                conn,
+                key,
+                include_types=include_types,
+                exclude_types=exclude_types,
+                position=position,
+                batch_size=batch_size,
+                now=self.now(),
+            )
+
     def lead_changes(
         self,
         position: StreamPosition,
@@ -83,7 +231,17 @@ class Engine:
         names: list[str] | None = None,
         batch_size: int | None = None,
         selector: LeadSelector | None = None,
-    ) -> ActivityPage: ...
+    ) -> ActivityPage:
+        with self.db.read() as conn:
+            return activities.lead_changes(
+                conn,
+                position,
+                include_types=include_types,
+                exclude_types=exclude_types,
+                names=names,
+                batch_size=batch_size,
+                selector=selector,
+            )
 
     # --- lists (SPEC 7.8) -----------------------------------------------------------------
     def list_operation(
@@ -95,11 +253,41 @@ class Engine:
         *,
         strict: bool = False,
         skip_activity_log: bool = False,
-    ) -> ListOperationOutcome: ...
-    def add_list(self, name: str) -> int: ...
+    ) -> ListOperationOutcome:
+        with self.db.write() as conn:
+            return lists.list_operation(
+                conn,
+                operation,
+                list_key_type,
+                list_name,
+                members,
+                strict=strict,
+                skip_activity_log=skip_activity_log,
+                now=self.now(),
+            )
+
+    def add_list(self, name: str, program: str | None = None) -> int:
+        with self.db.write() as conn:
+            return lists.add_list(conn, name, program, self.now())
+
+    def list_names(self) -> list[tuple[int, str, str | None]]:
+        """(id, name, program) of every static list."""
+        with self.db.read() as conn:
+            rows = conn.execute(select(static_lists.c.id, static_lists.c.name, static_lists.c.program_name))
+            return [(r.id, r.name, r.program_name) for r in rows.all()]
+
+    def lead_id_for(self, key: LeadKey) -> int:
+        """The single lead a key names (most recently updated on ties), or 20103."""
+        with self.db.read() as conn:
+            return one_lead_id(conn, key)
 
     # --- metadata (SPEC 7.17, 7.18) -------------------------------------------------------
-    def describe(self, object_name: str) -> ObjectMetadata: ...
-    def object_names(self) -> list[str]: ...
+    def describe(self, object_name: str) -> ObjectMetadata:
+        with self.db.read() as conn:
+            return metadata.describe(object_name, users.registry(conn))
 
-    def now(self) -> datetime: ...
+    def object_names(self) -> list[str]:
+        return metadata.object_names()
+
+    def now(self) -> datetime:
+        return self._clock()

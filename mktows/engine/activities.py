@@ -1,0 +1,196 @@
+"""getLeadActivity (newest first) and getLeadChanges (oldest first), keyset paged (SPEC 7.6, 7.7).
+
+The position's `offset` carries `ID:{last id}`; the next page continues strictly after
+that row in the call's ordering, so pages never overlap whatever is written meanwhile.
+A non-`ID:` offset is read leniently as a number of rows to skip.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, ColumnElement, and_, false, func, or_, select, true
+
+from mktows.engine import activity_types
+from mktows.engine.activity_log import to_activity
+from mktows.engine.leads import MAX_KEYS, aware, key_condition, one_lead_id
+from mktows.engine.lists import resolve_list
+from mktows.engine.models import (
+    ActivityPage,
+    KeySelector,
+    LeadKey,
+    LeadSelector,
+    ListSelector,
+    StreamPosition,
+    UpdatedAtSelector,
+)
+from mktows.errors import BadParameter, BadStreamPosition
+from mktows.store.tables import activities, lead_values, leads, list_members
+
+A = activities.c
+
+
+def _size(batch_size: int | None, ceiling: int) -> int:
+    if batch_size is None:
+        return 100
+    if batch_size < 1:
+        raise BadParameter(f"Invalid batchSize: {batch_size}")
+    return min(batch_size, ceiling)
+
+
+def type_condition(
+    include: list[str] | None, exclude: list[str] | None, names: list[str] | None = None
+) -> ColumnElement[bool]:
+    """Filter by display names (they win), else by enum include/exclude lists."""
+    if names:
+        known = {t.name for t in (activity_types.by_name(n) for n in names) if t is not None}
+        return A.type_name.in_(sorted(known)) if known else false()
+    if include and exclude:
+        raise BadParameter("includeTypes and excludeTypes cannot be used together")
+    if include:
+        return A.type_code.in_([activity_types.by_code(c.strip()).code for c in include])
+    if exclude:
+        codes = [activity_types.by_code(c.strip()).code for c in exclude]
+        return or_(A.type_code.is_(None), A.type_code.not_in(codes))
+    return true()
+
+
+def _parse_offset(offset: str | None) -> tuple[int | None, int]:
+    """(anchor activity id, rows to skip) from an offset string."""
+    text = (offset or "").strip()
+    if not text:
+        return None, 0
+    try:
+        if text.upper().startswith("ID:"):
+            return int(text[3:].strip()), 0
+        skip = int(text)
+    except ValueError:
+        raise BadStreamPosition(f"Invalid offset: {offset}") from None
+    if skip < 0:
+        raise BadStreamPosition(f"Invalid offset: {offset}")
+    return None, skip
+
+
+def _after(conn: Connection, anchor: int, descending: bool) -> ColumnElement[bool]:
+    created = conn.execute(select(A.created_at).where(A.id == anchor)).scalar()
+    if created is None:
+        return A.id < anchor if descending else A.id > anchor
+    if descending:
+        return and_(A.created_at <= created, or_(A.created_at < created, A.id < anchor))
+    return and_(A.created_at >= created, or_(A.created_at > created, A.id > anchor))
+
+
+def _page(
+    conn: Connection, cond: ColumnElement[bool], position: StreamPosition, size: int, descending: bool
+) -> tuple[list[Any], int, str | None]:
+    anchor, skip = _parse_offset(position.offset)
+    where = cond if anchor is None else and_(cond, _after(conn, anchor, descending))
+    order = (A.created_at.desc(), A.id.desc()) if descending else (A.created_at, A.id)
+    rows = conn.execute(select(activities).where(where).order_by(*order).offset(skip).limit(size)).all()
+    if not rows:
+        return [], 0, position.offset
+    last = rows[-1]
+    if descending:
+        rest = and_(cond, A.created_at <= last.created_at, or_(A.created_at < last.created_at, A.id < last.id))
+    else:
+        rest = and_(cond, A.created_at >= last.created_at, or_(A.created_at > last.created_at, A.id > last.id))
+    remaining = conn.execute(select(func.count()).select_from(activities).where(rest)).scalar_one()
+    return rows, int(remaining), f"ID:{last.id}"
+
+
+def lead_activity(
+    conn: Connection,
+    key: LeadKey,
+    *,
+    include_types: list[str] | None,
+    exclude_types: list[str] | None,
+    position: StreamPosition | None,
+    batch_size: int | None,
+    now: datetime,
+) -> ActivityPage:
+    types = type_condition(include_types, exclude_types)
+    size = _size(batch_size, 100)
+    lead_id = one_lead_id(conn, key)
+    position = position or StreamPosition()
+    latest = aware(position.latest_created_at) if position.latest_created_at else now
+    cond = and_(A.lead_id == lead_id, A.created_at <= latest, types)
+    if position.oldest_created_at:
+        cond = and_(cond, A.created_at >= aware(position.oldest_created_at))
+    rows, remaining, offset = _page(conn, cond, position, size, descending=True)
+    records = [to_activity(r) for r in rows]
+    if records:
+        person, org = _person(conn, lead_id)
+        for rec in records:
+            rec.person_name, rec.org_name = person, org
+    new_position = StreamPosition(
+        latest_created_at=latest,
+        oldest_created_at=position.oldest_created_at,
+        activity_created_at=position.activity_created_at,
+        offset=offset,
+    )
+    return ActivityPage(activities=records, remaining=remaining, position=new_position)
+
+
+def _person(conn: Connection, lead_id: int) -> tuple[str | None, str | None]:
+    vals = dict(
+        conn.execute(
+            select(lead_values.c.name, lead_values.c.value).where(
+                lead_values.c.lead_id == lead_id, lead_values.c.name.in_(["FirstName", "LastName", "Company"])
+            )
+        ).all()
+    )
+    person = " ".join(v for v in (vals.get("FirstName"), vals.get("LastName")) if v) or None
+    return person, vals.get("Company") or None
+
+
+def _selector_condition(
+    conn: Connection, selector: LeadSelector | None
+) -> tuple[ColumnElement[bool], datetime | None, datetime | None]:
+    """Lead filter plus window bounds a LastUpdateAtSelector contributes (SPEC 7.7)."""
+    if selector is None:
+        return true(), None, None
+    if isinstance(selector, KeySelector):
+        if len(selector.key_values) > MAX_KEYS:
+            raise BadParameter(f"Too many lead keys (max {MAX_KEYS})")
+        sub = select(leads.c.id).where(key_condition(selector.key_type, selector.key_values, strict_ids=False))
+        return A.lead_id.in_(sub), None, None
+    if isinstance(selector, ListSelector):
+        list_id = resolve_list(conn, name=selector.list_name, list_id=selector.list_id)
+        sub = select(list_members.c.lead_id).where(list_members.c.list_id == list_id)
+        return A.lead_id.in_(sub), None, None
+    if isinstance(selector, UpdatedAtSelector):
+        latest = aware(selector.latest) if selector.latest else None
+        return true(), aware(selector.oldest), latest
+    raise BadParameter("Unsupported lead selector")
+
+
+def lead_changes(
+    conn: Connection,
+    position: StreamPosition | None,
+    *,
+    include_types: list[str] | None,
+    exclude_types: list[str] | None,
+    names: list[str] | None,
+    batch_size: int | None,
+    selector: LeadSelector | None,
+) -> ActivityPage:
+    position = position or StreamPosition()
+    types = type_condition(include_types, exclude_types, names)
+    size = _size(batch_size, 1000)
+    lead_cond, sel_oldest, sel_latest = _selector_condition(conn, selector)
+    lowers = [aware(d) for d in (position.oldest_created_at, position.activity_created_at, sel_oldest) if d]
+    uppers = [aware(d) for d in (position.latest_created_at, sel_latest) if d]
+    cond = and_(types, lead_cond)
+    if lowers:
+        cond = and_(cond, A.created_at >= max(lowers))
+    if uppers:
+        cond = and_(cond, A.created_at <= min(uppers))
+    rows, remaining, offset = _page(conn, cond, position, size, descending=False)
+    new_position = StreamPosition(
+        latest_created_at=position.latest_created_at,
+        oldest_created_at=position.oldest_created_at,
+        activity_created_at=position.activity_created_at,
+        offset=offset,
+    )
+    return ActivityPage(activities=[to_activity(r) for r in rows], remaining=remaining, position=new_position)

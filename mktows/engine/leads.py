@@ -1,0 +1,274 @@
+"""Reading leads: key lookups, loading records in bulk, and keyset pages (SPEC 7.1, 7.2).
+
+Every read loads leads with two queries (rows, then values) whatever the page size,
+so there is no per-lead query anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, ColumnElement, and_, false, func, or_, select
+
+from mktows.engine import positions
+from mktows.engine.fields import TOP_LEVEL, FieldRegistry
+from mktows.engine.lists import resolve_list
+from mktows.engine.models import (
+    KeySelector,
+    Lead,
+    LeadAttribute,
+    LeadKey,
+    LeadPage,
+    LeadSelector,
+    ListSelector,
+    UpdatedAtSelector,
+)
+from mktows.errors import (
+    BadParameter,
+    BadStreamPosition,
+    LeadKeyBad,
+    LeadKeyRequired,
+    LeadNotFound,
+    ParameterRequired,
+    TimeRangeExceeded,
+)
+from mktows.store.tables import cookies, lead_values, leads, list_members
+
+MAX_KEYS = 100
+CHUNK = 500
+
+KEY_COLUMNS = {
+    "SFDCACCOUNTID": leads.c.sfdc_account_id,
+    "SFDCCONTACTID": leads.c.sfdc_contact_id,
+    "SFDCLEADID": leads.c.sfdc_lead_id,
+    "SFDCLEADOWNERID": leads.c.sfdc_lead_owner_id,
+    "SFDCOPPTYID": leads.c.sfdc_oppty_id,
+}
+KEY_TYPES = ("IDNUM", "COOKIE", "EMAIL", "LEADOWNEREMAIL", *KEY_COLUMNS)
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def key_condition(key_type: str, values: Sequence[str], *, strict_ids: bool) -> ColumnElement[bool]:
+    """WHERE clause matching any of `values` for a LeadKeyRef; unknown key type is 20102."""
+    kt = (key_type or "").strip().upper()
+    vals = [v.strip() for v in values if v is not None and v.strip() != ""]
+    if kt == "IDNUM":
+        ids: list[int] = []
+        for v in vals:
+            try:
+                ids.append(int(v))
+            except ValueError:
+                if strict_ids:
+                    raise LeadKeyBad(f"Invalid IDNUM key value: {v}") from None
+        return leads.c.id.in_(ids) if ids else false()
+    if kt == "EMAIL":
+        return leads.c.email_lower.in_([v.lower() for v in vals]) if vals else false()
+    if kt == "COOKIE":
+        sub = select(cookies.c.lead_id).where(cookies.c.cookie.in_(vals))
+        return leads.c.id.in_(sub) if vals else false()
+    if kt == "LEADOWNEREMAIL":
+        return func.lower(leads.c.lead_owner_email).in_([v.lower() for v in vals]) if vals else false()
+    if kt in KEY_COLUMNS:
+        return KEY_COLUMNS[kt].in_(vals) if vals else false()
+    raise LeadKeyBad(f"Unsupported lead key type: {key_type}")
+
+
+def find_ids(conn: Connection, key: LeadKey, *, newest_first: bool = False) -> list[int]:
+    """Ids of leads matching one key (by id, or most recently updated first)."""
+    if key.key_value is None or str(key.key_value).strip() == "":
+        raise LeadKeyRequired("Lead key value required")
+    cond = key_condition(key.key_type, [str(key.key_value)], strict_ids=True)
+    order = (leads.c.updated_at.desc(), leads.c.id.desc()) if newest_first else (leads.c.id,)
+    return list(conn.execute(select(leads.c.id).where(cond).order_by(*order)).scalars())
+
+
+def not_found(key: LeadKey) -> LeadNotFound:
+    return LeadNotFound(f"No lead found with {key.key_type.strip().upper()} = {key.key_value}")
+
+
+def one_lead_id(conn: Connection, key: LeadKey) -> int:
+    """The lead a single-lead call means: the most recently updated match (DECISIONS #26)."""
+    ids = find_ids(conn, key, newest_first=True)
+    if not ids:
+        raise not_found(key)
+    return ids[0]
+
+
+def load_leads(
+    conn: Connection, registry: FieldRegistry, ids: Sequence[int], include: Iterable[str] | None = None
+) -> list[Lead]:
+    """Lead records for `ids`, in that order; `include` (canonical names) narrows the values fetched."""
+    if not ids:
+        return []
+    wanted: set[str] | None = None
+    if include is not None:
+        wanted = set(include)
+    col_fields = [f for f in registry if f.column and f.name not in TOP_LEVEL]
+    if wanted is not None:
+        col_fields = [f for f in col_fields if f.name in wanted]
+    value_fields = {f.name: f for f in registry if not f.column}
+    rows: dict[int, Any] = {}
+    values: dict[int, list[LeadAttribute]] = {i: [] for i in ids}
+    unique_ids = list(dict.fromkeys(ids))
+    for part in chunks(unique_ids):
+        for row in conn.execute(select(leads).where(leads.c.id.in_(part))):
+            rows[row.id] = row
+        names = [n for n in value_fields if wanted is None or n in wanted]
+        if names:
+            q = select(lead_values.c.lead_id, lead_values.c.name, lead_values.c.value).where(
+                lead_values.c.lead_id.in_(part)
+            )
+            if wanted is not None:
+                q = q.where(lead_values.c.name.in_(names))
+            for lead_id, name, value in conn.execute(q):
+                f = value_fields.get(name)
+                if f is not None and value != "":
+                    values[lead_id].append(LeadAttribute(f.name, f.data_type, value))
+    out: list[Lead] = []
+    for i in ids:
+        row = rows.get(i)
+        if row is None:
+            continue
+        attrs = list(values[i])
+        for f in col_fields:
+            v = getattr(row, f.column or "")
+            if v not in (None, ""):
+                attrs.append(LeadAttribute(f.name, f.data_type, str(v)))
+        attrs.sort(key=lambda a: a.name)
+        out.append(
+            Lead(
+                id=row.id,
+                email=row.email,
+                foreign_sys_person_id=row.foreign_sys_person_id,
+                foreign_sys_type=row.foreign_sys_type,
+                attributes=attrs,
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+        )
+    return out
+
+
+def get_leads(conn: Connection, registry: FieldRegistry, key: LeadKey) -> list[Lead]:
+    """getLead: every lead matching the key, or 20103."""
+    ids = find_ids(conn, key)
+    if not ids:
+        raise not_found(key)
+    return load_leads(conn, registry, ids)
+
+
+# --- getMultipleLeads -------------------------------------------------------------------
+
+
+def _describe(selector: LeadSelector) -> dict[str, Any]:
+    if isinstance(selector, KeySelector):
+        return {"t": "key", "kt": selector.key_type.strip().upper(), "v": list(selector.key_values[:MAX_KEYS])}
+    if isinstance(selector, ListSelector):
+        return {"t": "list", "id": selector.list_id, "n": selector.list_name}
+    if isinstance(selector, UpdatedAtSelector):
+        return {
+            "t": "upd",
+            "o": aware(selector.oldest).isoformat(),
+            "l": aware(selector.latest).isoformat() if selector.latest else None,
+        }
+    raise ParameterRequired("Lead selector required")
+
+
+def page_leads(
+    conn: Connection,
+    registry: FieldRegistry,
+    selector: LeadSelector | None,
+    *,
+    secret: bytes,
+    now: datetime,
+    position: str | None,
+    batch_size: int | None,
+    include_attributes: list[str] | None,
+    max_batch_size: int,
+    max_window_days: int,
+) -> LeadPage:
+    """One keyset page: WHERE key > last ORDER BY key LIMIT n, plus the exact remaining count."""
+    if selector is None:
+        raise ParameterRequired("Lead selector required")
+    if batch_size is None:
+        size = 100
+    elif batch_size < 1:
+        raise BadParameter(f"Invalid batchSize: {batch_size}")
+    else:
+        size = min(batch_size, max_batch_size)
+    qhash = positions.query_hash(_describe(selector))
+    state = positions.decode(secret, position, qhash, now=now.timestamp()) if position else None
+
+    by_time = isinstance(selector, UpdatedAtSelector)
+    if isinstance(selector, KeySelector):
+        base = key_condition(selector.key_type, list(selector.key_values[:MAX_KEYS]), strict_ids=False)
+    elif isinstance(selector, ListSelector):
+        list_id = resolve_list(conn, name=selector.list_name, list_id=selector.list_id)
+        base = leads.c.id.in_(select(list_members.c.lead_id).where(list_members.c.list_id == list_id))
+    else:
+        assert isinstance(selector, UpdatedAtSelector)
+        oldest = aware(selector.oldest)
+        if state is not None:
+            try:
+                latest = datetime.fromisoformat(state["w"])
+            except (KeyError, TypeError, ValueError):
+                raise BadStreamPosition("Invalid stream position") from None
+        else:
+            latest = aware(selector.latest) if selector.latest else now
+            if latest - oldest > timedelta(days=max_window_days):
+                raise TimeRangeExceeded(f"Time range exceeds {max_window_days} days")
+        base = and_(leads.c.updated_at >= oldest, leads.c.updated_at <= latest)
+
+    after: ColumnElement[bool] | None = None
+    if state is not None:
+        try:
+            if by_time:
+                ts_text, last_id = state["k"]
+                ts = datetime.fromisoformat(ts_text)
+                after = and_(
+                    leads.c.updated_at >= ts, or_(leads.c.updated_at > ts, leads.c.id > int(last_id))
+                )
+            else:
+                after = leads.c.id > int(state["k"])
+        except (KeyError, TypeError, ValueError):
+            raise BadStreamPosition("Invalid stream position") from None
+    cond = base if after is None else and_(base, after)
+    order = (leads.c.updated_at, leads.c.id) if by_time else (leads.c.id,)
+    rows = conn.execute(select(leads.c.id, leads.c.updated_at).where(cond).order_by(*order).limit(size)).all()
+
+    include: list[str] | None = None
+    if include_attributes:
+        include = [f.name for f in (registry.get(n) for n in include_attributes) if f is not None]
+    page = load_leads(conn, registry, [r.id for r in rows], include)
+    remaining = 0
+    new_position = ""
+    if rows:
+        last = rows[-1]
+        if by_time:
+            rest = and_(
+                base,
+                leads.c.updated_at >= last.updated_at,
+                or_(leads.c.updated_at > last.updated_at, leads.c.id > last.id),
+            )
+        else:
+            rest = and_(base, leads.c.id > last.id)
+        remaining = conn.execute(select(func.count()).select_from(leads).where(rest)).scalar_one()
+        if remaining:
+            payload: dict[str, Any] = {"q": qhash}
+            if by_time:
+                payload["k"] = [last.updated_at.isoformat(), last.id]
+                payload["w"] = latest.isoformat()
+            else:
+                payload["k"] = last.id
+            new_position = positions.encode(secret, payload, now=now.timestamp())
+    return LeadPage(leads=page, remaining=remaining, stream_position=new_position)

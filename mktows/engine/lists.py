@@ -1,0 +1,157 @@
+"""Static lists: name resolution (DECISIONS #18) and listOperation (SPEC 7.8)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, delete, insert, select
+
+from mktows.engine.activity_log import ActivityRow, write_activities
+from mktows.engine.activity_types import ADD_TO_LIST, REMOVE_FROM_LIST
+from mktows.engine.models import LeadKey, ListOperationOutcome, MemberStatus
+from mktows.errors import BadParameter, LeadKeyBad, ListNotFound, ParameterRequired
+from mktows.store.tables import leads, list_members, static_lists
+
+MAX_MEMBERS = 1000
+OPERATIONS = ("ADDTOLIST", "ISMEMBEROFLIST", "REMOVEFROMLIST", "CLEARLIST")
+
+
+def resolve_list(conn: Connection, *, name: str | None = None, list_id: int | None = None) -> int:
+    """A list id from an id or a name: exact global name first, then `Program.List`; 20111/20110."""
+    if list_id is not None:
+        found = conn.execute(select(static_lists.c.id).where(static_lists.c.id == list_id)).scalar()
+        if found is None:
+            raise ListNotFound(f"List not found: {list_id}")
+        return int(found)
+    if name is None or name.strip() == "":
+        raise ParameterRequired("List name or id required")
+    name = name.strip()
+    globals_ = conn.execute(
+        select(static_lists.c.id).where(static_lists.c.name == name, static_lists.c.program_name.is_(None))
+    ).scalars().all()
+    if len(globals_) == 1:
+        return int(globals_[0])
+    if len(globals_) > 1:
+        raise BadParameter(f"List name is ambiguous: {name}")
+    candidates: set[int] = set()
+    for i, ch in enumerate(name):
+        if ch != ".":
+            continue
+        program, list_name = name[:i], name[i + 1 :]
+        candidates.update(
+            conn.execute(
+                select(static_lists.c.id).where(
+                    static_lists.c.name == list_name, static_lists.c.program_name == program
+                )
+            ).scalars()
+        )
+    if len(candidates) == 1:
+        return candidates.pop()
+    if len(candidates) > 1:
+        raise BadParameter(f"List name is ambiguous: {name}")
+    raise ListNotFound(f"List not found: {name}")
+
+
+def add_list(conn: Connection, name: str, program: str | None, now: datetime) -> int:
+    """Create a list, or return the existing one with the same name and program (idempotent)."""
+    cond = static_lists.c.program_name.is_(None) if program is None else static_lists.c.program_name == program
+    existing = conn.execute(select(static_lists.c.id).where(static_lists.c.name == name, cond)).scalar()
+    if existing is not None:
+        return int(existing)
+    return int(
+        conn.execute(
+            insert(static_lists).values(name=name, program_name=program, created_at=now).returning(static_lists.c.id)
+        ).scalar_one()
+    )
+
+
+def list_operation(
+    conn: Connection,
+    operation: str,
+    list_key_type: str,
+    list_name: str,
+    members: list[LeadKey],
+    *,
+    strict: bool,
+    skip_activity_log: bool,
+    now: datetime,
+) -> ListOperationOutcome:
+    op = (operation or "").strip().upper()
+    if op not in OPERATIONS:
+        raise BadParameter(f"Unsupported list operation: {operation}")
+    kt = (list_key_type or "").strip().upper()
+    if kt in ("MKTOSALESUSERID", "SFDCLEADOWNERID"):
+        raise ListNotFound(f"List not found: {list_key_type} = {list_name}")
+    if kt != "MKTOLISTNAME":
+        raise BadParameter(f"Unsupported list key type: {list_key_type}")
+    if len(members) > MAX_MEMBERS:
+        raise BadParameter(f"Too many leads in listMemberList (max {MAX_MEMBERS})")
+    ids: list[int] = []
+    for key in members:
+        if (key.key_type or "").strip().upper() != "IDNUM":
+            raise LeadKeyBad(f"Only IDNUM lead keys are supported, got {key.key_type}")
+        try:
+            ids.append(int(str(key.key_value).strip()))
+        except ValueError:
+            raise LeadKeyBad(f"Invalid IDNUM key value: {key.key_value}") from None
+    list_id = resolve_list(conn, name=list_name)
+    list_label = conn.execute(select(static_lists.c.name).where(static_lists.c.id == list_id)).scalar_one()
+
+    unique = list(dict.fromkeys(ids))
+    existing = set(conn.execute(select(leads.c.id).where(leads.c.id.in_(unique))).scalars()) if unique else set()
+    members_now = (
+        set(
+            conn.execute(
+                select(list_members.c.lead_id).where(
+                    list_members.c.list_id == list_id, list_members.c.lead_id.in_(unique)
+                )
+            ).scalars()
+        )
+        if unique
+        else set()
+    )
+    if op == "ISMEMBEROFLIST":
+        flags = [i in members_now for i in ids]
+    else:
+        flags = [i in existing for i in ids]
+    statuses = [MemberStatus(key=k, status=f) for k, f in zip(members, flags, strict=True)]
+    success = all(flags)
+    if op == "ISMEMBEROFLIST" or (strict and not success):
+        return ListOperationOutcome(success=success, statuses=statuses)
+
+    events: list[ActivityRow] = []
+    if op == "ADDTOLIST":
+        to_add = [i for i in unique if i in existing and i not in members_now]
+        if to_add:
+            conn.execute(
+                insert(list_members), [{"list_id": list_id, "lead_id": i, "created_at": now} for i in to_add]
+            )
+        events = [_list_event(ADD_TO_LIST, i, list_id, list_label, now) for i in to_add]
+    else:
+        if op == "CLEARLIST":
+            to_remove = list(
+                conn.execute(select(list_members.c.lead_id).where(list_members.c.list_id == list_id)).scalars()
+            )
+            conn.execute(delete(list_members).where(list_members.c.list_id == list_id))
+        else:
+            to_remove = [i for i in unique if i in members_now]
+            if to_remove:
+                conn.execute(
+                    delete(list_members).where(
+                        and_(list_members.c.list_id == list_id, list_members.c.lead_id.in_(to_remove))
+                    )
+                )
+        events = [_list_event(REMOVE_FROM_LIST, i, list_id, list_label, now) for i in to_remove]
+    if events and not skip_activity_log:
+        write_activities(conn, events)
+    return ListOperationOutcome(success=success, statuses=statuses)
+
+
+def _list_event(kind: object, lead_id: int, list_id: int, list_name: str, now: datetime) -> ActivityRow:
+    return ActivityRow(
+        lead_id=lead_id,
+        created_at=now,
+        type=kind,  # type: ignore[arg-type]
+        asset_name=list_name,
+        attributes=[("List ID", str(list_id)), ("Lead ID", str(lead_id))],
+    )

@@ -1,0 +1,63 @@
+"""Signed, opaque stream positions for getMultipleLeads (SPEC 6.5, DECISIONS #32).
+
+A position is URL-safe base64 of compact JSON plus an HMAC over it, keyed by a secret
+that lives in the database. It binds the query (hash), the last key returned and the
+window fixed at the first call, so later writes cannot shift what a stream covers.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from typing import Any
+
+from mktows.errors import BadStreamPosition
+
+POSITION_TTL_SECONDS = 24 * 3600
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def query_hash(query: Any) -> str:
+    """A short stable digest of a normalised query description."""
+    body = json.dumps(query, separators=(",", ":"), sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+def encode(secret: bytes, payload: dict[str, Any], *, now: float | None = None) -> str:
+    data = dict(payload, i=int(now if now is not None else time.time()))
+    body = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+    sig = hmac.new(secret, body, hashlib.sha256).digest()[:16]
+    return f"{_b64(body)}.{_b64(sig)}"
+
+
+def decode(secret: bytes, token: str, expected_query: str, *, now: float | None = None) -> dict[str, Any]:
+    """The payload of a position we issued for this query; anything else is fault 20122."""
+    try:
+        body_part, sig_part = token.strip().split(".")
+        body = _unb64(body_part)
+        sig = _unb64(sig_part)
+    except (ValueError, TypeError):
+        raise BadStreamPosition("Invalid stream position") from None
+    if not hmac.compare_digest(sig, hmac.new(secret, body, hashlib.sha256).digest()[:16]):
+        raise BadStreamPosition("Invalid stream position")
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise BadStreamPosition("Invalid stream position") from None
+    if not isinstance(payload, dict) or payload.get("q") != expected_query:
+        raise BadStreamPosition("Stream position does not belong to this query")
+    issued = payload.get("i")
+    current = now if now is not None else time.time()
+    if not isinstance(issued, int) or current - issued > POSITION_TTL_SECONDS:
+        raise BadStreamPosition("Stream position expired")
+    return payload

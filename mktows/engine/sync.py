@@ -1,0 +1,328 @@
+"""syncLead / syncMultipleLeads (SPEC 7.3, 7.4): plan in memory, then write in bulk.
+
+A batch is resolved against leads preloaded with three IN queries (ids, foreign ids,
+emails), applied to in-memory states (so later records see leads created or changed by
+earlier ones), then flushed with a handful of executemany statements, activities included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy import Connection, and_, bindparam, delete, insert, select, update
+
+from mktows.engine.activity_log import ActivityRow, write_activities
+from mktows.engine.activity_types import CHANGE_DATA_VALUE, NEW_LEAD
+from mktows.engine.fields import Field, FieldRegistry, normalize_value
+from mktows.engine.leads import chunks
+from mktows.engine.models import LeadInput, SyncOutcome
+from mktows.errors import BadParameter, LeadKeyRequired, LeadNotFound, MarketoError, UnknownLeadField
+from mktows.store.tables import lead_values, leads
+
+Mode = Literal["single", "multi"]
+LEAD_COLUMNS = (
+    "email",
+    "foreign_sys_person_id",
+    "foreign_sys_type",
+    "sfdc_lead_id",
+    "sfdc_contact_id",
+    "sfdc_account_id",
+    "sfdc_lead_owner_id",
+    "sfdc_oppty_id",
+    "lead_owner_email",
+    "anonymous",
+    "workspace",
+    "partition",
+)
+
+
+@dataclass(eq=False)
+class LeadState:
+    """A lead as the batch sees it; `id` is None until a created lead is inserted."""
+
+    id: int | None
+    cols: dict[str, Any]
+    values: dict[str, str]
+    updated_at: datetime
+    created: bool = False
+    touched: bool = False
+    changed_values: set[str] = field(default_factory=set)
+    events: list[tuple[int, str, Any]] = field(default_factory=list)  # (seq, "new"|"cdv", data)
+
+
+class RecordError(Exception):
+    """A per-record failure: FAILED in syncMultipleLeads, a fault in syncLead."""
+
+    def __init__(self, error: MarketoError) -> None:
+        super().__init__(error.detail)
+        self.error = error
+
+
+def _clean(v: Any) -> str | None:
+    if v is None:
+        return None
+    s = str(v).strip()
+    return s or None
+
+
+class SyncBatch:
+    """One sync call inside one write transaction."""
+
+    def __init__(self, conn: Connection, registry: FieldRegistry, now: datetime) -> None:
+        self.conn = conn
+        self.registry = registry
+        self.now = now
+        self.states: dict[int, LeadState] = {}
+        self.new_states: list[LeadState] = []
+        self.by_email: dict[str, LeadState] = {}
+        self.by_fspi: dict[str, list[LeadState]] = {}
+        self._seq = 0
+
+    def _tick(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    # --- loading ------------------------------------------------------------------------
+    def check_fields(self, records: list[LeadInput], op: str) -> None:
+        names = [n for r in records for n, _ in r.attributes]
+        unknown = self.registry.unknown(names)
+        if unknown:
+            raise UnknownLeadField(f"{op} operation failed: unknown fields for import: {', '.join(unknown)}")
+
+    def preload(self, records: list[LeadInput]) -> None:
+        ids = sorted({r.id for r in records if r.id is not None})
+        fspis = sorted({s for r in records if (s := _clean(r.foreign_sys_person_id))})
+        emails = sorted({e.lower() for r in records if (e := self.key_email(r))})
+        found: list[int] = []
+        for part in chunks(ids):
+            found += self.conn.execute(select(leads.c.id).where(leads.c.id.in_(part))).scalars().all()
+        for part in chunks(fspis):
+            found += self.conn.execute(
+                select(leads.c.id).where(leads.c.foreign_sys_person_id.in_(part))
+            ).scalars().all()
+        for part in chunks(emails):
+            found += self.conn.execute(select(leads.c.id).where(leads.c.email_lower.in_(part))).scalars().all()
+        self.load(sorted(set(found)))
+
+    def load(self, ids: list[int]) -> None:
+        ids = [i for i in ids if i not in self.states]
+        loaded: list[LeadState] = []
+        for part in chunks(ids):
+            for row in self.conn.execute(select(leads).where(leads.c.id.in_(part))):
+                st = LeadState(
+                    id=row.id, cols={c: getattr(row, c) for c in LEAD_COLUMNS}, values={}, updated_at=row.updated_at
+                )
+                self.states[row.id] = st
+                loaded.append(st)
+            for lead_id, name, value in self.conn.execute(
+                select(lead_values.c.lead_id, lead_values.c.name, lead_values.c.value).where(
+                    lead_values.c.lead_id.in_(part)
+                )
+            ):
+                self.states[lead_id].values[name] = value
+        # most recently updated first wins the email / foreign-id indexes
+        for st in sorted(loaded, key=lambda s: (s.updated_at, s.id or 0)):
+            self._index(st)
+
+    def _index(self, st: LeadState) -> None:
+        email = st.cols.get("email")
+        if email:
+            self.by_email[email.lower()] = st
+        fspi = st.cols.get("foreign_sys_person_id")
+        if fspi:
+            lst = self.by_fspi.setdefault(fspi, [])
+            if st in lst:
+                lst.remove(st)
+            lst.append(st)
+
+    # --- matching -----------------------------------------------------------------------
+    def key_email(self, record: LeadInput) -> str | None:
+        email = _clean(record.email)
+        if email:
+            return email
+        for name, value in record.attributes:
+            if name.strip().lower() == "email" and _clean(value):
+                return _clean(value)
+        return None
+
+    def match_fspi(self, fspi: str, fst: str | None) -> LeadState | None:
+        for st in reversed(self.by_fspi.get(fspi, [])):
+            if st.cols.get("foreign_sys_person_id") != fspi:
+                continue
+            if fst and st.cols.get("foreign_sys_type") and st.cols["foreign_sys_type"].upper() != fst.upper():
+                continue
+            return st
+        return None
+
+    def resolve(
+        self, record: LeadInput, mode: Mode, dedup: bool, cookie_state: LeadState | None
+    ) -> tuple[LeadState, str]:
+        """The target state and how it was matched (id, fspi, cookie, email, new)."""
+        if record.id is not None:
+            st = self.states.get(record.id)
+            if st is None:
+                raise RecordError(LeadNotFound(f"No lead found with IDNUM = {record.id}"))
+            return st, "id"
+        fspi = _clean(record.foreign_sys_person_id)
+        email = self.key_email(record)
+        if fspi:
+            st = self.match_fspi(fspi, _clean(record.foreign_sys_type))
+            if st is not None:
+                return st, "fspi"
+        if cookie_state is not None:
+            return cookie_state, "cookie"
+        if email and (dedup or mode == "single") and not fspi:
+            st = self.by_email.get(email.lower())
+            if st is not None:
+                return st, "email"
+        if not (fspi or email or cookie_state is not None) and mode == "multi":
+            raise RecordError(LeadKeyRequired("Lead key required: Id, Email or ForeignSysPersonId"))
+        st = LeadState(
+            id=None,
+            cols={c: None for c in LEAD_COLUMNS} | {"anonymous": False, "workspace": "Default", "partition": "Default"},
+            values={},
+            updated_at=self.now,
+            created=True,
+            touched=True,
+        )
+        st.events.append((self._tick(), "new", None))
+        return st, "new"
+
+    # --- applying -----------------------------------------------------------------------
+    def prepare(self, record: LeadInput, how: str, mode: Mode) -> list[tuple[Field, str | None]]:
+        """Validated (field, stored value or None to clear) pairs; raises RecordError on bad values."""
+        changes: dict[str, tuple[Field, str | None]] = {}
+
+        def put(f: Field, raw: Any) -> None:
+            text = None if raw is None else str(raw)
+            if text is None or text.strip() == "":
+                changes[f.name] = (f, None)
+                return
+            try:
+                changes[f.name] = (f, normalize_value(f, text))
+            except ValueError as exc:
+                raise RecordError(BadParameter(str(exc))) from None
+
+        reg = self.registry
+        fspi = _clean(record.foreign_sys_person_id)
+        email_key = _clean(record.email)
+        if fspi:
+            put(reg.get("ForeignSysPersonId"), fspi)  # type: ignore[arg-type]
+            if _clean(record.foreign_sys_type):
+                put(reg.get("ForeignSysType"), _clean(record.foreign_sys_type).upper())  # type: ignore[union-attr, arg-type]
+        if email_key and (how == "new" or (mode == "single" and how in ("id", "fspi", "cookie"))):
+            put(reg.get("Email"), email_key)  # type: ignore[arg-type]
+        for name, value in record.attributes:
+            f = reg.get(name)
+            if f is None or f.read_only:
+                continue
+            put(f, value)
+        return list(changes.values())
+
+    def apply(self, st: LeadState, changes: list[tuple[Field, str | None]]) -> None:
+        for f, new in changes:
+            if f.column:
+                old = st.cols.get(f.column)
+                if (old or None) == new:
+                    continue
+                st.cols[f.column] = new
+                if f.column in ("email", "foreign_sys_person_id"):
+                    self._index(st)
+            else:
+                old = st.values.get(f.name)
+                if old == new:
+                    continue
+                if new is None:
+                    st.values.pop(f.name, None)
+                else:
+                    st.values[f.name] = new
+                st.changed_values.add(f.name)
+            st.touched = True
+            if not st.created:
+                st.events.append((self._tick(), "cdv", (f, old, new)))
+        if st.created and st not in self.new_states:
+            self.new_states.append(st)
+            self._index(st)
+
+    def sync_one(self, record: LeadInput, mode: Mode, dedup: bool, cookie_state: LeadState | None = None) -> tuple[LeadState, str]:
+        st, how = self.resolve(record, mode, dedup, cookie_state)
+        changes = self.prepare(record, how, mode)
+        self.apply(st, changes)
+        return st, ("CREATED" if how == "new" else "UPDATED")
+
+    # --- writing ------------------------------------------------------------------------
+    def flush(self) -> None:
+        conn, now = self.conn, self.now
+        if self.new_states:
+            rows = [self._lead_row(st) | {"created_at": now} for st in self.new_states]
+            ids = conn.execute(
+                insert(leads).returning(leads.c.id, sort_by_parameter_order=True), rows
+            ).scalars().all()
+            for st, new_id in zip(self.new_states, ids, strict=True):
+                st.id = int(new_id)
+                self.states[st.id] = st
+        existing = [st for st in self.states.values() if st.touched and not st.created]
+        if existing:
+            params = [self._lead_row(st) | {"b_id": st.id} for st in existing]
+            stmt = (
+                update(leads)
+                .where(leads.c.id == bindparam("b_id"))
+                .values({c: bindparam(c) for c in (*LEAD_COLUMNS, "email_lower", "updated_at")})
+            )
+            conn.execute(stmt, params)
+            pairs = [{"b_lead": st.id, "b_name": n} for st in existing for n in st.changed_values]
+            if pairs:
+                conn.execute(
+                    delete(lead_values).where(
+                        and_(lead_values.c.lead_id == bindparam("b_lead"), lead_values.c.name == bindparam("b_name"))
+                    ),
+                    pairs,
+                )
+        inserts = [
+            {"lead_id": st.id, "name": n, "value": st.values[n]}
+            for st in self.states.values()
+            if st.touched
+            for n in (st.values if st.created else st.changed_values)
+            if n in st.values
+        ]
+        if inserts:
+            conn.execute(insert(lead_values), inserts)
+        write_activities(conn, self._activity_rows())
+
+    def _lead_row(self, st: LeadState) -> dict[str, Any]:
+        email = st.cols.get("email")
+        return {c: st.cols.get(c) for c in LEAD_COLUMNS} | {
+            "email_lower": email.lower() if email else None,
+            "updated_at": self.now,
+        }
+
+    def _activity_rows(self) -> list[ActivityRow]:
+        out: list[tuple[int, ActivityRow]] = []
+        for st in self.states.values():
+            assert st.id is not None
+            lead_id = str(st.id)
+            for seq, kind, data in st.events:
+                if kind == "new":
+                    attrs = [
+                        ("Source Type", "Web service API"),
+                        ("Source Info", "Web service API"),
+                        ("Created Date", self.now.date().isoformat()),
+                        ("Lead ID", lead_id),
+                    ]
+                    row = ActivityRow(st.id, self.now, NEW_LEAD, "", attrs)
+                else:
+                    f, old, new = data
+                    attrs = [
+                        ("Attribute Name", f.display_name),
+                        ("Old Value", old or ""),
+                        ("New Value", new or ""),
+                        ("Reason", "SOAP API"),
+                        ("Lead ID", lead_id),
+                    ]
+                    row = ActivityRow(st.id, self.now, CHANGE_DATA_VALUE, f.display_name, attrs)
+                out.append((seq, row))
+            st.events = []
+        out.sort(key=lambda p: p[0])
+        return [r for _, r in out]
