@@ -1,3 +1,5 @@
+"""`python -m mktows` runs the CLI."""
+
 from mktows.cli import app
 
-app()
+app(prog_name="mktows")

@@ -72,9 +72,9 @@ class Engine:
         with self.db.read() as conn:
             return users.all_users(conn)
 
-    def put_api_user(self, user_id: str, encryption_key: str) -> ApiUser:
+    def put_api_user(self, user_id: str, encryption_key: str, *, enabled: bool = True) -> ApiUser:
         with self.db.write() as conn:
-            return users.put_user(conn, user_id, encryption_key, self.now())
+            return users.put_user(conn, user_id, encryption_key, self.now(), enabled)
 
     # --- fields ---------------------------------------------------------------------------
     def lead_fields(self) -> list[FieldInfo]:

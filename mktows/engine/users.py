@@ -22,15 +22,17 @@ def all_users(conn: Connection) -> list[ApiUser]:
     return [ApiUser(r.user_id, r.encryption_key, bool(r.enabled)) for r in rows]
 
 
-def put_user(conn: Connection, user_id: str, key: str, now: datetime) -> ApiUser:
+def put_user(conn: Connection, user_id: str, key: str, now: datetime, enabled: bool = True) -> ApiUser:
     """Create the user or replace its key (a key change takes effect at once)."""
     if not user_id.strip() or not key:
         raise BadParameter("API user id and encryption key are required")
     if get_user(conn, user_id) is None:
-        conn.execute(insert(api_users).values(user_id=user_id, encryption_key=key, enabled=True, created_at=now))
+        conn.execute(insert(api_users).values(user_id=user_id, encryption_key=key, enabled=enabled, created_at=now))
     else:
-        conn.execute(update(api_users).where(api_users.c.user_id == user_id).values(encryption_key=key))
-    return ApiUser(user_id, key, True)
+        conn.execute(
+            update(api_users).where(api_users.c.user_id == user_id).values(encryption_key=key, enabled=enabled)
+        )
+    return ApiUser(user_id, key, enabled)
 
 
 def registry(conn: Connection) -> FieldRegistry:

@@ -1,0 +1,177 @@
+"""The `mktows` command: serve, migrate, users, fields, lists.
+
+`serve` prints its endpoint and API users, then `mktows ready on URL` only once the
+socket listens, flushing each line so a parent process reading the pipe sees it at once.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from mktows.config import InstanceError, Settings, apply_instance, load_instance
+from mktows.engine import Engine
+from mktows.engine.models import FieldInfo
+from mktows.errors import MarketoError
+from mktows.store.database import Database
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Self-hosted Marketo SOAP API server.")
+users_app = typer.Typer(no_args_is_help=True, help="API users (client access ids and keys).")
+fields_app = typer.Typer(no_args_is_help=True, help="Custom lead fields.")
+lists_app = typer.Typer(no_args_is_help=True, help="Static lists.")
+app.add_typer(users_app, name="users")
+app.add_typer(fields_app, name="fields")
+app.add_typer(lists_app, name="lists")
+
+DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (env MKTOWS_DB).")]
+VERSIONS = ("2_2", "2_3", "2_7", "2_9", "3_1")
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def generate_key(length: int = 24) -> str:
+    """A random key with letters and at least one digit (admin-screen key rules, SPEC 3.2)."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        key = "".join(secrets.choice(alphabet) for _ in range(length))
+        if any(c.isdigit() for c in key) and any(c.isalpha() for c in key):
+            return key
+
+
+def open_engine(settings: Settings) -> Engine:
+    database = Database(settings.db_url)
+    database.migrate()
+    return Engine(database, max_window_days=settings.max_window_days, max_batch_size=settings.max_batch_size)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (env MKTOWS_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (env MKTOWS_PORT).")] = None,
+    db: DbOption = None,
+    instance: Annotated[str | None, typer.Option("--instance", help="Instance YAML file to apply.")] = None,
+) -> None:
+    """Migrate, apply the instance file, and serve the SOAP API."""
+    import uvicorn
+
+    try:
+        settings = Settings.from_env(host=host, port=port, db_url=db, instance_file=instance)
+    except ValueError as exc:
+        _fail(str(exc))
+    try:
+        inst = load_instance(settings.instance_file) if settings.instance_file else None
+    except InstanceError as exc:
+        _fail(str(exc))
+    engine = open_engine(settings)
+    if inst is not None:
+        apply_instance(engine, inst)
+    created: dict[str, str] = {}
+    if not engine.api_users():
+        user_id = "mktows_" + secrets.token_hex(6)
+        key = generate_key()
+        engine.put_api_user(user_id, key)
+        created[user_id] = key
+
+    from mktows.app import create_app
+
+    asgi = create_app(settings, engine)
+    base = f"http://{settings.host}:{settings.port}"
+    say(f"mktows endpoint: {base}/soap/mktows/2_9")
+    say(f"  other API versions: {', '.join(f'{base}/soap/mktows/{v}' for v in VERSIONS if v != '2_9')}")
+    say(f"  WSDL: {base}/soap/mktows/2_9?WSDL")
+    for user in engine.api_users():
+        if user.user_id in created:
+            say(f"API user: {user.user_id}  encryption key: {created[user.user_id]}  (created now; keep it)")
+        else:
+            say(f"API user: {user.user_id}")
+
+    config = uvicorn.Config(asgi, host=settings.host, port=settings.port, log_level="warning", timeout_keep_alive=75)
+    server = uvicorn.Server(config)
+    original_startup = server.startup
+
+    async def startup(sockets: Any = None) -> None:
+        await original_startup(sockets=sockets)
+        if server.started:
+            say(f"mktows ready on {base}")
+
+    server.startup = startup  # type: ignore[method-assign]
+    server.run()
+    if not server.started:
+        raise typer.Exit(1)
+
+
+@app.command()
+def migrate(db: DbOption = None) -> None:
+    """Create or upgrade the database schema."""
+    settings = Settings.from_env(db_url=db)
+    open_engine(settings)
+    say(f"database migrated: {settings.db_url}")
+
+
+@users_app.command("add")
+def users_add(
+    user_id: Annotated[str, typer.Argument(help="Client access id (mktowsUserId).")],
+    key: Annotated[str | None, typer.Option("--key", help="Encryption key; generated when omitted.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Create an API user, or replace its key; prints the key."""
+    engine = open_engine(Settings.from_env(db_url=db))
+    try:
+        user = engine.put_api_user(user_id, key or generate_key())
+    except MarketoError as exc:
+        _fail(exc.detail)
+    say(f"API user: {user.user_id}")
+    say(f"encryption key: {user.encryption_key}")
+
+
+@users_app.command("list")
+def users_list(db: DbOption = None) -> None:
+    """List API user ids."""
+    for user in open_engine(Settings.from_env(db_url=db)).api_users():
+        say(user.user_id + ("" if user.enabled else " (disabled)"))
+
+
+@fields_app.command("add")
+def fields_add(
+    name: Annotated[str, typer.Argument(help="API name, e.g. Favorite_Color.")],
+    display_name: Annotated[str | None, typer.Option("--display-name", help="UI label.")] = None,
+    type_: Annotated[str, typer.Option("--type", help="Field type (string, integer, date, ...).")] = "string",
+    db: DbOption = None,
+) -> None:
+    """Add or update a custom lead field (no schema change)."""
+    engine = open_engine(Settings.from_env(db_url=db))
+    try:
+        engine.add_lead_field(FieldInfo(name=name, display_name=display_name or name, data_type=type_, custom=True))
+    except MarketoError as exc:
+        _fail(exc.detail)
+    say(f"lead field: {name} ({type_.lower()})")
+
+
+@lists_app.command("add")
+def lists_add(
+    name: Annotated[str, typer.Argument(help="List name.")],
+    program: Annotated[str | None, typer.Option("--program", help="Program the list lives in.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Create a static list (idempotent); prints its id."""
+    list_id = open_engine(Settings.from_env(db_url=db)).add_list(name, program)
+    say(f"list {list_id}: {name if program is None else f'{program}.{name}'}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
