@@ -202,6 +202,18 @@ class LeadApi:
             return plain_zeep(getattr(self.client.service, op)(**kw))
         return plain_suds(getattr(self.client.service, op)(**kw))
 
+    def call_or_fault(self, op: str, **kw) -> tuple[dict | None, ParsedFault | None]:
+        """(result, None) on success, (None, fault) on a SOAP fault."""
+        kw = {k: v for k, v in kw.items() if v is not None}
+        if self.kind == "zeep":
+            from zeep.exceptions import Fault as ClientFault
+        else:
+            from suds import WebFault as ClientFault
+        try:
+            return self.call(op, **kw), None
+        except ClientFault:
+            return None, fault_from_envelope(self.client.mktows_plugin.last_envelope)
+
     def fault(self, op: str, **kw) -> ParsedFault:
         """Call and require a SOAP fault; return its code/faultstring/message."""
         kw = {k: v for k, v in kw.items() if v is not None}
