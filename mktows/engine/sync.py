@@ -47,6 +47,7 @@ class LeadState:
     values: dict[str, str]
     updated_at: datetime
     created: bool = False
+    fresh: bool = False  # being created by the current record: no Change Data Value for it
     touched: bool = False
     changed_values: set[str] = field(default_factory=set)
     events: list[tuple[int, str, Any]] = field(default_factory=list)  # (seq, "new"|"cdv", data)
@@ -185,6 +186,7 @@ class SyncBatch:
             values={},
             updated_at=self.now,
             created=True,
+            fresh=True,
             touched=True,
         )
         st.events.append((self._tick(), "new", None))
@@ -240,11 +242,12 @@ class SyncBatch:
                     st.values[f.name] = new
                 st.changed_values.add(f.name)
             st.touched = True
-            if not st.created:
+            if not st.fresh:
                 st.events.append((self._tick(), "cdv", (f, old, new)))
         if st.created and st not in self.new_states:
             self.new_states.append(st)
             self._index(st)
+        st.fresh = False
 
     def sync_one(self, record: LeadInput, mode: Mode, dedup: bool, cookie_state: LeadState | None = None) -> tuple[LeadState, str]:
         st, how = self.resolve(record, mode, dedup, cookie_state)

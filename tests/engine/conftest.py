@@ -1,0 +1,118 @@
+"""Engine fixtures: a migrated database on SQLite (a file in tmp_path) and on PostgreSQL.
+
+PostgreSQL: one fresh database `mktows_eng_<hex>` per session on 127.0.0.1:5432 (user
+`postgres`, falling back to `root`; created from the maintenance db `test`), migrated
+once, emptied before each test and dropped at the end. Unreachable PostgreSQL skips the
+postgresql variants unless MKTOWS_TEST_BACKENDS names it explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from mktows.engine import Engine
+from mktows.store.database import Database
+
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+TABLES = "activities, list_members, static_lists, cookies, lead_values, leads, lead_fields, api_users"
+
+
+def _backends() -> list[str]:
+    raw = os.environ.get("MKTOWS_TEST_BACKENDS", "sqlite,postgresql")
+    return [b.strip() for b in raw.split(",") if b.strip()]
+
+
+def _pg_admin():
+    import psycopg
+
+    last: Exception | None = None
+    for user in ("postgres", "root"):
+        try:
+            conn = psycopg.connect(
+                host=PG_HOST, port=PG_PORT, user=user, dbname="test", autocommit=True, connect_timeout=5
+            )
+            return conn, user
+        except psycopg.Error as exc:
+            last = exc
+    raise RuntimeError(f"cannot connect to PostgreSQL on {PG_HOST}:{PG_PORT} as postgres or root: {last}")
+
+
+@pytest.fixture(scope="session")
+def engine_pg_url() -> Iterator[str]:
+    try:
+        conn, user = _pg_admin()
+    except RuntimeError as exc:
+        if "MKTOWS_TEST_BACKENDS" in os.environ:
+            raise
+        pytest.skip(str(exc))
+    name = f"mktows_eng_{uuid.uuid4().hex[:12]}"
+    with conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql://{user}@{PG_HOST}:{PG_PORT}/{name}"
+    db = Database(url)
+    db.migrate()
+    db.dispose()
+    try:
+        yield url
+    finally:
+        conn, _ = _pg_admin()
+        with conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A migrated SQLite file copied per test (migrating is the slow part)."""
+    path = tmp_path_factory.mktemp("template") / "mktows.db"
+    db = Database(f"sqlite:///{path}")
+    db.migrate()
+    db.dispose()  # closing the last connection checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(params=_backends())
+def database(request, tmp_path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        path = tmp_path / "mktows.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        db = Database(f"sqlite:///{path}")
+    else:
+        db = Database(request.getfixturevalue("engine_pg_url"))
+        with db.write() as conn:
+            conn.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+class Clock:
+    """A controllable clock: starts at a fixed instant, moves 1 ms per reading."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+
+    def __call__(self) -> datetime:
+        self.current += timedelta(milliseconds=1)
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(datetime.now(UTC).replace(microsecond=0) - timedelta(days=1))
+
+
+@pytest.fixture
+def engine(database: Database, clock: Clock) -> Engine:
+    return Engine(database, clock=clock)
