@@ -18,8 +18,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.clients import LeadApi, make_suds_client, make_zeep_client
-from support.server import Server, running_server
+pytest.register_assert_rewrite("support")
+
+from support.clients import LeadApi, make_suds_client, make_zeep_client  # noqa: E402
+from support.server import Server, running_server  # noqa: E402
 
 PG_HOST = "127.0.0.1"
 PG_PORT = 5432

@@ -156,6 +156,11 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
+def is_nil(value: Any) -> bool:
+    """None, or (zeep's rendering of an xsi:nil complex element) a dict of only Nones."""
+    return value is None or (isinstance(value, dict) and all(v is None for v in value.values()))
+
+
 def items(parent: dict | None, wrapper: str, item: str) -> list:
     """Items of an Array* wrapper, treating an empty/absent wrapper as []."""
     if not parent:
@@ -199,8 +204,18 @@ class LeadApi:
     def call(self, op: str, **kw) -> dict:
         kw = {k: v for k, v in kw.items() if v is not None}
         if self.kind == "zeep":
-            return plain_zeep(getattr(self.client.service, op)(**kw))
+            value = plain_zeep(getattr(self.client.service, op)(**kw))
+            # zeep unwraps a single-child result type (e.g. ResultMergeLeads -> MergeStatus);
+            # put the wrapper back so both clients give the same `result` shape.
+            only = self._zeep_single_child(op)
+            return {only: value} if only else value
         return plain_suds(getattr(self.client.service, op)(**kw))
+
+    def _zeep_single_child(self, op: str) -> str | None:
+        success = self.client.get_element(f"{{{TNS}}}success{op[0].upper()}{op[1:]}")
+        [(_, result_el)] = success.type.elements
+        children = result_el.type.elements
+        return children[0][0] if len(children) == 1 else None
 
     def call_or_fault(self, op: str, **kw) -> tuple[dict | None, ParsedFault | None]:
         """(result, None) on success, (None, fault) on a SOAP fault."""

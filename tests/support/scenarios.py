@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from .clients import LeadApi, attr_map, clean_position, items, utcnow
+from .clients import LeadApi, attr_map, clean_position, is_nil, items, utcnow
 from .server import SEED_CUSTOM_FIELD, SEED_INT_FIELD
 
 # --------------------------------------------------------------------------- getLead / syncLead
@@ -60,7 +60,7 @@ def sync_lead_updates_only_listed_fields(api: LeadApi, unique_email) -> None:
     lead_id = api.create_lead(email, {"FirstName": "Grace", "LastName": "Hopper", "Company": "Navy"})
     res = api.sync_lead(email, {"FirstName": "Amazing Grace"})
     assert res["syncStatus"]["status"] == "UPDATED" and int(res["leadId"]) == lead_id
-    assert res.get("leadRecord") is None, "returnLead=false must give a nil leadRecord"
+    assert is_nil(res.get("leadRecord")), "returnLead=false must give a nil leadRecord"
     got = attr_map(api.lead_records(api.get_lead("IDNUM", lead_id))[0])
     assert got["FirstName"] == "Amazing Grace" and got["LastName"] == "Hopper" and got["Company"] == "Navy"
     # an empty value clears the field; empty string fields are left out of the record

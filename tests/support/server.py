@@ -50,6 +50,14 @@ INSTANCE = {
 
 VERSIONS = ("2_2", "2_3", "2_7", "2_9", "3_1")
 
+# The vendor limits (100 calls / 20 s, 10,000 calls / day) would throttle a test suite that
+# shares one tenant; keep the limiter in the request path but out of reach.
+TEST_LIMITS = {
+    "MKTOWS_RATE_LIMIT_CALLS": "1000000",
+    "MKTOWS_DAILY_QUOTA": "100000000",
+    "MKTOWS_MAX_CONCURRENCY": "1000",
+}
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -138,7 +146,7 @@ def running_server(
         "--host", "127.0.0.1", "--port", str(port),
         "--db", db_url, "--instance", str(instance_file),
     ]
-    proc_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    proc_env = {**os.environ, "PYTHONUNBUFFERED": "1", **TEST_LIMITS, **(env or {})}
     proc = subprocess.Popen(
         cmd, cwd=REPO_ROOT, env=proc_env, stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
