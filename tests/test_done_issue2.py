@@ -143,3 +143,64 @@ def test_issue2_ten_thousand_leads_round_trip(lead_api, fresh_list):
     assert by_type.get("New Lead") == set(sample)
     assert by_type.get("Add to List") == set(sample)
     assert len({int(r["id"]) for r in changes}) == len(changes)
+
+
+def test_parallel_clients_over_persistent_connections(server):
+    """The vendor told bulk users to run up to 10 threads over keep-alive connections."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from support.clients import make_zeep_client
+
+    threads, per_thread, batch = 8, 200, 100
+    run = uuid.uuid4().hex[:8]
+
+    def worker(n: int) -> tuple[set[int], int]:
+        api = LeadApi("zeep", make_zeep_client(server.endpoint("2_2")), "2_2")
+        emails = [f"par-{run}-{n}-{i:04d}@parallel.example.com" for i in range(per_thread)]
+        ids: set[int] = set()
+        for start in range(0, per_thread, batch):
+            res = api.call(
+                "syncMultipleLeads",
+                leadRecordList={"leadRecord": [api.lead_record(e, {"FirstName": f"T{n}"}) for e in emails[start : start + batch]]},
+            )
+            statuses = items(res, "syncStatusList", "syncStatus")
+            assert [s["status"] for s in statuses] == ["CREATED"] * batch
+            ids.update(int(s["leadId"]) for s in statuses)
+        found = 0
+        for start in range(0, per_thread, 100):
+            res = api.call("getMultipleLeads", leadSelector=api.key_selector("EMAIL", emails[start : start + 100]), batchSize=100)
+            recs = items(res, "leadRecordList", "leadRecord")
+            assert all(attr_map(r)["FirstName"] == f"T{n}" for r in recs)
+            found += len(recs)
+        return ids, found
+
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(worker, range(threads)))
+    all_ids = set().union(*(ids for ids, _ in results))
+    assert len(all_ids) == threads * per_thread, "every lead got its own id"
+    assert [found for _, found in results] == [per_thread] * threads
+
+
+def test_data_survives_a_hard_kill_and_restart(tmp_path):
+    """A lead acknowledged by syncLead is still there after `kill -9` and a restart."""
+    from support.server import running_server
+    from support.soap import call, success
+
+    db_url = f"sqlite:///{tmp_path / 'crash.db'}"
+    email = f"crash-{uuid.uuid4().hex[:8]}@crash.example.com"
+    body = (
+        f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email><leadAttributeList><attribute><attrName>FirstName</attrName>"
+        "<attrValue>Durable</attrValue></attribute></leadAttributeList></leadRecord><returnLead>false</returnLead></ns1:paramsSyncLead>"
+    )
+    with running_server(db_url, tmp_path / "first") as srv:
+        lead_id = success(call(srv.endpoint(), body), "syncLead").findtext("result/leadId")
+        srv.kill()
+        assert not srv.alive()
+    with running_server(db_url, tmp_path / "second") as srv:
+        get = f"<ns1:paramsGetLead><leadKey><keyType>EMAIL</keyType><keyValue>{email}</keyValue></leadKey></ns1:paramsGetLead>"
+        result = success(call(srv.endpoint(), get), "getLead").find("result")
+        assert result.findtext("count") == "1"
+        assert result.findtext("leadRecordList/leadRecord/Id") == lead_id
+        # ids keep growing after a restart (no reuse)
+        body2 = body.replace(email, "x" + email)
+        assert int(success(call(srv.endpoint(), body2), "syncLead").findtext("result/leadId")) > int(lead_id)

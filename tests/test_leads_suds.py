@@ -80,3 +80,7 @@ def test_merge_leads(api, unique_email, fresh_list):
 
 def test_merge_leads_unknown_loser(api, unique_email):
     scenarios.merge_leads_unknown_loser_fails(api, unique_email)
+
+
+def test_sync_lead_move_cookie_on_3_1(lead_api, unique_email):
+    scenarios.sync_lead_move_cookie(lead_api(KIND, "3_1"), unique_email)

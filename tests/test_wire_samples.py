@@ -223,3 +223,158 @@ def test_keep_alive_with_httpx_client(server, seeded):
             )
             assert resp.status_code == 200, resp.text[:2000]
             validator_for(server.endpoint("2_2")).validate_envelope(resp.content)
+
+
+# --------------------------------------------------------------------------- documented client quirks
+# Shapes the vendor's own samples and common clients send (SPEC §2.3/§2.4/§3.1), as raw XML.
+
+
+def _call_ok(server, op: str, body: str, *, version: str = "2_2", header: str | None = None) -> etree._Element:
+    from support.soap import call, success
+
+    return success(call(server.endpoint(version), body, header_xml=header), op)
+
+
+def _new_lead(server, unique_email) -> tuple[str, str]:
+    email = unique_email("quirk")
+    el = _call_ok(
+        server, "syncLead",
+        f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email><leadAttributeList><attribute><attrName>FirstName</attrName>"
+        "<attrValue>Q</attrValue></attribute></leadAttributeList></leadRecord><returnLead>false</returnLead></ns1:paramsSyncLead>",
+    )
+    return email, el.findtext("result/leadId")
+
+
+def test_selector_without_xsi_type_is_inferred(server, unique_email):
+    email, lead_id = _new_lead(server, unique_email)
+    for sel in (
+        f"<leadSelector><keyType>EMAIL</keyType><keyValues><stringItem>{email}</stringItem></keyValues></leadSelector>",
+        f'<leadSelector xsi:type="LeadKeySelector"><keyType>IDNUM</keyType><keyValues><stringItem>{lead_id}</stringItem></keyValues></leadSelector>',
+        f'<leadSelector xmlns:m="{TNS}" xsi:type="m:LeadKeySelector"><m:keyType>IDNUM</m:keyType><m:keyValues><stringItem>{lead_id}</stringItem></m:keyValues></leadSelector>',
+    ):
+        el = _call_ok(server, "getMultipleLeads", f"<ns1:paramsGetMultipleLeads>{sel}</ns1:paramsGetMultipleLeads>")
+        assert el.findtext("result/returnCount") == "1", sel
+        assert el.findtext("result/leadRecordList/leadRecord/Email") == email
+
+
+def test_lowercase_email_element_and_capitalised_boolean(server, unique_email):
+    """Savon turns :email into <email>; the Ruby samples send "True"."""
+    email = unique_email("savon")
+    el = _call_ok(
+        server, "syncLead",
+        f"<ns1:paramsSyncLead><leadRecord><email>{email}</email></leadRecord><returnLead>True</returnLead></ns1:paramsSyncLead>",
+    )
+    assert el.findtext("result/leadRecord/Email") == email
+
+
+def test_empty_and_nil_request_elements_mean_not_given(server, unique_email):
+    email, lead_id = _new_lead(server, unique_email)
+    el = _call_ok(
+        server, "syncLead",
+        f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email><ForeignSysPersonId xsi:nil=\"true\"/></leadRecord>"
+        '<returnLead>false</returnLead><marketoCookie></marketoCookie></ns1:paramsSyncLead>',
+    )
+    assert el.findtext("result/leadId") == lead_id
+    el = _call_ok(
+        server, "getMultipleLeads",
+        '<ns1:paramsGetMultipleLeads><leadSelector xsi:type="ns1:LeadKeySelector"><keyType>IDNUM</keyType>'
+        f"<keyValues><stringItem>{lead_id}</stringItem></keyValues></leadSelector>"
+        '<streamPosition xsi:nil="true"/><batchSize xsi:nil="true"/><includeAttributes/></ns1:paramsGetMultipleLeads>',
+    )
+    assert el.findtext("result/returnCount") == "1"
+
+
+def test_nil_context_header_and_lowercase_workspace(server, unique_email):
+    from support.soap import auth_header_xml
+
+    body = f"<ns1:paramsSyncLead><leadRecord><Email>{unique_email('ws')}</Email></leadRecord><returnLead>false</returnLead></ns1:paramsSyncLead>"
+    _call_ok(server, "syncLead", body, header=auth_header_xml() + '<ns1:MktowsContextHeader xsi:nil="true"/>')
+    body = f"<ns1:paramsSyncLead><leadRecord><Email>{unique_email('ws')}</Email></leadRecord><returnLead>false</returnLead></ns1:paramsSyncLead>"
+    _call_ok(server, "syncLead", body, header=auth_header_xml() + "<ns1:MktowsContextHeader><targetWorkspace>default</targetWorkspace></ns1:MktowsContextHeader>")
+
+
+@pytest.mark.parametrize(
+    "soapaction",
+    ['"http://www.marketo.com/mktows/listMObjects"', "http://www.marketo.com/mktows/listMObjects", "", '""',
+     "http://www.marketo.com/mktows/#paramsListMObjects", None],
+)
+def test_any_soapaction_form(server, soapaction):
+    from support.soap import envelope, post, success
+
+    headers = {"Content-Type": "text/xml;charset=utf-8"}
+    if soapaction is not None:
+        headers["SOAPAction"] = soapaction
+    success(post(server.endpoint(), envelope("<ns1:paramsListMObjects/>"), headers), "listMObjects")
+
+
+@pytest.mark.parametrize("ctype", ["text/xml", "text/xml;charset=UTF-8", "text/xml; charset=utf-8", "text/xml; charset=\"utf-8\""])
+def test_content_type_spellings(server, ctype):
+    from support.soap import envelope, post, success
+
+    success(post(server.endpoint(), envelope("<ns1:paramsListMObjects/>"), {"Content-Type": ctype}), "listMObjects")
+
+
+def test_2_2_request_on_3_1_endpoint_and_3_1_fields_on_2_2(server, unique_email):
+    """Requests are parsed with the union of all versions (SPEC §9)."""
+    email, lead_id = _new_lead(server, unique_email)
+    body = (
+        f"<ns1:paramsListOperation><listOperation>ISMEMBEROFLIST</listOperation><listKey><keyType>MKTOLISTNAME</keyType>"
+        f"<keyValue>Seed List</keyValue></listKey><listMemberList><leadKey><keyType>IDNUM</keyType><keyValue>{lead_id}</keyValue>"
+        "</leadKey></listMemberList><strict>false</strict><skipActivityLog>false</skipActivityLog></ns1:paramsListOperation>"
+    )
+    _call_ok(server, "listOperation", body, version="3_1")
+    body = (
+        f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email></leadRecord><returnLead>false</returnLead>"
+        "<moveCookie>false</moveCookie></ns1:paramsSyncLead>"
+    )
+    _call_ok(server, "syncLead", body, version="2_2")
+
+
+def test_response_datetimes_have_offset_and_no_fraction(server, unique_email):
+    email, lead_id = _new_lead(server, unique_email)
+    el = _call_ok(
+        server, "getLeadActivity",
+        f"<ns1:paramsGetLeadActivity><leadKey><keyType>IDNUM</keyType><keyValue>{lead_id}</keyValue></leadKey></ns1:paramsGetLeadActivity>",
+    )
+    stamps = [t.text for t in el.iter("activityDateTime", "latestCreatedAt") if t.text]
+    assert stamps
+    for s in stamps:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", s), s
+
+
+def test_skip_activity_log_on_2_2(server, unique_email):
+    from support.soap import call, success
+
+    _, lead_id = _new_lead(server, unique_email)
+    list_name = server.fresh_list()
+    body = (
+        f"<ns1:paramsListOperation><listOperation>ADDTOLIST</listOperation><listKey><keyType>MKTOLISTNAME</keyType>"
+        f"<keyValue>{list_name}</keyValue></listKey><listMemberList><leadKey><keyType>IDNUM</keyType><keyValue>{lead_id}</keyValue>"
+        "</leadKey></listMemberList><skipActivityLog>true</skipActivityLog></ns1:paramsListOperation>"
+    )
+    assert success(call(server.endpoint("2_2"), body), "listOperation").findtext("result/success") == "true"
+    el = _call_ok(
+        server, "getLeadActivity",
+        f"<ns1:paramsGetLeadActivity><leadKey><keyType>IDNUM</keyType><keyValue>{lead_id}</keyValue></leadKey></ns1:paramsGetLeadActivity>",
+    )
+    assert "Add to List" not in [t.text for t in el.iter("activityType")]
+
+
+def test_clearlist_accepted_on_2_2(server, unique_email):
+    """DECISIONS #47: CLEARLIST (some 2_1/2_2 builds) removes every member."""
+    from support.soap import call, success
+
+    ids = [_new_lead(server, unique_email)[1] for _ in range(2)]
+    list_name = server.fresh_list()
+
+    def op(kind: str, keys: list[str]) -> etree._Element:
+        members = "".join(f"<leadKey><keyType>IDNUM</keyType><keyValue>{i}</keyValue></leadKey>" for i in keys)
+        body = (
+            f"<ns1:paramsListOperation><listOperation>{kind}</listOperation><listKey><keyType>MKTOLISTNAME</keyType>"
+            f"<keyValue>{list_name}</keyValue></listKey><listMemberList>{members}</listMemberList></ns1:paramsListOperation>"
+        )
+        return success(call(server.endpoint("2_2"), body), "listOperation")
+
+    op("ADDTOLIST", ids)
+    op("CLEARLIST", [])
+    assert [s.text for s in op("ISMEMBEROFLIST", ids).iter("status")] == ["false", "false"]

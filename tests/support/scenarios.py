@@ -362,3 +362,15 @@ def merge_leads_unknown_loser_fails(api: LeadApi, unique_email) -> None:
 
 def position_back(res: dict) -> dict | None:
     return clean_position(res.get("newStartPosition"))
+
+
+def sync_lead_move_cookie(api: LeadApi, unique_email) -> None:
+    """3_1 `moveCookie` (DECISIONS #29): a cookie of a known lead moves only when asked."""
+    cookie = f"id:561-HYG-937&token:_mch-example.com-{uuid.uuid4().int % 10**13}-{uuid.uuid4().hex[:5]}"
+    a = int(api.sync_lead(unique_email("ca"), {"FirstName": "A"}, cookie=cookie)["leadId"])
+    b_email = unique_email("cb")
+    b = int(api.sync_lead(b_email, {"FirstName": "B"}, cookie=cookie)["leadId"])
+    assert b != a
+    assert [r["Id"] for r in api.lead_records(api.get_lead("COOKIE", cookie))] == [a], "cookie stays without moveCookie"
+    api.call("syncLead", leadRecord=api.lead_record(b_email, {"FirstName": "B2"}), returnLead=False, marketoCookie=cookie, moveCookie=True)
+    assert [r["Id"] for r in api.lead_records(api.get_lead("COOKIE", cookie))] == [b], "moveCookie=true moves it"
