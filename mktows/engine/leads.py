@@ -34,6 +34,7 @@ from mktows.errors import (
     ParameterRequired,
     TimeRangeExceeded,
 )
+from mktows.store.queries import in_values
 from mktows.store.tables import cookies, lead_values, leads, list_members
 
 MAX_KEYS = 100
@@ -70,16 +71,16 @@ def key_condition(key_type: str, values: Sequence[str], *, strict_ids: bool) -> 
             except ValueError:
                 if strict_ids:
                     raise LeadKeyBad(f"Invalid IDNUM key value: {v}") from None
-        return leads.c.id.in_(ids) if ids else false()
+        return in_values(leads.c.id, ids) if ids else false()
     if kt == "EMAIL":
-        return leads.c.email_lower.in_([v.lower() for v in vals]) if vals else false()
+        return in_values(leads.c.email_lower, [v.lower() for v in vals]) if vals else false()
     if kt == "COOKIE":
-        sub = select(cookies.c.lead_id).where(cookies.c.cookie.in_(vals))
+        sub = select(cookies.c.lead_id).where(in_values(cookies.c.cookie, vals))
         return leads.c.id.in_(sub) if vals else false()
     if kt == "LEADOWNEREMAIL":
-        return func.lower(leads.c.lead_owner_email).in_([v.lower() for v in vals]) if vals else false()
+        return in_values(func.lower(leads.c.lead_owner_email), [v.lower() for v in vals]) if vals else false()
     if kt in KEY_COLUMNS:
-        return KEY_COLUMNS[kt].in_(vals) if vals else false()
+        return in_values(KEY_COLUMNS[kt], vals) if vals else false()
     raise LeadKeyBad(f"Unsupported lead key type: {key_type}")
 
 
@@ -121,15 +122,15 @@ def load_leads(
     values: dict[int, list[LeadAttribute]] = {i: [] for i in ids}
     unique_ids = list(dict.fromkeys(ids))
     for part in chunks(unique_ids):
-        for row in conn.execute(select(leads).where(leads.c.id.in_(part))):
+        for row in conn.execute(select(leads).where(in_values(leads.c.id, part))):
             rows[row.id] = row
         names = [n for n in value_fields if wanted is None or n in wanted]
         if names:
             q = select(lead_values.c.lead_id, lead_values.c.name, lead_values.c.value).where(
-                lead_values.c.lead_id.in_(part)
+                in_values(lead_values.c.lead_id, part)
             )
             if wanted is not None:
-                q = q.where(lead_values.c.name.in_(names))
+                q = q.where(in_values(lead_values.c.name, names))
             for lead_id, name, value in conn.execute(q):
                 f = value_fields.get(name)
                 if f is not None and value != "":

@@ -10,6 +10,7 @@ from mktows.engine.activity_log import ActivityRow, write_activities
 from mktows.engine.activity_types import ADD_TO_LIST, REMOVE_FROM_LIST
 from mktows.engine.models import LeadKey, ListOperationOutcome, MemberStatus
 from mktows.errors import BadParameter, LeadKeyBad, ListNotFound, ParameterRequired
+from mktows.store.queries import in_values
 from mktows.store.tables import leads, list_members, static_lists
 
 MAX_MEMBERS = 1000
@@ -98,12 +99,12 @@ def list_operation(
     list_label = conn.execute(select(static_lists.c.name).where(static_lists.c.id == list_id)).scalar_one()
 
     unique = list(dict.fromkeys(ids))
-    existing = set(conn.execute(select(leads.c.id).where(leads.c.id.in_(unique))).scalars()) if unique else set()
+    existing = set(conn.execute(select(leads.c.id).where(in_values(leads.c.id, unique))).scalars()) if unique else set()
     members_now = (
         set(
             conn.execute(
                 select(list_members.c.lead_id).where(
-                    list_members.c.list_id == list_id, list_members.c.lead_id.in_(unique)
+                    list_members.c.list_id == list_id, in_values(list_members.c.lead_id, unique)
                 )
             ).scalars()
         )
@@ -138,7 +139,7 @@ def list_operation(
             if to_remove:
                 conn.execute(
                     delete(list_members).where(
-                        and_(list_members.c.list_id == list_id, list_members.c.lead_id.in_(to_remove))
+                        and_(list_members.c.list_id == list_id, in_values(list_members.c.lead_id, to_remove))
                     )
                 )
         events = [_list_event(REMOVE_FROM_LIST, i, list_id, list_label, now) for i in to_remove]

@@ -16,6 +16,7 @@ from mktows.engine.leads import key_condition
 from mktows.engine.models import MergeOutcome
 from mktows.engine.sync import LEAD_COLUMNS
 from mktows.errors import BadParameter, MarketoError, ParameterRequired
+from mktows.store.queries import in_values
 from mktows.store.tables import activities, cookies, lead_values, leads, list_members
 
 MAX_LOSERS = 100
@@ -54,7 +55,7 @@ def absorb(conn: Connection, winner_id: int, loser_ids: list[int]) -> None:
     held = set(conn.execute(select(list_members.c.list_id).where(list_members.c.lead_id == winner_id)).scalars())
     moves: dict[int, object] = {}
     for list_id, created in conn.execute(
-        select(list_members.c.list_id, list_members.c.created_at).where(list_members.c.lead_id.in_(loser_ids))
+        select(list_members.c.list_id, list_members.c.created_at).where(in_values(list_members.c.lead_id, loser_ids))
     ):
         if list_id not in held and list_id not in moves:
             moves[list_id] = created
@@ -63,11 +64,11 @@ def absorb(conn: Connection, winner_id: int, loser_ids: list[int]) -> None:
             insert(list_members),
             [{"list_id": lid, "lead_id": winner_id, "created_at": ts} for lid, ts in moves.items()],
         )
-    conn.execute(update(activities).where(activities.c.lead_id.in_(loser_ids)).values(lead_id=winner_id))
-    conn.execute(update(cookies).where(cookies.c.lead_id.in_(loser_ids)).values(lead_id=winner_id))
-    conn.execute(delete(list_members).where(list_members.c.lead_id.in_(loser_ids)))
-    conn.execute(delete(lead_values).where(lead_values.c.lead_id.in_(loser_ids)))
-    conn.execute(delete(leads).where(leads.c.id.in_(loser_ids)))
+    conn.execute(update(activities).where(in_values(activities.c.lead_id, loser_ids)).values(lead_id=winner_id))
+    conn.execute(update(cookies).where(in_values(cookies.c.lead_id, loser_ids)).values(lead_id=winner_id))
+    conn.execute(delete(list_members).where(in_values(list_members.c.lead_id, loser_ids)))
+    conn.execute(delete(lead_values).where(in_values(lead_values.c.lead_id, loser_ids)))
+    conn.execute(delete(leads).where(in_values(leads.c.id, loser_ids)))
 
 
 def merge_leads(
@@ -93,11 +94,11 @@ def merge_leads(
     except _Unresolved as exc:
         return MergeOutcome(winner_id=winner_id, loser_ids=loser_ids, merged=False, error=str(exc))
 
-    rows = {r.id: r for r in conn.execute(select(leads).where(leads.c.id.in_([winner_id, *loser_ids])))}
+    rows = {r.id: r for r in conn.execute(select(leads).where(in_values(leads.c.id, [winner_id, *loser_ids])))}
     values: dict[int, dict[str, str]] = {i: {} for i in rows}
     for lead_id, name, value in conn.execute(
         select(lead_values.c.lead_id, lead_values.c.name, lead_values.c.value).where(
-            lead_values.c.lead_id.in_(list(rows))
+            in_values(lead_values.c.lead_id, list(rows))
         )
     ):
         values[lead_id][name] = value

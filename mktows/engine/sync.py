@@ -19,6 +19,7 @@ from mktows.engine.fields import Field, FieldRegistry, normalize_value
 from mktows.engine.leads import chunks
 from mktows.engine.models import LeadInput, SyncOutcome
 from mktows.errors import BadParameter, LeadKeyRequired, LeadNotFound, MarketoError, UnknownLeadField
+from mktows.store.queries import in_values
 from mktows.store.tables import lead_values, leads
 
 Mode = Literal["single", "multi"]
@@ -98,20 +99,20 @@ class SyncBatch:
         emails = sorted({e.lower() for r in records if (e := self.key_email(r))})
         found: list[int] = []
         for part in chunks(ids):
-            found += self.conn.execute(select(leads.c.id).where(leads.c.id.in_(part))).scalars().all()
+            found += self.conn.execute(select(leads.c.id).where(in_values(leads.c.id, part))).scalars().all()
         for part in chunks(fspis):
             found += self.conn.execute(
-                select(leads.c.id).where(leads.c.foreign_sys_person_id.in_(part))
+                select(leads.c.id).where(in_values(leads.c.foreign_sys_person_id, part))
             ).scalars().all()
         for part in chunks(emails):
-            found += self.conn.execute(select(leads.c.id).where(leads.c.email_lower.in_(part))).scalars().all()
+            found += self.conn.execute(select(leads.c.id).where(in_values(leads.c.email_lower, part))).scalars().all()
         self.load(sorted(set(found)))
 
     def load(self, ids: list[int]) -> None:
         ids = [i for i in ids if i not in self.states]
         loaded: list[LeadState] = []
         for part in chunks(ids):
-            for row in self.conn.execute(select(leads).where(leads.c.id.in_(part))):
+            for row in self.conn.execute(select(leads).where(in_values(leads.c.id, part))):
                 st = LeadState(
                     id=row.id, cols={c: getattr(row, c) for c in LEAD_COLUMNS}, values={}, updated_at=row.updated_at
                 )
@@ -119,7 +120,7 @@ class SyncBatch:
                 loaded.append(st)
             for lead_id, name, value in self.conn.execute(
                 select(lead_values.c.lead_id, lead_values.c.name, lead_values.c.value).where(
-                    lead_values.c.lead_id.in_(part)
+                    in_values(lead_values.c.lead_id, part)
                 )
             ):
                 self.states[lead_id].values[name] = value

@@ -66,6 +66,10 @@ class Database:
         self.engine: SAEngine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             self._install_sqlite_hooks()
+        else:
+            # multi-row INSERT ... VALUES for plain executemany too (as psycopg2 does)
+            self.engine.dialect.use_insertmanyvalues_wo_returning = True  # type: ignore[attr-defined]
+            self._install_pg_hooks()
 
     def _install_sqlite_hooks(self) -> None:
         @event.listens_for(self.engine, "connect")
@@ -82,6 +86,14 @@ class Database:
         def _on_begin(conn: Connection) -> None:
             write = conn.get_execution_options().get("mktows_write", False)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def _install_pg_hooks(self) -> None:
+        @event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # psycopg prepares repeated statements; a generic plan would turn `= ANY($1)`
+            # into a per-row linear scan of the array. Custom plans keep it hashed.
+            dbapi_conn.execute("SET plan_cache_mode = force_custom_plan")
+            dbapi_conn.commit()
 
     @property
     def dialect(self) -> str:

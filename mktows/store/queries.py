@@ -1,0 +1,46 @@
+"""Query helpers shared by the engine: portable expressions the backends execute well.
+
+`in_values` matters on PostgreSQL: `col IN ($1, ..., $300)` becomes a non-constant array
+that the server compares linearly per row, while `col = ANY($1)` with one array
+parameter is a constant it hashes (a 300-key lookup over 10,000 leads: ~100 ms vs ~2 ms).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Boolean, ColumnElement, String, bindparam
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.sqltypes import NullType
+
+
+class InValues(ColumnElement[bool]):
+    """`column IN values`, rendered as `= ANY(array)` on PostgreSQL."""
+
+    type = Boolean()
+    inherit_cache = False  # the rendering depends on the dialect and the value list
+
+    def __init__(self, column: ColumnElement[Any], values: Sequence[Any]) -> None:
+        self.column = column
+        self.values = list(values)
+
+
+@compiles(InValues)
+def _compile_in(element: InValues, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column.in_(element.values), **kw)
+
+
+@compiles(InValues, "postgresql")
+def _compile_any(element: InValues, compiler: SQLCompiler, **kw: Any) -> str:
+    item_type = element.column.type
+    if isinstance(item_type, NullType):  # e.g. func.lower(col)
+        item_type = String()
+    param = bindparam(None, element.values, type_=postgresql.ARRAY(item_type))
+    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(param, **kw)})"
+
+
+def in_values(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    return InValues(column, values)
