@@ -118,11 +118,13 @@ def load_leads(
     if wanted is not None:
         col_fields = [f for f in col_fields if f.name in wanted]
     value_fields = {f.name: f for f in registry if not f.column}
+    base_cols = ("id", "email", "foreign_sys_person_id", "foreign_sys_type", "created_at", "updated_at")
+    columns = [leads.c[c] for c in base_cols] + [leads.c[f.column] for f in col_fields if f.column]
     rows: dict[int, Any] = {}
     values: dict[int, list[LeadAttribute]] = {i: [] for i in ids}
     unique_ids = list(dict.fromkeys(ids))
     for part in chunks(unique_ids):
-        for row in conn.execute(select(leads).where(in_values(leads.c.id, part))):
+        for row in conn.execute(select(*columns).where(in_values(leads.c.id, part))).all():
             rows[row.id] = row
         names = [n for n in value_fields if wanted is None or n in wanted]
         if names:
@@ -131,7 +133,7 @@ def load_leads(
             )
             if wanted is not None:
                 q = q.where(in_values(lead_values.c.name, names))
-            for lead_id, name, value in conn.execute(q):
+            for lead_id, name, value in conn.execute(q).all():
                 f = value_fields.get(name)
                 if f is not None and value != "":
                     values[lead_id].append(LeadAttribute(f.name, f.data_type, value))

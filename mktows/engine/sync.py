@@ -19,7 +19,7 @@ from mktows.engine.fields import Field, FieldRegistry, normalize_value
 from mktows.engine.leads import chunks
 from mktows.engine.models import LeadInput, SyncOutcome
 from mktows.errors import BadParameter, LeadKeyRequired, LeadNotFound, MarketoError, UnknownLeadField
-from mktows.store.queries import in_values
+from mktows.store.queries import in_values, insert_returning_ids
 from mktows.store.tables import lead_values, leads
 
 Mode = Literal["single", "multi"]
@@ -261,9 +261,7 @@ class SyncBatch:
         conn, now = self.conn, self.now
         if self.new_states:
             rows = [self._lead_row(st) | {"created_at": now} for st in self.new_states]
-            ids = conn.execute(
-                insert(leads).returning(leads.c.id, sort_by_parameter_order=True), rows
-            ).scalars().all()
+            ids = insert_returning_ids(conn, leads, rows)
             for st, new_id in zip(self.new_states, ids, strict=True):
                 st.id = int(new_id)
                 self.states[st.id] = st

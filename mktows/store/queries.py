@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, String, bindparam
+from sqlalchemy import Boolean, ColumnElement, Connection, String, Table, bindparam, func, insert, select, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -44,3 +44,24 @@ def _compile_any(element: InValues, compiler: SQLCompiler, **kw: Any) -> str:
 
 def in_values(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
     return InValues(column, values)
+
+
+def insert_returning_ids(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert rows and return their new ids, in row order, with one round of executemany.
+
+    PostgreSQL: ordered multi-row INSERT ... RETURNING. SQLite cannot order RETURNING, so
+    SQLAlchemy would insert row by row; under the single-writer lock we instead take the
+    next ids from the AUTOINCREMENT sequence (never reusing ids of deleted rows).
+    """
+    if not rows:
+        return []
+    id_col = table.c.id
+    if conn.dialect.name != "sqlite":
+        stmt = insert(table).returning(id_col, sort_by_parameter_order=True)
+        return [int(i) for i in conn.execute(stmt, rows).scalars().all()]
+    seq = conn.execute(text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table.name}).scalar() or 0
+    top = conn.execute(select(func.max(id_col))).scalar() or 0
+    start = max(int(seq), int(top)) + 1
+    ids = list(range(start, start + len(rows)))
+    conn.execute(insert(table), [dict(row, id=i) for row, i in zip(rows, ids, strict=True)])
+    return ids

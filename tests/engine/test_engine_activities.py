@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpers import create
+from engine_helpers import create
 
 from mktows.engine.activity_types import ACTIVITY_TYPE_ENUMS, ACTIVITY_TYPES, by_name
 from mktows.engine.models import KeySelector, LeadInput, LeadKey, ListSelector, StreamPosition, UpdatedAtSelector

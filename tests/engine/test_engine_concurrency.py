@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from helpers import counts
+from engine_helpers import counts
 
 from mktows.engine.models import LeadInput
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import all_activities, attrs, counts, create, lead
+from engine_helpers import all_activities, attrs, counts, create, lead
 
 from mktows.engine.models import LeadInput, LeadKey
 from mktows.errors import (

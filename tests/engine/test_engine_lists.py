@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import all_activities, counts, create
+from engine_helpers import all_activities, counts, create
 
 from mktows.engine.models import LeadKey, ListSelector
 from mktows.errors import BadParameter, LeadKeyBad, ListNotFound

@@ -6,7 +6,7 @@ import base64
 from datetime import timedelta
 
 import pytest
-from helpers import create
+from engine_helpers import create
 
 from mktows.engine import Engine
 from mktows.engine.models import KeySelector, LeadInput, LeadKey, ListSelector, UpdatedAtSelector
