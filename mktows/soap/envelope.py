@@ -48,7 +48,10 @@ def parse_envelope(data: bytes) -> SoapRequest:
                 if isinstance(header.tag, str) and not is_nil(header) and len(header):
                     headers.setdefault(local_name(header), header)
         elif part.tag == f"{{{SOAP_ENV}}}Body":
-            body = next((child for child in part if isinstance(child.tag, str)), None)
+            elements = [child for child in part if isinstance(child.tag, str)]
+            if len(elements) > 1:
+                raise errors.RequestNotUnderstood("The SOAP Body must hold exactly one operation element")
+            body = elements[0] if elements else None
     if body is None:
         raise errors.RequestNotUnderstood("The SOAP Body holds no operation element")
     return SoapRequest(headers, body)

@@ -45,8 +45,8 @@ class SoapService:
                             self.freshness_window_seconds)
         handler = HANDLERS.get(operation.name)
         with self.limits.call(now):
+            params = schema.decoder(version).params(operation, element)
             if handler is None:
                 raise errors.UnsupportedOperation(f"{operation.name} is not available on this server yet")
-            params = schema.decoder(version).params(operation, element)
             result = handler(Call(self.engine, version, user, request.headers), params)
             return schema.encoder(version).response(operation, result)
