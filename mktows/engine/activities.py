@@ -7,7 +7,7 @@ A non-`ID:` offset is read leniently as a number of rows to skip.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, ColumnElement, and_, false, func, or_, select, true
@@ -99,6 +99,14 @@ def _page(
     return rows, int(remaining), f"ID:{last.id}"
 
 
+ONE_SECOND = timedelta(seconds=1)
+
+
+def whole_second(moment: datetime) -> datetime:
+    """Positions travel without fractions (SPEC 2.4), so an upper bound covers its whole second."""
+    return moment.replace(microsecond=0)
+
+
 def lead_activity(
     conn: Connection,
     key: LeadKey,
@@ -113,8 +121,8 @@ def lead_activity(
     size = _size(batch_size, 100)
     lead_id = one_lead_id(conn, key)
     position = position or StreamPosition()
-    latest = aware(position.latest_created_at) if position.latest_created_at else now
-    cond = and_(A.lead_id == lead_id, A.created_at <= latest, types)
+    latest = whole_second(aware(position.latest_created_at) if position.latest_created_at else now)
+    cond = and_(A.lead_id == lead_id, A.created_at < latest + ONE_SECOND, types)
     if position.oldest_created_at:
         cond = and_(cond, A.created_at >= aware(position.oldest_created_at))
     rows, remaining, offset = _page(conn, cond, position, size, descending=True)
@@ -185,7 +193,7 @@ def lead_changes(
     if lowers:
         cond = and_(cond, A.created_at >= max(lowers))
     if uppers:
-        cond = and_(cond, A.created_at <= min(uppers))
+        cond = and_(cond, A.created_at < whole_second(min(uppers)) + ONE_SECOND)
     rows, remaining, offset = _page(conn, cond, position, size, descending=False)
     new_position = StreamPosition(
         latest_created_at=position.latest_created_at,
