@@ -8,9 +8,7 @@ postgresql variants unless MKTOWS_TEST_BACKENDS names it explicitly.
 
 from __future__ import annotations
 
-import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,52 +18,18 @@ from sqlalchemy import text
 
 from mktows.engine import Engine
 from mktows.store.database import Database
+from support.pg import backends, temporary_database
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
 TABLES = "activities, list_members, static_lists, cookies, lead_values, leads, lead_fields, api_users"
-
-
-def _backends() -> list[str]:
-    raw = os.environ.get("MKTOWS_TEST_BACKENDS", "sqlite,postgresql")
-    return [b.strip() for b in raw.split(",") if b.strip()]
-
-
-def _pg_admin():
-    import psycopg
-
-    last: Exception | None = None
-    for user in ("postgres", "root"):
-        try:
-            conn = psycopg.connect(
-                host=PG_HOST, port=PG_PORT, user=user, dbname="test", autocommit=True, connect_timeout=5
-            )
-            return conn, user
-        except psycopg.Error as exc:
-            last = exc
-    raise RuntimeError(f"cannot connect to PostgreSQL on {PG_HOST}:{PG_PORT} as postgres or root: {last}")
 
 
 @pytest.fixture(scope="session")
 def engine_pg_url() -> Iterator[str]:
-    try:
-        conn, user = _pg_admin()
-    except RuntimeError as exc:
-        if "MKTOWS_TEST_BACKENDS" in os.environ:
-            raise
-        pytest.skip(str(exc))
-    name = f"mktows_eng_{uuid.uuid4().hex[:12]}"
-    with conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"postgresql://{user}@{PG_HOST}:{PG_PORT}/{name}"
-    db = Database(url)
-    db.migrate()
-    db.dispose()
-    try:
+    with temporary_database("mktows_eng") as url:
+        db = Database(url)
+        db.migrate()
+        db.dispose()
         yield url
-    finally:
-        conn, _ = _pg_admin()
-        with conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -78,7 +42,7 @@ def sqlite_template(tmp_path_factory) -> Path:
     return path
 
 
-@pytest.fixture(params=_backends())
+@pytest.fixture(params=backends())
 def database(request, tmp_path) -> Iterator[Database]:
     if request.param == "sqlite":
         path = tmp_path / "mktows.db"

@@ -1,7 +1,6 @@
 """Raw SOAP helpers: signing, envelopes, posting, fault parsing and response validation.
 
-Everything here is written from the client's point of view and deliberately does not
-import the server package: the signature is recomputed with `hmac` (SPEC §3.2), the fault
+Everything here is written from the client's point of view: the signature is recomputed with `hmac` (SPEC §3.2), the fault
 shape is checked against SPEC §4.1 and every success body is validated against the XML
 Schema embedded in the WSDL that the server itself serves for that endpoint.
 """
@@ -19,6 +18,8 @@ from xml.sax.saxutils import escape
 import httpx
 from lxml import etree
 
+from mktows import errors
+
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 TNS = "http://www.marketo.com/mktows/"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -34,37 +35,8 @@ TEST_KEY = "test-secret-key1"
 HOLDOUT_USER = "holdout_user"
 HOLDOUT_KEY = "holdout-secret-key"
 
-# SPEC §4.2, column 2: the short text that follows "{code} - " in faultstring.
-SHORT_MESSAGES: dict[int, str] = {
-    10001: "Internal Error",
-    20011: "Internal Error",
-    20012: "Request Not Understood",
-    20013: "Access Denied",
-    20014: "Authentication failed",
-    20015: "Request Limit Exceeded",
-    20016: "Request Expired",
-    20017: "Invalid Request",
-    20018: "Bad Encoding",
-    20019: "Unsupported Operation",
-    20022: "Time range specified in query filter exceeded limit",
-    20023: "Rate Limit Exceeded",
-    20024: "Concurrency Limit Exceeded",
-    20101: "Lead Key Required",
-    20102: "Lead Key Bad",
-    20103: "Lead not found",
-    20104: "Lead Detail Required",
-    20105: "Unknown lead field",
-    20106: "Lead Sync Failed",
-    20107: "Activity Key Bad",
-    20108: "Lead Owner Not Found",
-    20109: "Parameter Required",
-    20110: "Bad Parameter",
-    20111: "List Not Found",
-    20113: "Campaign Not Found",
-    20114: "Bad Parameter",
-    20122: "Bad Stream Position",
-    20123: "Stream at End",
-}
+# SPEC §4.2's short texts: the server's one table (tests that need an exact text spell it out).
+SHORT_MESSAGES = errors.SHORT_MESSAGES
 
 
 # --------------------------------------------------------------------------- signing
