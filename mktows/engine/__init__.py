@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
-from mktows.engine import activities, leads, lists, merge, metadata, users
+from mktows.engine import activities, leads, lists, merge, metadata, sync, users
 from mktows.engine.leads import one_lead_id
 from mktows.engine.models import (
     ActivityPage,
@@ -30,10 +30,8 @@ from mktows.engine.models import (
     StreamPosition,
     SyncOutcome,
 )
-from mktows.engine.sync import LeadState, RecordError, SyncBatch, _clean
-from mktows.errors import LeadDetailRequired, LeadKeyRequired, LeadSyncFailed
 from mktows.store.database import Database
-from mktows.store.tables import cookies, leads as leads_table, static_lists
+from mktows.store.tables import static_lists
 
 
 def _utcnow() -> datetime:
@@ -100,64 +98,14 @@ class Engine:
         workspace: str | None = None,
     ) -> SyncOutcome:
         """syncLead: upsert one lead by Id > foreign id > anonymous cookie > email (SPEC 7.3)."""
-        if record is None:
-            raise LeadDetailRequired("leadRecord is required")
-        if workspace and workspace.strip() and workspace.strip().lower() != "default":
-            raise LeadSyncFailed(f"Unknown workspace: {workspace}")
-        cookie = _clean(cookie)
         with self.db.write() as conn:
-            now = self.now()
-            batch = SyncBatch(conn, users.registry(conn), now)
-            batch.check_fields([record], "syncLead")
-            has_key = record.id is not None or _clean(record.foreign_sys_person_id) or batch.key_email(record)
-            if not has_key and cookie is None:
-                raise LeadKeyRequired("Lead key required: Id, Email, ForeignSysPersonId or a cookie")
-            batch.preload([record])
-            owner: LeadState | None = None
-            if cookie is not None:
-                owner_id = conn.execute(select(cookies.c.lead_id).where(cookies.c.cookie == cookie)).scalar()
-                if owner_id is not None:
-                    batch.load([owner_id])
-                    owner = batch.states[owner_id]
-            cookie_match = owner if owner is not None and (owner.cols["anonymous"] or not has_key) else None
-            try:
-                state, status = batch.sync_one(record, "single", True, cookie_match)
-            except RecordError as exc:
-                raise exc.error from None
-            if state.cols.get("anonymous"):
-                state.cols["anonymous"] = False
-                state.touched = True
-            batch.flush()
-            assert state.id is not None
-            if cookie is not None:
-                if owner is None:
-                    conn.execute(insert(cookies).values(cookie=cookie, lead_id=state.id, created_at=now))
-                elif owner.id != state.id:
-                    if owner.cols.get("anonymous"):
-                        merge.absorb(conn, state.id, [owner.id])  # type: ignore[list-item]
-                    elif move_cookie:
-                        conn.execute(update(cookies).where(cookies.c.cookie == cookie).values(lead_id=state.id))
-            lead = leads.load_leads(conn, batch.registry, [state.id])[0] if return_lead else None
-            return SyncOutcome(lead_id=state.id, status=status, lead=lead)  # type: ignore[arg-type]
+            return sync.sync_lead(conn, users.registry(conn), record, self.now(), return_lead=return_lead,
+                                  cookie=cookie, move_cookie=move_cookie, workspace=workspace)
 
     def sync_leads(self, records: list[LeadInput], *, dedup: bool = True) -> list[SyncOutcome]:
         """syncMultipleLeads: per-record outcomes; an unknown field name fails the whole call."""
         with self.db.write() as conn:
-            batch = SyncBatch(conn, users.registry(conn), self.now())
-            batch.check_fields(records, "syncMultipleLeads")
-            batch.preload(records)
-            results: list[tuple[LeadState | None, str, str | None, int]] = []
-            for record in records:
-                try:
-                    state, status = batch.sync_one(record, "multi", dedup)
-                    results.append((state, status, None, 0))
-                except RecordError as exc:
-                    results.append((None, "FAILED", exc.error.detail, record.id or 0))
-            batch.flush()
-        return [
-            SyncOutcome(lead_id=(st.id if st is not None else fallback) or 0, status=status, error=err)  # type: ignore[arg-type]
-            for st, status, err, fallback in results
-        ]
+            return sync.sync_leads(conn, users.registry(conn), records, self.now(), dedup=dedup)
 
     def page_leads(
         self,
@@ -189,17 +137,7 @@ class Engine:
     def track_cookie(self, cookie: str) -> int:
         """The lead a Munchkin cookie belongs to, creating an anonymous lead for a new cookie."""
         with self.db.write() as conn:
-            found = conn.execute(select(cookies.c.lead_id).where(cookies.c.cookie == cookie)).scalar()
-            if found is not None:
-                return int(found)
-            now = self.now()
-            lead_id = conn.execute(
-                insert(leads_table)
-                .values(anonymous=True, workspace="Default", partition="Default", created_at=now, updated_at=now)
-                .returning(leads_table.c.id)
-            ).scalar_one()
-            conn.execute(insert(cookies).values(cookie=cookie, lead_id=lead_id, created_at=now))
-            return int(lead_id)
+            return sync.track_cookie(conn, cookie, self.now())
 
     # --- activities (SPEC 7.6, 7.7) -------------------------------------------------------
     def lead_activity(

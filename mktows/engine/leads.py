@@ -49,6 +49,22 @@ KEY_COLUMNS = {
 }
 KEY_TYPES = ("IDNUM", "COOKIE", "EMAIL", "LEADOWNEREMAIL", *KEY_COLUMNS)
 
+# Lead columns a sync may write (everything else is a name/value row in lead_values).
+LEAD_COLUMNS = (
+    "email",
+    "foreign_sys_person_id",
+    "foreign_sys_type",
+    "sfdc_lead_id",
+    "sfdc_contact_id",
+    "sfdc_account_id",
+    "sfdc_lead_owner_id",
+    "sfdc_oppty_id",
+    "lead_owner_email",
+    "anonymous",
+    "workspace",
+    "partition",
+)
+
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):

@@ -12,9 +12,8 @@ from sqlalchemy import Connection, and_, delete, insert, select, update
 
 from mktows.engine.activity_log import ActivityRow, write_activities
 from mktows.engine.activity_types import MERGE_LEADS
-from mktows.engine.leads import key_condition
+from mktows.engine.leads import LEAD_COLUMNS, key_condition
 from mktows.engine.models import MergeOutcome
-from mktows.engine.sync import LEAD_COLUMNS
 from mktows.errors import BadParameter, MarketoError, ParameterRequired
 from mktows.store.queries import in_values
 from mktows.store.tables import activities, cookies, lead_values, leads, list_members

@@ -16,27 +16,22 @@ from sqlalchemy import Connection, and_, bindparam, delete, insert, select, upda
 from mktows.engine.activity_log import ActivityRow, write_activities
 from mktows.engine.activity_types import CHANGE_DATA_VALUE, NEW_LEAD
 from mktows.engine.fields import Field, FieldRegistry, normalize_value
-from mktows.engine.leads import chunks
+from mktows.engine.leads import LEAD_COLUMNS, chunks, load_leads
+from mktows.engine.merge import absorb
 from mktows.engine.models import LeadInput, SyncOutcome
-from mktows.errors import BadParameter, LeadKeyRequired, LeadNotFound, MarketoError, UnknownLeadField
+from mktows.errors import (
+    BadParameter,
+    LeadDetailRequired,
+    LeadKeyRequired,
+    LeadNotFound,
+    LeadSyncFailed,
+    MarketoError,
+    UnknownLeadField,
+)
 from mktows.store.queries import in_values, insert_returning_ids
-from mktows.store.tables import lead_values, leads
+from mktows.store.tables import cookies, lead_values, leads
 
 Mode = Literal["single", "multi"]
-LEAD_COLUMNS = (
-    "email",
-    "foreign_sys_person_id",
-    "foreign_sys_type",
-    "sfdc_lead_id",
-    "sfdc_contact_id",
-    "sfdc_account_id",
-    "sfdc_lead_owner_id",
-    "sfdc_oppty_id",
-    "lead_owner_email",
-    "anonymous",
-    "workspace",
-    "partition",
-)
 
 
 @dataclass(eq=False)
@@ -328,3 +323,89 @@ class SyncBatch:
             st.events = []
         out.sort(key=lambda p: p[0])
         return [r for _, r in out]
+
+
+def sync_lead(
+    conn: Connection,
+    registry: FieldRegistry,
+    record: LeadInput,
+    now: datetime,
+    *,
+    return_lead: bool,
+    cookie: str | None,
+    move_cookie: bool,
+    workspace: str | None,
+) -> SyncOutcome:
+    """syncLead: upsert one lead by Id > foreign id > anonymous cookie > email (SPEC 7.3)."""
+    if record is None:
+        raise LeadDetailRequired("leadRecord is required")
+    if workspace and workspace.strip() and workspace.strip().lower() != "default":
+        raise LeadSyncFailed(f"Unknown workspace: {workspace}")
+    cookie = _clean(cookie)
+    batch = SyncBatch(conn, registry, now)
+    batch.check_fields([record], "syncLead")
+    has_key = record.id is not None or _clean(record.foreign_sys_person_id) or batch.key_email(record)
+    if not has_key and cookie is None:
+        raise LeadKeyRequired("Lead key required: Id, Email, ForeignSysPersonId or a cookie")
+    batch.preload([record])
+    owner: LeadState | None = None
+    if cookie is not None:
+        owner_id = conn.execute(select(cookies.c.lead_id).where(cookies.c.cookie == cookie)).scalar()
+        if owner_id is not None:
+            batch.load([owner_id])
+            owner = batch.states[owner_id]
+    cookie_match = owner if owner is not None and (owner.cols["anonymous"] or not has_key) else None
+    try:
+        state, status = batch.sync_one(record, "single", True, cookie_match)
+    except RecordError as exc:
+        raise exc.error from None
+    if state.cols.get("anonymous"):
+        state.cols["anonymous"] = False
+        state.touched = True
+    batch.flush()
+    assert state.id is not None
+    if cookie is not None:
+        if owner is None:
+            conn.execute(insert(cookies).values(cookie=cookie, lead_id=state.id, created_at=now))
+        elif owner.id != state.id:
+            if owner.cols.get("anonymous"):
+                absorb(conn, state.id, [owner.id])  # type: ignore[list-item]
+            elif move_cookie:
+                conn.execute(update(cookies).where(cookies.c.cookie == cookie).values(lead_id=state.id))
+    lead = load_leads(conn, registry, [state.id])[0] if return_lead else None
+    return SyncOutcome(lead_id=state.id, status=status, lead=lead)  # type: ignore[arg-type]
+
+
+def sync_leads(
+    conn: Connection, registry: FieldRegistry, records: list[LeadInput], now: datetime, *, dedup: bool
+) -> list[SyncOutcome]:
+    """syncMultipleLeads: per-record outcomes; an unknown field name fails the whole call."""
+    batch = SyncBatch(conn, registry, now)
+    batch.check_fields(records, "syncMultipleLeads")
+    batch.preload(records)
+    results: list[tuple[LeadState | None, str, str | None, int]] = []
+    for record in records:
+        try:
+            state, status = batch.sync_one(record, "multi", dedup)
+            results.append((state, status, None, 0))
+        except RecordError as exc:
+            results.append((None, "FAILED", exc.error.detail, record.id or 0))
+    batch.flush()
+    return [
+        SyncOutcome(lead_id=(st.id if st is not None else fallback) or 0, status=status, error=err)  # type: ignore[arg-type]
+        for st, status, err, fallback in results
+    ]
+
+
+def track_cookie(conn: Connection, cookie: str, now: datetime) -> int:
+    """The lead a Munchkin cookie belongs to, creating an anonymous lead for a new cookie."""
+    found = conn.execute(select(cookies.c.lead_id).where(cookies.c.cookie == cookie)).scalar()
+    if found is not None:
+        return int(found)
+    lead_id = conn.execute(
+        insert(leads)
+        .values(anonymous=True, workspace="Default", partition="Default", created_at=now, updated_at=now)
+        .returning(leads.c.id)
+    ).scalar_one()
+    conn.execute(insert(cookies).values(cookie=cookie, lead_id=lead_id, created_at=now))
+    return int(lead_id)
