@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Install the third-party SOAP clients that tests/test_other_clients.py drives:
+#   PHP SoapClient (php-cli + php-soap), Perl SOAP::Lite (libsoap-lite-perl), and
+#   node-soap (npm `soap`, pinned by tests/clients/node/package-lock.json).
+#
+# Idempotent and quiet: installs only what is missing, runs `apt-get update` only when
+# an install needs it, and runs `npm ci` only when node_modules is absent or older than
+# the lockfile. Prints one line per action; on a failure it prints the tool's output
+# and exits non-zero. Needs root (or sudo) for apt on Debian 12.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+NODE_DIR=tests/clients/node
+LOG=$(mktemp)
+trap 'rm -f "$LOG"' EXIT
+
+run_quiet() { # run_quiet DESCRIPTION CMD...: run CMD, show its output only on failure
+    local what=$1; shift
+    if ! "$@" >"$LOG" 2>&1; then
+        echo "install-test-clients: $what failed: $*" >&2
+        tail -n 60 "$LOG" >&2
+        return 1
+    fi
+}
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO=(sudo -n); fi
+fi
+
+# ------------------------------------------------------------------ Debian packages
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+want=(php-cli php-soap libsoap-lite-perl)
+command -v node >/dev/null 2>&1 || want+=(nodejs)
+command -v npm >/dev/null 2>&1 || want+=(npm)
+
+missing=()
+for pkg in "${want[@]}"; do
+    # nodejs/npm may come from outside dpkg's view (e.g. a tarball); the command check
+    # above already decided those two.
+    if [ "$pkg" = nodejs ] || [ "$pkg" = npm ] || ! installed "$pkg"; then missing+=("$pkg"); fi
+done
+
+has_candidates() { # every package has an install candidate in the current lists
+    local pkg cand
+    for pkg in "$@"; do
+        cand=$(apt-cache policy "$pkg" 2>/dev/null | awk '/Candidate:/ {print $2}')
+        if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then return 1; fi
+    done
+}
+
+if [ ${#missing[@]} -gt 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt_install=("${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}")
+    updated=no
+    if ! has_candidates "${missing[@]}"; then
+        run_quiet "apt-get update" "${SUDO[@]}" apt-get update -qq
+        updated=yes
+    fi
+    if ! run_quiet "apt-get install" "${apt_install[@]}"; then
+        [ "$updated" = yes ] && exit 1
+        # Stale package lists (404 on a superseded version): refresh once and retry.
+        run_quiet "apt-get update" "${SUDO[@]}" apt-get update -qq
+        run_quiet "apt-get install" "${apt_install[@]}"
+    fi
+    echo "install-test-clients: apt installed ${missing[*]}"
+fi
+
+php -r 'exit(extension_loaded("soap") ? 0 : 3);' || {
+    echo "install-test-clients: php is installed but its soap extension is not loaded" >&2
+    exit 1
+}
+perl -MSOAP::Lite -e 1 || {
+    echo "install-test-clients: perl cannot load SOAP::Lite" >&2
+    exit 1
+}
+
+# ------------------------------------------------------------------ node-soap
+stamp=$NODE_DIR/node_modules/.package-lock.json   # written by npm ci / npm install
+if [ -f "$NODE_DIR/node_modules/soap/package.json" ] && [ -f "$stamp" ] \
+    && [ ! "$NODE_DIR/package-lock.json" -nt "$stamp" ] && [ ! "$NODE_DIR/package.json" -nt "$stamp" ]; then
+    :
+else
+    run_quiet "npm ci" npm ci --prefix "$NODE_DIR" --no-audit --no-fund --loglevel=error
+    echo "install-test-clients: npm ci in $NODE_DIR ($(node -p "require('./$NODE_DIR/node_modules/soap/package.json').version" 2>/dev/null || echo '?'))"
+fi
+
+echo "install-test-clients: ok (php $(php -r 'echo PHP_VERSION;'), SOAP::Lite $(perl -MSOAP::Lite -e 'print $SOAP::Lite::VERSION'), node $(node --version), soap $(node -p "require('./$NODE_DIR/node_modules/soap/package.json').version"))"
