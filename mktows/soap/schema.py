@@ -215,12 +215,15 @@ class Decoder:
 # --------------------------------------------------------------------------- encoding
 
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_NEEDS_WORK = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
 def escape(text: str) -> str:
-    text = text.translate(_ESCAPES)
-    return _ILLEGAL_XML.sub("", text) if _ILLEGAL_XML.search(text) else text
+    """Text content for XML: markup characters escaped, characters XML forbids dropped."""
+    if _NEEDS_WORK.search(text) is None:
+        return text
+    return _ILLEGAL_XML.sub("", text.translate(_ESCAPES))
 
 
 def format_datetime(value: datetime) -> str:
@@ -261,37 +264,44 @@ class Encoder:
         return "".join(parts).encode("utf-8")
 
     def element(self, out: list[str], field: Element, value: Any) -> None:
-        name = field.name
         if field.many:
             for item in value or ():
-                self.element(out, Element(name, field.type), item)
+                self.item(out, field.name, field.type, item)
+        elif value is not None:
+            self.item(out, field.name, field.type, value)
+        elif field.nillable:
+            out.append(f'<{field.name} xsi:nil="true"/>')
+        elif field.required:
+            out.append(f"<{field.name}/>")
+
+    def item(self, out: list[str], name: str, type_: str, value: Any) -> None:
+        """One element holding a (non-None) value of `type_`."""
+        if type_ in STRUCTS:
+            out.append(f"<{name}>")
+            self.struct(out, type_, value)
+            out.append(f"</{name}>")
             return
-        if value is None:
-            if field.nillable:
-                out.append(f'<{name} xsi:nil="true"/>')
-            elif field.required:
-                out.append(f"<{name}/>")
-            return
-        if field.builtin or field.type in ENUMS:
-            text = escape(format_scalar(field.type, value))
-            out.append(f"<{name}>{text}</{name}>" if text else f"<{name}/>")
-            return
-        out.append(f"<{name}>")
-        self.struct(out, field.type, value)
-        out.append(f"</{name}>")
+        text = escape(value if isinstance(value, str) else format_scalar(type_, value))
+        out.append(f"<{name}>{text}</{name}>" if text else f"<{name}/>")
 
     def struct(self, out: list[str], struct_name: str, value: Any) -> None:
-        struct = STRUCTS[struct_name]
-        item = struct.array_item
-        if item is not None:
+        fields, names, array_item = _plan(struct_name, self.version)
+        if array_item is not None:
             for entry in value:
-                self.element(out, Element(item.name, item.type), entry)
+                self.item(out, array_item.name, array_item.type, entry)
             return
-        unknown = set(value) - {f.name for f in fields_of(struct_name, None)}
-        if unknown:
-            raise errors.ServiceLayerError(f"{struct_name} has no element {sorted(unknown)}")
-        for field in fields_of(struct_name, self.version):
+        if not value.keys() <= names:
+            unknown = sorted(set(value) - names)
+            raise errors.ServiceLayerError(f"{struct_name} has no element {unknown}")
+        for field in fields:
             self.element(out, field, value.get(field.name))
+
+
+@cache
+def _plan(struct_name: str, version: str) -> tuple[tuple[Element, ...], frozenset[str], Element | None]:
+    """What the encoder needs per struct: its fields in `version`, every known name, array item."""
+    known = frozenset(f.name for f in fields_of(struct_name, None))
+    return fields_of(struct_name, version), known, STRUCTS[struct_name].array_item
 
 
 @cache
