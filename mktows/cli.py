@@ -17,6 +17,7 @@ from mktows.config import InstanceError, Settings, apply_instance, load_instance
 from mktows.engine import Engine
 from mktows.engine.models import FieldInfo
 from mktows.errors import MarketoError
+from mktows.soap.schema_model import VERSIONS
 from mktows.store.database import Database
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Self-hosted Marketo SOAP API server.")
@@ -28,7 +29,6 @@ app.add_typer(fields_app, name="fields")
 app.add_typer(lists_app, name="lists")
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (env MKTOWS_DB).")]
-VERSIONS = ("2_2", "2_3", "2_7", "2_9", "3_1")
 
 
 def say(text: str) -> None:
