@@ -11,6 +11,9 @@ from mktows.soap.schema import is_nil, local_name
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
+# libxml2 error codes for undecodable bytes and unknown/unsupported encodings -> 20018
+_ENCODING_ERRORS = {31, 32, 81}
+
 _PARSER = etree.XMLParser(
     resolve_entities=False,
     no_network=True,
@@ -34,6 +37,8 @@ def parse_envelope(data: bytes) -> SoapRequest:
     try:
         root = etree.fromstring(data.lstrip(), _PARSER)
     except etree.XMLSyntaxError as exc:
+        if exc.code in _ENCODING_ERRORS:
+            raise errors.BadEncoding(f"The request's character encoding is invalid: {exc}") from None
         raise errors.RequestNotUnderstood(f"The request is not well-formed XML: {exc}") from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
