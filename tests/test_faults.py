@@ -338,3 +338,57 @@ def test_get_lead_changes_more_than_100_keys_20110(server):
 
 def test_describe_unknown_object_20110(server):
     assert_fault(call(server.endpoint(), "<ns1:paramsDescribeMObject><objectName>Spaceship</objectName></ns1:paramsDescribeMObject>"), 20110)
+
+
+# --------------------------------------------------------------------------- owner keys, foreign ids
+
+
+def test_unknown_lead_owner_is_20108_not_20103(server, unique_email):
+    """SPEC §4.2: a LEADOWNEREMAIL / SFDCLEADOWNERID key naming no owner is 20108."""
+    owner = unique_email("owner")
+    email = unique_email("owned")
+    success(call(server.endpoint(), _sync_lead(email, {"LeadOwnerEmail": owner, "SFDCLeadOwnerId": "005-" + owner})), "syncLead")
+    el = success(call(server.endpoint(), _get_lead("LEADOWNEREMAIL", owner.upper())), "getLead")
+    assert [r.findtext("Email") for r in el.iterfind("result/leadRecordList/leadRecord")] == [email]
+
+    ghost = unique_email("ghost-owner")
+    f = assert_fault(call(server.endpoint(), _get_lead("LEADOWNEREMAIL", ghost)), 20108)
+    assert f.faultstring == "20108 - Lead Owner Not Found"
+    assert f.message == f"No lead owner found with LEADOWNEREMAIL = {ghost} (20108)"
+    assert_fault(call(server.endpoint(), _get_lead("SFDCLEADOWNERID", "005-" + ghost)), 20108)
+    body = (
+        f"<ns1:paramsGetLeadActivity><leadKey><keyType>LEADOWNEREMAIL</keyType><keyValue>{ghost}</keyValue>"
+        "</leadKey></ns1:paramsGetLeadActivity>"
+    )
+    assert_fault(call(server.endpoint(), body), 20108)
+    # other CRM keys that match nothing stay 20103
+    assert_fault(call(server.endpoint(), _get_lead("SFDCLEADID", "00Q-" + ghost)), 20103)
+
+
+def test_foreign_sys_person_id_without_type_is_20109_and_nothing_written(server, unique_email):
+    """SPEC §6.3: ForeignSysType must accompany ForeignSysPersonId."""
+    email = unique_email("fspi-notype")
+    body = (
+        f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email><ForeignSysPersonId>crm-{email}</ForeignSysPersonId>"
+        "</leadRecord><returnLead>false</returnLead></ns1:paramsSyncLead>"
+    )
+    f = assert_fault(call(server.endpoint(), body), 20109)
+    assert "ForeignSysType" in f.message
+    assert_fault(call(server.endpoint(), _get_lead("EMAIL", email)), 20103)
+    # the same id given as an attribute needs its type as well
+    assert_fault(call(server.endpoint(), _sync_lead(email, {"ForeignSysPersonId": f"crm-{email}"})), 20109)
+    assert_fault(call(server.endpoint(), _get_lead("EMAIL", email)), 20103)
+
+
+def test_foreign_sys_type_attribute_must_be_an_enum_value(server, unique_email):
+    """A ForeignSysType outside CUSTOM/SFDC/NETSUITE would be echoed into the typed element."""
+    email = unique_email("fst-attr")
+    attrs = {"ForeignSysPersonId": f"crm-{email}", "ForeignSysType": "bogus"}
+    assert_fault(call(server.endpoint(), _sync_lead(email, attrs)), 20110)
+    assert_fault(call(server.endpoint(), _get_lead("EMAIL", email)), 20103)
+    # a known value in another case is stored in the enum's spelling
+    attrs["ForeignSysType"] = "netsuite"
+    success(call(server.endpoint(), _sync_lead(email, attrs)), "syncLead")
+    el = success(call(server.endpoint(), _get_lead("EMAIL", email)), "getLead")  # validated against the schema
+    rec = el.find("result/leadRecordList/leadRecord")
+    assert rec.findtext("ForeignSysPersonId") == f"crm-{email}" and rec.findtext("ForeignSysType") == "NETSUITE"

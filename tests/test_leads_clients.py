@@ -62,6 +62,14 @@ def test_sync_multiple_leads_email_key_rule(api, unique_email):
     scenarios.sync_multiple_email_key_not_changed_by_other_key(api, unique_email)
 
 
+def test_sync_lead_unmatched_foreign_id_falls_back_to_email(api, unique_email):
+    scenarios.sync_lead_unmatched_foreign_id_falls_back_to_email(api, unique_email)
+
+
+def test_sync_multiple_leads_foreign_id_rules(api, unique_email):
+    scenarios.sync_multiple_foreign_id_rules(api, unique_email)
+
+
 def test_get_multiple_leads_by_keys(api, unique_email):
     scenarios.get_multiple_by_keys(api, unique_email)
 

@@ -45,6 +45,7 @@ class Field:
     read_only: bool = False
     custom: bool = False
     column: str | None = None
+    choices: tuple[str, ...] = ()  # the only values allowed (upper case), when not empty
 
     def info(self) -> FieldInfo:
         return FieldInfo(
@@ -61,13 +62,16 @@ def _f(name: str, display: str, data_type: str = "string", size: int | None = 25
     return Field(name, display, data_type, size, **kw)  # type: ignore[arg-type]
 
 
+# The ForeignSysType enumeration of the WSDL (SPEC 6.3): the value is echoed in a typed element.
+FOREIGN_SYS_TYPES = ("CUSTOM", "SFDC", "NETSUITE")
+
 # Fields that are top-level LeadRecord elements, never repeated in leadAttributeList.
 TOP_LEVEL = frozenset({"Email", "ForeignSysPersonId", "ForeignSysType"})
 
 STANDARD_FIELDS: tuple[Field, ...] = (
     _f("Email", "Email Address", "email", column="email"),
     _f("ForeignSysPersonId", "Foreign Sys Person Id", column="foreign_sys_person_id"),
-    _f("ForeignSysType", "Foreign Sys Type", size=32, column="foreign_sys_type"),
+    _f("ForeignSysType", "Foreign Sys Type", size=32, column="foreign_sys_type", choices=FOREIGN_SYS_TYPES),
     _f("Salutation", "Salutation"),
     _f("FirstName", "First Name"),
     _f("MiddleName", "Middle Name"),
@@ -137,6 +141,10 @@ class FieldRegistry:
 def normalize_value(field: Field, raw: str) -> str:
     """Validate `raw` for the field's type and return the stored form; ValueError if bad."""
     value = raw.strip() if field.data_type not in ("string", "text") else raw
+    if field.choices:
+        if value.strip().upper() not in field.choices:
+            raise ValueError(f"Invalid value for {field.name}: {raw} (expected one of {', '.join(field.choices)})")
+        return value.strip().upper()
     t = field.data_type
     if t in ("integer", "score"):
         try:

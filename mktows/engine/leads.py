@@ -31,6 +31,8 @@ from mktows.errors import (
     LeadKeyBad,
     LeadKeyRequired,
     LeadNotFound,
+    LeadOwnerNotFound,
+    MarketoError,
     ParameterRequired,
     TimeRangeExceeded,
 )
@@ -109,8 +111,16 @@ def find_ids(conn: Connection, key: LeadKey, *, newest_first: bool = False) -> l
     return list(conn.execute(select(leads.c.id).where(cond).order_by(*order)).scalars())
 
 
-def not_found(key: LeadKey) -> LeadNotFound:
-    return LeadNotFound(f"No lead found with {key.key_type.strip().upper()} = {key.key_value}")
+# Key types that name the lead's owner (a sales person), not the lead itself.
+OWNER_KEY_TYPES = ("LEADOWNEREMAIL", "SFDCLEADOWNERID")
+
+
+def not_found(key: LeadKey) -> MarketoError:
+    """20103 for a key that matches no lead; 20108 when the key names an owner no lead has."""
+    key_type = key.key_type.strip().upper()
+    if key_type in OWNER_KEY_TYPES:
+        return LeadOwnerNotFound(f"No lead owner found with {key_type} = {key.key_value}")
+    return LeadNotFound(f"No lead found with {key_type} = {key.key_value}")
 
 
 def one_lead_id(conn: Connection, key: LeadKey) -> int:

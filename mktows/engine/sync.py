@@ -26,6 +26,7 @@ from mktows.errors import (
     LeadNotFound,
     LeadSyncFailed,
     MarketoError,
+    ParameterRequired,
     UnknownLeadField,
 )
 from mktows.store.queries import in_values, insert_returning_ids
@@ -170,7 +171,8 @@ class SyncBatch:
                 return st, "fspi"
         if cookie_state is not None:
             return cookie_state, "cookie"
-        if email and (dedup or mode == "single") and not fspi:
+        # a foreign id that matches nobody falls through to the email (SPEC 7.3 rule order)
+        if email and (dedup or mode == "single"):
             st = self.by_email.get(email.lower())
             if st is not None:
                 return st, "email"
@@ -245,7 +247,20 @@ class SyncBatch:
             self._index(st)
         st.fresh = False
 
+    def check_foreign_type(self, record: LeadInput) -> None:
+        """ForeignSysType must accompany ForeignSysPersonId (SPEC 6.3), as element or attribute."""
+        fspi, fst = _clean(record.foreign_sys_person_id), _clean(record.foreign_sys_type)
+        for name, value in record.attributes:
+            key = name.strip().lower()
+            if key == "foreignsyspersonid":
+                fspi = fspi or _clean(value)
+            elif key == "foreignsystype":
+                fst = fst or _clean(value)
+        if fspi and not fst:
+            raise RecordError(ParameterRequired(f"ForeignSysType is required with ForeignSysPersonId {fspi}"))
+
     def sync_one(self, record: LeadInput, mode: Mode, dedup: bool, cookie_state: LeadState | None = None) -> tuple[LeadState, str]:
+        self.check_foreign_type(record)
         st, how = self.resolve(record, mode, dedup, cookie_state)
         changes = self.prepare(record, how, mode)
         self.apply(st, changes)

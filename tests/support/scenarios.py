@@ -212,6 +212,52 @@ def sync_multiple_email_key_not_changed_by_other_key(api: LeadApi, unique_email)
     assert rec["Email"] == x3, "Email in leadAttributeList does change it"
 
 
+def sync_lead_unmatched_foreign_id_falls_back_to_email(api: LeadApi, unique_email) -> None:
+    """SPEC 7.3: Id > ForeignSysPersonId > cookie > Email; a foreign id that matches nobody
+    does not hide the lead with that email (no duplicate), and it is written onto it."""
+    email = unique_email("fallback")
+    lead_id = api.create_lead(email, {"FirstName": "Email Only"})
+    fspi = f"crm-{uuid.uuid4().hex[:10]}"
+    res = api.sync_lead(email, {"LastName": "Now Linked"}, fspi=fspi, fstype="SFDC")
+    assert res["syncStatus"]["status"] == "UPDATED" and int(res["leadId"]) == lead_id
+    result = api.get_lead("EMAIL", email)
+    assert result["count"] == 1, "no second lead with the same email"
+    [rec] = api.lead_records(result)
+    assert rec["ForeignSysPersonId"] == fspi and rec["ForeignSysType"] == "SFDC"
+    assert attr_map(rec)["LastName"] == "Now Linked"
+
+
+def sync_multiple_foreign_id_rules(api: LeadApi, unique_email) -> None:
+    """ForeignSysType must accompany ForeignSysPersonId and be an enum value: FAILED per record."""
+    good1, good2, bad1, bad2 = (unique_email(t) for t in ("fg1", "fg2", "fb1", "fb2"))
+    existing = unique_email("fexist")
+    existing_id = api.create_lead(existing, {"FirstName": "Exists"})
+    fspi = f"crm-{uuid.uuid4().hex[:10]}"
+    res = api.call(
+        "syncMultipleLeads",
+        leadRecordList={
+            "leadRecord": [
+                api.lead_record(good1, {"FirstName": "G1"}, fspi=f"{fspi}-1", fstype="CUSTOM"),
+                api.lead_record(bad1, {"FirstName": "No type"}, fspi=f"{fspi}-2"),
+                api.lead_record(bad2, {"ForeignSysPersonId": f"{fspi}-3", "ForeignSysType": "ORACLE"}),
+                api.lead_record(existing, {"LastName": "Linked"}, fspi=f"{fspi}-4", fstype="SFDC"),
+                api.lead_record(good2, {"FirstName": "G2"}),
+            ]
+        },
+    )
+    statuses = items(res, "syncStatusList", "syncStatus")
+    assert [s["status"] for s in statuses] == ["CREATED", "FAILED", "FAILED", "UPDATED", "CREATED"]
+    assert "ForeignSysType" in statuses[1]["error"] and "ForeignSysType" in statuses[2]["error"]
+    assert int(statuses[3]["leadId"]) == existing_id, "unmatched foreign id falls back to the email"
+    for email in (bad1, bad2):
+        assert api.fault("getLead", leadKey={"keyType": "EMAIL", "keyValue": email}).code == 20103
+    [rec] = api.lead_records(api.get_lead("EMAIL", good1))
+    assert (rec["ForeignSysPersonId"], rec["ForeignSysType"]) == (f"{fspi}-1", "CUSTOM")
+    [rec] = api.lead_records(api.get_lead("EMAIL", existing))
+    assert (rec["Id"], rec["ForeignSysPersonId"], rec["ForeignSysType"]) == (existing_id, f"{fspi}-4", "SFDC")
+    assert api.get_lead("EMAIL", good2)["count"] == 1
+
+
 # --------------------------------------------------------------------------- getMultipleLeads
 
 
