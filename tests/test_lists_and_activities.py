@@ -322,3 +322,85 @@ def test_get_lead_changes_garbage_offset_20122(server):
         "</startPosition></ns1:paramsGetLeadChanges>"
     )
     assert_fault(call(server.endpoint(), body), 20122)
+
+
+def _raw_sync(server, email: str, first: str, version: str = "2_2", extra: str = "") -> int:
+    body = (
+        f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email><leadAttributeList><attribute><attrName>FirstName</attrName>"
+        f"<attrValue>{first}</attrValue></attribute></leadAttributeList></leadRecord><returnLead>false</returnLead>{extra}"
+        "</ns1:paramsSyncLead>"
+    )
+    return int(success(call(server.endpoint(version), body), "syncLead").findtext("result/leadId"))
+
+
+def _raw_changes(server, version: str, lead_id: int, t0: dt.datetime, names: list[str] | None = None):
+    name_filter = ""
+    if names is not None:
+        name_filter = "<activityNameFilter>" + "".join(f"<stringItem>{n}</stringItem>" for n in names) + "</activityNameFilter>"
+    body = (
+        f"<ns1:paramsGetLeadChanges><startPosition><oldestCreatedAt>{t0.strftime('%Y-%m-%dT%H:%M:%S+00:00')}</oldestCreatedAt>"
+        f"</startPosition>{name_filter}<batchSize>100</batchSize>"
+        '<leadSelector xsi:type="ns1:LeadKeySelector"><keyType>IDNUM</keyType>'
+        f"<keyValues><stringItem>{lead_id}</stringItem></keyValues></leadSelector></ns1:paramsGetLeadChanges>"
+    )
+    return success(call(server.endpoint(version), body), "getLeadChanges").find("result")
+
+
+@pytest.mark.parametrize("version", ["2_2", "3_1"])
+def test_lead_change_record_without_asset_has_nil_mktg_asset_name(server, unique_email, version):
+    """SPEC §2.4: LeadChangeRecord/mktgAssetName is nillable, so no asset -> xsi:nil (only the
+    non-nillable ActivityRecord/mktgAssetName is an empty element)."""
+    from support.soap import is_nil
+
+    t0 = utcnow() - dt.timedelta(seconds=2)
+    email = unique_email("asset")
+    lead = _raw_sync(server, email, "A")
+    _raw_sync(server, email, "B")
+    records = {r.findtext("activityType"): r for r in _raw_changes(server, version, lead, t0).iterfind("leadChangeRecordList/leadChangeRecord")}
+    assert set(records) == {"New Lead", "Change Data Value"}
+    assert is_nil(records["New Lead"].find("mktgAssetName"))
+    assert records["Change Data Value"].findtext("mktgAssetName") == "First Name"
+    assert records["New Lead"].find("campaign") is None, "no campaign: element omitted (not nillable)"
+
+    body = (
+        f"<ns1:paramsGetLeadActivity><leadKey><keyType>IDNUM</keyType><keyValue>{lead}</keyValue></leadKey>"
+        "<activityFilter><includeTypes><activityType>NewLead</activityType></includeTypes></activityFilter></ns1:paramsGetLeadActivity>"
+    )
+    rec = success(call(server.endpoint(version), body), "getLeadActivity").find("leadActivityList/activityRecordList/activityRecord")
+    asset = rec.find("mktgAssetName")
+    assert asset is not None and not is_nil(asset) and not (asset.text or ""), "ActivityRecord: empty element"
+
+
+def test_activity_name_filter_only_on_2_3_and_later(server, unique_email):
+    """activityNameFilter exists from 2_3 (SPEC §9); an older endpoint ignores the element (DECISIONS #54)."""
+    t0 = utcnow() - dt.timedelta(seconds=2)
+    email = unique_email("namefilter")
+    lead = _raw_sync(server, email, "A")
+    _raw_sync(server, email, "B")
+    on_22 = _raw_changes(server, "2_2", lead, t0, names=["New Lead"])
+    assert {r.findtext("activityType") for r in on_22.iterfind("leadChangeRecordList/leadChangeRecord")} == {
+        "New Lead", "Change Data Value"}
+    assert on_22.findtext("remainingCount") == "0"
+    for version in ("2_3", "2_7", "3_1"):
+        res = _raw_changes(server, version, lead, t0, names=["New Lead"])
+        assert [r.findtext("activityType") for r in res.iterfind("leadChangeRecordList/leadChangeRecord")] == ["New Lead"]
+
+
+def test_move_cookie_only_on_3_1(server, unique_email):
+    """moveCookie is a 3_1 element: an older endpoint ignores it, so the cookie stays put."""
+    import uuid
+
+    cookie = f"id:561-HYG-937&amp;token:_mch-example.com-{uuid.uuid4().int % 10**13}"
+    a = _raw_sync(server, unique_email("mca"), "A", extra=f"<marketoCookie>{cookie}</marketoCookie>")
+    b_email = unique_email("mcb")
+    b = _raw_sync(server, b_email, "B")
+    get_by_cookie = (
+        f"<ns1:paramsGetLead><leadKey><keyType>COOKIE</keyType><keyValue>{cookie}</keyValue></leadKey></ns1:paramsGetLead>"
+    )
+    move = f"<marketoCookie>{cookie}</marketoCookie><moveCookie>true</moveCookie>"
+    _raw_sync(server, b_email, "B2", version="2_7", extra=move)
+    owners = [r.findtext("Id") for r in success(call(server.endpoint(), get_by_cookie), "getLead").iterfind("result/leadRecordList/leadRecord")]
+    assert owners == [str(a)]
+    _raw_sync(server, b_email, "B3", version="3_1", extra=move)
+    owners = [r.findtext("Id") for r in success(call(server.endpoint(), get_by_cookie), "getLead").iterfind("result/leadRecordList/leadRecord")]
+    assert owners == [str(b)]

@@ -15,6 +15,7 @@ from mktows.soap.operations.records import (
     stream_position,
 )
 from mktows.soap.operations.registry import Call, handles
+from mktows.soap.schema import version_at_least
 
 
 @handles("getLeadActivity")
@@ -42,7 +43,9 @@ def get_lead_changes(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     chosen = selector(params["leadSelector"]) if params.get("leadSelector") else None
     if chosen is None and not (position.oldest_created_at or position.activity_created_at or position.offset):
         raise errors.ParameterRequired("startPosition needs oldestCreatedAt (or a previous newStartPosition)")
-    names = [n.strip() for n in params.get("activityNameFilter") or () if n and n.strip()]
+    # activityNameFilter exists from 2_3; an older endpoint ignores it (DECISIONS #54)
+    name_filter = params.get("activityNameFilter") if version_at_least(call.version, "2_3") else None
+    names = [n.strip() for n in name_filter or () if n and n.strip()]
     page = call.engine.lead_changes(
         position,
         include_types=include,

@@ -8,6 +8,7 @@ from mktows import errors
 from mktows.engine.models import SyncOutcome, UpdatedAtSelector
 from mktows.soap.operations.records import lead_input, lead_key, lead_record, selector
 from mktows.soap.operations.registry import Call, handles
+from mktows.soap.schema import version_at_least
 
 
 @handles("getLead")
@@ -51,7 +52,7 @@ def sync_lead(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         lead_input(params["leadRecord"]),
         return_lead=bool(params.get("returnLead")),
         cookie=(params.get("marketoCookie") or "").strip() or None,
-        move_cookie=bool(params.get("moveCookie")),
+        move_cookie=bool(params.get("moveCookie")) and version_at_least(call.version, "3_1"),  # 3_1 only
         workspace=call.workspace,
     )
     return {

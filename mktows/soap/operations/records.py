@@ -98,7 +98,8 @@ def activity_record(activity: Activity, version: str, *, full: bool) -> dict[str
     record.update({
         "activityDateTime": activity.created_at,
         "activityType": activity.type_name,
-        "mktgAssetName": activity.asset_name or "",
+        # empty element on ActivityRecord (not nillable, as in the samples); nil on LeadChangeRecord
+        "mktgAssetName": activity.asset_name or ("" if full else None),
         "activityAttributes": [{"attrName": n, "attrType": None, "attrValue": v}
                                for n, v in activity.attributes],
     })
