@@ -22,6 +22,10 @@ def test_sync_lead_create_then_get(api, unique_email):
     scenarios.sync_lead_create_then_get(api, unique_email)
 
 
+def test_attribute_types_and_formats(api, unique_email):
+    scenarios.attribute_types_and_formats(api, unique_email)
+
+
 def test_sync_lead_updates_only_listed_fields(api, unique_email):
     scenarios.sync_lead_updates_only_listed_fields(api, unique_email)
 

@@ -404,3 +404,23 @@ def test_move_cookie_only_on_3_1(server, unique_email):
     _raw_sync(server, b_email, "B3", version="3_1", extra=move)
     owners = [r.findtext("Id") for r in success(call(server.endpoint(), get_by_cookie), "getLead").iterfind("result/leadRecordList/leadRecord")]
     assert owners == [str(b)]
+
+
+def test_activity_record_foreign_sys_id_is_the_leads_foreign_id(server, unique_email):
+    """ActivityRecord/foreignSysId carries the lead's ForeignSysPersonId; nil when it has none."""
+    from support.soap import is_nil
+
+    email, plain = unique_email("fsid"), unique_email("nofsid")
+    body = (
+        f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email><ForeignSysPersonId>crm-{email}</ForeignSysPersonId>"
+        "<ForeignSysType>SFDC</ForeignSysType></leadRecord><returnLead>false</returnLead></ns1:paramsSyncLead>"
+    )
+    success(call(server.endpoint(), body), "syncLead")
+    _raw_sync(server, plain, "P")
+    for address, expected in ((email, f"crm-{email}"), (plain, None)):
+        body = f"<ns1:paramsGetLeadActivity><leadKey><keyType>EMAIL</keyType><keyValue>{address}</keyValue></leadKey></ns1:paramsGetLeadActivity>"
+        rec = success(call(server.endpoint(), body), "getLeadActivity").find("leadActivityList/activityRecordList/activityRecord")
+        if expected is None:
+            assert is_nil(rec.find("foreignSysId"))
+        else:
+            assert rec.findtext("foreignSysId") == expected

@@ -129,8 +129,9 @@ def lead_activity(
     records = [to_activity(r) for r in rows]
     if records:
         person, org = _person(conn, lead_id)
+        foreign_id = conn.execute(select(leads.c.foreign_sys_person_id).where(leads.c.id == lead_id)).scalar()
         for rec in records:
-            rec.person_name, rec.org_name = person, org
+            rec.person_name, rec.org_name, rec.foreign_sys_id = person, org, foreign_id or None
     new_position = StreamPosition(
         latest_created_at=latest,
         oldest_created_at=position.oldest_created_at,

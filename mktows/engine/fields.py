@@ -78,7 +78,7 @@ STANDARD_FIELDS: tuple[Field, ...] = (
     _f("LastName", "Last Name"),
     _f("Title", "Job Title"),
     _f("Company", "Company Name"),
-    _f("Phone", "Phone Number", "phone"),
+    _f("Phone", "Phone Number"),  # string, as in the vendor's getLead sample (SPEC 8.1)
     _f("MobilePhone", "Mobile Phone Number", "phone"),
     _f("Fax", "Fax Number", "phone"),
     _f("Website", "Website", "url"),

@@ -111,6 +111,7 @@ class Activity:
     lead_id: int
     person_name: str | None = None
     org_name: str | None = None
+    foreign_sys_id: str | None = None  # the lead's ForeignSysPersonId
 
 
 @dataclass

@@ -55,6 +55,24 @@ def sync_lead_create_then_get(api: LeadApi, unique_email) -> None:
         assert by_name[SEED_CUSTOM_FIELD]["attrType"] == "string"
 
 
+def attribute_types_and_formats(api: LeadApi, unique_email) -> None:
+    """SPEC 8.1: attrType per field type (Phone is `string` in the vendor sample), numbers as
+    plain decimals, booleans true/false, dates YYYY-MM-DD."""
+    email = unique_email("types")
+    lead_id = api.create_lead(email, {
+        "Phone": "+1 555 0100", "Website": "https://example.com", "LeadScore": "007", "DoNotCall": "1",
+        "AnnualRevenue": "1500.50", "DateOfBirth": "1990-01-02",
+    })
+    [rec] = api.lead_records(api.get_lead("IDNUM", lead_id))
+    got = {a["attrName"]: (a["attrType"], a["attrValue"]) for a in items(rec, "leadAttributeList", "attribute")}
+    assert got["Phone"] == ("string", "+1 555 0100")
+    assert got["Website"] == ("url", "https://example.com")
+    assert got["LeadScore"] == ("integer", "7")
+    assert got["DoNotCall"] == ("boolean", "true")
+    assert got["AnnualRevenue"] == ("currency", "1500.5")
+    assert got["DateOfBirth"] == ("date", "1990-01-02")
+
+
 def sync_lead_updates_only_listed_fields(api: LeadApi, unique_email) -> None:
     email = unique_email("update")
     lead_id = api.create_lead(email, {"FirstName": "Grace", "LastName": "Hopper", "Company": "Navy"})

@@ -108,7 +108,7 @@ def activity_record(activity: Activity, version: str, *, full: bool) -> dict[str
             "campaign": activity.campaign or "",
             "personName": activity.person_name,
             "mktPersonId": str(activity.lead_id),
-            "foreignSysId": None,
+            "foreignSysId": activity.foreign_sys_id,
             "orgName": activity.org_name,
             "foreignSysOrgId": None,
         })
