@@ -424,3 +424,20 @@ def test_activity_record_foreign_sys_id_is_the_leads_foreign_id(server, unique_e
             assert is_nil(rec.find("foreignSysId"))
         else:
             assert rec.findtext("foreignSysId") == expected
+
+
+def test_list_operation_echoes_each_lead_key_as_sent(server, unique_email, fresh_list):
+    """Clients pair statuses with their input by the echoed leadKey: echo it verbatim."""
+    lead = _raw_sync(server, unique_email("echo"), "E")
+    sent = [f" {lead} ", str(lead), "987654013"]
+    members = "".join(f"<leadKey><keyType>IDNUM</keyType><keyValue>{v}</keyValue></leadKey>" for v in sent)
+    body = (
+        "<ns1:paramsListOperation><listOperation>ADDTOLIST</listOperation>"
+        f"<listKey><keyType>MKTOLISTNAME</keyType><keyValue>{fresh_list}</keyValue></listKey>"
+        f"<listMemberList>{members}</listMemberList><strict>false</strict></ns1:paramsListOperation>"
+    )
+    result = success(call(server.endpoint(), body), "listOperation").find("result")
+    got = [(s.findtext("leadKey/keyType"), s.findtext("leadKey/keyValue"), s.findtext("status"))
+           for s in result.iterfind("statusList/leadStatus")]
+    assert got == [("IDNUM", sent[0], "true"), ("IDNUM", sent[1], "true"), ("IDNUM", sent[2], "false")]
+    assert result.findtext("success") == "false"

@@ -17,7 +17,8 @@ def list_operation(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     list_name = (list_key.get("keyValue") or "").strip()
     if not list_name:
         raise errors.ParameterRequired("listKey needs a keyValue naming the list")
-    members = [LeadKey(m["keyType"], (m.get("keyValue") or "").strip()) for m in params["listMemberList"]]
+    # kept exactly as sent: each leadStatus echoes its leadKey (the engine trims for matching)
+    members = [LeadKey(m["keyType"], m.get("keyValue") or "") for m in params["listMemberList"]]
     if len(members) > MAX_LIST_MEMBERS:
         raise errors.BadParameter(f"listMemberList holds {len(members)} leads; the limit is {MAX_LIST_MEMBERS}")
     outcome = call.engine.list_operation(
