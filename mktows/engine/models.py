@@ -186,3 +186,52 @@ class ObjectMetadata:
     virtual: bool
     fields: list[ObjectField]
     updated_at: datetime
+
+
+# --- marketing assets (issue 3) ------------------------------------------------------------
+
+
+@dataclass
+class ProgramInfo:
+    id: int
+    name: str
+    type: str
+    channel: str | None
+    workspace: str
+    tokens: list[tuple[str, str]]  # (name without "my.", value), in declared order
+    tags: list[tuple[str, str]] = field(default_factory=list)
+    description: str | None = None
+
+
+@dataclass
+class EmailInfo:
+    id: int
+    program_id: int
+    name: str
+    from_name: str | None
+    from_email: str
+    reply_to: str | None
+    subject: str
+    html: str
+    text: str
+
+
+@dataclass
+class CampaignInfo:
+    id: int
+    program_id: int | None
+    program_name: str | None
+    name: str  # the campaign's own name
+    description: str
+    kind: str  # trigger | batch
+    sources: list[str]  # MKTOWS, SALES (trigger campaigns requested through the API)
+    smart_list: list[dict]  # filters, as declared
+    filter_logic: str  # all | any
+    flow: list[dict]  # steps, as declared
+    qualification: str  # every_time | once
+    active: bool
+
+    @property
+    def full_name(self) -> str:
+        """`Program Name.Campaign Name`, or the bare name outside programs (SPEC 7.11)."""
+        return f"{self.program_name}.{self.name}" if self.program_name else self.name

@@ -1,0 +1,1 @@
+"""Email delivery: every message is kept in the outbox; SMTP sends it when configured."""
