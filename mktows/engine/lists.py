@@ -120,39 +120,73 @@ def list_operation(
     if op == "ISMEMBEROFLIST" or (strict and not success):
         return ListOperationOutcome(success=success, statuses=statuses)
 
-    events: list[ActivityRow] = []
+    log = not skip_activity_log
     if op == "ADDTOLIST":
-        to_add = [i for i in unique if i in existing and i not in members_now]
-        if to_add:
-            conn.execute(
-                insert(list_members), [{"list_id": list_id, "lead_id": i, "created_at": now} for i in to_add]
-            )
-        events = [_list_event(ADD_TO_LIST, i, list_id, list_label, now) for i in to_add]
+        add_members(conn, list_id, [i for i in unique if i in existing], now, log_activities=log)
+    elif op == "CLEARLIST":
+        clear_members(conn, list_id, now, log_activities=log)
     else:
-        if op == "CLEARLIST":
-            to_remove = list(
-                conn.execute(select(list_members.c.lead_id).where(list_members.c.list_id == list_id)).scalars()
-            )
-            conn.execute(delete(list_members).where(list_members.c.list_id == list_id))
-        else:
-            to_remove = [i for i in unique if i in members_now]
-            if to_remove:
-                conn.execute(
-                    delete(list_members).where(
-                        and_(list_members.c.list_id == list_id, in_values(list_members.c.lead_id, to_remove))
-                    )
+        to_remove = [i for i in unique if i in members_now]
+        if to_remove:
+            conn.execute(
+                delete(list_members).where(
+                    and_(list_members.c.list_id == list_id, in_values(list_members.c.lead_id, to_remove))
                 )
-        events = [_list_event(REMOVE_FROM_LIST, i, list_id, list_label, now) for i in to_remove]
-    if events and not skip_activity_log:
-        write_activities(conn, events)
+            )
+            if log:
+                write_activities(conn, [_list_event(REMOVE_FROM_LIST, i, list_id, list_label, now) for i in to_remove])
     return ListOperationOutcome(success=success, statuses=statuses)
 
 
-def _list_event(kind: object, lead_id: int, list_id: int, list_name: str, now: datetime) -> ActivityRow:
+def add_members(
+    conn: Connection, list_id: int, lead_ids: list[int], now: datetime, *, log_activities: bool = True,
+    campaign: str | None = None,
+) -> list[int]:
+    """Add existing leads to a list; only new members get an `Add to List` activity. Returns them."""
+    unique = list(dict.fromkeys(lead_ids))
+    if not unique:
+        return []
+    present: set[int] = set()
+    for part in chunks(unique):
+        present.update(
+            conn.execute(
+                select(list_members.c.lead_id).where(
+                    list_members.c.list_id == list_id, in_values(list_members.c.lead_id, part)
+                )
+            ).scalars()
+        )
+    to_add = [i for i in unique if i not in present]
+    if to_add:
+        conn.execute(insert(list_members), [{"list_id": list_id, "lead_id": i, "created_at": now} for i in to_add])
+        if log_activities:
+            label = conn.execute(select(static_lists.c.name).where(static_lists.c.id == list_id)).scalar_one()
+            write_activities(conn, [_list_event(ADD_TO_LIST, i, list_id, label, now, campaign) for i in to_add])
+    return to_add
+
+
+def clear_members(conn: Connection, list_id: int, now: datetime, *, log_activities: bool = True) -> list[int]:
+    """Empty a list, logging `Remove from List` for each former member. Returns them."""
+    removed = list(conn.execute(select(list_members.c.lead_id).where(list_members.c.list_id == list_id)).scalars())
+    if removed:
+        conn.execute(delete(list_members).where(list_members.c.list_id == list_id))
+        if log_activities:
+            label = conn.execute(select(static_lists.c.name).where(static_lists.c.id == list_id)).scalar_one()
+            write_activities(conn, [_list_event(REMOVE_FROM_LIST, i, list_id, label, now) for i in removed])
+    return removed
+
+
+def chunks(items: list[int], size: int = 500) -> list[list[int]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _list_event(
+    kind: object, lead_id: int, list_id: int, list_name: str, now: datetime, campaign: str | None = None
+) -> ActivityRow:
     return ActivityRow(
         lead_id=lead_id,
         created_at=now,
         type=kind,  # type: ignore[arg-type]
         asset_name=list_name,
         attributes=[("List ID", str(list_id)), ("Lead ID", str(lead_id))],
+        campaign=campaign,
     )
