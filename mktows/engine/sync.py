@@ -47,7 +47,17 @@ class LeadState:
     fresh: bool = False  # being created by the current record: no Change Data Value for it
     touched: bool = False
     changed_values: set[str] = field(default_factory=set)
-    events: list[tuple[int, str, Any]] = field(default_factory=list)  # (seq, "new"|"cdv", data)
+    events: list[tuple[int, str, Any]] = field(default_factory=list)  # (seq, "new"|"cdv"|"row", data)
+
+
+@dataclass(frozen=True)
+class ChangeCause:
+    """Why values change when it is not the SOAP API, e.g. a campaign flow step (SPEC 8.3):
+    the Change Data Value reason, the campaign, and attributes put before `Lead ID`."""
+
+    reason: str
+    campaign: str | None = None
+    attributes: tuple[tuple[str, str], ...] = ()
 
 
 class RecordError(Exception):
@@ -221,7 +231,9 @@ class SyncBatch:
             put(f, value)
         return list(changes.values())
 
-    def apply(self, st: LeadState, changes: list[tuple[Field, str | None]]) -> None:
+    def apply(
+        self, st: LeadState, changes: list[tuple[Field, str | None]], cause: ChangeCause | None = None
+    ) -> None:
         for f, new in changes:
             if f.column:
                 old = st.cols.get(f.column)
@@ -241,11 +253,15 @@ class SyncBatch:
                 st.changed_values.add(f.name)
             st.touched = True
             if not st.fresh:
-                st.events.append((self._tick(), "cdv", (f, old, new)))
+                st.events.append((self._tick(), "cdv", (f, old, new, cause)))
         if st.created and st not in self.new_states:
             self.new_states.append(st)
             self._index(st)
         st.fresh = False
+
+    def log(self, st: LeadState, row: ActivityRow) -> None:
+        """Queue another activity of a loaded lead, written by `flush` in order with its changes."""
+        st.events.append((self._tick(), "row", row))
 
     def check_foreign_type(self, record: LeadInput) -> None:
         """ForeignSysType must accompany ForeignSysPersonId (SPEC 6.3), as element or attribute."""
@@ -324,16 +340,20 @@ class SyncBatch:
                         ("Lead ID", lead_id),
                     ]
                     row = ActivityRow(st.id, self.now, NEW_LEAD, "", attrs)
+                elif kind == "row":
+                    row = data
                 else:
-                    f, old, new = data
+                    f, old, new, cause = data
                     attrs = [
                         ("Attribute Name", f.display_name),
                         ("Old Value", old or ""),
                         ("New Value", new or ""),
-                        ("Reason", "SOAP API"),
+                        ("Reason", cause.reason if cause else "SOAP API"),
+                        *(cause.attributes if cause else ()),
                         ("Lead ID", lead_id),
                     ]
-                    row = ActivityRow(st.id, self.now, CHANGE_DATA_VALUE, f.display_name, attrs)
+                    campaign = cause.campaign if cause else None
+                    row = ActivityRow(st.id, self.now, CHANGE_DATA_VALUE, f.display_name, attrs, campaign)
                 out.append((seq, row))
             st.events = []
         out.sort(key=lambda p: p[0])
