@@ -96,7 +96,6 @@ def list_operation(
         except ValueError:
             raise LeadKeyBad(f"Invalid IDNUM key value: {key.key_value}") from None
     list_id = resolve_list(conn, name=list_name)
-    list_label = conn.execute(select(static_lists.c.name).where(static_lists.c.id == list_id)).scalar_one()
 
     unique = list(dict.fromkeys(ids))
     existing = set(conn.execute(select(leads.c.id).where(in_values(leads.c.id, unique))).scalars()) if unique else set()
@@ -126,15 +125,7 @@ def list_operation(
     elif op == "CLEARLIST":
         clear_members(conn, list_id, now, log_activities=log)
     else:
-        to_remove = [i for i in unique if i in members_now]
-        if to_remove:
-            conn.execute(
-                delete(list_members).where(
-                    and_(list_members.c.list_id == list_id, in_values(list_members.c.lead_id, to_remove))
-                )
-            )
-            if log:
-                write_activities(conn, [_list_event(REMOVE_FROM_LIST, i, list_id, list_label, now) for i in to_remove])
+        remove_members(conn, list_id, [i for i in unique if i in members_now], now, log_activities=log)
     return ListOperationOutcome(success=success, statuses=statuses)
 
 
@@ -160,8 +151,27 @@ def add_members(
         conn.execute(insert(list_members), [{"list_id": list_id, "lead_id": i, "created_at": now} for i in to_add])
         if log_activities:
             label = conn.execute(select(static_lists.c.name).where(static_lists.c.id == list_id)).scalar_one()
-            write_activities(conn, [_list_event(ADD_TO_LIST, i, list_id, label, now, campaign) for i in to_add])
+            write_activities(conn, [list_event(ADD_TO_LIST, i, list_id, label, now, campaign) for i in to_add])
     return to_add
+
+
+def remove_members(
+    conn: Connection, list_id: int, lead_ids: list[int], now: datetime, *, log_activities: bool = True,
+    campaign: str | None = None,
+) -> list[int]:
+    """Remove leads from a list; only former members get a `Remove from List` activity. Returns them."""
+    unique = list(dict.fromkeys(lead_ids))
+    removed: list[int] = []
+    for part in chunks(unique):
+        cond = and_(list_members.c.list_id == list_id, in_values(list_members.c.lead_id, part))
+        present = set(conn.execute(select(list_members.c.lead_id).where(cond)).scalars())
+        if present:
+            conn.execute(delete(list_members).where(cond))
+            removed += [i for i in part if i in present]
+    if removed and log_activities:
+        label = conn.execute(select(static_lists.c.name).where(static_lists.c.id == list_id)).scalar_one()
+        write_activities(conn, [list_event(REMOVE_FROM_LIST, i, list_id, label, now, campaign) for i in removed])
+    return removed
 
 
 def clear_members(conn: Connection, list_id: int, now: datetime, *, log_activities: bool = True) -> list[int]:
@@ -171,7 +181,7 @@ def clear_members(conn: Connection, list_id: int, now: datetime, *, log_activiti
         conn.execute(delete(list_members).where(list_members.c.list_id == list_id))
         if log_activities:
             label = conn.execute(select(static_lists.c.name).where(static_lists.c.id == list_id)).scalar_one()
-            write_activities(conn, [_list_event(REMOVE_FROM_LIST, i, list_id, label, now) for i in removed])
+            write_activities(conn, [list_event(REMOVE_FROM_LIST, i, list_id, label, now) for i in removed])
     return removed
 
 
@@ -179,9 +189,10 @@ def chunks(items: list[int], size: int = 500) -> list[list[int]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _list_event(
+def list_event(
     kind: object, lead_id: int, list_id: int, list_name: str, now: datetime, campaign: str | None = None
 ) -> ActivityRow:
+    """`Add to List` / `Remove from List`: asset = list name, List ID and Lead ID (SPEC 8.3)."""
     return ActivityRow(
         lead_id=lead_id,
         created_at=now,
