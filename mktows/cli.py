@@ -47,7 +47,12 @@ def generate_key(length: int = 24) -> str:
 def open_engine(settings: Settings) -> Engine:
     database = Database(settings.db_url)
     database.migrate()
-    return Engine(database, max_window_days=settings.max_window_days, max_batch_size=settings.max_batch_size)
+    return Engine(
+        database,
+        max_window_days=settings.max_window_days,
+        max_batch_size=settings.max_batch_size,
+        max_clones_per_day=settings.max_clones_per_day,
+    )
 
 
 def _fail(message: str) -> None:

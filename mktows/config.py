@@ -38,6 +38,7 @@ class Settings:
     rate_limit_seconds: int = 20
     max_concurrency: int = 10
     limits_enabled: bool = True
+    max_clones_per_day: int = 10  # scheduleCampaign cloneToProgramName calls per day (DECISIONS #7)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -13,12 +13,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from mktows.engine import activities, leads, lists, merge, metadata, sync, users
+from mktows.engine import activities, campaign_calls, imports, leads, lists, merge, metadata, programs, sync, users
 from mktows.engine.leads import one_lead_id
 from mktows.engine.models import (
     ActivityPage,
     ApiUser,
+    CampaignInfo,
     FieldInfo,
+    ImportStatus,
     Lead,
     LeadInput,
     LeadKey,
@@ -45,11 +47,13 @@ class Engine:
         *,
         max_window_days: int = 30,
         max_batch_size: int = 1000,
+        max_clones_per_day: int = 10,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.db = database
         self.max_window_days = max_window_days
         self.max_batch_size = max_batch_size
+        self.max_clones_per_day = max_clones_per_day
         self._clock = clock
         self._secret: bytes | None = None
 
@@ -226,6 +230,66 @@ class Engine:
 
     def object_names(self) -> list[str]:
         return metadata.object_names()
+
+    # --- campaigns and imports (SPEC 7.9 - 7.13) ---------------------------------------------
+    def campaigns_for_source(self, source: str, name: str | None = None, exact: bool = False) -> list[CampaignInfo]:
+        with self.db.read() as conn:
+            return programs.campaigns_for_source(conn, source, name, exact)
+
+    def request_campaign(
+        self,
+        source: str,
+        lead_keys: list[LeadKey],
+        *,
+        campaign_id: int | None = None,
+        program_name: str | None = None,
+        campaign_name: str | None = None,
+        tokens: list[tuple[str, str]] | None = None,
+    ) -> int:
+        """requestCampaign: queue existing leads into a requestable trigger campaign; the run id."""
+        with self.db.write() as conn:
+            return campaign_calls.request_campaign(
+                conn, source, lead_keys, campaign_id=campaign_id, program_name=program_name,
+                campaign_name=campaign_name, tokens=tokens or [], now=self.now(),
+            )
+
+    def schedule_campaign(
+        self,
+        program_name: str,
+        campaign_name: str,
+        *,
+        run_at: datetime | None = None,
+        tokens: list[tuple[str, str]] | None = None,
+        clone_to: str | None = None,
+    ) -> int:
+        """scheduleCampaign: a run of a batch campaign (on a fresh clone of its program); the run id."""
+        with self.db.write() as conn:
+            return campaign_calls.schedule_campaign(
+                conn, program_name, campaign_name, run_at=run_at, tokens=tokens or [], clone_to=clone_to,
+                max_clones_per_day=self.max_clones_per_day, now=self.now(),
+            )
+
+    def import_to_list(
+        self,
+        program_name: str | None,
+        list_name: str | None,
+        header: str | None,
+        rows: list[str],
+        *,
+        mode: str | None,
+        clear_list: bool = False,
+        campaign_name: str | None = None,
+    ) -> str:
+        """importToList: queue the import; its status (PROCESSING)."""
+        with self.db.write() as conn:
+            return imports.import_to_list(
+                conn, program_name=program_name, list_name=list_name, header=header, rows=rows, mode=mode,
+                clear_list=clear_list, campaign_name=campaign_name, now=self.now(),
+            )
+
+    def import_status(self, program_name: str | None, list_name: str | None) -> ImportStatus:
+        with self.db.read() as conn:
+            return imports.import_status(conn, program_name, list_name)
 
     def now(self) -> datetime:
         return self._clock()

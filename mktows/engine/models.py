@@ -235,3 +235,18 @@ class CampaignInfo:
     def full_name(self) -> str:
         """`Program Name.Campaign Name`, or the bare name outside programs (SPEC 7.11)."""
         return f"{self.program_name}.{self.name}" if self.program_name else self.name
+
+
+@dataclass
+class ImportStatus:
+    """The last importToList into a list (getImportToListStatus, SPEC 7.10)."""
+
+    status: str  # PROCESSING | COMPLETE | FAILED | CANCELED
+    started_at: datetime | None
+    ended_at: datetime | None  # None while running
+    estimated_seconds: int | None
+    estimated_rows: int
+    rows_imported: int
+    rows_failed: int
+    rows_ignored: int
+    summary: str | None

@@ -1,0 +1,371 @@
+"""importToList and getImportToListStatus (SPEC 7.9, 7.10; DECISIONS #5, #35, #36, #37, #50).
+
+`import_to_list` validates the call, writes an `import_jobs` row and enqueues the
+"list.import" job in the caller's transaction. The job works through the rows in chunks,
+each chunk in one write transaction together with the move of the import's counters, so a
+job interrupted by a crash resumes after the last committed chunk and no row counts twice.
+
+Rows are RFC-4180 CSV lines under a header of lead field display names (API names are
+accepted too, case-insensitively) and `{{my.Token}}` columns. UPSERTLEADS creates or
+updates leads through the sync engine (dedupe on email); LISTONLY only adds leads that
+already exist (rows for unknown emails are ignored). Token columns are stored per
+(campaign, lead) for that campaign's next run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, insert, select, update
+
+from mktows.engine import lists, programs, tokens, users
+from mktows.engine.fields import Field, FieldRegistry
+from mktows.engine.jobs import enqueue, job_handler
+from mktows.engine.models import ImportStatus, LeadInput
+from mktows.engine.sync import RecordError, SyncBatch
+from mktows.errors import BadParameter, CampaignNotFound, ListNotFound, ParameterRequired
+from mktows.store.database import Database
+from mktows.store.queries import in_values
+from mktows.store.tables import import_jobs, lead_tokens, leads, static_lists
+
+JOB_KIND = "list.import"
+MODES = ("UPSERTLEADS", "LISTONLY")
+CHUNK_ROWS = 500
+MAX_SUMMARY_LINES = 20
+TOKEN_COLUMN = re.compile(r"^\{\{\s*my\.(?P<name>[^{}]+?)\s*\}\}$", re.IGNORECASE)
+EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+$")
+
+
+# --- the header ---------------------------------------------------------------------------
+
+
+@dataclass
+class Header:
+    fields: list[tuple[int, Field]]  # (column index, lead field)
+    tokens: list[tuple[int, str]]  # (column index, token name without "my.")
+    email_index: int
+    width: int
+
+
+def parse_line(line: str) -> list[str]:
+    """One RFC-4180 record (quotes, embedded commas, line breaks inside quotes); ValueError if
+    the line holds more than one record."""
+    records = list(csv.reader(io.StringIO(line, newline=""), strict=True))
+    if len(records) > 1:
+        raise ValueError("a line break outside quotes")
+    return records[0] if records else []
+
+
+def parse_header(line: str, registry: FieldRegistry) -> Header:
+    try:
+        cells = parse_line(line or "")
+    except (ValueError, csv.Error) as exc:
+        raise BadParameter(f"importFileHeader is not one CSV line: {exc}") from None
+    names = [c.strip().lstrip("\ufeff").strip() for c in cells]
+    if not names or all(n == "" for n in names):
+        raise BadParameter("importFileHeader is empty")
+    by_display = {f.display_name.lower(): f for f in registry}
+    fields_: list[tuple[int, Field]] = []
+    token_cols: list[tuple[int, str]] = []
+    unknown: list[str] = []
+    seen: dict[str, str] = {}
+    for index, name in enumerate(names):
+        m = TOKEN_COLUMN.match(name)
+        if m:
+            key = "my." + m.group("name").strip().lower()
+            token_cols.append((index, m.group("name").strip()))
+        else:
+            f = by_display.get(name.lower()) or (registry.get(name) if name else None)
+            if f is None:
+                unknown.append(name or f"(empty column {index + 1})")
+                continue
+            key = f.name.lower()
+            fields_.append((index, f))
+        if key in seen:
+            raise BadParameter(f"importFileHeader names a column twice: {seen[key]}, {name}")
+        seen[key] = name
+    if unknown:
+        raise BadParameter(f"importFileHeader has unknown columns: {', '.join(unknown)}")
+    email = [i for i, f in fields_ if f.name == "Email"]
+    if not email:
+        raise BadParameter("importFileHeader needs an Email Address column")
+    return Header(fields=fields_, tokens=token_cols, email_index=email[0], width=len(names))
+
+
+# --- the call -----------------------------------------------------------------------------
+
+
+def import_to_list(
+    conn: Connection,
+    *,
+    program_name: str | None,
+    list_name: str | None,
+    header: str | None,
+    rows: list[str],
+    mode: str | None,
+    clear_list: bool,
+    campaign_name: str | None,
+    now: datetime,
+) -> str:
+    """Queue an import into `program_name`.`list_name`; returns the import status (PROCESSING)."""
+    program_name = (program_name or "").strip()
+    list_name = (list_name or "").strip()
+    if not program_name:
+        raise ParameterRequired("importToList needs a programName")
+    if not list_name:
+        raise ParameterRequired("importToList needs a listName")
+    chosen_mode = (mode or "").strip().upper()
+    if chosen_mode not in MODES:
+        raise BadParameter(f"importListMode must be UPSERTLEADS or LISTONLY, got {mode!r}")
+    program = programs.find_program(conn, program_name)
+    list_id = programs.program_list_id(conn, program.name, list_name)
+    campaign_id: int | None = None
+    if campaign_name is not None and campaign_name.strip():
+        campaign = programs.find_campaign(conn, program.name, campaign_name.strip())
+        if campaign.program_id != program.id:
+            raise CampaignNotFound(f"Campaign {campaign_name.strip()} is not in program {program.name}")
+        campaign_id = campaign.id
+    parsed = parse_header(header or "", users.registry(conn))
+    if parsed.tokens and campaign_id is None:
+        names = ", ".join("{{my.%s}}" % n for _, n in parsed.tokens)
+        raise ParameterRequired(f"Token columns ({names}) need a campaignName")
+    busy = conn.execute(
+        select(import_jobs.c.id).where(import_jobs.c.list_id == list_id, import_jobs.c.status == "PROCESSING")
+    ).first()
+    if busy is not None:
+        raise BadParameter(f"An import into list {program.name}.{list_name} is already processing")
+    import_id = conn.execute(
+        insert(import_jobs)
+        .values(
+            list_id=list_id,
+            campaign_id=campaign_id,
+            mode=chosen_mode,
+            clear_list=bool(clear_list),
+            header=header or "",
+            rows=json.dumps([r if r is not None else "" for r in rows], separators=(",", ":")),
+            status="PROCESSING",
+            estimated_rows=len(rows),
+            created_at=now,
+            started_at=now,
+        )
+        .returning(import_jobs.c.id)
+    ).scalar_one()
+    enqueue(conn, JOB_KIND, {"import_id": int(import_id)})
+    return "PROCESSING"
+
+
+def import_status(conn: Connection, program_name: str | None, list_name: str | None) -> ImportStatus:
+    """The last import into the list (SPEC 7.10; DECISIONS #50)."""
+    program_name = (program_name or "").strip()
+    list_name = (list_name or "").strip()
+    if not program_name or not list_name:
+        raise ParameterRequired("getImportToListStatus needs both programName and listName")
+    try:
+        program = programs.find_program(conn, program_name)
+    except CampaignNotFound:
+        raise ListNotFound(f"List not found: {program_name}.{list_name}") from None
+    list_id = programs.program_list_id(conn, program.name, list_name)
+    row = conn.execute(
+        select(import_jobs).where(import_jobs.c.list_id == list_id).order_by(import_jobs.c.id.desc()).limit(1)
+    ).first()
+    if row is None:
+        label = conn.execute(select(static_lists.c.name).where(static_lists.c.id == list_id)).scalar_one()
+        raise BadParameter(f"No import found for list {program.name}.{label}")
+    return ImportStatus(
+        status=row.status,
+        started_at=row.started_at,
+        ended_at=row.ended_at if row.status != "PROCESSING" else None,
+        estimated_seconds=None,
+        estimated_rows=int(row.estimated_rows),
+        rows_imported=int(row.rows_imported),
+        rows_failed=int(row.rows_failed),
+        rows_ignored=int(row.rows_ignored),
+        summary=row.summary,
+    )
+
+
+# --- the job ------------------------------------------------------------------------------
+
+
+@job_handler(JOB_KIND)
+def run_import(database: Database, payload: dict[str, Any]) -> None:
+    """Process the import in chunks until it is COMPLETE; safe to run again after a crash."""
+    import_id = int(payload["import_id"])
+    while True:
+        with database.write() as conn:
+            if not process_chunk(conn, import_id, datetime.now(UTC)):
+                return
+
+
+def process_chunk(conn: Connection, import_id: int, now: datetime, chunk_rows: int = CHUNK_ROWS) -> bool:
+    """Apply the next chunk of rows; True while rows remain. Counters move with the chunk."""
+    job = conn.execute(select(import_jobs).where(import_jobs.c.id == import_id)).first()
+    if job is None or job.status != "PROCESSING":
+        return False
+    rows: list[str] = json.loads(job.rows)
+    done = int(job.rows_imported) + int(job.rows_failed) + int(job.rows_ignored)
+    if done == 0 and job.clear_list:
+        lists.clear_members(conn, job.list_id, now)
+        conn.execute(delete(lead_tokens).where(lead_tokens.c.list_id == job.list_id))
+    registry = users.registry(conn)
+    try:
+        header = parse_header(job.header, registry)
+    except BadParameter as exc:  # the fields changed since the call: fail the import, honestly
+        conn.execute(
+            update(import_jobs)
+            .where(import_jobs.c.id == import_id)
+            .values(status="FAILED", ended_at=now, summary=exc.detail, rows_failed=len(rows) - done + job.rows_failed)
+        )
+        return False
+    part = rows[done : done + chunk_rows]
+    outcome = _apply_rows(conn, job, header, registry, part, first_row=done + 1, now=now)
+    summary_lines = (job.summary or "").splitlines() if job.summary else []
+    room = MAX_SUMMARY_LINES - len(summary_lines)
+    summary_lines += outcome.failures[: max(room, 0)]
+    finished = done + len(part) >= len(rows)
+    values: dict[str, Any] = {
+        "rows_imported": job.rows_imported + outcome.imported,
+        "rows_failed": job.rows_failed + outcome.failed,
+        "rows_ignored": job.rows_ignored + outcome.ignored,
+        "summary": "\n".join(summary_lines) or None,
+    }
+    if finished:
+        values |= {"status": "COMPLETE", "ended_at": now}
+        failed, ignored = values["rows_failed"], values["rows_ignored"]
+        if failed or ignored:
+            head = f"{values['rows_imported']} rows imported, {failed} failed, {ignored} ignored"
+            values["summary"] = "\n".join([head, *summary_lines])
+    conn.execute(update(import_jobs).where(import_jobs.c.id == import_id).values(**values))
+    return not finished
+
+
+@dataclass
+class _ChunkOutcome:
+    imported: int = 0
+    failed: int = 0
+    ignored: int = 0
+    failures: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        self.failures = self.failures or []
+
+    def fail(self, row_number: int, why: str) -> None:
+        self.failed += 1
+        assert self.failures is not None
+        self.failures.append(f"Row {row_number}: {why}")
+
+
+def _apply_rows(
+    conn: Connection,
+    job: Any,
+    header: Header,
+    registry: FieldRegistry,
+    part: list[str],
+    *,
+    first_row: int,
+    now: datetime,
+) -> _ChunkOutcome:
+    out = _ChunkOutcome()
+    parsed: list[tuple[int, str, list[str]]] = []  # (row number, email, cells)
+    for offset, line in enumerate(part):
+        number = first_row + offset
+        if line is None or line.strip() == "":
+            out.ignored += 1
+            continue
+        try:
+            cells = parse_line(line)
+        except (ValueError, csv.Error) as exc:
+            out.fail(number, f"not one CSV line: {exc}")
+            continue
+        if len(cells) > header.width:
+            out.fail(number, f"{len(cells)} values for {header.width} columns")
+            continue
+        cells += [""] * (header.width - len(cells))
+        email = cells[header.email_index].strip()
+        if not email:
+            out.fail(number, "Email Address is empty")
+            continue
+        if not EMAIL_RE.match(email):
+            out.fail(number, f"Invalid email address: {email}")
+            continue
+        parsed.append((number, email, cells))
+
+    lead_for_row: list[tuple[int, list[str]]] = []  # (lead id, cells) of the rows that made it
+    if job.mode == "UPSERTLEADS":
+        batch = SyncBatch(conn, registry, now)
+        records = [
+            LeadInput(
+                email=email,
+                attributes=[(f.name, cells[i]) for i, f in header.fields if f.name != "Email" and cells[i].strip() != ""],
+            )
+            for _, email, cells in parsed
+        ]
+        batch.preload(records)
+        states = []
+        for (number, _email, cells), record in zip(parsed, records, strict=True):
+            try:
+                state, _status = batch.sync_one(record, "multi", True)
+            except RecordError as exc:
+                out.fail(number, exc.error.detail)
+                continue
+            states.append((state, cells))
+        batch.flush()
+        lead_for_row = [(int(st.id), cells) for st, cells in states]
+    else:
+        emails = sorted({e.lower() for _, e, _ in parsed})
+        found: dict[str, int] = {}
+        for part_emails in lists.chunks(emails):  # type: ignore[arg-type]
+            q = (
+                select(leads.c.id, leads.c.email_lower)
+                .where(in_values(leads.c.email_lower, part_emails))
+                .order_by(leads.c.updated_at, leads.c.id)
+            )
+            for lead_id, email_lower in conn.execute(q):
+                found[email_lower] = int(lead_id)  # the most recently updated wins
+        for _number, email, cells in parsed:
+            lead_id = found.get(email.lower())
+            if lead_id is None:
+                out.ignored += 1
+            else:
+                lead_for_row.append((lead_id, cells))
+    out.imported += len(lead_for_row)
+    lists.add_members(conn, job.list_id, [lead_id for lead_id, _ in lead_for_row], now)
+    if header.tokens and job.campaign_id is not None:
+        _store_tokens(conn, job, header, lead_for_row, now)
+    return out
+
+
+def _store_tokens(conn: Connection, job: Any, header: Header, rows: list[tuple[int, list[str]]], now: datetime) -> None:
+    """Per-recipient `{{my.*}}` values for the campaign's next run; a later row replaces earlier ones."""
+    per_lead: dict[int, list[list[str]]] = {}
+    for lead_id, cells in rows:
+        values = [[tokens.token_name(name), cells[i]] for i, name in header.tokens if cells[i] != ""]
+        per_lead[lead_id] = values
+    ids = list(per_lead)
+    for part in lists.chunks(ids):
+        conn.execute(
+            delete(lead_tokens).where(
+                and_(lead_tokens.c.campaign_id == job.campaign_id, in_values(lead_tokens.c.lead_id, part))
+            )
+        )
+    inserts = [
+        {
+            "campaign_id": job.campaign_id,
+            "lead_id": lead_id,
+            "list_id": job.list_id,
+            "tokens": json.dumps(values, separators=(",", ":")),
+            "created_at": now,
+        }
+        for lead_id, values in per_lead.items()
+        if values
+    ]
+    if inserts:
+        conn.execute(insert(lead_tokens), inserts)
+
+
