@@ -80,7 +80,10 @@ def serve(
         _fail(str(exc))
     engine = open_engine(settings)
     if inst is not None:
-        apply_instance(engine, inst)
+        try:
+            apply_instance(engine, inst)
+        except InstanceError as exc:
+            _fail(str(exc))
     created: dict[str, str] = {}
     if not engine.api_users():
         user_id = "mktows_" + secrets.token_hex(6)
@@ -114,6 +117,30 @@ def serve(
     server.run()
     if not server.started:
         raise typer.Exit(1)
+
+
+@app.command()
+def load(
+    file: Annotated[str, typer.Argument(help="Instance YAML file.")],
+    db: DbOption = None,
+) -> None:
+    """Apply an instance file to the database (idempotent; a broken file applies nothing)."""
+    settings = Settings.from_env(db_url=db)
+    try:
+        inst = load_instance(file)
+        apply_instance(open_engine(settings), inst)
+    except InstanceError as exc:
+        _fail(str(exc))
+    counts = {
+        "api users": len(inst.api_users),
+        "lead fields": len(inst.lead_fields),
+        "channels": len(inst.channels),
+        "programs": len(inst.programs),
+        "emails": sum(len(p.emails) for p in inst.programs),
+        "campaigns": len(inst.campaigns) + sum(len(p.campaigns) for p in inst.programs),
+        "lists": len(inst.lists) + sum(len(p.lists) for p in inst.programs),
+    }
+    say(f"loaded {file}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
 
 
 @app.command()

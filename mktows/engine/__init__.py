@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from mktows.engine import activities, campaign_calls, imports, leads, lists, merge, metadata, programs, sync, users
+from mktows.engine import activities, campaign_calls, definitions, imports, leads, lists, merge, metadata, programs, sync, users
 from mktows.engine.leads import one_lead_id
 from mktows.engine.models import (
     ActivityPage,
@@ -207,6 +207,11 @@ class Engine:
                 skip_activity_log=skip_activity_log,
                 now=self.now(),
             )
+
+    def apply_definitions(self, defs: definitions.Definitions) -> None:
+        """The instance file's users, fields and marketing assets, all or nothing (idempotent)."""
+        with self.db.write() as conn:
+            definitions.apply_definitions(conn, defs, self.now())
 
     def add_list(self, name: str, program: str | None = None) -> int:
         with self.db.write() as conn:

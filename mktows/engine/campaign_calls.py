@@ -127,8 +127,9 @@ def schedule_campaign(
     overrides = override_tokens(tokens)
     clone_to = (clone_to or "").strip() or None
     if clone_to is not None:
-        count_clone(conn, now, max_clones_per_day)
+        # a taken name is 20110 whatever the count; the count then rolls back with the clone
         clone = programs.clone_program(conn, program, clone_to, now)
+        count_clone(conn, now, max_clones_per_day)
         campaign = programs.find_campaign(conn, clone.name, campaign.name)
     when = run_at if run_at is not None and run_at > now else now
     return campaigns.schedule_campaign(conn, campaign, run_at=when, tokens=overrides, now=now)

@@ -1,57 +1,371 @@
 """Programs, their lists, emails and campaigns: lookups and cloning.
 
-INTERFACE (issue 3). Names match case-insensitively; unknown programs and campaigns raise
-CampaignNotFound (20113), unknown lists ListNotFound (20111).
+Names match case-insensitively; unknown programs and campaigns raise CampaignNotFound
+(20113), unknown lists ListNotFound (20111), unknown emails BadParameter (20110).
+A dotted reference (`Program.Campaign`, `Program.Email`, `Program.List`) is tried at every
+dot, because program names may contain dots themselves.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row, func, insert, select
 
 from mktows.engine.models import CampaignInfo, EmailInfo, ProgramInfo
+from mktows.errors import BadParameter, CampaignNotFound, ListNotFound
+from mktows.store.tables import (
+    campaigns,
+    channels,
+    emails,
+    program_costs,
+    programs,
+    static_lists,
+    workspaces,
+)
+
+SOURCES = ("MKTOWS", "SALES")
+LIST_STEPS = ("member_of_list", "not_member_of_list", "add_to_list", "remove_from_list")
+
+
+def _splits(name: str) -> Iterator[tuple[str, str]]:
+    """Every (prefix, rest) split of a dotted name, leftmost dot first."""
+    for i, ch in enumerate(name):
+        if ch == ".":
+            yield name[:i].strip(), name[i + 1 :].strip()
+
+
+def _key(name: str) -> str:
+    return name.strip().lower()
+
+
+# --- programs --------------------------------------------------------------------------
+
+
+def _program_query() -> Any:
+    return select(programs, workspaces.c.name.label("workspace_name")).join(
+        workspaces, workspaces.c.id == programs.c.workspace_id
+    )
+
+
+def _program_info(row: Row[Any]) -> ProgramInfo:
+    return ProgramInfo(
+        id=row.id,
+        name=row.name,
+        type=row.type,
+        channel=row.channel,
+        workspace=row.workspace_name,
+        tokens=[(n, v) for n, v in json.loads(row.tokens)],
+        tags=[(t, v) for t, v in json.loads(row.tags)],
+        description=row.description,
+    )
+
+
+def program_or_none(conn: Connection, name: str) -> ProgramInfo | None:
+    row = conn.execute(_program_query().where(programs.c.name_lower == _key(name))).first()
+    return _program_info(row) if row is not None else None
 
 
 def find_program(conn: Connection, name: str) -> ProgramInfo:
-    raise NotImplementedError
+    found = program_or_none(conn, name or "")
+    if found is None:
+        raise CampaignNotFound(f"Program not found: {name}")
+    return found
 
 
 def program_by_id(conn: Connection, program_id: int) -> ProgramInfo:
-    raise NotImplementedError
+    row = conn.execute(_program_query().where(programs.c.id == program_id)).first()
+    if row is None:
+        raise CampaignNotFound(f"Program not found: {program_id}")
+    return _program_info(row)
+
+
+# --- campaigns -------------------------------------------------------------------------
+
+
+def _campaign_query() -> Any:
+    return select(campaigns, programs.c.name.label("program_name")).outerjoin(
+        programs, programs.c.id == campaigns.c.program_id
+    )
+
+
+def _campaign_info(row: Row[Any]) -> CampaignInfo:
+    return CampaignInfo(
+        id=row.id,
+        program_id=row.program_id,
+        program_name=row.program_name,
+        name=row.name,
+        description=row.description or "",
+        kind=row.kind,
+        sources=json.loads(row.sources),
+        smart_list=json.loads(row.smart_list),
+        filter_logic=row.filter_logic,
+        flow=json.loads(row.flow),
+        qualification=row.qualification,
+        active=bool(row.active),
+    )
+
+
+def _campaign_in(conn: Connection, program_id: int | None, name: str) -> CampaignInfo | None:
+    owner = campaigns.c.program_id.is_(None) if program_id is None else campaigns.c.program_id == program_id
+    row = conn.execute(_campaign_query().where(owner, campaigns.c.name_lower == _key(name))).first()
+    return _campaign_info(row) if row is not None else None
+
+
+def campaign_or_none(conn: Connection, program_name: str | None, campaign_name: str) -> CampaignInfo | None:
+    """`find_campaign` without the fault."""
+    name = (campaign_name or "").strip()
+    if program_name is not None and program_name.strip():
+        program = program_or_none(conn, program_name)
+        if program is None:
+            return None
+        found = _campaign_in(conn, program.id, name)
+        if found is None:
+            for prefix, rest in _splits(name):
+                if _key(prefix) == program.name.lower():
+                    found = _campaign_in(conn, program.id, rest)
+                    if found is not None:
+                        break
+        return found
+    found = _campaign_in(conn, None, name)
+    for prefix, rest in _splits(name):
+        if found is not None:
+            break
+        program = program_or_none(conn, prefix)
+        if program is not None:
+            found = _campaign_in(conn, program.id, rest)
+    return found
 
 
 def find_campaign(conn: Connection, program_name: str | None, campaign_name: str) -> CampaignInfo:
     """By program + campaign name; `campaign_name` may also be `Program.Campaign`."""
-    raise NotImplementedError
+    found = campaign_or_none(conn, program_name, campaign_name)
+    if found is None:
+        where = f"{program_name}." if program_name else ""
+        raise CampaignNotFound(f"Campaign not found: {where}{campaign_name}")
+    return found
 
 
 def campaign_by_id(conn: Connection, campaign_id: int) -> CampaignInfo:
-    raise NotImplementedError
+    row = conn.execute(_campaign_query().where(campaigns.c.id == campaign_id)).first()
+    if row is None:
+        raise CampaignNotFound(f"Campaign not found: {campaign_id}")
+    return _campaign_info(row)
 
 
 def campaigns_for_source(conn: Connection, source: str, name: str | None, exact: bool) -> list[CampaignInfo]:
     """Active trigger campaigns requestable from `source` (MKTOWS/SALES), filtered on the full
     name (exact, or case-insensitive contains), sorted by full name then id (SPEC 7.11)."""
-    raise NotImplementedError
+    wanted = (source or "").strip().upper()
+    rows = conn.execute(_campaign_query().where(campaigns.c.kind == "trigger", campaigns.c.active.is_(True)))
+    found = [c for c in map(_campaign_info, rows) if wanted in c.sources]
+    if name:
+        if exact:
+            found = [c for c in found if c.full_name == name]
+        else:
+            part = name.lower()
+            found = [c for c in found if part in c.full_name.lower()]
+    return sorted(found, key=lambda c: (c.full_name, c.id))
+
+
+# --- emails ----------------------------------------------------------------------------
+
+
+def _email_info(row: Row[Any]) -> EmailInfo:
+    return EmailInfo(
+        id=row.id,
+        program_id=row.program_id,
+        name=row.name,
+        from_name=row.from_name,
+        from_email=row.from_email,
+        reply_to=row.reply_to,
+        subject=row.subject,
+        html=row.html,
+        text=row.text,
+    )
+
+
+def _email_in(conn: Connection, program_id: int, name: str) -> EmailInfo | None:
+    row = conn.execute(
+        select(emails).where(emails.c.program_id == program_id, emails.c.name_lower == _key(name))
+    ).first()
+    return _email_info(row) if row is not None else None
+
+
+def email_or_none(conn: Connection, program_id: int | None, name: str) -> EmailInfo | None:
+    """`find_email` without the fault."""
+    if program_id is not None:
+        found = _email_in(conn, program_id, name)
+        if found is not None:
+            return found
+    for prefix, rest in _splits(name):
+        program = program_or_none(conn, prefix)
+        if program is not None:
+            found = _email_in(conn, program.id, rest)
+            if found is not None:
+                return found
+    return None
 
 
 def find_email(conn: Connection, program_id: int | None, name: str) -> EmailInfo:
     """An email of the program by name, or `Program.Email` anywhere."""
-    raise NotImplementedError
+    found = email_or_none(conn, program_id, name or "")
+    if found is None:
+        raise BadParameter(f"Email not found: {name}")
+    return found
+
+
+def email_by_id(conn: Connection, email_id: int) -> EmailInfo:
+    row = conn.execute(select(emails).where(emails.c.id == email_id)).first()
+    if row is None:
+        raise BadParameter(f"Email not found: {email_id}")
+    return _email_info(row)
+
+
+# --- lists -----------------------------------------------------------------------------
+
+
+def _list_rows(conn: Connection, name: str, program: str | None) -> list[Row[Any]]:
+    cond = (
+        static_lists.c.program_name.is_(None)
+        if program is None
+        else func.lower(static_lists.c.program_name) == _key(program)
+    )
+    query = select(static_lists.c.id, static_lists.c.name, static_lists.c.program_name)
+    return list(conn.execute(query.where(func.lower(static_lists.c.name) == _key(name), cond).order_by(static_lists.c.id)))
 
 
 def program_list_id(conn: Connection, program_name: str, list_name: str) -> int:
     """The static list `list_name` inside `program_name` (importToList, getImportToListStatus)."""
-    raise NotImplementedError
+    program = find_program(conn, program_name)
+    rows = _list_rows(conn, list_name or "", program.name)
+    if not rows:
+        raise ListNotFound(f"List not found: {program.name}.{list_name}")
+    return int(rows[0].id)
+
+
+def list_reference(conn: Connection, name: str, program_name: str | None = None) -> tuple[int, str]:
+    """A list name as a smart list or flow step names it -> (list id, canonical reference).
+
+    Order: a global list with that name; `Program.List`; the list of that name in
+    `program_name` (the campaign's own program); a program list whose name is unique in the
+    instance. The canonical reference is the global name or `Program.List` in stored case,
+    which `lists.resolve_list` (listOperation) also understands.
+    """
+    name = (name or "").strip()
+    found = _list_rows(conn, name, None)
+    if len(found) > 1:
+        raise BadParameter(f"List name is ambiguous: {name}")
+    for prefix, rest in _splits(name):
+        if not found:
+            found = _list_rows(conn, rest, prefix)
+    if not found and program_name:
+        found = _list_rows(conn, name, program_name)
+    if not found:
+        found = list(
+            conn.execute(
+                select(static_lists.c.id, static_lists.c.name, static_lists.c.program_name).where(
+                    func.lower(static_lists.c.name) == _key(name)
+                )
+            )
+        )
+        if len(found) > 1:
+            raise BadParameter(f"List name is ambiguous: {name} (use Program.List)")
+    if not found:
+        raise ListNotFound(f"List not found: {name}")
+    row = found[0]
+    canonical = row.name if row.program_name is None else f"{row.program_name}.{row.name}"
+    return int(row.id), canonical
+
+
+# --- channels --------------------------------------------------------------------------
 
 
 def channel_statuses(conn: Connection, channel: str) -> list[dict]:
     """The channel's progression statuses, in step order: {"name", "step", "success"}."""
-    raise NotImplementedError
+    raw = conn.execute(select(channels.c.statuses).where(channels.c.name_lower == _key(channel or ""))).scalar()
+    if raw is None:
+        return []
+    return sorted(json.loads(raw), key=lambda s: s["step"])  # stable: declared order within a step
+
+
+# --- cloning ---------------------------------------------------------------------------
 
 
 def clone_program(conn: Connection, program: ProgramInfo, new_name: str, now: datetime) -> ProgramInfo:
     """Copy the program with its lists (empty), emails, campaigns, tokens, tags and costs;
-    BadParameter (20110) when `new_name` is taken."""
-    raise NotImplementedError
+    BadParameter (20110) when `new_name` is taken.
+
+    References of the copied campaigns to the original's lists, emails and campaigns
+    (`Old.X`) are pointed at the copies (`New.X`), as Marketo rewires local assets.
+    """
+    new_name = (new_name or "").strip()
+    if not new_name:
+        raise BadParameter("cloneToProgramName is empty")
+    if program_or_none(conn, new_name) is not None:
+        raise BadParameter(f"Program already exists: {new_name}")
+    src = conn.execute(select(programs).where(programs.c.id == program.id)).one()._asdict()
+    for key in ("id",):
+        src.pop(key)
+    src.update(name=new_name, name_lower=new_name.lower(), created_at=now, updated_at=now)
+    new_id = int(conn.execute(insert(programs).values(**src).returning(programs.c.id)).scalar_one())
+    _clone_rows(conn, program_costs, program.id, new_id, {})
+    _clone_rows(conn, emails, program.id, new_id, {"created_at": now, "updated_at": now})
+    owned = func.lower(static_lists.c.program_name) == program.name.lower()
+    for row in conn.execute(select(static_lists.c.name).where(owned).order_by(static_lists.c.id)).all():
+        conn.execute(insert(static_lists).values(name=row.name, program_name=new_name, created_at=now))
+    rewrite = _Rewriter(program.name, new_name)
+    for row in conn.execute(select(campaigns).where(campaigns.c.program_id == program.id)).all():
+        values = row._asdict()
+        values.pop("id")
+        values.update(
+            program_id=new_id,
+            created_at=now,
+            updated_at=now,
+            smart_list=json.dumps(rewrite.filters(json.loads(row.smart_list))),
+            flow=json.dumps(rewrite.steps(json.loads(row.flow))),
+        )
+        conn.execute(insert(campaigns).values(**values))
+    return program_by_id(conn, new_id)
+
+
+def _clone_rows(conn: Connection, table: Any, old_id: int, new_id: int, extra: dict[str, Any]) -> None:
+    rows = []
+    for row in conn.execute(select(table).where(table.c.program_id == old_id).order_by(table.c.id)):
+        values = row._asdict()
+        values.pop("id")
+        values.update(program_id=new_id, **extra)
+        rows.append(values)
+    if rows:
+        conn.execute(insert(table), rows)
+
+
+class _Rewriter:
+    """Points `Old.X` references of copied campaigns at `New.X`."""
+
+    def __init__(self, old: str, new: str) -> None:
+        self.old, self.new = old, new
+
+    def name(self, ref: Any) -> Any:
+        if isinstance(ref, str) and ref.lower().startswith(self.old.lower() + "."):
+            return f"{self.new}.{ref[len(self.old) + 1:]}"
+        return ref
+
+    def filters(self, filters: list[dict]) -> list[dict]:
+        return [{k: self.name(v) if k in LIST_STEPS else v for k, v in f.items()} for f in filters]
+
+    def steps(self, steps: list[dict]) -> list[dict]:
+        out = []
+        for step in steps:
+            (kind, arg), = step.items()
+            if kind in LIST_STEPS or kind in ("send_email", "request_campaign"):
+                arg = self.name(arg)
+            elif kind == "remove_from_flow":
+                arg = [self.name(a) for a in arg]
+            elif kind == "change_program_status" and "program" in arg:
+                arg = {**arg, "program": self.new if _key(arg["program"]) == self.old.lower() else arg["program"]}
+            out.append({kind: arg})
+        return out

@@ -20,7 +20,11 @@ from mktows.engine import Engine
 from mktows.store.database import Database
 from support.pg import backends, temporary_database
 
-TABLES = "activities, list_members, static_lists, cookies, lead_values, leads, lead_fields, api_users"
+TABLES = (
+    "activities, list_members, static_lists, cookies, lead_values, leads, lead_fields, api_users, "
+    "workspaces, channels, tag_types, programs, program_costs, program_members, emails, campaigns, "
+    "campaign_runs, run_leads, campaign_leads, import_jobs, lead_tokens, jobs, outbox"
+)
 
 
 @pytest.fixture(scope="session")

@@ -63,6 +63,81 @@ def test_demo_instance_loads_and_applies_idempotently(tmp_path, engine):
     assert engine.api_user("demo_user").encryption_key == "rotated-key-2"
 
 
+P = "programs:\n  - name: P\n"
+C = P + "    campaigns:\n      - name: C\n        trigger: {campaign_is_requested: [web_service_api]}\n"
+E = P + "    emails:\n      - "
+MARKETING_ERRORS = [
+    ("workspaces: [A, a]\n", "workspaces[1]", "duplicate workspace 'a'"),
+    ("channels:\n  - {name: W}\n", "channels[0].statuses", "is required"),
+    ("channels:\n  - {name: W, statuses: []}\n", "channels[0].statuses", "at least one"),
+    ("channels:\n  - {name: W, type: radio, statuses: [A]}\n", "channels[0].type", "unknown value 'radio'"),
+    ("channels:\n  - {name: W, statuses: [A, {name: B, step: -1}]}\n", "channels[0].statuses[1].step", "whole number"),
+    ("channels:\n  - {name: W, statuses: [{name: A, success: maybe}]}\n", "channels[0].statuses[0].success",
+     "true or false"),
+    ("tag_types:\n  - {name: Channel, values: [X]}\n", "tag_types[0].name", "reserved"),
+    ("tag_types:\n  - {name: R, values: [N, n]}\n", "tag_types[0].values[1]", "duplicate tag value"),
+    ("programs:\n  - {name: P}\n  - {name: p}\n", "programs[1].name", "duplicate program 'p'"),
+    (P + "    type: Webinar Program\n", "programs[0].type", "unknown value 'Webinar Program'"),
+    (P + "    colour: red\n", "programs[0].colour", "unknown key"),
+    (P + "    tags: [Region]\n", "programs[0].tags", "expected a mapping"),
+    (P + "    costs: [{month: 2026-13, amount: 1}]\n", "programs[0].costs[0].month", "expected YYYY-MM"),
+    (P + "    costs: [{month: January, amount: 1}]\n", "programs[0].costs[0].month", "expected YYYY-MM"),
+    (P + "    costs: [{month: '2026-01', amount: lots}]\n", "programs[0].costs[0].amount", "expected a number"),
+    (P + "    costs: [{month: '2026-01', amount: 1}, {month: '2026-01', amount: 2}]\n", "programs[0].costs[1].month",
+     "duplicate cost month"),
+    (P + "    tokens: {my.Offer: a, '{{my.offer}}': b}\n", "programs[0].tokens.{{my.offer}}", "duplicate token"),
+    (P + "    tokens: [Offer]\n", "programs[0].tokens", "expected a mapping"),
+    (P + "    lists: [L, l]\n", "programs[0].lists[1]", "duplicate list"),
+    (E + "{name: W, subject: S, text: T}\n", "programs[0].emails[0].from", "is required"),
+    (E + "{name: W, from: nobody, subject: S, text: T}\n", "programs[0].emails[0].from", "not an email address"),
+    (E + "{name: W, from: {name: N, email: x@}, subject: S, text: T}\n", "programs[0].emails[0].from.email",
+     "not an email address"),
+    (E + "{name: W, from: a@b.c, reply_to: nope, subject: S, text: T}\n", "programs[0].emails[0].reply_to",
+     "not an email address"),
+    (E + "{name: W, from: a@b.c, subject: S}\n", "programs[0].emails[0]", "html or a text body"),
+    (E + "{name: W, from: a@b.c, subject: S, html: [x]}\n", "programs[0].emails[0].html", "expected text"),
+    (P + "    campaigns:\n      - {name: C}\n", "programs[0].campaigns[0]", "needs a trigger"),
+    (P + "    campaigns:\n      - {name: C, trigger: {on_visit: x}}\n", "programs[0].campaigns[0].trigger.on_visit",
+     "unknown key"),
+    (P + "    campaigns:\n      - {name: C, trigger: {campaign_is_requested: [flow_action]}}\n",
+     "programs[0].campaigns[0].trigger.campaign_is_requested[0]", "expected one of: web_service_api, sales_insight"),
+    (P + "    campaigns:\n      - {name: C, smart_list: [{member_of: L}]}\n", "programs[0].campaigns[0].smart_list[0]",
+     "expected {member_of_list"),
+    (P + "    campaigns:\n      - {name: C, smart_list: [{field: F, op: like, value: x}]}\n",
+     "programs[0].campaigns[0].smart_list[0].op", "unknown value 'like'"),
+    (P + "    campaigns:\n      - {name: C, smart_list: [{field: F, op: is_empty, value: x}]}\n",
+     "programs[0].campaigns[0].smart_list[0].value", "takes no value"),
+    (P + "    campaigns:\n      - {name: C, smart_list: [{field: F, op: contains}]}\n",
+     "programs[0].campaigns[0].smart_list[0].value", "is required for contains"),
+    (P + "    campaigns:\n      - {name: C, smart_list: [{field: F, op: contains, value: [a, b]}]}\n",
+     "programs[0].campaigns[0].smart_list[0].value", "is / is_not only"),
+    (C + "        filter_logic: most\n", "programs[0].campaigns[0].filter_logic", "unknown value 'most'"),
+    (C + "        qualification: twice\n", "programs[0].campaigns[0].qualification", "unknown value 'twice'"),
+    (C + "        active: sometimes\n", "programs[0].campaigns[0].active", "true or false"),
+    (C + "        flow: [{launch_rocket: now}]\n", "programs[0].campaigns[0].flow[0].launch_rocket", "unknown flow step"),
+    (C + "        flow: [send_email]\n", "programs[0].campaigns[0].flow[0]", "expected one step"),
+    (C + "        flow: [{send_email: W, wait: {days: 1}}]\n", "programs[0].campaigns[0].flow[0]", "expected one step"),
+    (C + "        flow: [{change_data_value: {value: x}}]\n", "programs[0].campaigns[0].flow[0].change_data_value.field",
+     "is required"),
+    (C + "        flow: [{change_score: {change: lots}}]\n", "programs[0].campaigns[0].flow[0].change_score.change",
+     "expected +N, -N or =N"),
+    (C + "        flow: [{interesting_moment: {type: Phone, description: d}}]\n",
+     "programs[0].campaigns[0].flow[0].interesting_moment.type", "unknown value 'Phone'"),
+    (C + "        flow: [{wait: {weeks: 1}}]\n", "programs[0].campaigns[0].flow[0].wait.weeks", "unknown key"),
+    (C + "        flow: [{wait: {minutes: 0}}]\n", "programs[0].campaigns[0].flow[0].wait", "at least one second"),
+    (C + "        flow: [{wait: {minutes: 1.5}}]\n", "programs[0].campaigns[0].flow[0].wait.minutes", "whole number"),
+    (C + "        flow: [{change_program_status: {program: P}}]\n",
+     "programs[0].campaigns[0].flow[0].change_program_status.status", "is required"),
+    (C + "      - {name: c, trigger: {campaign_is_requested: sales_insight}}\n", "programs[0].campaigns[1].name",
+     "duplicate campaign"),
+    ("smtp_url: http://mail.example.com\n", "smtp_url", "expected an smtp:// or smtps:// URL"),
+    ("smtp_url: smtp://\n", "smtp_url", "no host"),
+    ("smtp_url: smtp://host:99999\n", "smtp_url", "invalid port"),
+    ("smtp_url: smtp://host?tls=yes\n", "smtp_url", "unsupported parameter tls"),
+    ("smtp_url: smtps://host?starttls=true\n", "smtp_url", "implicit TLS"),
+]
+
+
 @pytest.mark.parametrize(
     ("text", "where", "what"),
     [
@@ -73,6 +148,7 @@ def test_demo_instance_loads_and_applies_idempotently(tmp_path, engine):
         ("api_users: {user_id: u}\n", "api_users", "expected a list"),
         ("lists: [[nested]]\n", "lists[0]", "non-empty string"),
         ("api_users: [\n", "invalid YAML", ""),
+        *MARKETING_ERRORS,
     ],
 )
 def test_instance_errors_name_file_path_and_problem(tmp_path, text, where, what):
@@ -161,3 +237,32 @@ def test_serve_prints_endpoint_new_user_and_ready_line(tmp_path):
         proc.wait(10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_cli_load_applies_idempotently_and_refuses_broken_files(tmp_path):
+    url = f"sqlite:///{tmp_path / 'load.db'}"
+    good = REPO / "tests" / "fixtures" / "issue3-instance.yaml"
+    for _ in range(2):
+        done = run_cli("load", str(good), "--db", url)
+        assert done.returncode == 0, done.stderr
+        assert f"loaded {good}: 1 api users" in done.stdout and "2 campaigns" in done.stdout
+    db = Database(url)
+    engine = Engine(db)
+    with db.read() as conn:
+        from mktows.engine import programs
+
+        assert [c.full_name for c in programs.campaigns_for_source(conn, "MKTOWS", None, False)] == [
+            "Seed Program.Seed Campaign"]
+    # shape errors are found before the database is touched; reference errors roll back
+    shape = tmp_path / "shape.yaml"
+    shape.write_text("programs:\n  - {name: X, costs: [{month: soon, amount: 1}]}\n")
+    refused = run_cli("load", str(shape), "--db", url)
+    assert refused.returncode == 2 and f"{shape}: programs[0].costs[0].month: expected YYYY-MM" in refused.stderr
+    dangling = tmp_path / "dangling.yaml"
+    dangling.write_text("api_users: [{user_id: late, encryption_key: k}]\nprograms:\n  - {name: New, channel: Radio}\n")
+    refused = run_cli("load", str(dangling), "--db", url)
+    assert refused.returncode == 2 and f"{dangling}: programs[0].channel: unknown channel 'Radio'" in refused.stderr
+    assert [u.user_id for u in engine.api_users()] == ["demo_user"]
+    missing = run_cli("load", str(tmp_path / "nope.yaml"), "--db", url)
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    db.dispose()
