@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Boolean, ColumnElement, Connection, String, Table, bindparam, func, insert, select, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.sqltypes import NullType
@@ -65,3 +65,11 @@ def insert_returning_ids(conn: Connection, table: Table, rows: list[dict[str, An
     ids = list(range(start, start + len(rows)))
     conn.execute(insert(table), [dict(row, id=i) for row, i in zip(rows, ids, strict=True)])
     return ids
+
+
+def upsert(conn: Connection, table: Table) -> Any:
+    """`INSERT` of the connection's dialect, which has `on_conflict_do_nothing` / `_do_update`
+    (SQLite and PostgreSQL spell them the same)."""
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
