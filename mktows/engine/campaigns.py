@@ -81,7 +81,9 @@ def schedule_campaign(
     are included. Returns the run id.
     """
     if campaign.kind != "batch":
-        raise CampaignNotFound(f"Campaign {campaign.full_name} is a trigger campaign; scheduleCampaign runs batch campaigns")
+        raise CampaignNotFound(
+            f"Campaign {campaign.full_name} is a trigger campaign; scheduleCampaign runs batch campaigns"
+        )
     if not campaign.active:
         raise CampaignNotFound(f"Campaign {campaign.full_name} is not active")
     return create_run(conn, campaign, None, origin="schedule", source=None, tokens=tokens, now=now, run_at=run_at)
@@ -142,11 +144,15 @@ def _past_leads(conn: Connection, campaign_id: int, ids: list[int]) -> set[int]:
     return found
 
 
-def _select_leads(conn: Connection, run_id: int, campaign: CampaignInfo, registry: FieldRegistry, now: datetime) -> None:
+def _select_leads(
+    conn: Connection, run_id: int, campaign: CampaignInfo, registry: FieldRegistry, now: datetime
+) -> None:
     """A scheduled run's leads from the smart list, chosen by the database (INSERT ... SELECT).
     Raises ListNotFound / UnknownLeadField / BadParameter before writing anything."""
     cond = smartlists.condition(conn, registry, campaign.smart_list, campaign.filter_logic, campaign.program_name)
-    chosen = select(literal(run_id), leads.c.id, literal(0), literal("pending")).where(cond, leads.c.anonymous.is_(False))
+    chosen = select(literal(run_id), leads.c.id, literal(0), literal("pending")).where(
+        cond, leads.c.anonymous.is_(False)
+    )
     if campaign.qualification == "once":
         chosen = chosen.where(~exists().where(campaign_leads.c.campaign_id == campaign.id,
                                               campaign_leads.c.lead_id == leads.c.id))

@@ -138,7 +138,9 @@ def _c_send_email(conn: Connection, registry: FieldRegistry, plan: RunPlan, arg:
     return programs.find_email(conn, plan.campaign.program_id, str(arg))
 
 
-def _c_change_data_value(conn: Connection, registry: FieldRegistry, plan: RunPlan, arg: Any) -> tuple[Field, str | None]:
+def _c_change_data_value(
+    conn: Connection, registry: FieldRegistry, plan: RunPlan, arg: Any
+) -> tuple[Field, str | None]:
     f = _field(registry, arg["field"])
     if f.read_only:
         raise BadParameter(f"{f.name} is read-only")

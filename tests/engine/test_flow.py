@@ -10,6 +10,7 @@ from campaign_helpers import lead_states, load, messages, request, run, run_jobs
 from engine_helpers import all_activities, attrs, changes, create, lead
 from sqlalchemy import select
 
+from mktows.engine import jobs
 from mktows.engine.models import LeadInput, LeadKey, ListSelector, UpdatedAtSelector
 from mktows.store.tables import program_members
 
@@ -230,3 +231,17 @@ def test_leads_without_an_email_address_or_unsubscribed_get_no_email(loaded):
     assert messages(loaded) == []
     assert of(loaded, nobody, "Send Email") == [] and of(loaded, unsub, "Send Email") == []
     assert attrs(lead(loaded, nobody))["Offer_Code"] == "SPRING-NoMail"  # the other steps still run
+
+
+def test_the_wake_up_job_resumes_waiting_leads(loaded):
+    a = create(loaded, "a@example.com")
+    run_id = request(loaded, CAMPAIGN.format("Waiting"), [a])
+    workers = jobs.Workers(loaded.db, clock=loaded.now)
+    workers.run_until_idle()
+    assert lead_states(loaded, run_id) == {a: ("waiting", 2)}
+    workers.run_until_idle()  # the wake-up job is not due yet
+    assert run_row(loaded, run_id).status == "running"
+    loaded._clock.advance(hours=1)
+    workers.run_until_idle()
+    assert run_row(loaded, run_id).status == "done"
+    assert [m.email_name for m in messages(loaded, run_id)] == ["Welcome", "Later"]
