@@ -27,6 +27,8 @@ lists_app = typer.Typer(no_args_is_help=True, help="Static lists.")
 app.add_typer(users_app, name="users")
 app.add_typer(fields_app, name="fields")
 app.add_typer(lists_app, name="lists")
+outbox_app = typer.Typer(help="Email messages kept in the outbox: `outbox` or `outbox list`, and `outbox show ID`.")
+app.add_typer(outbox_app, name="outbox")
 
 DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (env MKTOWS_DB).")]
 
@@ -114,7 +116,12 @@ def serve(
             say(f"mktows ready on {base}")
 
     server.startup = startup  # type: ignore[method-assign]
-    server.run()
+    workers = start_workers(settings, inst, engine.db)
+    try:
+        server.run()
+    finally:
+        if workers is not None:
+            workers.stop()
     if not server.started:
         raise typer.Exit(1)
 
@@ -199,6 +206,77 @@ def lists_add(
     """Create a static list (idempotent); prints its id."""
     list_id = open_engine(Settings.from_env(db_url=db)).add_list(name, program)
     say(f"list {list_id}: {name if program is None else f'{program}.{name}'}")
+
+
+def start_workers(settings: Settings, instance: Any, database: Database) -> Any:
+    """Configure delivery (MKTOWS_SMTP_URL over the instance's smtp_url) and start the job workers."""
+    from mktows.delivery.deliver import configure_from
+    from mktows.engine.jobs import Workers
+
+    try:
+        delivery = configure_from(settings, instance)
+    except ValueError as exc:
+        _fail(f"SMTP: {exc}")
+    smtp = delivery.smtp
+    say(f"email: {'SMTP ' + smtp.host + ':' + str(smtp.port) if smtp else 'captured in the outbox (no SMTP server)'}")
+    if settings.workers <= 0:
+        return None
+    workers = Workers(database, threads=settings.workers)
+    workers.start()
+    return workers
+
+
+@outbox_app.callback(invoke_without_command=True)
+def outbox_default(
+    ctx: typer.Context,
+    status: Annotated[str | None, typer.Option("--status", help="Only messages in this state.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many, newest first.")] = 50,
+    db: DbOption = None,
+) -> None:
+    """Messages kept in the outbox (every message sent or captured)."""
+    if ctx.invoked_subcommand is None:
+        outbox_list(status=status, limit=limit, db=db)
+
+
+@outbox_app.command("list")
+def outbox_list(
+    status: Annotated[str | None, typer.Option("--status", help="Only messages in this state.")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many, newest first.")] = 50,
+    db: DbOption = None,
+) -> None:
+    """List messages: id, status, to, subject, created."""
+    from mktows.delivery.outbox import list_messages
+
+    database = open_engine(Settings.from_env(db_url=db)).db
+    for m in list_messages(database, status=status, limit=limit):
+        created = m.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        say(f"{m.id}\t{m.status}\t{m.to_addr}\t{m.subject}\t{created}")
+
+
+@outbox_app.command("show")
+def outbox_show(
+    message_id: Annotated[int, typer.Argument(metavar="ID", help="Outbox id (from `mktows outbox`).")],
+    db: DbOption = None,
+) -> None:
+    """Print one message: headers, then the text and HTML bodies."""
+    from mktows.delivery.outbox import get_message
+
+    m = get_message(open_engine(Settings.from_env(db_url=db)).db, message_id)
+    if m is None:
+        _fail(f"no outbox message {message_id}")
+        return
+    sender = f"{m.from_name} <{m.from_addr}>" if m.from_name else m.from_addr
+    for name, value in (("Id", m.id), ("Status", m.status), ("Message-ID", m.message_id), ("From", sender),
+                        ("Reply-To", m.reply_to), ("To", m.to_addr), ("Subject", m.subject),
+                        ("Created", m.created_at.isoformat()), ("Sent", m.sent_at and m.sent_at.isoformat()),
+                        ("Attempts", m.attempts), ("Error", m.error), ("Campaign", m.campaign),
+                        ("Email", m.email_name), ("Lead", m.lead_id)):
+        if value is not None:
+            say(f"{name}: {value}")
+    say("\n--- text ---")
+    say(m.text)
+    say("--- html ---")
+    say(m.html)
 
 
 def main() -> None:

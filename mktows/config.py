@@ -55,6 +55,9 @@ class Settings:
     rate_limit_seconds: int = 20
     max_concurrency: int = 10
     limits_enabled: bool = True
+    workers: int = 2  # job worker threads in `serve`; 0 runs no jobs in this process
+    smtp_url: str | None = None  # wins over the instance file's smtp_url; none: capture only
+    smtp_timeout: int = 30  # seconds per SMTP command
     max_clones_per_day: int = 10  # scheduleCampaign cloneToProgramName calls per day (DECISIONS #7)
 
     @classmethod

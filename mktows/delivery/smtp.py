@@ -1,0 +1,261 @@
+"""The SMTP transport: URL settings, MIME building and a two-phase send.
+
+`SmtpConnection.begin()` runs MAIL, RCPT and DATA and streams the message *without* the
+final dot; `finish()` sends the dot and reads the verdict. The server accepts a message only
+at the dot, so the caller can commit "sending" between the two: a crash before the dot
+delivers nothing, and the window in which a row is "sending" but the message was not handed
+over is a single socket write.
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import socket
+import ssl
+from dataclasses import dataclass
+from datetime import datetime
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+CRLF = b"\r\n"
+# 7bit transfer encodings (quoted-printable / base64 for non-ASCII), RFC 2047 headers, CRLF
+_POLICY = policy.SMTP.clone(cte_type="7bit")
+_TRUE = {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    implicit_tls: bool = False
+    starttls: bool = False
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+    verify: bool = True
+    cafile: str | None = None
+
+    @classmethod
+    def parse(cls, url: str, *, timeout: float = 30.0) -> SmtpConfig:
+        """`smtp://[user:pass@]host[:port][?starttls=true&timeout=S&cafile=F&verify=false]`, `smtps://...`."""
+        parts = urlsplit(url.strip())
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError(f"SMTP URL must start with smtp:// or smtps://: {url!r}")
+        if not parts.hostname:
+            raise ValueError(f"SMTP URL has no host: {url!r}")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ValueError(f"SMTP URL has a bad port: {url!r}") from None
+        query = {k.lower(): v[-1] for k, v in parse_qs(parts.query).items()}
+        unknown = set(query) - {"starttls", "timeout", "cafile", "verify"}
+        if unknown:
+            raise ValueError(f"SMTP URL has unknown options {', '.join(sorted(unknown))}: {url!r}")
+        implicit = parts.scheme == "smtps"
+        try:
+            timeout = float(query.get("timeout", timeout))
+        except ValueError:
+            raise ValueError(f"SMTP URL timeout must be a number: {url!r}") from None
+        return cls(
+            host=parts.hostname,
+            port=port or (465 if implicit else 25),
+            implicit_tls=implicit,
+            starttls=not implicit and query.get("starttls", "").lower() in _TRUE,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            timeout=timeout,
+            verify=query.get("verify", "true").lower() in _TRUE,
+            cafile=query.get("cafile"),
+        )
+
+    def ssl_context(self) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(cafile=self.cafile)
+        if not self.verify:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        return ctx
+
+
+def build_message(
+    *,
+    to_addr: str,
+    from_addr: str,
+    from_name: str | None,
+    reply_to: str | None,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str,
+    date: datetime,
+) -> bytes:
+    """multipart/alternative (text, then html) with From name, Reply-To, Message-ID and Date."""
+    msg = EmailMessage(policy=_POLICY)
+    msg["From"] = _address(from_name, from_addr)
+    msg["To"] = _address(None, to_addr)
+    if reply_to:
+        msg["Reply-To"] = _address(None, reply_to)
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    return msg.as_bytes()
+
+
+def _address(name: str | None, addr: str) -> Any:
+    try:
+        return Address(display_name=name or "", addr_spec=addr)
+    except (ValueError, IndexError):  # an odd address: let the server judge it
+        return formataddr((name or "", addr))
+
+
+class SmtpFailure(Exception):
+    """The server refused: `permanent` for 5xx (a bounce), otherwise retry later."""
+
+    def __init__(self, code: int, text: str) -> None:
+        super().__init__(f"{code} {text}")
+        self.code = code
+        self.text = text
+
+    @property
+    def permanent(self) -> bool:
+        return 500 <= self.code < 600
+
+
+class SmtpUnavailable(Exception):
+    """No usable connection (refused, dropped, timed out) before the message was handed over."""
+
+
+class SmtpUncertain(Exception):
+    """The dot went out but no verdict came back: the message may have been accepted."""
+
+
+def _dot_stuff(data: bytes) -> bytes:
+    data = re.sub(rb"(?:\r\n|\n|\r(?!\n))", CRLF, data)
+    data = re.sub(rb"(?m)^\.", b"..", data)
+    return data if data.endswith(CRLF) else data + CRLF
+
+
+class SmtpConnection:
+    """One reusable connection; `begin()` / `finish()` per message, `abort()` to drop one."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+        self._smtp: smtplib.SMTP | None = None
+        self.connections = 0  # how many times it connected (tests, metrics)
+
+    def _connect(self) -> smtplib.SMTP:
+        cfg = self.config
+        try:
+            if cfg.implicit_tls:
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout,
+                                                      context=cfg.ssl_context())
+            else:
+                smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
+            try:
+                # the dot follows the body in a separate small write: without NODELAY, Nagle
+                # waits for the server's delayed ACK (40 ms) before sending it
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[union-attr]
+                smtp.ehlo()
+                if cfg.starttls:
+                    smtp.starttls(context=cfg.ssl_context())
+                    smtp.ehlo()
+                if cfg.username:
+                    smtp.login(cfg.username, cfg.password or "")
+            except BaseException:
+                smtp.close()
+                raise
+        except (OSError, smtplib.SMTPException) as exc:
+            # even a 5xx here (greeting, STARTTLS, login) is the server's or our setup's
+            # problem, not the recipient's: retry, never bounce
+            raise SmtpUnavailable(f"cannot connect to {cfg.host}:{cfg.port}: {exc}") from exc
+        self.connections += 1
+        return smtp
+
+    def begin(self, sender: str, recipient: str, data: bytes) -> None:
+        """Envelope and body, without the final dot (nothing is delivered yet).
+
+        A reused connection that turns out dead is replaced once: before the dot a retry
+        cannot duplicate anything.
+        """
+        for retry in (True, False):
+            reused = self._smtp is not None
+            if self._smtp is None:
+                self._smtp = self._connect()
+            try:
+                self._envelope(self._smtp, sender, recipient, data)
+                return
+            except (OSError, smtplib.SMTPServerDisconnected) as exc:
+                self.close(polite=False)
+                if not (retry and reused):
+                    raise SmtpUnavailable(str(exc) or type(exc).__name__) from exc
+
+    def _envelope(self, smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
+        options = ["SMTPUTF8"] if not (sender + recipient).isascii() else []
+        try:
+            code, resp = smtp.mail(sender, options)
+        except smtplib.SMTPNotSupportedError as exc:
+            raise SmtpFailure(553, f"the server does not accept international addresses: {exc}") from exc
+        if code != 250:
+            self._reset()
+            raise SmtpFailure(code, _text(resp))
+        code, resp = smtp.rcpt(recipient)
+        if code not in (250, 251):
+            self._reset()
+            raise SmtpFailure(code, _text(resp))
+        code, resp = smtp.docmd("DATA")
+        if code != 354:
+            self._reset()
+            raise SmtpFailure(code, _text(resp))
+        smtp.send(_dot_stuff(data))
+
+    def finish(self) -> None:
+        """The dot: the server accepts (returns) or refuses (SmtpFailure) the message."""
+        smtp = self._smtp
+        if smtp is None:
+            raise SmtpUncertain("connection closed before the message was finished")
+        try:
+            smtp.send(b"." + CRLF)
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            # the dot may or may not have left this host
+            self.close(polite=False)
+            raise SmtpUncertain(str(exc) or type(exc).__name__) from exc
+        try:
+            code, resp = smtp.getreply()
+        except (OSError, smtplib.SMTPServerDisconnected) as exc:
+            self.close(polite=False)
+            raise SmtpUncertain(str(exc) or type(exc).__name__) from exc
+        if code != 250:
+            raise SmtpFailure(code, _text(resp))
+
+    def abort(self) -> None:
+        """Drop a begun message: closing mid-DATA makes the server discard it."""
+        self.close(polite=False)
+
+    def _reset(self) -> None:
+        try:
+            self._smtp.rset()  # type: ignore[union-attr]
+        except (OSError, smtplib.SMTPException):
+            self.close(polite=False)
+
+    def close(self, *, polite: bool = True) -> None:
+        """QUIT and close; `polite=False` just drops the socket (mid-DATA or after an error)."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            if polite:
+                smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+        finally:
+            smtp.close()
+
+
+def _text(resp: bytes | str) -> str:
+    return resp.decode("utf-8", "replace") if isinstance(resp, bytes) else str(resp)
