@@ -49,7 +49,7 @@ UNCONFIRMED = "delivery unconfirmed: the sender stopped after handing the messag
 @dataclass(frozen=True)
 class DeliveryConfig:
     smtp: SmtpConfig | None = None  # None: keep messages in the outbox as `captured`
-    max_attempts: int = 5
+    max_attempts: int = 8  # 1, 2, 4 ... 60 minutes apart: about two hours of retries
     retry_base_seconds: float = 60.0
     retry_max_seconds: float = 3600.0
     batch_size: int = 50

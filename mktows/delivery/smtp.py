@@ -23,8 +23,10 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 CRLF = b"\r\n"
-# 7bit transfer encodings (quoted-printable / base64 for non-ASCII), RFC 2047 headers, CRLF
-_POLICY = policy.SMTP.clone(cte_type="7bit")
+# 7bit transfer encodings (quoted-printable / base64 for non-ASCII) and RFC 2047 headers;
+# bodies are encoded with \n line ends (as smtplib.send_message does), the wire gets CRLF
+_POLICY = policy.default.clone(cte_type="7bit")
+_WIRE = _POLICY.clone(linesep="\r\n")
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -104,7 +106,7 @@ def build_message(
     msg["Message-ID"] = message_id
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
-    return msg.as_bytes()
+    return msg.as_bytes(policy=_WIRE)
 
 
 def _address(name: str | None, addr: str) -> Any:

@@ -99,7 +99,7 @@ class SmtpSink:
         with self._cond:
             number = self._sessions.setdefault(id(session), len(self._sessions) + 1)
             self.messages.append(Received(session.peer, envelope.mail_from, list(envelope.rcpt_tos), data,
-                                          message_from_bytes(data, policy=policy.default),  # type: ignore[arg-type]
+                                          message_from_bytes(data.replace(b"\r\n", b"\n"), policy=policy.default),  # type: ignore[arg-type]
                                           number, bool(session.authenticated)))
             self._cond.notify_all()
 
@@ -140,7 +140,8 @@ def _self_signed(directory: Path) -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def smtp_sink(*, tls: str | None = None, login: tuple[str, str] | None = None) -> Iterator[SmtpSink]:
+def smtp_sink(*, tls: str | None = None, login: tuple[str, str] | None = None, port: int | None = None,
+              ) -> Iterator[SmtpSink]:
     sink = SmtpSink()
     kwargs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="mktows-smtp-") as tmp:
@@ -168,7 +169,7 @@ def smtp_sink(*, tls: str | None = None, login: tuple[str, str] | None = None) -
             # aiosmtpd cannot tell that an implicit-TLS session is encrypted; requiring AUTH
             # without requiring TLS makes it warn. Required over STARTTLS, offered otherwise.
             kwargs["auth_required"] = kwargs["auth_require_tls"] = tls == "starttls"
-        sink.port = free_port()
+        sink.port = port or free_port()
         controller = Controller(_Handler(sink), hostname="127.0.0.1", port=sink.port, **kwargs)
         if tls == "implicit":
             controller.server_hostname = "127.0.0.1"

@@ -1,0 +1,371 @@
+"""Email delivery against a real SMTP server (aiosmtpd on 127.0.0.1), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text, update
+
+from mktows.delivery import deliver
+from mktows.delivery.outbox import Message, list_messages, queue_email, status_counts
+from mktows.engine import jobs
+from mktows.store.database import Database
+from mktows.store.tables import activities, outbox
+from mktows.store.tables import jobs as jobs_table
+from support.pg import backends, temporary_database
+from support.server import free_port
+from support.smtp import SmtpSink, smtp_sink
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def pg_url() -> Iterator[str]:
+    with temporary_database("mktows_dlv") as url:
+        db = Database(url)
+        db.migrate()
+        db.dispose()
+        yield url
+
+
+@pytest.fixture(scope="module")
+def sqlite_template(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("dlv") / "mktows.db"
+    db = Database(f"sqlite:///{path}")
+    db.migrate()
+    db.dispose()
+    return path
+
+
+@pytest.fixture(params=backends())
+def db(request, tmp_path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        shutil.copy(request.getfixturevalue("sqlite_template"), tmp_path / "mktows.db")
+        database = Database(f"sqlite:///{tmp_path / 'mktows.db'}")
+    else:
+        database = Database(request.getfixturevalue("pg_url"))
+        with database.write() as conn:
+            conn.execute(text("TRUNCATE outbox, jobs, activities RESTART IDENTITY"))
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    with smtp_sink() as s:
+        yield s
+
+
+@pytest.fixture(autouse=True)
+def capture_by_default() -> Iterator[None]:
+    deliver.configure(None)
+    yield
+    deliver.configure(None)
+
+
+def message(n: int, **over: Any) -> Message:
+    values: dict[str, Any] = dict(
+        to_addr=f"lead{n}@example.test", from_addr="team@example.com", from_name="Séed Team",
+        reply_to="replies@example.com", subject=f"Hello Ada {n}", html=f"<p>Hi <b>Ada</b> {n}: 10% off</p>",
+        text=f"Hi Ada {n}: 10% off\n.a line that starts with a dot", lead_id=1000 + n, run_id=1, step_index=0,
+        campaign="Seed Program.Seed Campaign", email_id=5, email_name="Seed Program.Welcome")
+    values.update(over)
+    return Message(**values)
+
+
+def queue(database: Database, *messages: Message) -> list[int | None]:
+    with database.write() as conn:
+        return [queue_email(conn, m) for m in messages]
+
+
+def rows(database: Database) -> list[Any]:
+    with database.read() as conn:
+        return conn.execute(select(outbox).order_by(outbox.c.id)).all()
+
+
+def activity_rows(database: Database) -> list[Any]:
+    with database.read() as conn:
+        return conn.execute(select(activities).order_by(activities.c.id)).all()
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.current = datetime.now(UTC) + timedelta(seconds=1)
+
+    def __call__(self) -> datetime:
+        return self.current
+
+
+def test_captured_when_no_smtp_server(db: Database, sink: SmtpSink) -> None:
+    ids = queue(db, message(1), message(2, lead_id=None))
+    jobs.Workers(db).run_until_idle()
+    assert [(r.id, r.status) for r in rows(db)] == [(ids[0], "captured"), (ids[1], "captured")]
+    assert sink.messages == []
+    assert activity_rows(db) == []
+
+
+def test_queue_rolls_back_with_the_callers_transaction(db: Database) -> None:
+    with pytest.raises(RuntimeError), db.write() as conn:
+        queue_email(conn, message(1))
+        raise RuntimeError("step failed")
+    assert rows(db) == []
+    with db.read() as conn:
+        assert conn.execute(select(jobs_table)).all() == []
+
+
+def test_same_run_lead_and_step_queues_once(db: Database) -> None:
+    first, again, next_step = queue(db, message(1), message(1, subject="other"), message(1, step_index=1))
+    assert first is not None and next_step is not None and again is None
+    assert [r.subject for r in rows(db)] == ["Hello Ada 1", "Hello Ada 1"]
+
+
+def test_one_job_covers_the_messages_of_one_transaction(db: Database) -> None:
+    queue(db, *(message(n) for n in range(20)))
+    with db.read() as conn:
+        assert len(conn.execute(select(jobs_table)).all()) == 1
+
+
+def test_sent_message_has_the_right_headers_and_both_bodies(db: Database, sink: SmtpSink) -> None:
+    deliver.configure(sink.url)
+    (outbox_id,) = queue(db, message(1))
+    jobs.Workers(db).run_until_idle()
+    (got,) = sink.wait_for(1)
+    (row,) = rows(db)
+    assert (row.id, row.status, row.attempts, row.error) == (outbox_id, "sent", 1, None)
+    assert row.sent_at is not None
+    msg = got.message
+    assert got.mail_from == "team@example.com" and got.rcpt_tos == ["lead1@example.test"]
+    assert msg["From"].addresses[0].display_name == "Séed Team"
+    assert msg["From"].addresses[0].addr_spec == "team@example.com"
+    assert str(msg["To"]) == "lead1@example.test"
+    assert str(msg["Reply-To"]) == "replies@example.com"
+    assert str(msg["Subject"]) == "Hello Ada 1"
+    assert str(msg["Message-ID"]) == row.message_id and row.message_id.endswith("@mktows>")
+    assert msg["Date"].datetime is not None
+    assert msg.get_content_type() == "multipart/alternative"
+    assert msg.get_body(("plain",)).get_content().rstrip("\n") == "Hi Ada 1: 10% off\n.a line that starts with a dot"
+    assert msg.get_body(("html",)).get_content().rstrip("\n") == "<p>Hi <b>Ada</b> 1: 10% off</p>"
+    (act,) = activity_rows(db)
+    assert (act.lead_id, act.type_name, act.asset_name, act.campaign) == (
+        1001, "Email Delivered", "Seed Program.Welcome", "Seed Program.Seed Campaign")
+    assert json.loads(act.attributes) == [["Message Id", row.message_id], ["Lead ID", "1001"]]
+
+
+def test_non_ascii_subject_and_bodies_survive(db: Database, sink: SmtpSink) -> None:
+    deliver.configure(sink.url)
+    long_line = "ü" * 1200
+    queue(db, message(1, subject="Grüße, Zoë — 10 % Rabatt", text=long_line, html=f"<p>{long_line}</p>",
+                      from_name=None, reply_to=None))
+    jobs.Workers(db).run_until_idle()
+    msg = sink.wait_for(1)[0].message
+    assert str(msg["Subject"]) == "Grüße, Zoë — 10 % Rabatt"
+    assert str(msg["From"]) == "team@example.com" and msg["Reply-To"] is None
+    assert msg.get_body(("plain",)).get_content().rstrip("\n") == long_line
+    assert msg.get_body(("html",)).get_content().rstrip("\n") == f"<p>{long_line}</p>"
+
+
+def test_permanent_failure_bounces_and_logs_email_bounced(db: Database, sink: SmtpSink) -> None:
+    deliver.configure(sink.url)
+    sink.reject("lead2@example.test", "550 5.1.1 No such user")
+    queue(db, message(1), message(2), message(3))
+    jobs.Workers(db).run_until_idle()
+    assert sorted(m.rcpt_tos[0] for m in sink.wait_for(2)) == ["lead1@example.test", "lead3@example.test"]
+    statuses = {r.to_addr: (r.status, r.error) for r in rows(db)}
+    assert statuses["lead2@example.test"] == ("bounced", "550 5.1.1 No such user")
+    assert statuses["lead1@example.test"][0] == statuses["lead3@example.test"][0] == "sent"
+    bounced = [a for a in activity_rows(db) if a.type_name == "Email Bounced"]
+    assert [(a.lead_id, a.campaign, a.asset_name) for a in bounced] == [
+        (1002, "Seed Program.Seed Campaign", "Seed Program.Welcome")]
+    assert json.loads(bounced[0].attributes) == [
+        ["Details", "550 5.1.1 No such user"], ["Email", "lead2@example.test"], ["Lead ID", "1002"]]
+    assert Counter(a.type_name for a in activity_rows(db)) == {"Email Delivered": 2, "Email Bounced": 1}
+
+
+def test_temporary_failure_is_retried_after_backoff_and_sent_once(db: Database, sink: SmtpSink) -> None:
+    deliver.configure(sink.url, retry_base_seconds=60)
+    sink.reject("lead1@example.test", "451 4.3.0 Mailbox busy, try later", times=1)
+    queue(db, message(1), message(2))
+    clock = FakeClock()
+    workers = jobs.Workers(db, clock=clock)
+    workers.run_until_idle()
+    first, second = rows(db)
+    assert (first.status, first.attempts, first.error) == ("queued", 1, "451 4.3.0 Mailbox busy, try later")
+    assert second.status == "sent"
+    workers.run_until_idle()  # the retry is not due yet
+    assert rows(db)[0].status == "queued"
+    clock.current += timedelta(seconds=61)
+    workers.run_until_idle()
+    first = rows(db)[0]
+    assert (first.status, first.attempts, first.error) == ("sent", 2, None)
+    assert [m.rcpt_tos[0] for m in sink.messages].count("lead1@example.test") == 1
+    assert Counter(a.type_name for a in activity_rows(db)) == {"Email Delivered": 2}
+
+
+def test_temporary_failures_give_up_after_max_attempts(db: Database, sink: SmtpSink) -> None:
+    deliver.configure(sink.url, retry_base_seconds=0, max_attempts=3)
+    sink.reject("lead1@example.test", "452 4.2.2 Mailbox full")
+    queue(db, message(1))
+    jobs.Workers(db).run_until_idle()
+    (row,) = rows(db)
+    assert (row.status, row.attempts, row.error) == ("failed", 3, "452 4.2.2 Mailbox full")
+    assert [a.type_name for a in activity_rows(db)] == ["Email Bounced Soft"]
+    assert sink.messages == []
+
+
+def test_one_connection_carries_many_messages(db: Database, sink: SmtpSink) -> None:
+    deliver.configure(sink.url, batch_size=7)
+    queue(db, *(message(n) for n in range(25)))
+    jobs.Workers(db).run_until_idle()
+    assert len(sink.wait_for(25)) == 25
+    assert sink.connections == 1
+    assert status_counts(db) == {"sent": 25}
+
+
+def test_unreachable_server_keeps_messages_queued_for_later(db: Database) -> None:
+    port = free_port()  # nothing listens there yet
+    deliver.configure(f"smtp://127.0.0.1:{port}?timeout=2", retry_base_seconds=60)
+    queue(db, message(1), message(2), message(3))
+    clock = FakeClock()
+    workers = jobs.Workers(db, clock=clock)
+    workers.run_until_idle(timeout=60)
+    assert {r.status for r in rows(db)} == {"queued"}  # nothing bounced or failed for a server outage
+    assert all("cannot connect" in (r.error or "") for r in rows(db) if r.attempts)
+    with smtp_sink(port=port) as sink:
+        clock.current += timedelta(minutes=10)
+        workers.run_until_idle()
+        assert sorted(m.rcpt_tos[0] for m in sink.wait_for(3)) == [f"lead{n}@example.test" for n in (1, 2, 3)]
+    assert status_counts(db) == {"sent": 3}
+
+
+@pytest.mark.parametrize("tls", ["starttls", "implicit"])
+def test_tls_and_login(db: Database, tls: str) -> None:
+    with smtp_sink(tls=tls, login=("mailer", "s3cret")) as sink:
+        url = sink.url + ("&" if "?" in sink.url else "?") + f"cafile={sink.cafile}"
+        deliver.configure(url)
+        queue(db, message(1))
+        jobs.Workers(db).run_until_idle()
+        (got,) = sink.wait_for(1)
+        assert got.authenticated
+        assert str(got.message["Subject"]) == "Hello Ada 1"
+
+
+def test_tls_certificate_is_verified(db: Database) -> None:
+    with smtp_sink(tls="implicit") as sink:
+        deliver.configure(sink.url + "?timeout=5", retry_base_seconds=3600)
+        queue(db, message(1))
+        jobs.Workers(db).run_until_idle()
+        (row,) = rows(db)
+        assert row.status == "queued" and "CERTIFICATE_VERIFY_FAILED" in row.error
+        assert sink.messages == []
+
+
+def test_rows_of_a_dead_worker_are_settled_never_sent_twice(db: Database, sink: SmtpSink) -> None:
+    """`sending` (maybe accepted) becomes sent-unconfirmed; `claimed` (not handed over) is sent."""
+    deliver.configure(sink.url)
+    queue(db, message(1), message(2))
+    dead = "gone-host:1:cafe:0.0"  # holds no job lease
+    with db.write() as conn:
+        conn.execute(update(outbox).where(outbox.c.to_addr == "lead1@example.test").values(status="sending", error=dead))
+        conn.execute(update(outbox).where(outbox.c.to_addr == "lead2@example.test").values(status="claimed", error=dead))
+    jobs.Workers(db).run_until_idle()
+    first, second = rows(db)
+    assert first.status == "sent" and first.error.startswith("delivery unconfirmed")
+    assert (second.status, second.error) == ("sent", None)
+    assert [m.rcpt_tos[0] for m in sink.wait_for(1)] == ["lead2@example.test"]
+    assert Counter(a.type_name for a in activity_rows(db)) == {"Email Delivered": 2}
+
+
+def test_rows_held_by_a_live_lease_are_left_alone(db: Database, sink: SmtpSink) -> None:
+    deliver.configure(sink.url)
+    queue(db, message(1))
+    alive = "other-host:1:cafe:0.0"
+    with db.write() as conn:
+        conn.execute(update(outbox).values(status="sending", error=alive))
+        jobs.enqueue(conn, "test.other", {})
+        conn.execute(update(jobs_table).where(jobs_table.c.kind == "test.other").values(
+            status="running", locked_by=alive, locked_until=datetime.now(UTC) + timedelta(minutes=5)))
+        jobs.enqueue(conn, deliver.DELIVER, {})
+    jobs.Workers(db).run_until_idle()
+    assert [(r.status, r.error) for r in rows(db)] == [("sending", alive)]
+    assert sink.messages == []
+
+
+SENDER = """
+import sys, time
+from mktows.delivery import deliver
+from mktows.engine.jobs import Workers
+from mktows.store.database import Database
+deliver.configure(sys.argv[2])
+Workers(Database(sys.argv[1]), threads=2, poll_seconds=0.05).start()
+time.sleep(600)
+"""
+
+
+def test_killed_sender_resumes_and_every_recipient_gets_exactly_one(db: Database, sink: SmtpSink) -> None:
+    total = 400
+    queue(db, *(message(n) for n in range(total // 2)))
+    queue(db, *(message(n) for n in range(total // 2, total)))  # two jobs: both worker threads send
+    proc = subprocess.Popen([sys.executable, "-c", SENDER, db.url, sink.url], cwd=REPO,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        sink.wait_for(total // 4, timeout=60)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    assert len(sink.messages) < total, "the sender finished before it was killed"
+    deliver.configure(sink.url)
+    jobs.Workers(db).run_until_idle(timeout=120)
+    received = Counter(m.rcpt_tos[0] for m in sink.messages)
+    assert max(received.values()) == 1, "a recipient got the same message twice"
+    assert len(received) == total
+    assert status_counts(db) == {"sent": total}
+    assert Counter(a.type_name for a in activity_rows(db)) == {"Email Delivered": total}
+
+
+def test_outbox_command_lists_and_shows(db: Database, tmp_path: Path) -> None:
+    ids = queue(db, message(1), message(2, subject="Second subject"))
+    jobs.Workers(db).run_until_idle()
+    env = {**os.environ, "MKTOWS_DB": db.url}
+    run = [sys.executable, "-m", "mktows", "outbox"]
+    listed = subprocess.run(run, env=env, cwd=REPO, capture_output=True, text=True, check=True).stdout
+    lines = [line.split("\t") for line in listed.splitlines()]
+    assert [line[:4] for line in lines] == [
+        [str(ids[1]), "captured", "lead2@example.test", "Second subject"],
+        [str(ids[0]), "captured", "lead1@example.test", "Hello Ada 1"],
+    ]
+    assert lines[0][4].startswith(str(datetime.now(UTC).year))
+    limited = subprocess.run([*run, "list", "--status", "captured", "--limit", "1"], env=env, cwd=REPO,
+                             capture_output=True, text=True, check=True).stdout
+    assert limited.splitlines() == [listed.splitlines()[0]]
+    assert subprocess.run([*run, "--status", "sent"], env=env, cwd=REPO, capture_output=True, text=True,
+                          check=True).stdout == ""
+    shown = subprocess.run([*run, "show", str(ids[0])], env=env, cwd=REPO, capture_output=True, text=True,
+                           check=True).stdout
+    assert "From: Séed Team <team@example.com>" in shown
+    assert "Reply-To: replies@example.com" in shown
+    assert "Subject: Hello Ada 1" in shown
+    assert "Status: captured" in shown
+    assert "Hi Ada 1: 10% off\n.a line that starts with a dot" in shown
+    assert "<p>Hi <b>Ada</b> 1: 10% off</p>" in shown
+    missing = subprocess.run([*run, "show", "999999"], env=env, cwd=REPO, capture_output=True, text=True)
+    assert missing.returncode == 2 and "no outbox message 999999" in missing.stderr
+
+
+def test_list_messages_filters_by_status(db: Database) -> None:
+    queue(db, message(1), message(2))
+    assert [m.status for m in list_messages(db)] == ["queued", "queued"]
+    assert list_messages(db, status="sent") == []
