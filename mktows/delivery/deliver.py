@@ -101,6 +101,7 @@ def deliver(database: Database, payload: dict[str, Any]) -> None:
                 drain.run(batch)
                 lingered = False
             elif drain.sent_any and not lingered and cfg.linger_seconds > 0:
+                drain.flush()  # nothing follows right now: record the last `sent` before waiting
                 time.sleep(cfg.linger_seconds)
                 lingered = True
             else:
@@ -280,6 +281,16 @@ class _Drain:
             elif outcome == "retry" and values["status"] == "failed":
                 acts.append(_bounce_activity(row, t, error or "", soft=True))
         return True
+
+    def flush(self) -> None:
+        """Commit the pending `sent` on its own."""
+        if self.pending is not None:
+            t = jobs.now()
+            with self.database.write() as conn:
+                acts: list[ActivityRow] = []
+                self._move(conn, self.pending, "sending", "sent", None, t, acts)
+                write_activities(conn, acts)
+            self.pending = None
 
     def close(self) -> None:
         """Commit the last `sent`, put unsent claimed rows back, close the connection."""
