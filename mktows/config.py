@@ -13,10 +13,10 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote, urlsplit
 
 import yaml
 
+from mktows.delivery.smtp import SmtpConfig
 from mktows.engine.definitions import (
     CampaignDef,
     ChannelDef,
@@ -127,7 +127,7 @@ class Instance:
     tag_types: list[TagTypeDef] = field(default_factory=list)
     programs: list[ProgramDef] = field(default_factory=list)
     campaigns: list[CampaignDef] = field(default_factory=list)  # outside programs
-    smtp_url: str | None = None  # validated by parse_smtp_url
+    smtp_url: str | None = None  # validated by SmtpConfig.parse
 
 
 KNOWN_KEYS = {
@@ -229,7 +229,7 @@ def parse_instance(data: Any, source: str = "<instance>") -> Instance:
     smtp_url = data.get("smtp_url")
     if smtp_url is not None:
         try:
-            parse_smtp_url(c.text(smtp_url, "smtp_url"))
+            SmtpConfig.parse(c.text(smtp_url, "smtp_url"))
         except ValueError as exc:
             raise c.fail("smtp_url", str(exc)) from None
     return Instance(
@@ -302,61 +302,6 @@ _EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+$")
 _FROM_RE = re.compile(r"^\s*(?P<name>[^<]*?)\s*<(?P<email>[^>]+)>\s*$")
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 _CHANGE_RE = re.compile(r"^[+\-=]?\d+$")
-
-
-@dataclass(frozen=True)
-class SmtpUrl:
-    """`smtp://[user:password@]host[:port][?starttls=true&timeout=S]` or `smtps://...` (implicit TLS)."""
-
-    host: str
-    port: int
-    implicit_tls: bool
-    starttls: bool
-    username: str | None = None
-    password: str | None = None
-    timeout: float = 30.0
-
-
-def parse_smtp_url(url: str) -> SmtpUrl:
-    """ValueError names what is wrong; ports default to 25 (smtp) and 465 (smtps)."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    if scheme not in ("smtp", "smtps"):
-        raise ValueError(f"expected an smtp:// or smtps:// URL, got {url!r}")
-    if not parts.hostname:
-        raise ValueError(f"no host in {url!r}")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"invalid port in {url!r}") from None
-    if parts.path not in ("", "/"):
-        raise ValueError(f"unexpected path {parts.path!r} in {url!r}")
-    starttls, timeout = False, 30.0
-    for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if key == "starttls" and value.lower() in ("true", "1", "yes", "false", "0", "no"):
-            starttls = value.lower() in ("true", "1", "yes")
-        elif key == "timeout" and _positive_number(value):
-            timeout = float(value)
-        else:
-            raise ValueError(f"unsupported parameter {key}={value!r} (expected starttls=true|false, timeout=SECONDS)")
-    if scheme == "smtps" and starttls:
-        raise ValueError("smtps:// is implicit TLS; starttls applies to smtp:// only")
-    return SmtpUrl(
-        host=parts.hostname,
-        port=port or (465 if scheme == "smtps" else 25),
-        implicit_tls=scheme == "smtps",
-        starttls=starttls,
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password is not None else None,
-        timeout=timeout,
-    )
-
-
-def _positive_number(text: str) -> bool:
-    try:
-        return float(text) > 0
-    except ValueError:
-        return False
 
 
 def _key(value: Any) -> str:

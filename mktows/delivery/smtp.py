@@ -50,6 +50,8 @@ class SmtpConfig:
             raise ValueError(f"SMTP URL must start with smtp:// or smtps://: {url!r}")
         if not parts.hostname:
             raise ValueError(f"SMTP URL has no host: {url!r}")
+        if parts.path not in ("", "/"):
+            raise ValueError(f"SMTP URL has an unexpected path {parts.path!r}: {url!r}")
         try:
             port = parts.port
         except ValueError:
@@ -59,6 +61,8 @@ class SmtpConfig:
         if unknown:
             raise ValueError(f"SMTP URL has unknown options {', '.join(sorted(unknown))}: {url!r}")
         implicit = parts.scheme == "smtps"
+        if implicit and query.get("starttls", "").lower() in _TRUE:
+            raise ValueError(f"smtps:// is implicit TLS; starttls applies to smtp:// only: {url!r}")
         try:
             timeout = float(query.get("timeout", timeout))
         except ValueError:

@@ -130,10 +130,10 @@ MARKETING_ERRORS = [
      "programs[0].campaigns[0].flow[0].change_program_status.status", "is required"),
     (C + "      - {name: c, trigger: {campaign_is_requested: sales_insight}}\n", "programs[0].campaigns[1].name",
      "duplicate campaign"),
-    ("smtp_url: http://mail.example.com\n", "smtp_url", "expected an smtp:// or smtps:// URL"),
-    ("smtp_url: smtp://\n", "smtp_url", "no host"),
-    ("smtp_url: smtp://host:99999\n", "smtp_url", "invalid port"),
-    ("smtp_url: smtp://host?tls=yes\n", "smtp_url", "unsupported parameter tls"),
+    ("smtp_url: http://mail.example.com\n", "smtp_url", "must start with smtp:// or smtps://"),
+    ("smtp_url: smtp://\n", "smtp_url", "has no host"),
+    ("smtp_url: smtp://host:99999\n", "smtp_url", "has a bad port"),
+    ("smtp_url: smtp://host?tls=yes\n", "smtp_url", "unknown options tls"),
     ("smtp_url: smtps://host?starttls=true\n", "smtp_url", "implicit TLS"),
 ]
 
