@@ -117,7 +117,7 @@ def run_server(args: argparse.Namespace, workdir: Path, sink: Sink, smtp_port: i
                     "</leadRecord>" for i in range(start, min(start + 300, args.recipients)))
                 text = post(client, url, f"<m:paramsSyncMultipleLeads><leadRecordList>{records}"
                                          "</leadRecordList></m:paramsSyncMultipleLeads>")
-                ids += [part.split("</leadId>")[0] for part in text.split("<leadId>")[1::2]]
+                ids += [part.split("</leadId>")[0] for part in text.split("<leadId>")[1:]]
             for start in range(0, len(ids), 1000):
                 members = "".join(f"<leadKey><keyType>IDNUM</keyType><keyValue>{i}</keyValue></leadKey>"
                                   for i in ids[start:start + 1000])
