@@ -8,6 +8,7 @@ same shape as the captured one. Every success body is validated against the serv
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import httpx
@@ -27,10 +28,13 @@ from support.soap import HOLDOUT_KEY, HOLDOUT_USER, SOAP_ENV, TNS, auth_header_x
 
 SAMPLES = Path(__file__).parent / "fixtures" / "wire-samples"
 PAIRS = sorted(p.stem for p in SAMPLES.glob("*.xml") if (SAMPLES / f"{p.stem}.http").exists())
-# importToList needs programs and campaigns (a later issue): for those samples only the
-# envelope/auth/dispatch must work, so a business fault is acceptable -- but never one of
-# these "your request is broken" codes.
-ENVELOPE_LEVEL_CODES = {20012, 20014, 20016, 20017, 20019}
+# The importToList samples import 3 rows into `Seed Program.Seed List` (declared by the
+# instance file of support/server.py); one import at a time per list, so each waits for the
+# previous one to finish.
+IMPORT_STATUS_BODY = (
+    "<ns1:paramsGetImportToListStatus><programName>Seed Program</programName><listName>Seed List</listName>"
+    "</ns1:paramsGetImportToListStatus>"
+)
 
 EMAIL_RE = re.compile(rb"<(?:\w+:)?(?:keyValue|Email)\b[^>]*>([^<]+@holdout\.example\.com)<")
 
@@ -107,6 +111,8 @@ def test_replay_sample(server, seeded, stem):
     body, http = _sample(stem)
     cap = parse_http_capture(http)
     op = _op(stem)
+    if op == "importToList":
+        _wait_for_seed_import(server)
     new_body = resign(body, HOLDOUT_KEY)
     raw = build_request(cap, "/soap/mktows/2_2", f"127.0.0.1:{server.port}", new_body)
     with RawConnection("127.0.0.1", server.port) as conn:
@@ -115,17 +121,12 @@ def test_replay_sample(server, seeded, stem):
         if "close" in connection_hdr:
             assert conn.closed_by_peer(), "the client asked for Connection: close; the server kept the socket open"
 
-    if op == "importToList":
-        # Campaign/program support is a later issue: accept success or a business fault.
-        if resp.status == 200:
-            _assert_success(server, resp, op)
-        else:
-            code = _fault_code(resp)
-            assert resp.status == 500 and code is not None, f"not a SOAP fault: HTTP {resp.status} {resp.text[:2000]}"
-            assert code not in ENVELOPE_LEVEL_CODES, f"importToList sample rejected at envelope level: {resp.text[:2000]}"
-        return
-
     child = _assert_success(server, resp, op)
+    if op == "importToList":
+        assert child.findtext("result/importStatus") in ("PROCESSING", "COMPLETE")
+        result = _wait_for_seed_import(server)
+        assert result.findtext("estimatedRows") == "3" and result.findtext("rowsImported") == "3"
+        return
     if op == "syncLead":
         result = child.find("result")
         assert result.findtext("syncStatus/status") in ("CREATED", "UPDATED")
@@ -154,6 +155,23 @@ def test_replay_sample(server, seeded, stem):
         result = child.find("result")
         assert result.findtext("returnCount") == "0"  # IDNUM 0 names no lead
         assert result.findtext("remainingCount") == "0"
+
+
+def _wait_for_seed_import(server, timeout: float = 60) -> etree._Element | None:
+    """The last import into Seed Program.Seed List once it is no longer PROCESSING (None: never imported)."""
+    from support.soap import call, success
+
+    deadline = time.monotonic() + timeout
+    while True:
+        resp = call(server.endpoint("2_2"), IMPORT_STATUS_BODY)
+        if resp.status_code == 500 and b"<code>20110</code>" in resp.content:
+            return None
+        success(resp, "getImportToListStatus")
+        result = validator_for(server.endpoint("2_2")).validate_envelope(resp.content).find("result")
+        if result.findtext("status") != "PROCESSING":
+            return result
+        assert time.monotonic() < deadline, "the import into Seed Program.Seed List never finished"
+        time.sleep(0.1)
 
 
 def test_sync_lead_samples_are_idempotent_updates(server, seeded):

@@ -46,6 +46,8 @@ INSTANCE = {
         {"name": SEED_INT_FIELD, "display_name": "Seed Score", "type": "integer"},
     ],
     "lists": [SEED_LIST, OTHER_LIST, *POOL_LISTS],
+    # the importToList wire samples import into Seed Program.Seed List
+    "programs": [{"name": "Seed Program", "lists": [SEED_LIST]}],
 }
 
 VERSIONS = ("2_2", "2_3", "2_7", "2_9", "3_1")
