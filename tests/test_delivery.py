@@ -24,7 +24,7 @@ from mktows.engine import jobs
 from mktows.store.database import Database
 from mktows.store.tables import activities, outbox
 from mktows.store.tables import jobs as jobs_table
-from support.pg import backends, temporary_database
+from support.pg import backends, migrated_database, migrated_sqlite_file
 from support.server import free_port
 from support.smtp import SmtpSink, smtp_sink
 
@@ -33,20 +33,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def pg_url() -> Iterator[str]:
-    with temporary_database("mktows_dlv") as url:
-        db = Database(url)
-        db.migrate()
-        db.dispose()
+    with migrated_database("mktows_dlv") as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def sqlite_template(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("dlv") / "mktows.db"
-    db = Database(f"sqlite:///{path}")
-    db.migrate()
-    db.dispose()
-    return path
+    return migrated_sqlite_file(tmp_path_factory.mktemp("dlv"))
 
 
 @pytest.fixture(params=backends())

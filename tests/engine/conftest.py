@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from mktows.engine import Engine
 from mktows.store.database import Database
-from support.pg import backends, temporary_database
+from support.pg import backends, migrated_database, migrated_sqlite_file
 
 TABLES = (
     "activities, list_members, static_lists, cookies, lead_values, leads, lead_fields, api_users, "
@@ -29,21 +29,13 @@ TABLES = (
 
 @pytest.fixture(scope="session")
 def engine_pg_url() -> Iterator[str]:
-    with temporary_database("mktows_eng") as url:
-        db = Database(url)
-        db.migrate()
-        db.dispose()
+    with migrated_database("mktows_eng") as url:
         yield url
 
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory) -> Path:
-    """A migrated SQLite file copied per test (migrating is the slow part)."""
-    path = tmp_path_factory.mktemp("template") / "mktows.db"
-    db = Database(f"sqlite:///{path}")
-    db.migrate()
-    db.dispose()  # closing the last connection checkpoints the WAL into the file
-    return path
+    return migrated_sqlite_file(tmp_path_factory.mktemp("template"))
 
 
 @pytest.fixture(params=backends())

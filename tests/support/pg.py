@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -53,3 +54,26 @@ def temporary_database(prefix: str) -> Iterator[str]:
         conn, _ = _admin()
         with conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def migrated_database(prefix: str) -> Iterator[str]:
+    """A throw-away PostgreSQL database with the schema at head (its URL)."""
+    from mktows.store.database import Database
+
+    with temporary_database(prefix) as url:
+        database = Database(url)
+        database.migrate()
+        database.dispose()
+        yield url
+
+
+def migrated_sqlite_file(directory: Path) -> Path:
+    """A migrated SQLite file, to copy per test (migrating is the slow part)."""
+    from mktows.store.database import Database
+
+    path = directory / "mktows.db"
+    database = Database(f"sqlite:///{path}")
+    database.migrate()
+    database.dispose()  # closing the last connection checkpoints the WAL into the file
+    return path
