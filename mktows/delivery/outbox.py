@@ -1,7 +1,5 @@
 """The outbox: one row per message, rendered, queued for delivery in the caller's transaction.
 
-INTERFACE (issue 3).
-
 Row states (see docs/campaigns.md, "Delivery"): queued -> claimed -> sending -> sent | bounced,
 or back to queued for a retry, failed after the last one; captured when no SMTP server is
 configured. While a row is claimed or sending, `error` names the worker that holds it.
