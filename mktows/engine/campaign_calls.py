@@ -27,7 +27,6 @@ from mktows.errors import (
 from mktows.store.tables import server_meta
 
 MAX_KEYS = 100  # requestCampaign: keys beyond the first 100 are ignored (SPEC 7.12)
-SOURCE_NAMES = {"MKTOWS": "Web Service API", "SALES": "Sales Insight"}
 # The clone limit resets with the call quota: midnight US Central (DECISIONS #7, #23).
 CLONE_DAY_ZONE = ZoneInfo("America/Chicago")
 CLONE_COUNTER_PREFIX = "clones_on:"
@@ -95,7 +94,7 @@ def request_campaign(
     campaign = resolve_campaign(conn, campaign_id=campaign_id, program_name=program_name, campaign_name=campaign_name)
     if campaign.kind != "trigger" or not campaign.active or source not in campaign.sources:
         raise CampaignNotFound(
-            f"Campaign {campaign.full_name} cannot be requested from {SOURCE_NAMES.get(source, source)}"
+            f"Campaign {campaign.full_name} cannot be requested from {campaigns.SOURCE_NAMES.get(source, source)}"
             + (" (it is a batch campaign)" if campaign.kind != "trigger" else "")
             + (" (it is inactive)" if not campaign.active else "")
         )
