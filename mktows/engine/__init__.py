@@ -13,7 +13,20 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from mktows.engine import activities, campaign_calls, definitions, imports, leads, lists, merge, metadata, programs, sync, users
+from mktows.engine import (
+    activities,
+    campaign_calls,
+    definitions,
+    imports,
+    leads,
+    lists,
+    merge,
+    metadata,
+    mobjects,
+    programs,
+    sync,
+    users,
+)
 from mktows.engine.leads import one_lead_id
 from mktows.engine.models import (
     ActivityPage,
@@ -28,6 +41,10 @@ from mktows.engine.models import (
     LeadSelector,
     ListOperationOutcome,
     MergeOutcome,
+    MObject,
+    MObjectPage,
+    MObjectQuery,
+    MObjectStatus,
     ObjectMetadata,
     StreamPosition,
     SyncOutcome,
@@ -235,6 +252,21 @@ class Engine:
 
     def object_names(self) -> list[str]:
         return metadata.object_names()
+
+    # --- MObjects (SPEC 7.14 - 7.16) ------------------------------------------------------
+    def get_mobjects(self, query: MObjectQuery) -> MObjectPage:
+        secret = self._hmac_secret()
+        with self.db.read() as conn:
+            return mobjects.get_mobjects(conn, query, secret=secret)
+
+    def sync_mobjects(self, objects: list[MObject], operation: str) -> list[MObjectStatus]:
+        """Per-object statuses in input order; each object applies fully or not at all."""
+        with self.db.write() as conn:
+            return mobjects.sync_mobjects(conn, objects, operation, self.now())
+
+    def delete_mobjects(self, objects: list[MObject]) -> list[MObjectStatus]:
+        with self.db.write() as conn:
+            return mobjects.delete_mobjects(conn, objects, self.now())
 
     # --- campaigns and imports (SPEC 7.9 - 7.13) ---------------------------------------------
     def campaigns_for_source(self, source: str, name: str | None = None, exact: bool = False) -> list[CampaignInfo]:

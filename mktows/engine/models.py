@@ -250,3 +250,117 @@ class ImportStatus:
     rows_failed: int
     rows_ignored: int
     summary: str | None
+
+
+# --- MObjects, channels and tags, custom objects (issue 4) ----------------------------------
+
+
+Pair = tuple[str, str]  # (name, value) as on the wire: Attrib, Attribute, token, key
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """An object named by its Marketo id or by an external key (field name, value)."""
+
+    type: str
+    id: int | None = None
+    external_key: Pair | None = None
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One getMObjects filter: `name` as the client spelt it, comparison EQ/NE/LT/LE/GT/GE."""
+
+    name: str
+    comparison: str
+    value: str
+
+
+@dataclass
+class MObjectQuery:
+    type: str
+    id: int | None = None
+    external_key: Pair | None = None
+    criteria: list[Criterion] = field(default_factory=list)
+    associations: list[ObjectRef] = field(default_factory=list)
+    include_details: bool = False
+    position: str | None = None
+
+
+@dataclass
+class MObject:
+    """An MObject as read (all parts filled) or as given to syncMObjects/deleteMObjects."""
+
+    type: str
+    id: int | None = None
+    external_key: Pair | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    attributes: list[Pair] = field(default_factory=list)
+    type_attributes: list[tuple[str, list[Pair]]] = field(default_factory=list)  # (attrType, attrList)
+    associations: list[ObjectRef] = field(default_factory=list)
+
+
+@dataclass
+class MObjectPage:
+    objects: list[MObject]
+    has_more: bool
+    position: str
+
+
+@dataclass
+class MObjectStatus:
+    """CREATED, UPDATED, UNCHANGED, SKIPPED, DELETED or FAILED (with `error`)."""
+
+    status: str
+    id: int | None = None
+    external_key: Pair | None = None
+    error: str | None = None
+
+
+@dataclass
+class ProgressionStatus:
+    name: str
+    step: int
+    success: bool
+    check_in: str | None = None  # event channels
+    webinar: str | None = None  # webinar channels
+
+
+@dataclass
+class ChannelInfo:
+    name: str
+    kind: str  # program | event | webinar
+    statuses: list[ProgressionStatus]
+
+
+@dataclass
+class TagTypeInfo:
+    name: str
+    values: list[str]
+
+
+@dataclass
+class CustomRecord:
+    """One custom-object record: its key fields and its other fields, in declared order."""
+
+    keys: list[Pair]
+    attributes: list[Pair] = field(default_factory=list)
+
+
+@dataclass
+class CustomObjectPage:
+    type_name: str  # canonical spelling
+    records: list[CustomRecord]
+    remaining: int
+    position: str
+
+
+@dataclass
+class CustomObjectStatus:
+    """CREATED, UPDATED, DELETED or FAILED (with `error`): the schema's SyncStatusEnum only."""
+
+    type_name: str
+    keys: list[Pair]
+    status: str
+    error: str | None = None

@@ -18,13 +18,11 @@ from sqlalchemy import text
 
 from mktows.engine import Engine
 from mktows.store.database import Database
+from mktows.store.tables import metadata
 from support.pg import backends, migrated_database, migrated_sqlite_file
 
-TABLES = (
-    "activities, list_members, static_lists, cookies, lead_values, leads, lead_fields, api_users, "
-    "workspaces, channels, tag_types, programs, program_costs, program_members, emails, campaigns, "
-    "campaign_runs, run_leads, campaign_leads, import_jobs, lead_tokens, jobs, outbox"
-)
+# Every table but server_meta (which holds the HMAC secret and the schema version).
+TABLES = ", ".join(t.name for t in metadata.sorted_tables if t.name != "server_meta")
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,16 @@
 """Thin translators between decoded SOAP parameters and the engine, one module per group."""
 
-from mktows.soap.operations import activities, campaigns, imports, leads, lists, metadata  # noqa: F401
+from mktows.soap.operations import (  # noqa: F401
+    activities,
+    campaigns,
+    custom_objects,
+    imports,
+    leads,
+    lists,
+    metadata,
+    mobjects,
+    tags,
+)
 from mktows.soap.operations.registry import HANDLERS, Call
 
 __all__ = ["HANDLERS", "Call"]

@@ -1,0 +1,1 @@
+"""getCustomObjects, syncCustomObjects, deleteCustomObjects (SPEC 7.21 - 7.23)."""

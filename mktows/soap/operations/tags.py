@@ -1,0 +1,1 @@
+"""getChannels and getTags (SPEC 7.19, 7.20)."""
