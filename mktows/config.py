@@ -133,7 +133,7 @@ class Instance:
 KNOWN_KEYS = {
     "api_users", "lead_fields", "lists", "workspaces", "channels", "tag_types", "programs", "campaigns", "smtp_url",
 }
-FUTURE_KEYS = {"custom_objects"}
+FUTURE_KEYS = {"custom_objects", "opportunity_fields", "opportunity_role_fields"}
 
 
 class _Checker:

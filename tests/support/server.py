@@ -47,7 +47,55 @@ INSTANCE = {
     ],
     "lists": [SEED_LIST, OTHER_LIST, *POOL_LISTS],
     # the importToList wire samples import into Seed Program.Seed List
-    "programs": [{"name": "Seed Program", "lists": [SEED_LIST]}],
+    "programs": [
+        {"name": "Seed Program", "lists": [SEED_LIST]},
+        # issue 4: programs as MObjects, channels, tags (tests/test_mobjects_programs.py)
+        {
+            "name": "Spring Webinar", "type": "Marketing Event", "channel": "Webinar", "folder": "Events/2026",
+            "tags": {"Region": "North"}, "costs": [{"month": "2026-03", "amount": 3000, "note": "Venue"}],
+            "tokens": {"my.Speaker": "Ada Lovelace"},
+        },
+        {
+            "name": "EMEA Blog", "channel": "Blog", "workspace": "EMEA", "folder": "Content",
+            "tags": {"Region": "EMEA", "Product Line": "Cloud"},
+            "costs": [{"month": "2026-01", "amount": 120}, {"month": "2026-02", "amount": 80.5, "note": "Ads"}],
+        },
+    ],
+    "workspaces": ["Default", "EMEA"],
+    "channels": [
+        {"name": "Webinar", "type": "webinar", "statuses": [
+            {"name": "Invited", "step": 10}, {"name": "Registered", "step": 20, "webinar": "Registered"},
+            {"name": "No Show", "step": 30, "webinar": "No Show"},
+            {"name": "Attended", "step": 40, "success": True, "webinar": "Attended"},
+        ]},
+        {"name": "Tradeshow", "type": "event", "statuses": [
+            {"name": "Registered", "step": 10, "check_in": "None"},
+            {"name": "Visited Booth", "step": 20, "success": True, "check_in": "Attended"},
+        ]},
+        {"name": "Blog", "statuses": [{"name": "Subscribed", "step": 10}, {"name": "Engaged", "step": 20, "success": True}]},
+    ],
+    "tag_types": [
+        {"name": "Region", "values": ["North", "South", "EMEA"]},
+        {"name": "Product Line", "values": ["Core", "Cloud"]},
+    ],
+    # issue 4: opportunities without a CRM, custom objects
+    "opportunity_fields": [
+        {"name": "ExternalOpportunityId", "type": "string", "external_key": True},
+        {"name": "Region", "type": "string"},
+    ],
+    "opportunity_role_fields": [{"name": "Influence", "type": "integer"}],
+    "custom_objects": [
+        {
+            "name": "Roadshow", "display_name": "Road Show", "description": "Roadshow visits",
+            "fields": [
+                {"name": "MKTOID", "type": "integer", "link": "Id", "dedupe": True},
+                {"name": "rid", "type": "string", "dedupe": True},
+                {"name": "city", "type": "string"},
+                {"name": "visited_on", "type": "date"},
+                {"name": "attendees", "type": "integer"},
+            ],
+        },
+    ],
 }
 
 VERSIONS = ("2_2", "2_3", "2_7", "2_9", "3_1")
