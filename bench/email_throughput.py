@@ -12,28 +12,18 @@ connection to the same sink. Bounded: one run, a fixed number of messages, a tim
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
-import os
-import socket
 import smtplib
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 from aiosmtpd.controller import Controller
+from soapbench import bench_user_yaml, database_url, free_port, post, start_server, stop_server
 
-USER, KEY = "bench_user", "bench-secret-key1"
-ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-TNS = "http://www.marketo.com/mktows/"
-INSTANCE = """
-api_users: [{user_id: %(user)s, encryption_key: %(key)s}]
+INSTANCE = bench_user_yaml() + """
 lists: [Bench List]
 smtp_url: smtp://127.0.0.1:%(smtp_port)d
 programs:
@@ -65,27 +55,6 @@ class Sink:
         return "250 OK"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def envelope(body: str) -> bytes:
-    stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    signature = hmac.new(KEY.encode(), (stamp + USER).encode(), hashlib.sha1).hexdigest()
-    return (f'<s:Envelope xmlns:s="{ENV}" xmlns:m="{TNS}"><s:Header><m:AuthenticationHeader>'
-            f"<mktowsUserId>{USER}</mktowsUserId><requestSignature>{signature}</requestSignature>"
-            f"<requestTimestamp>{stamp}</requestTimestamp></m:AuthenticationHeader></s:Header>"
-            f"<s:Body>{body}</s:Body></s:Envelope>").encode()
-
-
-def post(client: httpx.Client, url: str, body: str) -> str:
-    reply = client.post(url, content=envelope(body), headers={"Content-Type": "text/xml; charset=UTF-8"})
-    assert reply.status_code == 200, reply.text[:800]
-    return reply.text
-
-
 def wait_for(sink: Sink, count: int, limit: float) -> float:
     began = time.perf_counter()
     while sink.count < count:
@@ -96,18 +65,8 @@ def wait_for(sink: Sink, count: int, limit: float) -> float:
 
 
 def run_server(args: argparse.Namespace, workdir: Path, sink: Sink, smtp_port: int) -> float:
-    instance = workdir / "instance.yaml"
-    instance.write_text(INSTANCE % {"user": USER, "key": KEY, "smtp_port": smtp_port})
-    db_url = f"sqlite:///{workdir / 'bench.db'}" if args.db == "sqlite" else args.db
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mktows", "serve", "--port", str(port), "--db", db_url,
-                             "--instance", str(instance)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "MKTOWS_LIMITS_ENABLED": "0"})
+    proc, url = start_server(database_url(args.db, workdir), workdir, INSTANCE % {"smtp_port": smtp_port})
     try:
-        for line in proc.stdout:  # type: ignore[union-attr]
-            if "mktows ready on" in line:
-                break
-        url = f"http://127.0.0.1:{port}/soap/mktows/2_9"
         with httpx.Client(timeout=300) as client:
             ids: list[str] = []
             for start in range(0, args.recipients, 300):
@@ -116,7 +75,7 @@ def run_server(args: argparse.Namespace, workdir: Path, sink: Sink, smtp_port: i
                     f"<attrName>FirstName</attrName><attrValue>R{i}</attrValue></attribute></leadAttributeList>"
                     "</leadRecord>" for i in range(start, min(start + 300, args.recipients)))
                 text = post(client, url, f"<m:paramsSyncMultipleLeads><leadRecordList>{records}"
-                                         "</leadRecordList></m:paramsSyncMultipleLeads>")
+                                         "</leadRecordList></m:paramsSyncMultipleLeads>").decode()
                 ids += [part.split("</leadId>")[0] for part in text.split("<leadId>")[1:]]
             for start in range(0, len(ids), 1000):
                 members = "".join(f"<leadKey><keyType>IDNUM</keyType><keyValue>{i}</keyValue></leadKey>"
@@ -130,8 +89,7 @@ def run_server(args: argparse.Namespace, workdir: Path, sink: Sink, smtp_port: i
             wait_for(sink, args.recipients, limit=600)
             return time.perf_counter() - began
     finally:
-        proc.terminate()
-        proc.wait(15)
+        stop_server(proc)
 
 
 def run_bare(count: int, sink: Sink, smtp_port: int) -> float:

@@ -11,12 +11,7 @@ lower bound, and prints both with their ratio. Bounded: one client, a fixed numb
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
-import socket
 import sqlite3
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -25,26 +20,9 @@ from xml.sax.saxutils import escape
 
 import httpx
 from lxml import etree
+from soapbench import TNS, bench_user_yaml, database_url, envelope, start_server, stop_server
 
-USER, KEY = "bench_user", "bench-secret-key1"
-ENV = "http://schemas.xmlsoap.org/soap/envelope/"
-TNS = "http://www.marketo.com/mktows/"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def envelope(body: str) -> bytes:
-    stamp = datetime.now(UTC).isoformat(timespec="seconds")
-    signature = hmac.new(KEY.encode(), (stamp + USER).encode(), hashlib.sha1).hexdigest()
-    return (f'<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="{ENV}" xmlns:m="{TNS}" '
-            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><s:Header><m:AuthenticationHeader>'
-            f"<mktowsUserId>{USER}</mktowsUserId><requestSignature>{signature}</requestSignature>"
-            f"<requestTimestamp>{stamp}</requestTimestamp></m:AuthenticationHeader></s:Header>"
-            f"<s:Body>{body}</s:Body></s:Envelope>").encode()
+INSTANCE = bench_user_yaml() + "lead_fields:\n  - {name: Bench_Note, display_name: Bench Note, type: string}\n"
 
 
 def lead_rows(count: int, run: str) -> list[dict[str, str]]:
@@ -69,23 +47,8 @@ def page_body(oldest: datetime, size: int, position: str) -> str:
             "<stringItem>Bench_Note</stringItem></includeAttributes></m:paramsGetMultipleLeads>")
 
 
-def start_server(db_url: str, workdir: Path) -> tuple[subprocess.Popen, str]:
-    instance = workdir / "instance.yaml"
-    instance.write_text(f"api_users:\n  - {{user_id: {USER}, encryption_key: {KEY}}}\nlead_fields:\n"
-                        "  - {name: Bench_Note, display_name: Bench Note, type: string}\n")
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mktows", "serve", "--port", str(port), "--db", db_url,
-                             "--instance", str(instance)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={"MKTOWS_LIMITS_ENABLED": "0", **__import__("os").environ})
-    for line in proc.stdout:  # type: ignore[union-attr]
-        if "mktows ready on" in line:
-            return proc, f"http://127.0.0.1:{port}/soap/mktows/2_9"
-    raise SystemExit("server did not start")
-
-
 def run_server(args: argparse.Namespace, workdir: Path) -> tuple[float, float, int]:
-    db_url = f"sqlite:///{workdir / 'bench.db'}" if args.db == "sqlite" else args.db
-    proc, url = start_server(db_url, workdir)
+    proc, url = start_server(database_url(args.db, workdir), workdir, INSTANCE)
     try:
         rows = lead_rows(args.leads, str(int(time.time())))
         start_mark = datetime.now(UTC) - timedelta(seconds=1)
@@ -107,8 +70,7 @@ def run_server(args: argparse.Namespace, workdir: Path) -> tuple[float, float, i
             page_seconds = time.perf_counter() - began
         return sync_seconds, page_seconds, seen
     finally:
-        proc.terminate()
-        proc.wait(10)
+        stop_server(proc)
 
 
 def run_bare(args: argparse.Namespace, workdir: Path) -> tuple[float, float]:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields, replace
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,17 +21,23 @@ from mktows.engine.definitions import (
     CampaignDef,
     ChannelDef,
     CostDef,
+    CustomFieldDef,
+    CustomObjectDef,
     DefinitionError,
     Definitions,
     EmailDef,
     ListDef,
+    MObjectFieldDef,
     ProgramDef,
     StatusDef,
     TagTypeDef,
     WorkspaceDef,
 )
-from mktows.engine.fields import FIELD_TYPES, STANDARD_BY_LOWER
+from mktows.engine.fields import FIELD_TYPES, STANDARD_BY_LOWER, decimal_text
 from mktows.engine.models import ApiUser, FieldInfo
+from mktows.engine.mobjects import parse_datetime
+from mktows.engine.opportunity_fields import OPPORTUNITY, ROLE
+from mktows.engine.opportunity_fields import STANDARD_FIELDS as STANDARD_MOBJECT_FIELDS
 from mktows.engine.tokens import token_name
 
 if TYPE_CHECKING:
@@ -128,12 +134,15 @@ class Instance:
     programs: list[ProgramDef] = field(default_factory=list)
     campaigns: list[CampaignDef] = field(default_factory=list)  # outside programs
     smtp_url: str | None = None  # validated by SmtpConfig.parse
+    custom_objects: list[CustomObjectDef] = field(default_factory=list)
+    mobject_fields: list[MObjectFieldDef] = field(default_factory=list)  # opportunity and role fields
 
 
 KNOWN_KEYS = {
     "api_users", "lead_fields", "lists", "workspaces", "channels", "tag_types", "programs", "campaigns", "smtp_url",
+    "custom_objects", "opportunity_fields", "opportunity_role_fields",
 }
-FUTURE_KEYS = {"custom_objects", "opportunity_fields", "opportunity_role_fields"}
+FUTURE_KEYS: set[str] = set()
 
 
 class _Checker:
@@ -196,24 +205,10 @@ def parse_instance(data: Any, source: str = "<instance>") -> Instance:
     for i, item in enumerate(c.items(data.get("lead_fields"), "lead_fields")):
         path = f"lead_fields[{i}]"
         m = c.mapping(item, path, {"name", "type"}, {"display_name", "size", "read_only", "description"})
-        name = c.text(m["name"], f"{path}.name").strip()
-        if any(ch.isspace() for ch in name):
-            raise c.fail(f"{path}.name", f"field API names cannot contain spaces: {name!r}")
-        if name.lower() in STANDARD_BY_LOWER:
-            raise c.fail(f"{path}.name", f"{name!r} is a standard field")
-        if name.lower() in names:
-            raise c.fail(f"{path}.name", f"duplicate field {name!r}")
-        names.add(name.lower())
-        dtype = c.text(m["type"], f"{path}.type").strip().lower()
-        if dtype not in FIELD_TYPES:
-            raise c.fail(f"{path}.type", f"unknown type {m['type']!r} (expected one of: {', '.join(sorted(FIELD_TYPES))})")
-        size = m.get("size")
-        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
-            raise c.fail(f"{path}.size", "expected a positive integer")
+        name, dtype, size, display = _custom_field(c, m, path, names, STANDARD_BY_LOWER, "")
         read_only = m.get("read_only", False)
         if not isinstance(read_only, bool):
             raise c.fail(f"{path}.read_only", "expected true or false")
-        display = c.text(m["display_name"], f"{path}.display_name") if "display_name" in m else name
         lead_fields.append(
             FieldInfo(name=name, display_name=display, data_type=dtype, size=size, read_only=read_only, custom=True)
         )
@@ -243,7 +238,59 @@ def parse_instance(data: Any, source: str = "<instance>") -> Instance:
         programs=_programs(c, data.get("programs")),
         campaigns=_campaign_list(c, data.get("campaigns"), "campaigns"),
         smtp_url=None if smtp_url is None else str(smtp_url),
+        custom_objects=_custom_objects(c, data.get("custom_objects")),
+        mobject_fields=[
+            *_mobject_fields(c, data.get("opportunity_fields"), "opportunity_fields", OPPORTUNITY),
+            *_mobject_fields(c, data.get("opportunity_role_fields"), "opportunity_role_fields", ROLE),
+        ],
     )
+
+
+def _custom_field(
+    c: _Checker, m: dict[str, Any], path: str, seen: set[str], standard: Collection[str], owner: str
+) -> tuple[str, str, int | None, str]:
+    """(name, type, size, display name) of a custom field declaration (lead, Opportunity, role)."""
+    name = c.text(m["name"], f"{path}.name").strip()
+    if any(ch.isspace() for ch in name):
+        raise c.fail(f"{path}.name", f"field API names cannot contain spaces: {name!r}")
+    if name.lower() in standard:
+        raise c.fail(f"{path}.name", f"{name!r} is a standard {owner}field")
+    if name.lower() in seen:
+        raise c.fail(f"{path}.name", f"duplicate field {name!r}")
+    seen.add(name.lower())
+    dtype = c.text(m["type"], f"{path}.type").strip().lower()
+    if dtype not in FIELD_TYPES:
+        raise c.fail(f"{path}.type", f"unknown type {m['type']!r} (expected one of: {', '.join(sorted(FIELD_TYPES))})")
+    size = m.get("size")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise c.fail(f"{path}.size", "expected a positive integer")
+    display = c.text(m["display_name"], f"{path}.display_name") if "display_name" in m else name
+    return name, dtype, size, display
+
+
+# Names a custom MObject field cannot take: the standard fields and the criterion-only names.
+RESERVED_MOBJECT_NAMES = {
+    object_name: {f.name.lower() for f in fields} | {"createdat", "updatedat", "crmid"}
+    for object_name, fields in STANDARD_MOBJECT_FIELDS.items()
+}
+
+
+def _mobject_fields(c: _Checker, value: Any, key: str, object_name: str) -> list[MObjectFieldDef]:
+    """`opportunity_fields` / `opportunity_role_fields`: at most one `external_key: true` each."""
+    out: list[MObjectFieldDef] = []
+    seen: set[str] = set()
+    for i, item in enumerate(c.items(value, key)):
+        path = f"{key}[{i}]"
+        m = c.mapping(item, path, {"name", "type"}, {"display_name", "size", "external_key", "description"})
+        name, dtype, size, display = _custom_field(c, m, path, seen, RESERVED_MOBJECT_NAMES[object_name],
+                                                   f"{object_name} ")
+        external_key = _flag(c, m, "external_key", path, False)
+        taken = next((f.name for f in out if f.external_key), None)
+        if external_key and taken is not None:
+            raise c.fail(f"{path}.external_key", f"{taken!r} is already the external key (at most one per object)")
+        description = _scalar(c, m["description"], f"{path}.description") if m.get("description") is not None else None
+        out.append(MObjectFieldDef(object_name, name, dtype, display, size, external_key, description, path))
+    return out
 
 
 def load_instance(path: str | Path) -> Instance:
@@ -273,6 +320,8 @@ def apply_instance(engine: Engine, instance: Instance) -> None:
         lists=[ListDef(lst.name, lst.program, lst.path) for lst in instance.lists],
         programs=instance.programs,
         campaigns=instance.campaigns,
+        custom_objects=instance.custom_objects,
+        mobject_fields=instance.mobject_fields,
     )
     try:
         engine.apply_definitions(defs)
@@ -424,7 +473,9 @@ def _tag_types(c: _Checker, value: Any) -> list[TagTypeDef]:
 
 PROGRAM_KEYS = {
     "type", "channel", "workspace", "folder", "description", "tags", "costs", "tokens", "lists", "emails", "campaigns",
+    "archived", "crm_id", "start_date", "end_date",
 }
+EVENT_PROGRAM = "Marketing Event"
 
 
 def _programs(c: _Checker, value: Any) -> list[ProgramDef]:
@@ -435,14 +486,20 @@ def _programs(c: _Checker, value: Any) -> list[ProgramDef]:
         m = c.mapping(item, path, {"name"}, PROGRAM_KEYS)
         name = c.text(m["name"], f"{path}.name").strip()
         _unique(c, seen, name, f"{path}.name", "program")
+        program_type = _choice(c, m["type"], f"{path}.type", PROGRAM_TYPES) if "type" in m else None
+        starts_at, ends_at = _event_dates(c, m, path, program_type)
         out.append(
             ProgramDef(
                 name=name,
-                type=_choice(c, m["type"], f"{path}.type", PROGRAM_TYPES) if "type" in m else None,
+                type=program_type,
                 channel=_optional_text(c, m, "channel", path),
                 workspace=_optional_text(c, m, "workspace", path),
                 folder=_folder(c, m["folder"], f"{path}.folder") if "folder" in m else None,
                 description=_scalar(c, m["description"], f"{path}.description") if "description" in m else None,
+                archived=_flag(c, m, "archived", path, False) if "archived" in m else None,
+                crm_id=_optional_text(c, m, "crm_id", path),
+                starts_at=starts_at,
+                ends_at=ends_at,
                 tags=_tags(c, m.get("tags"), f"{path}.tags"),
                 costs=_costs(c, m.get("costs"), f"{path}.costs"),
                 tokens=_tokens(c, m.get("tokens"), f"{path}.tokens"),
@@ -453,6 +510,27 @@ def _programs(c: _Checker, value: Any) -> list[ProgramDef]:
             )
         )
     return out
+
+
+def _event_dates(
+    c: _Checker, m: dict[str, Any], path: str, program_type: str | None
+) -> tuple[datetime | None, datetime | None]:
+    """`start_date` / `end_date` of an event program: a date or `YYYY-MM-DD hh:mm[:ss]` (UTC)."""
+    dates: list[datetime | None] = []
+    for key in ("start_date", "end_date"):
+        if m.get(key) is None:
+            dates.append(None)
+            continue
+        if program_type != EVENT_PROGRAM:
+            raise c.fail(f"{path}.{key}", f"only event programs have dates (give type: {EVENT_PROGRAM})")
+        try:
+            dates.append(parse_datetime(_scalar(c, m[key], f"{path}.{key}")))
+        except ValueError:
+            raise c.fail(f"{path}.{key}", f"expected YYYY-MM-DD or YYYY-MM-DD hh:mm:ss, got {m[key]!r}") from None
+    starts_at, ends_at = dates
+    if starts_at is not None and ends_at is not None and ends_at < starts_at:
+        raise c.fail(f"{path}.end_date", "is before start_date")
+    return starts_at, ends_at
 
 
 def _optional_text(c: _Checker, m: dict[str, Any], key: str, path: str) -> str | None:
@@ -493,14 +571,12 @@ def _costs(c: _Checker, value: Any, path: str) -> list[CostDef]:
         amount = m["amount"]
         try:
             if isinstance(amount, bool):
-                raise ArithmeticError
-            number = Decimal(str(amount).strip())
-            if not number.is_finite():
-                raise ArithmeticError
-        except ArithmeticError:
+                raise ValueError(amount)
+            exact = decimal_text(str(amount))
+        except ValueError:
             raise c.fail(f"{p}.amount", f"expected a number, got {amount!r}") from None
         note = _scalar(c, m["note"], f"{p}.note") if m.get("note") is not None else None
-        out.append(CostDef(month, format(number.normalize(), "f"), note))
+        out.append(CostDef(month, exact, note))
     return out
 
 
@@ -719,3 +795,61 @@ _STEP_ARGS = {
     "interesting_moment": _interesting_moment,
     "wait": _wait,
 }
+
+
+# --- custom objects (issue 4): shapes only; link targets resolve in apply_instance ----------
+
+MAX_CUSTOM_FIELDS = 50  # SPEC 8.6
+
+
+def _api_name(c: _Checker, value: Any, path: str) -> str:
+    name = c.text(value, path).strip()
+    if any(ch.isspace() for ch in name):
+        raise c.fail(path, f"custom object API names cannot contain spaces: {name!r}")
+    return name
+
+
+def _custom_objects(c: _Checker, value: Any) -> list[CustomObjectDef]:
+    out: list[CustomObjectDef] = []
+    seen: set[str] = set()
+    for i, item in enumerate(c.items(value, "custom_objects")):
+        path = f"custom_objects[{i}]"
+        m = c.mapping(item, path, {"name", "fields"}, {"display_name", "description"})
+        name = _api_name(c, m["name"], f"{path}.name")
+        _unique(c, seen, name, f"{path}.name", "custom object")
+        description = _scalar(c, m["description"], f"{path}.description") if m.get("description") is not None else None
+        out.append(
+            CustomObjectDef(
+                name=name,
+                fields=_custom_fields(c, m["fields"], f"{path}.fields"),
+                display_name=_optional_text(c, m, "display_name", path),
+                description=description,
+                path=path,
+            )
+        )
+    return out
+
+
+def _custom_fields(c: _Checker, value: Any, path: str) -> list[CustomFieldDef]:
+    """At most 50 fields; at least one dedupe field (the key); at most one link to a lead."""
+    items = c.items(value, path)
+    if not items:
+        raise c.fail(path, "a custom object needs at least one field")
+    if len(items) > MAX_CUSTOM_FIELDS:
+        raise c.fail(path, f"a custom object has at most {MAX_CUSTOM_FIELDS} fields, got {len(items)}")
+    out: list[CustomFieldDef] = []
+    seen: set[str] = set()
+    link_at: str | None = None
+    for j, item in enumerate(items):
+        p = f"{path}[{j}]"
+        m = c.mapping(item, p, {"name", "type"}, {"display_name", "dedupe", "link"})
+        name, dtype, _, display = _custom_field(c, m, p, seen, (), "")
+        link = _optional_text(c, m, "link", p)
+        if link is not None and link_at is not None:
+            raise c.fail(f"{p}.link", f"only one field may link to a lead ({link_at} already does)")
+        if link is not None:
+            link_at = name
+        out.append(CustomFieldDef(name, dtype, display, _flag(c, m, "dedupe", p, False), link))
+    if not any(f.dedupe for f in out):
+        raise c.fail(path, "at least one field needs dedupe: true (the dedupe fields form the record's key)")
+    return out

@@ -75,3 +75,18 @@ def test_describe_lead_record(api):
 
 def test_describe_unknown_object_is_20110(api):
     assert api.fault("describeMObject", objectName="Spaceship").code == 20110
+
+
+def test_describe_custom_object_type_by_any_case(api):
+    """An extension: the instance's custom object types are described too (key fields are the
+    primary key), while listMObjects keeps the vendor's four names."""
+    md = api.call("describeMObject", objectName="roadSHOW")["metadata"]
+    assert md["name"] == "Roadshow" and md["isCustom"] is True and md["isVirtual"] is False
+    assert md["description"] == "Road Show"
+    fields = {f["name"]: f for f in items(md, "fieldList", "field")}
+    assert list(fields) == ["MKTOID", "rid", "city", "visited_on", "attendees"]
+    assert [n for n, f in fields.items() if f["isPrimaryKey"]] == ["MKTOID", "rid"]
+    assert fields["visited_on"]["dataType"] == "date" and fields["attendees"]["dataType"] == "integer"
+    assert "Id" in fields["MKTOID"]["description"]
+    for f in fields.values():
+        assert set(FIELD_ELEMENTS) <= set(f) and f["isCustom"] is True

@@ -16,6 +16,8 @@ from sqlalchemy import select
 from mktows.engine import (
     activities,
     campaign_calls,
+    catalog,
+    custom_objects,
     definitions,
     imports,
     leads,
@@ -23,6 +25,7 @@ from mktows.engine import (
     merge,
     metadata,
     mobjects,
+    opportunity_fields,
     programs,
     sync,
     users,
@@ -32,6 +35,10 @@ from mktows.engine.models import (
     ActivityPage,
     ApiUser,
     CampaignInfo,
+    ChannelInfo,
+    CustomObjectPage,
+    CustomObjectStatus,
+    CustomRecord,
     FieldInfo,
     ImportStatus,
     Lead,
@@ -46,8 +53,10 @@ from mktows.engine.models import (
     MObjectQuery,
     MObjectStatus,
     ObjectMetadata,
+    Pair,
     StreamPosition,
     SyncOutcome,
+    TagTypeInfo,
 )
 from mktows.store.database import Database
 from mktows.store.tables import static_lists
@@ -248,7 +257,8 @@ class Engine:
     # --- metadata (SPEC 7.17, 7.18) -------------------------------------------------------
     def describe(self, object_name: str) -> ObjectMetadata:
         with self.db.read() as conn:
-            return metadata.describe(object_name, users.registry(conn))
+            return metadata.describe(object_name, users.registry(conn), opportunity_fields.load_schemas(conn),
+                                     custom_objects.all_types(conn))
 
     def object_names(self) -> list[str]:
         return metadata.object_names()
@@ -267,6 +277,46 @@ class Engine:
     def delete_mobjects(self, objects: list[MObject]) -> list[MObjectStatus]:
         with self.db.write() as conn:
             return mobjects.delete_mobjects(conn, objects, self.now())
+
+    # --- channels and tags (SPEC 7.19, 7.20) ----------------------------------------------
+    def get_channels(self, names: list[str] | None = None) -> list[ChannelInfo]:
+        """Every channel, or those named (unknown names left out), by name."""
+        with self.db.read() as conn:
+            return catalog.get_channels(conn, names)
+
+    def get_tags(self, wanted: list[tuple[str, list[str]]] | None = None) -> list[TagTypeInfo]:
+        """The tag types (not Channel), filtered by (type, values) pairs when given."""
+        with self.db.read() as conn:
+            return catalog.get_tags(conn, wanted)
+
+    # --- custom objects (SPEC 7.21 - 7.23) ------------------------------------------------
+    def get_custom_objects(
+        self,
+        type_name: str,
+        *,
+        keys: list[Pair] | None = None,
+        include: list[str] | None = None,
+        batch_size: int | None = None,
+        position: str | None = None,
+    ) -> CustomObjectPage:
+        """Records matching a partial key (equality on key fields), 100 per page at most."""
+        secret = self._hmac_secret()
+        with self.db.read() as conn:
+            return custom_objects.get_records(
+                conn, type_name, keys=keys or [], include=include or [], batch_size=batch_size,
+                position=position, secret=secret, now=self.now(),
+            )
+
+    def sync_custom_objects(
+        self, type_name: str, records: list[CustomRecord], operation: str | None = None
+    ) -> list[CustomObjectStatus]:
+        """Per-record statuses in input order; operation absent means UPSERT (DECISIONS #53)."""
+        with self.db.write() as conn:
+            return custom_objects.sync_records(conn, users.registry(conn), type_name, records, operation, self.now())
+
+    def delete_custom_objects(self, type_name: str, key_lists: list[list[Pair]]) -> list[CustomObjectStatus]:
+        with self.db.write() as conn:
+            return custom_objects.delete_records(conn, type_name, key_lists, self.now())
 
     # --- campaigns and imports (SPEC 7.9 - 7.13) ---------------------------------------------
     def campaigns_for_source(self, source: str, name: str | None = None, exact: bool = False) -> list[CampaignInfo]:

@@ -23,8 +23,11 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
+from mktows.engine import catalog, users
+from mktows.engine import custom_objects as co
+from mktows.engine import opportunities as opp
+from mktows.engine.opportunity_fields import MObjectField
 from mktows.engine import programs as prog
-from mktows.engine import users
 from mktows.engine.fields import Field, FieldRegistry, normalize_value
 from mktows.engine.models import ApiUser, FieldInfo, ProgramInfo
 from mktows.engine.tokens import TOKEN_RE
@@ -32,8 +35,11 @@ from mktows.errors import MarketoError
 from mktows.store.tables import (
     campaigns,
     channels,
+    custom_object_types,
     emails,
+    mobject_fields,
     program_costs,
+    program_tags,
     programs,
     static_lists,
     tag_types,
@@ -146,12 +152,48 @@ class ProgramDef:
     workspace: str | None = None
     folder: str | None = None
     description: str | None = None
+    archived: bool | None = None
+    crm_id: str | None = None
+    starts_at: datetime | None = None  # event programs
+    ends_at: datetime | None = None
     tags: list[tuple[str, str]] = field(default_factory=list)
     costs: list[CostDef] = field(default_factory=list)
     tokens: list[tuple[str, str]] = field(default_factory=list)  # name without my.
     lists: list[str] = field(default_factory=list)
     emails: list[EmailDef] = field(default_factory=list)
     campaigns: list[CampaignDef] = field(default_factory=list)
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class CustomFieldDef:
+    name: str
+    type: str  # a lead field type
+    display_name: str | None = None
+    dedupe: bool = False
+    link: str | None = None  # the lead field the value names, e.g. Id
+
+
+@dataclass(frozen=True)
+class CustomObjectDef:
+    name: str
+    fields: list[CustomFieldDef]
+    display_name: str | None = None
+    description: str | None = None
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class MObjectFieldDef:
+    """A custom field of Opportunity or OpportunityPersonRole (shape already checked)."""
+
+    object_name: str  # Opportunity | OpportunityPersonRole
+    name: str
+    data_type: str  # a lead field type (fields.FIELD_TYPES)
+    display_name: str | None = None
+    size: int | None = None
+    external_key: bool = False
+    description: str | None = None
     path: str = ""
 
 
@@ -165,6 +207,8 @@ class Definitions:
     lists: list[ListDef] = field(default_factory=list)
     programs: list[ProgramDef] = field(default_factory=list)
     campaigns: list[CampaignDef] = field(default_factory=list)  # outside programs
+    custom_objects: list[CustomObjectDef] = field(default_factory=list)
+    mobject_fields: list[MObjectFieldDef] = field(default_factory=list)
 
 
 def apply_definitions(conn: Connection, defs: Definitions, now: datetime) -> None:
@@ -173,6 +217,12 @@ def apply_definitions(conn: Connection, defs: Definitions, now: datetime) -> Non
         users.put_user(conn, user.user_id, user.encryption_key, now, user.enabled)
     for info in defs.lead_fields:
         users.put_field(conn, info, now)
+    if defs.custom_objects:
+        lead_fields = users.registry(conn)
+        for codef in defs.custom_objects:
+            _put_custom_object(conn, codef, lead_fields, now)
+    for fdef in defs.mobject_fields:
+        _put_mobject_field(conn, fdef, now)
     ensure_workspace(conn, DEFAULT_WORKSPACE, now)
     for ws in defs.workspaces:
         ensure_workspace(conn, ws.name, now, ws.description)
@@ -203,6 +253,40 @@ def apply_definitions(conn: Connection, defs: Definitions, now: datetime) -> Non
             .where(campaigns.c.id == campaign_id)
             .values(smart_list=json.dumps(smart_list), flow=json.dumps(flow))
         )
+
+
+# --- custom fields of opportunities and person roles ------------------------------------
+
+
+def _put_mobject_field(conn: Connection, fdef: MObjectFieldDef, now: datetime) -> None:
+    """Create or update one custom field. Values already stored are re-stored for a new type
+    or size (DefinitionError when one does not fit); a field declared `external_key` becomes
+    its object's only one."""
+    table = mobject_fields
+    values = {
+        "name": fdef.name,
+        "display_name": fdef.display_name or fdef.name,
+        "data_type": fdef.data_type,
+        "size": fdef.size,
+        "external_key": fdef.external_key,
+        "description": fdef.description,
+    }
+    same_object = table.c.object_name == fdef.object_name
+    existing = conn.execute(select(table).where(same_object, table.c.name_lower == fdef.name.lower())).first()
+    if existing is None:
+        row = {**values, "object_name": fdef.object_name, "name_lower": fdef.name.lower(), "created_at": now}
+        field_id = int(conn.execute(insert(table).values(**row).returning(table.c.id)).scalar_one())
+    else:
+        field_id = int(existing.id)
+        conn.execute(update(table).where(table.c.id == field_id).values(**values))
+        if (existing.data_type, existing.size) != (fdef.data_type, fdef.size):
+            declared = MObjectField(fdef.name, fdef.data_type, fdef.size, field_id=field_id)
+            try:
+                opp.restore_values(conn, fdef.object_name, declared)
+            except ValueError as exc:
+                raise DefinitionError(f"{fdef.path}.type", str(exc)) from None
+    if fdef.external_key:
+        conn.execute(update(table).where(same_object, table.c.id != field_id).values(external_key=False))
 
 
 # --- workspaces, channels, tags --------------------------------------------------------
@@ -243,6 +327,9 @@ def _put_tag_type(conn: Connection, tag_type: TagTypeDef, now: datetime) -> None
     merged += [v for v in tag_type.values if v.lower() not in known]
     _upsert_named(conn, tag_types, tag_type.name, {"name": tag_type.name, "tag_values": json.dumps(merged)},
                   {"created_at": now})
+    # programs' tags follow a new spelling of the type's name
+    conn.execute(update(program_tags).where(func.lower(program_tags.c.tag_type) == tag_type.name.lower())
+                 .values(tag_type=tag_type.name))
 
 
 def _upsert_named(conn: Connection, table: Any, name: str, values: dict[str, Any], on_insert: dict[str, Any]) -> int:
@@ -271,17 +358,16 @@ def _put_program(conn: Connection, pdef: ProgramDef, now: datetime) -> ProgramIn
         values["workspace_id"] = ws
     if pdef.folder is not None:
         values["folder"] = pdef.folder
-    if pdef.description is not None:
-        values["description"] = pdef.description
+    for key in ("description", "archived", "crm_id", "starts_at", "ends_at"):
+        if getattr(pdef, key) is not None:
+            values[key] = getattr(pdef, key)
     tags = [_tag(conn, t, v, f"{pdef.path}.tags.{t}") for t, v in pdef.tags]
     if existing is None:
         values.setdefault("workspace_id", ensure_workspace(conn, DEFAULT_WORKSPACE, now))
-        values.update(name_lower=pdef.name.lower(), created_at=now, tags=json.dumps(tags),
-                      tokens=json.dumps(pdef.tokens))
+        values.update(name_lower=pdef.name.lower(), created_at=now, tokens=json.dumps(pdef.tokens))
         program_id = int(conn.execute(insert(programs).values(**values).returning(programs.c.id)).scalar_one())
     else:
         program_id = int(existing.id)
-        values["tags"] = json.dumps(_merge_pairs(json.loads(existing.tags), tags))
         values["tokens"] = json.dumps(_merge_pairs(json.loads(existing.tokens), pdef.tokens))
         conn.execute(update(programs).where(programs.c.id == program_id).values(**values))
         if existing.name != pdef.name:  # lists refer to their program by name
@@ -290,6 +376,8 @@ def _put_program(conn: Connection, pdef: ProgramDef, now: datetime) -> ProgramIn
                 .where(func.lower(static_lists.c.program_name) == pdef.name.lower())
                 .values(program_name=pdef.name)
             )
+    for tag_type, value in tags:  # merged by type: the file's value replaces that type's value only
+        prog.set_tag(conn, program_id, tag_type, value)
     for cost in pdef.costs:
         _put_cost(conn, program_id, cost)
     return prog.program_by_id(conn, program_id)
@@ -311,14 +399,14 @@ def _channel_name(conn: Connection, name: str, path: str) -> str:
 
 
 def _tag(conn: Connection, type_name: str, value: str, path: str) -> tuple[str, str]:
-    row = conn.execute(select(tag_types).where(tag_types.c.name_lower == type_name.lower())).first()
-    if row is None:
+    tag_type = catalog.tag_type_or_none(conn, type_name)
+    if tag_type is None:
         raise DefinitionError(path, f"unknown tag type {type_name!r} (declare it under tag_types)")
-    allowed = json.loads(row.tag_values)
-    for v in allowed:
-        if v.lower() == value.lower():
-            return row.name, v
-    raise DefinitionError(path, f"{value!r} is not a value of tag type {row.name!r} (values: {', '.join(allowed)})")
+    declared = catalog.declared_value(tag_type, value)
+    if declared is None:
+        raise DefinitionError(
+            path, f"{value!r} is not a value of tag type {tag_type.name!r} (values: {', '.join(tag_type.values)})")
+    return tag_type.name, declared
 
 
 def _put_cost(conn: Connection, program_id: int, cost: CostDef) -> None:
@@ -484,14 +572,14 @@ class _Resolver:
             program = self.program
         else:
             raise DefinitionError(f"{path}.program", "is required for a campaign outside programs")
-        statuses = prog.channel_statuses(self.conn, program.channel or "")
+        statuses = catalog.channel_statuses(self.conn, program.channel)
         if not statuses:
             raise DefinitionError(path, f"program {program.name!r} has no channel with progression statuses")
         for s in statuses:
-            if s["name"].lower() == arg["status"].lower():
-                out = {"status": s["name"]}
+            if s.name.lower() == arg["status"].lower():
+                out = {"status": s.name}
                 return {**out, "program": program.name} if "program" in arg else out
-        names = ", ".join(s["name"] for s in statuses)
+        names = ", ".join(s.name for s in statuses)
         raise DefinitionError(f"{path}.status", f"{arg['status']!r} is not a status of channel {program.channel!r} ({names})")
 
     def _campaign(self, name: str, path: str) -> str:
@@ -527,3 +615,48 @@ def _check_value(f: Field, value: str, op: str, path: str) -> None:
             normalize_value(f, value)
         except ValueError as exc:
             raise DefinitionError(path, str(exc)) from None
+
+
+# --- custom objects ------------------------------------------------------------------------
+
+
+def _put_custom_object(conn: Connection, codef: CustomObjectDef, lead_fields: FieldRegistry, now: datetime) -> None:
+    """Create or update a type in place. Its fields are replaced by the declared ones; a
+    change that stored records would not fit (key, link, a field's type or spelling) is
+    refused while the type has records."""
+    fields = tuple(_custom_field(f, lead_fields, f"{codef.path}.fields[{i}]") for i, f in enumerate(codef.fields))
+    values = {
+        "name": codef.name,
+        "display_name": codef.display_name,
+        "description": codef.description,
+        "fields": json.dumps([f.as_json() for f in fields]),
+        "updated_at": now,
+    }
+    row = conn.execute(
+        select(custom_object_types).where(custom_object_types.c.name_lower == codef.name.lower())
+    ).first()
+    if row is None:
+        conn.execute(insert(custom_object_types).values(**values, name_lower=codef.name.lower(), created_at=now))
+        return
+    problem = co.incompatible_change(co.fields_from_json(row.fields), fields)
+    if problem is not None:
+        count = co.record_count(conn, row.id)
+        if count:
+            raise DefinitionError(
+                codef.path, f"{problem}, but custom object {row.name} has {count} record(s): "
+                            "delete them (deleteCustomObjects) or declare a new object"
+            )
+    conn.execute(update(custom_object_types).where(custom_object_types.c.id == row.id).values(**values))
+
+
+def _custom_field(fdef: CustomFieldDef, lead_fields: FieldRegistry, path: str) -> co.CustomField:
+    link = None
+    if fdef.link is not None:
+        if fdef.link.strip().lower() == co.LEAD_ID_FIELD.lower():
+            link = co.LEAD_ID_FIELD
+        else:
+            target = lead_fields.get(fdef.link)
+            if target is None:
+                raise DefinitionError(f"{path}.link", f"unknown lead field {fdef.link!r} (Id or a lead field API name)")
+            link = target.name
+    return co.CustomField(fdef.name, fdef.type, fdef.display_name or fdef.name, fdef.dedupe, link)

@@ -138,6 +138,18 @@ class FieldRegistry:
         return out
 
 
+def decimal_text(raw: str) -> str:
+    """A number as exact decimal text without exponent or trailing zeros ("3E+3" -> "3000");
+    ValueError when it is not a finite number."""
+    try:
+        number = Decimal(raw.strip())
+    except InvalidOperation:
+        raise ValueError(raw) from None
+    if not number.is_finite():
+        raise ValueError(raw)
+    return format(number.normalize(), "f")
+
+
 def normalize_value(field: Field, raw: str) -> str:
     """Validate `raw` for the field's type and return the stored form; ValueError if bad."""
     value = raw.strip() if field.data_type not in ("string", "text") else raw
@@ -153,13 +165,9 @@ def normalize_value(field: Field, raw: str) -> str:
             raise ValueError(f"Invalid integer value for {field.name}: {raw}") from None
     if t in ("float", "currency", "percent"):
         try:
-            d = Decimal(value)
-        except InvalidOperation:
+            return decimal_text(value)
+        except ValueError:
             raise ValueError(f"Invalid {t} value for {field.name}: {raw}") from None
-        if not d.is_finite():
-            raise ValueError(f"Invalid {t} value for {field.name}: {raw}")
-        text = format(d.normalize(), "f")
-        return text
     if t == "boolean":
         low = value.lower()
         if low in ("true", "1", "yes", "y"):

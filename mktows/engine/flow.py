@@ -27,13 +27,13 @@ from typing import Any
 from sqlalchemy import Connection, and_, bindparam, select, update
 
 from mktows.delivery.outbox import Message, queue_email
-from mktows.engine import programs
+from mktows.engine import catalog, programs
 from mktows.engine import tokens as tk
 from mktows.engine.activity_log import ActivityRow
 from mktows.engine.activity_types import ADD_TO_LIST, REMOVE_FROM_LIST, by_code
 from mktows.engine.fields import TOP_LEVEL, Field, FieldRegistry, normalize_value
 from mktows.engine.lists import add_members, list_event, remove_members
-from mktows.engine.models import CampaignInfo, EmailInfo, Lead, LeadAttribute, ProgramInfo
+from mktows.engine.models import CampaignInfo, EmailInfo, Lead, LeadAttribute, ProgramInfo, ProgressionStatus
 from mktows.engine.smartlists import field_named
 from mktows.engine.sync import ChangeCause, LeadState, SyncBatch
 from mktows.errors import BadParameter, MarketoError, UnknownLeadField
@@ -165,16 +165,16 @@ def _c_list(conn: Connection, registry: FieldRegistry, plan: RunPlan, arg: Any) 
 
 def _c_change_program_status(
     conn: Connection, registry: FieldRegistry, plan: RunPlan, arg: Any
-) -> tuple[ProgramInfo, dict[str, Any], dict[str, int]]:
+) -> tuple[ProgramInfo, ProgressionStatus, dict[str, int]]:
     program = programs.find_program(conn, str(arg["program"])) if arg.get("program") else plan.program
     if program is None:
         raise BadParameter("change_program_status needs a program for a campaign outside programs")
-    statuses = programs.channel_statuses(conn, program.channel or "")
+    statuses = catalog.channel_statuses(conn, program.channel)
     wanted = str(arg["status"]).strip().lower()
-    status = next((s for s in statuses if s["name"].lower() == wanted), None)
+    status = next((s for s in statuses if s.name.lower() == wanted), None)
     if status is None:
         raise BadParameter(f"{arg['status']!r} is not a status of channel {program.channel!r}")
-    steps = {s["name"].lower(): int(s.get("step", 0)) for s in statuses}
+    steps = {s.name.lower(): s.step for s in statuses}
     return program, status, steps
 
 
@@ -403,23 +403,23 @@ class _Chunk:
         ).first()
         old = current.status if current is not None else None
         if old is not None:
-            if old.lower() == status["name"].lower():
+            if old.lower() == status.name.lower():
                 return None
-            if order.get(old.lower(), -1) > int(status.get("step", 0)):
+            if order.get(old.lower(), -1) > status.step:
                 return None  # progression only moves forward
-        success = bool(status.get("success")) or bool(current is not None and current.success)
+        success = status.success or bool(current is not None and current.success)
         stmt = upsert(self.conn, program_members).values(
-            program_id=program.id, lead_id=st.id, status=status["name"], success=success, updated_at=self.now
+            program_id=program.id, lead_id=st.id, status=status.name, success=success, updated_at=self.now
         )
         self.conn.execute(stmt.on_conflict_do_update(
             index_elements=[program_members.c.program_id, program_members.c.lead_id],
-            set_={"status": status["name"], "success": success, "updated_at": self.now},
+            set_={"status": status.name, "success": success, "updated_at": self.now},
         ))
         self.row(st, CHANGE_STATUS, program.name, [
             ("Old Status", old or "Not in Program"),
-            ("New Status", status["name"]),
+            ("New Status", status.name),
             ("Program ID", str(program.id)),
-            ("Success", "true" if status.get("success") else "false"),
+            ("Success", "true" if status.success else "false"),
             ("Reason", self.plan.reason("Change Program Status")),
             *step.attributes(),
         ])

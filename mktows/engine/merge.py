@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
 
+from mktows.engine import custom_objects
 from mktows.engine.activity_log import ActivityRow, write_activities
 from mktows.engine.activity_types import MERGE_LEADS
 from mktows.engine.leads import LEAD_COLUMNS, key_condition
@@ -48,7 +49,8 @@ def resolve_key_list(conn: Connection, keys: list[tuple[str, str]], label: str) 
 
 
 def absorb(conn: Connection, winner_id: int, loser_ids: list[int]) -> None:
-    """Move list memberships, activities and cookies of losers to the winner, then delete them."""
+    """Move list memberships, activities, cookies and custom-object records of losers to the
+    winner, then delete them."""
     if not loser_ids:
         return
     held = set(conn.execute(select(list_members.c.list_id).where(list_members.c.lead_id == winner_id)).scalars())
@@ -65,6 +67,7 @@ def absorb(conn: Connection, winner_id: int, loser_ids: list[int]) -> None:
         )
     conn.execute(update(activities).where(in_values(activities.c.lead_id, loser_ids)).values(lead_id=winner_id))
     conn.execute(update(cookies).where(in_values(cookies.c.lead_id, loser_ids)).values(lead_id=winner_id))
+    custom_objects.move_records(conn, winner_id, loser_ids)
     conn.execute(delete(list_members).where(in_values(list_members.c.lead_id, loser_ids)))
     conn.execute(delete(lead_values).where(in_values(lead_values.c.lead_id, loser_ids)))
     conn.execute(delete(leads).where(in_values(leads.c.id, loser_ids)))
@@ -111,7 +114,6 @@ def merge_leads(
         for name, value in values[lid].items():
             if name not in values[winner_id] and name not in value_fill and value != "":
                 value_fill[name] = value
-    absorb(conn, winner_id, loser_ids)
     changes: dict[str, object] = dict(col_fill, updated_at=now)
     if "email" in col_fill:
         changes["email_lower"] = str(col_fill["email"]).lower()
@@ -120,6 +122,7 @@ def merge_leads(
         conn.execute(
             insert(lead_values), [{"lead_id": winner_id, "name": n, "value": v} for n, v in value_fill.items()]
         )
+    absorb(conn, winner_id, loser_ids)  # after the fill: moved records link to the winner's final values
     updated = bool(col_fill or value_fill)
     write_activities(
         conn,

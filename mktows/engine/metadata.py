@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
+from mktows.engine.custom_objects import CustomType
 from mktows.engine.fields import FieldRegistry
 from mktows.engine.models import ObjectField, ObjectMetadata
+from mktows.engine.opportunity_fields import OPPORTUNITY, ROLE, STANDARD_FIELDS, Schema
 from mktows.errors import BadParameter
 
 OBJECT_NAMES = ["ActivityRecord", "LeadRecord", "Opportunity", "OpportunityPersonRole"]
 EPOCH = datetime(2010, 1, 1, tzinfo=UTC)
+DESCRIPTIONS = {OPPORTUNITY: "Opportunity", ROLE: "Role of a person in an opportunity"}
 
 # name, sourceObject, dataType, size, isName, isPrimaryKey  (SPEC 7.17)
 _ACTIVITY_FIELDS: tuple[tuple[str, str, str, int | None, bool, bool], ...] = (
@@ -25,39 +29,6 @@ _ACTIVITY_FIELDS: tuple[tuple[str, str, str, int | None, bool, bool], ...] = (
     ("orgName", "Company", "string", 255, False, False),
     ("foreignSysOrgId", "Company", "string", 50, False, False),
 )
-
-# name, dataType, size (SPEC 8.5)
-_OPPORTUNITY_FIELDS: tuple[tuple[str, str, int | None], ...] = (
-    ("Id", "integer", 10),
-    ("Amount", "currency", None),
-    ("CloseDate", "date", None),
-    ("Description", "text", None),
-    ("ExpectedRevenue", "currency", None),
-    ("ExternalCreatedDate", "datetime", None),
-    ("Fiscal", "string", 255),
-    ("FiscalQuarter", "integer", 10),
-    ("FiscalYear", "integer", 10),
-    ("ForecastCategoryName", "string", 255),
-    ("IsClosed", "boolean", None),
-    ("IsWon", "boolean", None),
-    ("LastActivityDate", "date", None),
-    ("LeadSource", "string", 255),
-    ("Name", "string", 255),
-    ("NextStep", "string", 255),
-    ("Probability", "integer", 10),
-    ("Quantity", "float", None),
-    ("Stage", "string", 255),
-    ("Type", "string", 255),
-)
-_ROLE_FIELDS: tuple[tuple[str, str, int | None], ...] = (
-    ("Id", "integer", 10),
-    ("OpportunityId", "integer", 10),
-    ("PersonId", "integer", 10),
-    ("Role", "string", 255),
-    ("IsPrimary", "boolean", None),
-    ("ExternalCreatedDate", "datetime", None),
-)
-
 
 def object_names() -> list[str]:
     return list(OBJECT_NAMES)
@@ -129,34 +100,70 @@ def _lead_record(registry: FieldRegistry) -> ObjectMetadata:
     )
 
 
-def _standard(name: str, spec: tuple[tuple[str, str, int | None], ...], description: str) -> ObjectMetadata:
+def _standard(schema: Schema, description: str) -> ObjectMetadata:
+    """Opportunity / OpportunityPersonRole: the standard fields of SPEC 8.5, then the custom ones."""
     fields = [
         ObjectField(
-            name=fname,
-            data_type=dtype,
-            display_name=fname,
-            source_object=name,
-            size=size,
-            read_only=fname == "Id",
-            update_blocked=fname == "Id",
-            is_name=fname == "Name",
-            primary_key=fname == "Id",
+            name=f.name,
+            data_type=f.data_type,
+            description=f.description,
+            display_name=f.label,
+            source_object=schema.name,
+            size=f.size,
+            read_only=f.read_only,
+            update_blocked=f.update_blocked,
+            is_name=f.name == "Name",
+            primary_key=f.name == "Id",
+            custom=f.custom,
             updated_at=EPOCH,
         )
-        for fname, dtype, size in spec
+        for f in schema.fields
     ]
-    return ObjectMetadata(name=name, description=description, custom=False, virtual=False, fields=fields, updated_at=EPOCH)
+    return ObjectMetadata(name=schema.name, description=description, custom=False, virtual=False, fields=fields,
+                          updated_at=EPOCH)
 
 
-def describe(object_name: str, registry: FieldRegistry) -> ObjectMetadata:
-    """Metadata of one API object; any other name is fault 20110."""
+def _custom_object(ctype: CustomType) -> ObjectMetadata:
+    """A custom object type: its dedupe (key) fields are the primary key; the link field says
+    which lead field it holds."""
+    fields = [
+        ObjectField(
+            name=f.name,
+            data_type=f.type,
+            display_name=f.display_name,
+            description=f"Links the record to the lead whose {f.link} it holds" if f.link else None,
+            source_object=ctype.name,
+            update_blocked=f.dedupe,
+            is_name=False,
+            primary_key=f.dedupe,
+            custom=True,
+            updated_at=EPOCH,
+        )
+        for f in ctype.fields
+    ]
+    return ObjectMetadata(name=ctype.name, description=ctype.display_name, custom=True, virtual=False, fields=fields,
+                          updated_at=EPOCH)
+
+
+def describe(
+    object_name: str,
+    registry: FieldRegistry,
+    schemas: Mapping[str, Schema] | None = None,
+    custom_types: Sequence[CustomType] = (),
+) -> ObjectMetadata:
+    """Metadata of one API object; any other name is fault 20110. `schemas` (opportunity_fields.load_schemas)
+    adds the instance's custom Opportunity and OpportunityPersonRole fields. The instance's
+    custom object types are described too (by case-insensitive name), although listMObjects
+    keeps to the vendor's four names (SPEC 7.18), which clients may compare literally."""
     name = (object_name or "").strip()
     if name == "ActivityRecord":
         return _activity_record()
     if name == "LeadRecord":
         return _lead_record(registry)
-    if name == "Opportunity":
-        return _standard("Opportunity", _OPPORTUNITY_FIELDS, "Opportunity")
-    if name == "OpportunityPersonRole":
-        return _standard("OpportunityPersonRole", _ROLE_FIELDS, "Role of a person in an opportunity")
+    if name in DESCRIPTIONS:
+        schema = (schemas or {}).get(name) or Schema(name, list(STANDARD_FIELDS[name]))
+        return _standard(schema, DESCRIPTIONS[name])
+    for ctype in custom_types:
+        if ctype.name.lower() == name.lower():
+            return _custom_object(ctype)
     raise BadParameter(f"Unknown object: {object_name}")

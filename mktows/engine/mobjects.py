@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Connection, func, or_
+from sqlalchemy.exc import IntegrityError
 
 from mktows.engine import positions
 from mktows.engine.models import Criterion, MObject, MObjectPage, MObjectQuery, MObjectStatus, ObjectRef
@@ -173,6 +174,8 @@ def parse_datetime(text: str) -> datetime:
 def associations_of(query: MObjectQuery, *allowed: str) -> list[ObjectRef]:
     """The query's associations, each a type this object can be filtered by, else 20110."""
     for ref in query.associations:
+        if not allowed:
+            raise BadParameter(f"{query.type} cannot be filtered by associations (got {ref.type or '(no type)'})")
         if ref.type not in allowed:
             raise BadParameter(
                 f"{query.type} cannot be filtered by an associated {ref.type or '(no type)'} "
@@ -232,6 +235,9 @@ def _each(
                 out.append(apply(object_type, obj))
         except ObjectFailed as exc:
             failed.error = str(exc)
+            out.append(failed)
+        except IntegrityError:  # a concurrent call wrote the same object first (PostgreSQL)
+            failed.error = f"{object_type.name} {_describe(obj)} was changed by a concurrent call; send it again"
             out.append(failed)
     return out
 

@@ -9,21 +9,22 @@ dot, because program names may contain dots themselves.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select
+from sqlalchemy import Connection, Row, func, insert, literal, select, update
 
 from mktows.engine.models import CampaignInfo, EmailInfo, ProgramInfo
 from mktows.errors import BadParameter, CampaignNotFound, ListNotFound
 from mktows.store.tables import (
     campaigns,
-    channels,
     emails,
     program_costs,
+    program_tags,
     programs,
     static_lists,
+    tag_types,
     workspaces,
 )
 
@@ -51,7 +52,7 @@ def _program_query() -> Any:
     )
 
 
-def _program_info(row: Row[Any]) -> ProgramInfo:
+def _program_info(conn: Connection, row: Row[Any]) -> ProgramInfo:
     return ProgramInfo(
         id=row.id,
         name=row.name,
@@ -59,14 +60,14 @@ def _program_info(row: Row[Any]) -> ProgramInfo:
         channel=row.channel,
         workspace=row.workspace_name,
         tokens=[(n, v) for n, v in json.loads(row.tokens)],
-        tags=[(t, v) for t, v in json.loads(row.tags)],
+        tags=tags_of(conn, [row.id]).get(row.id, []),
         description=row.description,
     )
 
 
 def program_or_none(conn: Connection, name: str) -> ProgramInfo | None:
     row = conn.execute(_program_query().where(programs.c.name_lower == _key(name))).first()
-    return _program_info(row) if row is not None else None
+    return _program_info(conn, row) if row is not None else None
 
 
 def find_program(conn: Connection, name: str) -> ProgramInfo:
@@ -80,7 +81,39 @@ def program_by_id(conn: Connection, program_id: int) -> ProgramInfo:
     row = conn.execute(_program_query().where(programs.c.id == program_id)).first()
     if row is None:
         raise CampaignNotFound(f"Program not found: {program_id}")
-    return _program_info(row)
+    return _program_info(conn, row)
+
+
+# --- tags ------------------------------------------------------------------------------
+
+
+def tags_of(conn: Connection, program_ids: Iterable[int]) -> dict[int, list[tuple[str, str]]]:
+    """Each program's (tag type, value) pairs, in the catalogue's order of tag types."""
+    ids = list(program_ids)
+    query = (
+        select(program_tags.c.program_id, program_tags.c.tag_type, program_tags.c.tag_value)
+        .outerjoin(tag_types, tag_types.c.name == program_tags.c.tag_type)
+        .where(program_tags.c.program_id.in_(ids))
+        .order_by(program_tags.c.program_id, tag_types.c.id, program_tags.c.tag_type)
+    )
+    out: dict[int, list[tuple[str, str]]] = {}
+    for row in conn.execute(query) if ids else ():
+        out.setdefault(row.program_id, []).append((row.tag_type, row.tag_value))
+    return out
+
+
+def set_tag(conn: Connection, program_id: int, tag_type: str, value: str) -> bool:
+    """Give the program this value of `tag_type` (both as the catalogue spells them), replacing
+    the one it had; False when it already had it."""
+    mine = (program_tags.c.program_id == program_id) & (program_tags.c.tag_type == tag_type)
+    stored = conn.execute(select(program_tags.c.tag_value).where(mine)).scalar()
+    if stored == value:
+        return False
+    if stored is None:
+        conn.execute(insert(program_tags).values(program_id=program_id, tag_type=tag_type, tag_value=value))
+    else:
+        conn.execute(update(program_tags).where(mine).values(tag_value=value))
+    return True
 
 
 # --- campaigns -------------------------------------------------------------------------
@@ -281,17 +314,6 @@ def list_reference(conn: Connection, name: str, program_name: str | None = None)
     return int(row.id), canonical
 
 
-# --- channels --------------------------------------------------------------------------
-
-
-def channel_statuses(conn: Connection, channel: str) -> list[dict]:
-    """The channel's progression statuses, in step order: {"name", "step", "success"}."""
-    raw = conn.execute(select(channels.c.statuses).where(channels.c.name_lower == _key(channel or ""))).scalar()
-    if raw is None:
-        return []
-    return sorted(json.loads(raw), key=lambda s: s["step"])  # stable: declared order within a step
-
-
 # --- cloning ---------------------------------------------------------------------------
 
 
@@ -310,9 +332,14 @@ def clone_program(conn: Connection, program: ProgramInfo, new_name: str, now: da
     src = conn.execute(select(programs).where(programs.c.id == program.id)).one()._asdict()
     for key in ("id",):
         src.pop(key)
-    src.update(name=new_name, name_lower=new_name.lower(), created_at=now, updated_at=now)
+    # a clone is a new, live program: not archived, and not the CRM's campaign of the original
+    src.update(name=new_name, name_lower=new_name.lower(), created_at=now, updated_at=now, archived=False,
+               crm_id=None)
     new_id = int(conn.execute(insert(programs).values(**src).returning(programs.c.id)).scalar_one())
     _clone_rows(conn, program_costs, program.id, new_id, {})
+    copied_tags = select(literal(new_id), program_tags.c.tag_type, program_tags.c.tag_value)
+    conn.execute(insert(program_tags).from_select(["program_id", "tag_type", "tag_value"],
+                                                  copied_tags.where(program_tags.c.program_id == program.id)))
     _clone_rows(conn, emails, program.id, new_id, {"created_at": now, "updated_at": now})
     owned = func.lower(static_lists.c.program_name) == program.name.lower()
     for row in conn.execute(select(static_lists.c.name).where(owned).order_by(static_lists.c.id)).all():

@@ -7,17 +7,21 @@ at run time needs no migration. Timestamps are stored as UTC and always read bac
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
+    Numeric,
     PrimaryKeyConstraint,
     String,
     Table,
@@ -49,6 +53,32 @@ class UTCDateTime(TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """Exact decimals with up to `SCALE` places: NUMERIC on PostgreSQL; on SQLite (whose NUMERIC is
+    a float) an integer count of 1/10**SCALE, so values round-trip and still compare numerically."""
+
+    SCALE = 4
+    PRECISION = 19
+    impl = Numeric(PRECISION, SCALE)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(Numeric(self.PRECISION, self.SCALE))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        exact = Decimal(str(value)).quantize(Decimal(1).scaleb(-self.SCALE))
+        return int(exact.scaleb(self.SCALE)) if dialect.name == "sqlite" else exact
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(value).scaleb(-self.SCALE) if dialect.name == "sqlite" else Decimal(value)
 
 # BIGINT on PostgreSQL; on SQLite only INTEGER PRIMARY KEY aliases the rowid.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -209,7 +239,6 @@ programs = Table(
     Column("channel", String(255), nullable=True),
     Column("workspace_id", Integer, ForeignKey("workspaces.id"), nullable=False),
     Column("folder", String(1024), nullable=False, default=""),  # "A/B" under the workspace
-    Column("tags", Text, nullable=False, default="[]"),  # JSON list of [type, value]
     Column("tokens", Text, nullable=False, default="[]"),  # JSON list of [name, value], name without {{my.}}
     Column("archived", Boolean, nullable=False, default=False),
     Column("crm_id", String(255), nullable=True),
@@ -219,6 +248,18 @@ programs = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     sqlite_autoincrement=True,
+)
+
+# A program's tags: at most one value per tag type, both in the catalogue's spelling. The
+# channel is not a row here (it is `programs.channel`) although the API shows it as a tag.
+program_tags = Table(
+    "program_tags",
+    metadata,
+    Column("program_id", Integer, ForeignKey("programs.id", ondelete="CASCADE"), nullable=False),
+    Column("tag_type", String(255), nullable=False),
+    Column("tag_value", String(255), nullable=False),
+    PrimaryKeyConstraint("program_id", "tag_type", name="pk_program_tags"),
+    Index("ix_program_tags_type_value", "tag_type", "tag_value"),
 )
 
 program_costs = Table(
@@ -410,7 +451,147 @@ outbox = Table(
     sqlite_autoincrement=True,
 )
 
+# --- opportunities and their person roles (issue 4): MObjects without a CRM ---------------
+# The standard fields (SPEC 8.5) are typed columns; engine/opportunities.py maps each field
+# name onto its column. Custom fields of both objects are rows (definitions + values).
+
+opportunities = Table(
+    "opportunities",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("amount", ExactDecimal, nullable=True),
+    Column("close_date", Date, nullable=True),
+    Column("description", Text, nullable=True),
+    Column("expected_revenue", ExactDecimal, nullable=True),
+    Column("external_created_date", UTCDateTime, nullable=True),
+    Column("fiscal", String(255), nullable=True),
+    Column("fiscal_quarter", Integer, nullable=True),
+    Column("fiscal_year", Integer, nullable=True),
+    Column("forecast_category_name", String(255), nullable=True),
+    Column("is_closed", Boolean, nullable=True),
+    Column("is_won", Boolean, nullable=True),
+    Column("last_activity_date", Date, nullable=True),
+    Column("lead_source", String(255), nullable=True),
+    Column("next_step", String(255), nullable=True),
+    Column("probability", Integer, nullable=True),
+    Column("quantity", Float, nullable=True),
+    Column("stage", String(255), nullable=True),
+    Column("type", String(255), nullable=True),
+    # the Company association as the client gave it (there is no Company object here)
+    Column("company_id", Integer, nullable=True),
+    Column("company_key_name", String(255), nullable=True),
+    Column("company_key_value", String(255), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("ix_opportunities_company_id", "company_id"),
+    sqlite_autoincrement=True,
+)
+
+opportunity_roles = Table(
+    "opportunity_roles",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), nullable=False),
+    Column("lead_id", Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=False),
+    Column("role", String(255), nullable=True),
+    Column("is_primary", Boolean, nullable=True),
+    Column("external_created_date", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("opportunity_id", "lead_id", name="uq_opportunity_roles_opportunity_lead"),
+    Index("ix_opportunity_roles_lead", "lead_id"),
+    sqlite_autoincrement=True,
+)
+
+# Custom fields of Opportunity and OpportunityPersonRole (instance file), one row per field.
+mobject_fields = Table(
+    "mobject_fields",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("object_name", String(64), nullable=False),  # Opportunity | OpportunityPersonRole
+    Column("name", String(255), nullable=False),
+    Column("name_lower", String(255), nullable=False),
+    Column("display_name", String(255), nullable=False),
+    Column("data_type", String(32), nullable=False),
+    Column("size", Integer, nullable=True),
+    Column("external_key", Boolean, nullable=False, default=False),
+    Column("description", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("object_name", "name_lower", name="uq_mobject_fields_object_name"),
+    sqlite_autoincrement=True,
+)
+
+# Custom values, normalised per type (engine/fields.normalize_value), so criteria compare
+# them as text (dates, booleans) or after a CAST (numbers).
+opportunity_values = Table(
+    "opportunity_values",
+    metadata,
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), nullable=False),
+    Column("field_id", Integer, ForeignKey("mobject_fields.id", ondelete="CASCADE"), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("opportunity_id", "field_id", name="pk_opportunity_values"),
+    Index("ix_opportunity_values_field", "field_id"),
+)
+
+opportunity_role_values = Table(
+    "opportunity_role_values",
+    metadata,
+    Column("role_id", Integer, ForeignKey("opportunity_roles.id", ondelete="CASCADE"), nullable=False),
+    Column("field_id", Integer, ForeignKey("mobject_fields.id", ondelete="CASCADE"), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("role_id", "field_id", name="pk_opportunity_role_values"),
+    Index("ix_opportunity_role_values_field", "field_id"),
+)
+
+# --- custom objects (issue 4): types from the instance file and their records ----------
+
+custom_object_types = Table(
+    "custom_object_types",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False),
+    Column("name_lower", String(255), nullable=False, unique=True),
+    Column("display_name", String(255), nullable=True),
+    Column("description", Text, nullable=True),
+    # JSON list of {"name", "type", "display_name", "dedupe", "link"} in declared order
+    Column("fields", Text, nullable=False, default="[]"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+custom_object_records = Table(
+    "custom_object_records",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("type_id", Integer, ForeignKey("custom_object_types.id", ondelete="CASCADE"), nullable=False),
+    # the lead the link field names; NULL only for types without a link field
+    Column("lead_id", Integer, ForeignKey("leads.id", ondelete="CASCADE"), nullable=True),
+    Column("key_text", Text, nullable=False),  # JSON list of the dedupe values in declared order
+    Column("field_values", Text, nullable=False, default="{}"),  # JSON {field: value} of the other fields
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    UniqueConstraint("type_id", "key_text", name="uq_custom_object_records_key"),
+    Index("ix_custom_object_records_type_id", "type_id", "id"),
+    Index("ix_custom_object_records_lead", "lead_id"),
+    sqlite_autoincrement=True,
+)
+
+# One row per dedupe (and link) value of a record, so a partial-key filter is an indexed join.
+custom_object_keys = Table(
+    "custom_object_keys",
+    metadata,
+    Column("record_id", BigId, ForeignKey("custom_object_records.id", ondelete="CASCADE"), nullable=False),
+    Column("type_id", Integer, ForeignKey("custom_object_types.id", ondelete="CASCADE"), nullable=False),
+    Column("field", String(255), nullable=False),
+    Column("value", Text, nullable=False),
+    PrimaryKeyConstraint("record_id", "field", name="pk_custom_object_keys"),
+    Index("ix_custom_object_keys_lookup", "type_id", "field", "value", "record_id"),
+)
+
 __all__ = [
+    "ExactDecimal",
     "UTCDateTime",
     "activities",
     "api_users",
@@ -419,6 +600,9 @@ __all__ = [
     "campaigns",
     "channels",
     "cookies",
+    "custom_object_keys",
+    "custom_object_records",
+    "custom_object_types",
     "emails",
     "import_jobs",
     "jobs",
@@ -428,9 +612,15 @@ __all__ = [
     "leads",
     "list_members",
     "metadata",
+    "mobject_fields",
+    "opportunities",
+    "opportunity_role_values",
+    "opportunity_roles",
+    "opportunity_values",
     "outbox",
     "program_costs",
     "program_members",
+    "program_tags",
     "programs",
     "run_leads",
     "server_meta",

@@ -10,13 +10,16 @@ import yaml
 from sqlalchemy import func, select
 
 from mktows.config import InstanceError, apply_instance, parse_instance
+from mktows.engine import catalog
 from mktows.engine import programs as prog
+from mktows.engine.models import ProgressionStatus
 from mktows.store.tables import (
     api_users,
     campaigns,
     channels,
     emails,
     program_costs,
+    program_tags,
     programs,
     static_lists,
     tag_types,
@@ -136,7 +139,7 @@ def test_issue_yaml_loads_as_is_and_reloading_changes_nothing(engine):
         email = prog.find_email(conn, program.id, "welcome")
         assert (email.from_name, email.from_email, email.subject) == (
             "Seed Team", "team@example.com", "Hello {{lead.First Name:default=friend}}")
-        assert [s["name"] for s in prog.channel_statuses(conn, "webinar")] == ["Invited", "Registered", "Attended"]
+        assert [s.name for s in catalog.channel_statuses(conn, "webinar")] == ["Invited", "Registered", "Attended"]
         assert prog.program_list_id(conn, "SEED PROGRAM", "seed list") > 0
 
 
@@ -154,9 +157,8 @@ def test_full_example_stores_canonical_references(engine):
                              .order_by(program_costs.c.month)).all()
         assert [tuple(c) for c in costs] == [("2026-01-01", "3000", "venue"), ("2026-02-01", "12.5", None)]
         assert conn.execute(select(workspaces.c.description).where(workspaces.c.name == "EMEA")).scalar() == "Europe"
-        content = prog.channel_statuses(conn, "Content")
-        assert content == [{"name": "Reached", "step": 10, "success": False},
-                           {"name": "Engaged", "step": 20, "success": True}]
+        content = catalog.channel_statuses(conn, "Content")
+        assert content == [ProgressionStatus("Reached", 10, False), ProgressionStatus("Engaged", 20, True)]
         assert conn.execute(select(channels.c.kind).where(channels.c.name == "Webinar")).scalar() == "webinar"
 
         welcome = prog.find_email(conn, None, "Seed Program.Welcome")
@@ -301,3 +303,90 @@ def test_dangling_references_name_the_path_and_apply_nothing(engine, text, where
     assert message.startswith(f"broken.yaml: {where}: "), message
     assert what in message
     assert snapshot(engine) == before
+
+
+# --- issue 4: tags as rows, archived / CRM id / event dates -----------------------------------
+
+TAGGED = """\
+tag_types:
+  - {name: Region, values: [North, South]}
+  - {name: Product Line, values: [Core, Cloud]}
+programs:
+  - {name: Tagged, tags: {product line: core, region: north}}
+"""
+
+
+def tag_rows(engine) -> list[tuple[str, str, str]]:
+    with engine.db.read() as conn:
+        rows = conn.execute(select(programs.c.name, program_tags.c.tag_type, program_tags.c.tag_value)
+                            .join(programs, programs.c.id == program_tags.c.program_id)
+                            .order_by(programs.c.name, program_tags.c.tag_type))
+        return [tuple(r) for r in rows]
+
+
+def test_program_tags_are_rows_that_merge_by_type_and_clones_copy(engine):
+    load(engine, TAGGED)
+    assert tag_rows(engine) == [("Tagged", "Product Line", "Core"), ("Tagged", "Region", "North")]
+    with engine.db.read() as conn:  # the catalogue's spelling, in the catalogue's order of types
+        assert prog.find_program(conn, "tagged").tags == [("Region", "North"), ("Product Line", "Core")]
+    # a reload sets the types it names and keeps the others
+    load(engine, TAGGED.replace("{product line: core, region: north}", "{Product Line: Cloud}"))
+    assert tag_rows(engine) == [("Tagged", "Product Line", "Cloud"), ("Tagged", "Region", "North")]
+    # a new spelling of a tag type's name reaches the programs' tags
+    load(engine, "tag_types:\n  - {name: REGION, values: [North]}\n")
+    with engine.db.read() as conn:
+        assert prog.find_program(conn, "Tagged").tags == [("REGION", "North"), ("Product Line", "Cloud")]
+    with engine.db.write() as conn:
+        source = prog.find_program(conn, "Tagged")
+        clone = prog.clone_program(conn, source, "Tagged Copy", engine.now())
+    assert clone.tags == source.tags
+    assert tag_rows(engine) == [("Tagged", "Product Line", "Cloud"), ("Tagged", "REGION", "North"),
+                                ("Tagged Copy", "Product Line", "Cloud"), ("Tagged Copy", "REGION", "North")]
+    # tags go with their program
+    with engine.db.write() as conn:
+        conn.execute(programs.delete().where(programs.c.name == "Tagged Copy"))
+    assert [r[0] for r in tag_rows(engine)] == ["Tagged", "Tagged"]
+
+
+def test_archived_crm_id_and_event_dates_are_stored_and_clones_start_live(engine):
+    load(engine, """\
+programs:
+  - {name: Show, type: marketing event, archived: true, crm_id: 701-X, start_date: 2026-05-04,
+     end_date: "2026-05-06 18:00"}
+  - {name: Plain}
+""")
+    with engine.db.read() as conn:
+        show = conn.execute(select(programs).where(programs.c.name == "Show")).one()
+        plain = conn.execute(select(programs).where(programs.c.name == "Plain")).one()
+    assert (show.archived, show.crm_id) == (True, "701-X")
+    assert (show.starts_at.isoformat(), show.ends_at.isoformat()) == (
+        "2026-05-04T00:00:00+00:00", "2026-05-06T18:00:00+00:00")
+    assert (plain.archived, plain.crm_id, plain.starts_at) == (False, None, None)
+    # a reload that leaves the keys out keeps them; one that gives them changes them
+    load(engine, "programs:\n  - {name: Show}\n")
+    load(engine, "programs:\n  - {name: Plain, archived: true}\n")
+    with engine.db.read() as conn:
+        assert conn.execute(select(programs.c.name, programs.c.archived, programs.c.crm_id)
+                            .order_by(programs.c.name)).all() == [("Plain", True, None), ("Show", True, "701-X")]
+    with engine.db.write() as conn:
+        clone = prog.clone_program(conn, prog.find_program(conn, "Show"), "Show Copy", engine.now())
+        copy = conn.execute(select(programs).where(programs.c.id == clone.id)).one()
+    assert (copy.archived, copy.crm_id, copy.starts_at) == (False, None, show.starts_at)
+
+
+@pytest.mark.parametrize(("text", "where", "what"), [
+    ("programs:\n  - {name: P, start_date: 2026-01-01}\n", "programs[0].start_date", "only event programs"),
+    ("programs:\n  - {name: P, type: Marketing Program, end_date: 2026-01-01}\n", "programs[0].end_date",
+     "only event programs"),
+    ("programs:\n  - {name: P, type: Marketing Event, start_date: soon}\n", "programs[0].start_date",
+     "expected YYYY-MM-DD"),
+    ("programs:\n  - {name: P, type: Marketing Event, start_date: 2026-01-02, end_date: 2026-01-01}\n",
+     "programs[0].end_date", "before start_date"),
+    ("programs:\n  - {name: P, archived: maybe}\n", "programs[0].archived", "true or false"),
+    ("programs:\n  - {name: P, crm_id: ''}\n", "programs[0].crm_id", "non-empty"),
+])
+def test_bad_program_keys_name_the_path(engine, text, where, what):
+    with pytest.raises(InstanceError) as err:
+        load(engine, text, "bad.yaml")
+    assert str(err.value).startswith(f"bad.yaml: {where}: ") and what in str(err.value), str(err.value)
+    assert count(engine, programs) == 0

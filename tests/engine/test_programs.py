@@ -8,8 +8,9 @@ from engine_helpers import create
 from sqlalchemy import func, insert, select
 
 from mktows.config import apply_instance, parse_instance
+from mktows.engine import catalog
 from mktows.engine import programs as prog
-from mktows.engine.models import LeadKey
+from mktows.engine.models import LeadKey, ProgressionStatus
 from mktows.errors import BadParameter, CampaignNotFound, ListNotFound
 from mktows.store.tables import list_members, program_costs
 
@@ -146,12 +147,13 @@ def test_program_lists_and_list_references(loaded):
 
 def test_channel_statuses_in_step_order(loaded):
     with loaded.db.read() as conn:
-        assert prog.channel_statuses(conn, "WEBINAR") == [
-            {"name": "Invited", "step": 10, "success": False},
-            {"name": "Registered", "step": 20, "success": False},
-            {"name": "Attended", "step": 30, "success": True},
+        assert catalog.channel_statuses(conn, "WEBINAR") == [
+            ProgressionStatus("Invited", 10, False),
+            ProgressionStatus("Registered", 20, False),
+            ProgressionStatus("Attended", 30, True),
         ]
-        assert prog.channel_statuses(conn, "Unknown") == []
+        assert catalog.channel_statuses(conn, "Unknown") == []
+        assert catalog.channel_statuses(conn, None) == []
 
 
 def test_clone_program_copies_assets_and_rewires_local_references(loaded):
