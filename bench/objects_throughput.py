@@ -71,6 +71,30 @@ def _result(reply: bytes, operation: str) -> etree._Element:
     return etree.fromstring(reply).find(f".//{{{TNS}}}success{operation}/result")
 
 
+def _timed_writes(client: httpx.Client, url: str, bodies: Iterator[str], operation: str) -> float:
+    """Seconds to send every body; each object must come back CREATED."""
+    began = time.perf_counter()
+    for body in bodies:
+        statuses = _result(post(client, url, body), operation).iter("status")
+        assert all(s.text == "CREATED" for s in statuses)
+    return time.perf_counter() - began
+
+
+def _timed_paging(client: httpx.Client, url: str, operation: str, template: str, expected: int) -> float:
+    """Seconds to read every page of a query (`{position}` in `template` takes the position)."""
+    began, position, seen = time.perf_counter(), "", 0
+    while True:
+        pos = f"<streamPosition>{escape(position)}</streamPosition>" if position else ""
+        result = _result(post(client, url, template.format(position=pos)), operation)
+        seen += int(result.findtext("returnCount"))
+        remaining = result.findtext("remainingCount")
+        if (result.findtext("hasMore") != "true") if remaining is None else int(remaining) == 0:
+            break
+        position = result.findtext("newStreamPosition")
+    assert seen == expected, f"{operation} paged {seen} objects, expected {expected}"
+    return time.perf_counter() - began
+
+
 def run_server(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
     proc, url = start_server(database_url(args.db, workdir), workdir, INSTANCE)
     timings: dict[str, float] = {}
@@ -83,42 +107,16 @@ def run_server(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
                                       "</leadRecordList></m:paramsSyncMultipleLeads>")
             lead_ids = [el.text for el in etree.fromstring(reply).iter("leadId")]
 
-            began = time.perf_counter()
-            for body in opportunity_bodies(args.objects, run):
-                statuses = _result(post(client, url, body), "SyncMObjects").iter("status")
-                assert all(s.text == "CREATED" for s in statuses)
-            timings["syncMObjects"] = time.perf_counter() - began
-
-            began, position, seen = time.perf_counter(), "", 0
-            while True:
-                pos = f"<streamPosition>{escape(position)}</streamPosition>" if position else ""
-                result = _result(post(client, url, f"<m:paramsGetMObjects><type>Opportunity</type>{pos}"
-                                                   "</m:paramsGetMObjects>"), "GetMObjects")
-                seen += int(result.findtext("returnCount"))
-                if result.findtext("hasMore") != "true":
-                    break
-                position = result.findtext("newStreamPosition")
-            timings["getMObjects"] = time.perf_counter() - began
-            assert seen == args.objects, f"paged {seen} opportunities"
-
-            began = time.perf_counter()
-            for body in custom_bodies(args.objects, lead_ids):
-                statuses = _result(post(client, url, body), "SyncCustomObjects").iter("status")
-                assert all(s.text == "CREATED" for s in statuses)
-            timings["syncCustomObjects"] = time.perf_counter() - began
-
-            began, position, seen = time.perf_counter(), "", 0
-            while True:
-                pos = f"<streamPosition>{escape(position)}</streamPosition>" if position else ""
-                result = _result(post(client, url, f"<m:paramsGetCustomObjects><objTypeName>Visit</objTypeName>"
-                                                   f"{pos}<batchSize>100</batchSize><includeAttributes/>"
-                                                   "</m:paramsGetCustomObjects>"), "GetCustomObjects")
-                seen += int(result.findtext("returnCount"))
-                if int(result.findtext("remainingCount")) == 0:
-                    break
-                position = result.findtext("newStreamPosition")
-            timings["getCustomObjects"] = time.perf_counter() - began
-            assert seen == args.objects, f"paged {seen} custom objects"
+            timings["syncMObjects"] = _timed_writes(client, url, opportunity_bodies(args.objects, run), "SyncMObjects")
+            timings["getMObjects"] = _timed_paging(
+                client, url, "GetMObjects", "<m:paramsGetMObjects><type>Opportunity</type>{position}</m:paramsGetMObjects>",
+                args.objects)
+            timings["syncCustomObjects"] = _timed_writes(client, url, custom_bodies(args.objects, lead_ids),
+                                                         "SyncCustomObjects")
+            timings["getCustomObjects"] = _timed_paging(
+                client, url, "GetCustomObjects",
+                "<m:paramsGetCustomObjects><objTypeName>Visit</objTypeName>{position}<batchSize>100</batchSize>"
+                "<includeAttributes/></m:paramsGetCustomObjects>", args.objects)
         return timings
     finally:
         stop_server(proc)

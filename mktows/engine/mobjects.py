@@ -34,6 +34,9 @@ TYPE_NAMES = {
 KINDS = ("integer", "number", "string", "boolean", "date", "datetime")
 
 
+Memo = dict[str, Any]  # what one call loads once and its objects share (e.g. field schemas)
+
+
 class ObjectFailed(Exception):
     """One object of a sync or delete cannot be applied; the message becomes its `error`."""
 
@@ -47,10 +50,10 @@ class ObjectType(Protocol):
     def identity(self, obj: MObject) -> Hashable | None:
         """What names the object inside one call (id or external key), to spot repeats."""
 
-    def sync(self, conn: Connection, obj: MObject, operation: str, now: datetime) -> MObjectStatus:
+    def sync(self, conn: Connection, obj: MObject, operation: str, now: datetime, memo: Memo) -> MObjectStatus:
         """Apply one object; raise ObjectFailed for a per-object failure."""
 
-    def delete(self, conn: Connection, obj: MObject, now: datetime) -> MObjectStatus:
+    def delete(self, conn: Connection, obj: MObject, now: datetime, memo: Memo) -> MObjectStatus:
         """Delete one object; raise ObjectFailed for a per-object failure."""
 
 
@@ -195,12 +198,12 @@ def sync_mobjects(conn: Connection, objects: list[MObject], operation: str, now:
     operation = (operation or "").strip().upper()
     if operation not in SYNC_OPERATIONS:
         raise BadParameter(f"Unknown operation {operation!r} (expected one of: {', '.join(SYNC_OPERATIONS)})")
-    return _each(conn, objects, lambda t, obj: t.sync(conn, obj, operation, now))
+    return _each(conn, objects, lambda t, obj, memo: t.sync(conn, obj, operation, now, memo))
 
 
 def delete_mobjects(conn: Connection, objects: list[MObject], now: datetime) -> list[MObjectStatus]:
     check_count(objects, "deleteMObjects")
-    return _each(conn, objects, lambda t, obj: t.delete(conn, obj, now))
+    return _each(conn, objects, lambda t, obj, memo: t.delete(conn, obj, now, memo))
 
 
 def check_count(objects: list[Any], operation: str) -> None:
@@ -211,9 +214,10 @@ def check_count(objects: list[Any], operation: str) -> None:
 
 
 def _each(
-    conn: Connection, objects: list[MObject], apply: Callable[[ObjectType, MObject], MObjectStatus]
+    conn: Connection, objects: list[MObject], apply: Callable[[ObjectType, MObject, Memo], MObjectStatus]
 ) -> list[MObjectStatus]:
     seen: set[tuple[str, Hashable]] = set()
+    memo: Memo = {}
     out: list[MObjectStatus] = []
     for obj in objects:
         failed = MObjectStatus("FAILED", id=obj.id, external_key=obj.external_key)
@@ -232,7 +236,7 @@ def _each(
             seen.add((object_type.name, identity))
         try:
             with conn.begin_nested():
-                out.append(apply(object_type, obj))
+                out.append(apply(object_type, obj, memo))
         except ObjectFailed as exc:
             failed.error = str(exc)
             out.append(failed)

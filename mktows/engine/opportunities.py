@@ -55,7 +55,7 @@ from mktows.engine.opportunity_fields import (
     squash,
     stored_text,
 )
-from mktows.engine.mobjects import ObjectFailed, associations_of, criterion_clause
+from mktows.engine.mobjects import Memo, ObjectFailed, associations_of, criterion_clause
 from mktows.engine.models import Criterion, MObject, MObjectQuery, MObjectStatus, ObjectRef, Pair
 from mktows.errors import BadParameter
 from mktows.store.tables import (
@@ -93,6 +93,13 @@ class _ObjectKind:
     owner: str  # the column of `values` that names the object
 
     # --- reading ---------------------------------------------------------------------------
+
+    def _schema(self, conn: Connection, memo: Memo) -> Schema:
+        """The fields, loaded once per call."""
+        key = f"schema:{self.name}"
+        if key not in memo:
+            memo[key] = load_schema(conn, self.name)
+        return memo[key]
 
     def page(self, conn: Connection, query: MObjectQuery, after_id: int, limit: int) -> list[MObject]:
         schema = load_schema(conn, self.name)
@@ -419,8 +426,8 @@ class OpportunityType(_ObjectKind):
             raise ObjectFailed("Name cannot be empty")
         return given
 
-    def sync(self, conn: Connection, obj: MObject, operation: str, now: datetime) -> MObjectStatus:
-        schema = load_schema(conn, self.name)
+    def sync(self, conn: Connection, obj: MObject, operation: str, now: datetime, memo: Memo) -> MObjectStatus:
+        schema = self._schema(conn, memo)
         given = self._given(conn, schema, obj)
         row = self._match(conn, schema, obj, strict=True)
         if row is not None:
@@ -461,9 +468,9 @@ class OpportunityType(_ObjectKind):
         ])
         return self._status("UPDATED", obj, row.id)
 
-    def delete(self, conn: Connection, obj: MObject, now: datetime) -> MObjectStatus:
+    def delete(self, conn: Connection, obj: MObject, now: datetime, memo: Memo) -> MObjectStatus:
         """Deleting an opportunity deletes its roles, each logging Remove from Opportunity."""
-        schema = load_schema(conn, self.name)
+        schema = self._schema(conn, memo)
         if obj.id is None and obj.external_key is None:
             raise ObjectFailed("deleteMObjects needs the Opportunity's id or externalKey")
         row = self._match(conn, schema, obj, strict=False)
@@ -561,8 +568,8 @@ class RoleType(_ObjectKind):
             ).first()
         return row
 
-    def sync(self, conn: Connection, obj: MObject, operation: str, now: datetime) -> MObjectStatus:
-        schema = load_schema(conn, self.name)
+    def sync(self, conn: Connection, obj: MObject, operation: str, now: datetime, memo: Memo) -> MObjectStatus:
+        schema = self._schema(conn, memo)
         given = self._given(conn, schema, obj)
         row = self._match_role(conn, schema, obj, given, strict=True)
         if row is not None:
@@ -613,8 +620,8 @@ class RoleType(_ObjectKind):
         ])
         return self._status("UPDATED", obj, row.id)
 
-    def delete(self, conn: Connection, obj: MObject, now: datetime) -> MObjectStatus:
-        schema = load_schema(conn, self.name)
+    def delete(self, conn: Connection, obj: MObject, now: datetime, memo: Memo) -> MObjectStatus:
+        schema = self._schema(conn, memo)
         given = self._given(conn, schema, obj)
         opportunity_id, lead_id = self._links(schema, given)
         if obj.id is None and obj.external_key is None and (opportunity_id is None or lead_id is None):

@@ -208,7 +208,7 @@ class ProgramObjects:
             return (re.sub(r"[\s_]", "", name).lower(), value.strip().lower())
         return None
 
-    def sync(self, conn: Connection, obj: MObject, operation: str, now: datetime) -> MObjectStatus:
+    def sync(self, conn: Connection, obj: MObject, operation: str, now: datetime, memo: mobjects.Memo) -> MObjectStatus:
         if operation != "UPDATE":
             raise ObjectFailed("Program supports operation UPDATE only")
         row = self._program(conn, obj)
@@ -226,7 +226,7 @@ class ProgramObjects:
             conn.execute(update(programs).where(programs.c.id == row.id).values(updated_at=now))
         return MObjectStatus("UPDATED" if changed else "UNCHANGED", id=row.id, external_key=obj.external_key)
 
-    def delete(self, conn: Connection, obj: MObject, now: datetime) -> MObjectStatus:
+    def delete(self, conn: Connection, obj: MObject, now: datetime, memo: mobjects.Memo) -> MObjectStatus:
         raise ObjectFailed("Program cannot be deleted through the API")
 
     def _program(self, conn: Connection, obj: MObject) -> Row[Any]:

@@ -14,17 +14,9 @@ from mktows.config import InstanceError, apply_instance, parse_instance
 from mktows.engine.models import CustomRecord, LeadInput
 from mktows.errors import BadParameter, BadStreamPosition
 from mktows.store.tables import activities, custom_object_keys, custom_object_records, leads
+from support.server import INSTANCE
 
-ROADSHOW = {
-    "name": "Roadshow", "display_name": "Road Show", "description": "Roadshow visits",
-    "fields": [
-        {"name": "MKTOID", "type": "integer", "link": "Id", "dedupe": True},
-        {"name": "rid", "type": "string", "dedupe": True},
-        {"name": "city", "type": "string"},
-        {"name": "visited_on", "type": "date"},
-        {"name": "attendees", "type": "integer"},
-    ],
-}
+ROADSHOW = INSTANCE["custom_objects"][0]  # the shared test server declares it too
 # built with the newer UI: the link field is not a dedupe field
 VISIT = {
     "name": "Visit",
