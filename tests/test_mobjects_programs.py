@@ -328,6 +328,11 @@ def test_raw_soap_sample_query_and_bad_comparison(programs_server):
         "<mObjCriteria><attrName>Role</attrName><comparison>EQ</comparison><attrValue>a</attrValue></mObjCriteria>")),
         20110)
     assert "Role" in fault.message
+    # the vendor's Ruby sample misspells <comparison>: ignored as unknown, then required-missing (DECISIONS #54)
+    fault = assert_fault(call(endpoint, _get_body(
+        "<mObjCriteria><attrName>Id</attrName><comparsion>LE</comparsion><attrValue>1010</attrValue></mObjCriteria>")),
+        20017)
+    assert "comparison" in fault.message
 
     insert = call(endpoint, "<ns1:paramsSyncMObjects><mObjectList><mObject><type>Program</type><id>1</id>"
                             "</mObject></mObjectList><operation>INSERT</operation></ns1:paramsSyncMObjects>")
