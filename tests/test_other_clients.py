@@ -1,6 +1,8 @@
 """Third-party SOAP clients that Marketo users run, against a real `mktows serve`.
 
-Each client runs a small script of its own (tests/clients/*/scenario.*) as a subprocess:
+Each client runs a small script of its own (tests/clients/*/scenario.*; the connection, signed
+header and JSON report live in common.php / common.js / MktowsSoap.pm, shared with the MObject
+scripts of tests/test_other_clients_mobjects.py) as a subprocess:
 * PHP SoapClient, built from the served ?WSDL (as the vendor's PHP samples do), with and
   without SOAP_SINGLE_ELEMENT_ARRAYS, LeadKeySelector passed as a SoapVar;
 * node-soap (npm `soap`, pinned in tests/clients/node/package-lock.json), built from the
@@ -77,16 +79,15 @@ def _require(client: str) -> None:
     pytest.skip(reason)
 
 
-COMMANDS = {
-    "php": ["php", str(CLIENTS_DIR / "php" / "scenario.php")],
-    "node": ["node", str(NODE_DIR / "scenario.js")],
-    "perl": ["perl", str(CLIENTS_DIR / "perl" / "scenario.pl")],
-}
+SCENARIOS = {"php": "scenario.php", "node": "scenario.js", "perl": "scenario.pl"}
 
 
-def run_scenario(client: str, endpoint: str, email: str, list_name: str) -> dict:
+def run_client_script(client: str, script: str, *args: str) -> dict:
+    """Run tests/clients/{client}/{script} with `args` (the client's name is its runtime's
+    command) and return the JSON object it printed, failing the test unless it ran to the end;
+    skips (see _require) when the runtime is absent."""
     _require(client)
-    cmd = [*COMMANDS[client], endpoint, TEST_USER, TEST_KEY, email, list_name]
+    cmd = [client, str(CLIENTS_DIR / client / script), *args]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"))}
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     proc = subprocess.run(
@@ -102,6 +103,10 @@ def run_scenario(client: str, endpoint: str, email: str, list_name: str) -> dict
         f"{client} scenario failed at step {out.get('step')!r}: {out.get('error')}\n{report}"
     )
     return out
+
+
+def run_scenario(client: str, endpoint: str, email: str, list_name: str) -> dict:
+    return run_client_script(client, SCENARIOS[client], endpoint, TEST_USER, TEST_KEY, email, list_name)
 
 
 def assert_common_scenario(out: dict, email: str, *, check_api=None) -> None:

@@ -1,7 +1,8 @@
 """Connections, the single writer and migrations.
 
-SQLite: WAL, `synchronous=FULL`, foreign keys, a busy timeout, and one writer per process
-(a process-wide lock plus `BEGIN IMMEDIATE`, so writers never deadlock on lock upgrades).
+SQLite: WAL, `synchronous=FULL`, foreign keys, a busy timeout, one writer per process
+(a process-wide lock plus `BEGIN IMMEDIATE`, so writers never deadlock on lock upgrades),
+and a `lower()` that folds every letter as PostgreSQL's does.
 PostgreSQL: psycopg 3; reads run in REPEATABLE READ so a page and its count agree.
 """
 
@@ -25,6 +26,17 @@ from mktows.store.tables import server_meta
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
+
+
+def sqlite_lower(value: Any) -> str | None:
+    """SQL `lower()` on SQLite, Unicode-aware. The built-in one folds ASCII letters only, so
+    `lower(column) = value.lower()` (how the engine compares text ignoring case) missed
+    'Déal Ünïcode' on SQLite while PostgreSQL, with a UTF-8 ctype, found it."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    return str(value).lower()
 
 
 def normalize_url(url: str) -> str:
@@ -81,6 +93,7 @@ class Database:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            dbapi_conn.create_function("lower", 1, sqlite_lower, deterministic=True)
 
         @event.listens_for(self.engine, "begin")
         def _on_begin(conn: Connection) -> None:

@@ -309,6 +309,16 @@ def test_criteria_compare_strings_numbers_dates_and_booleans_as_such(eng, clock)
     assert ids(eng, "Opportunity", ("Id", "LE", str(b)), ("Amount", "GT", "1")) == [a, b]
 
 
+def test_text_compares_ignore_case_beyond_ascii(eng):
+    """SQLite's own lower() folds ASCII letters only; the store gives it one that folds every
+    letter, as PostgreSQL's does (a PHP user's 'Déal Ünïcode' was not found on SQLite)."""
+    [a] = created(eng, opp({"Name": "Déal Ünïcode", "Region": "Øst"}))
+    created(eng, opp({"Name": "Deal Unicode", "Region": "Ost"}))
+    assert ids(eng, "Opportunity", ("Name", "EQ", "Déal Ünïcode")) == [a]
+    assert ids(eng, "Opportunity", ("Name", "EQ", "DÉAL ÜNÏCODE")) == [a]
+    assert ids(eng, "Opportunity", ("Region", "EQ", "øst")) == [a]
+
+
 @pytest.mark.parametrize(
     "criterion, message",
     [

@@ -1,57 +1,24 @@
 #!/usr/bin/env node
 /*
- * node-soap (npm `soap`) scenario against a mktows endpoint: a client built from the
- * served ?WSDL, an AuthenticationHeader signed with HMAC-SHA1 over
- * new Date().toISOString() + userId (node's natural timestamp, e.g. 2026-11-28T13:55:34.558Z),
- * re-signed for every call through a header function, and a LeadKeySelector given
- * through node-soap's xsi:type attribute mechanism (attributes.xsi_type).
+ * node-soap (npm `soap`) scenario against a mktows endpoint (the client from the served
+ * ?WSDL, the AuthenticationHeader re-signed for every call and the report come from
+ * common.js), with a LeadKeySelector given through node-soap's xsi:type attribute
+ * mechanism (attributes.xsi_type).
  *
  * Usage: node scenario.js ENDPOINT USER KEY EMAIL LIST
  *   (or env MKTOWS_ENDPOINT, MKTOWS_USER, MKTOWS_KEY, MKTOWS_EMAIL, MKTOWS_LIST)
  *
- * Prints one JSON object on stdout. Exit 0 when every step ran (the test asserts the
- * values); exit 1 with {"ok": false, "step", "error", "lastRequest", "lastResponse"} when
- * a step failed unexpectedly.
+ * Prints one JSON object on stdout (see common.js for the exit codes).
  */
 'use strict';
 
-const crypto = require('crypto');
-const soap = require('soap');
-
-const NS = 'http://www.marketo.com/mktows/';
-
-function argOrEnv(i, env) {
-  const v = process.argv[i + 1] || process.env[env];
-  if (!v) {
-    process.stderr.write(`missing argument ${i} (or env ${env})\n`);
-    process.exit(2);
-  }
-  return v;
-}
+const { NS, argOrEnv, makeClient, wsdlOperations, asList, isTrue, shortHash, faultReport, emit, fail } = require('./common');
 
 const endpoint = argOrEnv(1, 'MKTOWS_ENDPOINT');
 const userId = argOrEnv(2, 'MKTOWS_USER');
 const key = argOrEnv(3, 'MKTOWS_KEY');
 const email = argOrEnv(4, 'MKTOWS_EMAIL');
 const listName = argOrEnv(5, 'MKTOWS_LIST');
-
-function xmlEscape(s) {
-  return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function authHeader() {
-  const ts = new Date().toISOString();
-  const sig = crypto.createHmac('sha1', key).update(ts + userId).digest('hex');
-  return (
-    `<mkt:AuthenticationHeader xmlns:mkt="${NS}">` +
-    `<mktowsUserId>${xmlEscape(userId)}</mktowsUserId>` +
-    `<requestSignature>${sig}</requestSignature>` +
-    `<requestTimestamp>${ts}</requestTimestamp>` +
-    `</mkt:AuthenticationHeader>`
-  );
-}
-
-const asList = (v) => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 
 function attrMap(record, wrapper = 'leadAttributeList') {
   const out = {};
@@ -60,21 +27,13 @@ function attrMap(record, wrapper = 'leadAttributeList') {
   return out;
 }
 
-function shortHash(s) {
-  return crypto.createHash('md5').update(s).digest('hex').slice(0, 10);
-}
-
 async function main() {
   const out = { client: 'node-soap', soap_version: require('soap/package.json').version, node_version: process.version, ok: true };
   let step = 'wsdl';
   let client = null;
   try {
-    client = await soap.createClientAsync(endpoint + '?WSDL');
-    // No setEndpoint(): the client posts to the soap:address of the served WSDL.
-    client.addSoapHeader(() => authHeader());
-    const d = client.describe();
-    const svc = d.MktMktowsApiService && d.MktMktowsApiService.MktowsApiSoapPort;
-    out.wsdl_operations = svc ? Object.keys(svc).length : null;
+    client = await makeClient(endpoint, userId, key);
+    out.wsdl_operations = wsdlOperations(client);
 
     // 1. syncLead (returnLead true)
     step = 'syncLead';
@@ -148,11 +107,11 @@ async function main() {
       });
       const sl = res.result.statusList;
       out[k] = {
-        success: res.result.success === true || res.result.success === 'true',
+        success: isTrue(res.result.success),
         statuses: asList(sl && sl.leadStatus).map((s) => ({
           keyType: s.leadKey.keyType,
           keyValue: String(s.leadKey.keyValue),
-          status: s.status === true || s.status === 'true',
+          status: isTrue(s.status),
         })),
       };
     }
@@ -178,38 +137,13 @@ async function main() {
       [res] = await client.getLeadAsync({ leadKey: { keyType: 'EMAIL', keyValue: unknown } });
       out.fault = { raised: false, result: res };
     } catch (err) {
-      const fault = err && err.root && err.root.Envelope && err.root.Envelope.Body && err.root.Envelope.Body.Fault;
-      const se = fault && fault.detail && fault.detail.serviceException;
-      out.fault = {
-        raised: true,
-        errorMessage: err.message,
-        httpStatus: err.response ? err.response.status : null,
-        faultcode: fault ? fault.faultcode : null,
-        faultstring: fault ? fault.faultstring : null,
-        code: se && se.code !== undefined ? Number(se.code) : null,
-        name: se ? se.name : null,
-        message: se ? se.message : null,
-      };
+      out.fault = faultReport(err);
     }
   } catch (err) {
-    out.ok = false;
-    out.step = step;
-    out.error = String(err && err.stack ? err.stack : err);
-    if (err && err.root) out.errorRoot = err.root;
-    if (client) {
-      out.trace = {
-        lastEndpoint: client.lastEndpoint,
-        lastRequest: client.lastRequest,
-        lastRequestHeaders: client.lastRequestHeaders,
-        lastResponse: client.lastResponse,
-        lastResponseHeaders: client.lastResponseHeaders,
-      };
-    }
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-    process.exitCode = 1;
+    fail(out, step, err, client);
     return;
   }
-  process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+  emit(out);
 }
 
 main();

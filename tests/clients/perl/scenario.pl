@@ -1,41 +1,23 @@
 #!/usr/bin/perl
 # SOAP::Lite scenario against a mktows endpoint, without WSDL, the way Perl users call
-# the Marketo API (see wire-samples/perl_soaplite-*): proxy + uri, an `mkt` prefix for the
-# Marketo namespace, an AuthenticationHeader built from SOAP::Header with autotyped leaves
-# (xsi:type="xsd:string"/"xsd:dateTime"), signed with HMAC-SHA1 over
-# strftime('%Y-%m-%dT%H:%M:%S+00:00', gmtime) . $userId, and a LeadKeySelector typed with
-# xsi:type="mkt:LeadKeySelector".
+# the Marketo API (see wire-samples/perl_soaplite-*; the connection, the signed
+# AuthenticationHeader and the report come from MktowsSoap.pm), with a LeadKeySelector
+# typed with xsi:type="mkt:LeadKeySelector".
 #
 # Usage: perl scenario.pl ENDPOINT USER KEY EMAIL LIST
 #   (or env MKTOWS_ENDPOINT, MKTOWS_USER, MKTOWS_KEY, MKTOWS_EMAIL, MKTOWS_LIST)
 #
-# Prints one JSON object on stdout. Exit 0 when every step ran (the test asserts the
-# values); exit 1 with {"ok": false, "step", "error", "lastRequest", "lastResponse"} when
-# a step failed unexpectedly.
+# Prints one JSON object on stdout (see MktowsSoap.pm for the exit codes).
 use strict;
 use warnings;
 use utf8;
 
-use Digest::SHA qw(hmac_sha1_hex);
+use FindBin;
+use lib $FindBin::Bin;
 use Digest::MD5 qw(md5_hex);
-use POSIX qw(strftime);
 use JSON::PP;
 use SOAP::Lite;
-
-use constant NS => 'http://www.marketo.com/mktows/';
-
-binmode STDOUT, ':encoding(UTF-8)';
-
-sub arg_or_env {
-    my ($i, $env) = @_;
-    my $v = $ARGV[$i - 1];
-    $v = $ENV{$env} if !defined $v || $v eq '';
-    if (!defined $v || $v eq '') {
-        print STDERR "missing argument $i (or env $env)\n";
-        exit 2;
-    }
-    return $v;
-}
+use MktowsSoap;
 
 my $endpoint = arg_or_env(1, 'MKTOWS_ENDPOINT');
 my $user_id  = arg_or_env(2, 'MKTOWS_USER');
@@ -43,72 +25,25 @@ my $key      = arg_or_env(3, 'MKTOWS_KEY');
 my $email    = arg_or_env(4, 'MKTOWS_EMAIL');
 my $list     = arg_or_env(5, 'MKTOWS_LIST');
 
-my ($last_request, $last_response) = ('', '');
-my $soap = SOAP::Lite->proxy($endpoint, timeout => 30)
-    ->uri(NS)
-    ->ns(NS, 'mkt')
-    ->on_fault(sub { return $_[1] });    # return the SOM of a fault; we inspect it
-# Keep the last request/response for the report (SOAP::Lite's trace hooks).
-$soap->transport->add_handler(request_send => sub { $last_request = $_[0]->as_string; return });
-$soap->transport->add_handler(response_done => sub { $last_response = $_[0]->as_string; return });
-
-sub auth_header {
-    my $ts  = strftime('%Y-%m-%dT%H:%M:%S+00:00', gmtime());
-    my $sig = hmac_sha1_hex($ts . $user_id, $key);
-    return SOAP::Header->name('AuthenticationHeader')->prefix('mkt')->uri(NS)->value(
-        \SOAP::Data->value(
-            SOAP::Data->name(mktowsUserId     => $user_id),
-            SOAP::Data->name(requestSignature => $sig),
-            SOAP::Data->name(requestTimestamp => $ts),
-        )
-    );
-}
-
-sub str { SOAP::Data->name($_[0])->type(string => $_[1]) }
-
-# Call an operation: body element mkt:params{Op} holding @params, plus a fresh header.
-sub call_op {
-    my ($op, @params) = @_;
-    my $body = SOAP::Data->name('params' . ucfirst($op))->prefix('mkt')->uri(NS);
-    return $soap->call($body => @params, auth_header());
-}
+connect_api($endpoint, $user_id, $key);
 
 sub attr_map {
     my ($som, $path) = @_;
-    my %out;
+    my %attrs;
     for my $a ($som->valueof($path)) {
-        $out{ $a->{attrName} } = $a->{attrValue};
+        $attrs{ $a->{attrName} } = $a->{attrValue};
     }
-    return \%out;
+    return \%attrs;
 }
 
-my %out = (client => 'perl-soaplite', soap_lite_version => $SOAP::Lite::VERSION, ok => JSON::PP::true);
-my $step = 'syncLead';
+my $out = start_report(client => 'perl-soaplite', soap_lite_version => $SOAP::Lite::VERSION);
 
-sub fail_with {
-    my ($msg) = @_;
-    $out{ok}    = JSON::PP::false;
-    $out{step}  = $step;
-    $out{error} = $msg;
-    $out{trace} = { lastRequest => $last_request, lastResponse => $last_response };
-    print JSON::PP->new->canonical->pretty->encode(\%out);
-    exit 1;
-}
-
-sub require_ok {
-    my ($som) = @_;
-    fail_with('no response') unless defined $som && ref $som;
-    if ($som->fault) {
-        fail_with('SOAP fault: ' . ($som->faultstring // '') . ' / ' . encode_json($som->fault));
-    }
-    return $som;
-}
-
-my $ok = eval {
+run_report(sub {
     # 1. syncLead (returnLead true)
+    step('syncLead');
     my $first  = 'Perl-Ünïcode';
     my $custom = 'perl-custom-' . substr(md5_hex($email), 0, 8);
-    $out{sent} = { FirstName => $first, Seed_Custom_Field => $custom };
+    $out->{sent} = { FirstName => $first, Seed_Custom_Field => $custom };
     my $som = require_ok(call_op('syncLead',
         SOAP::Data->name(leadRecord => \SOAP::Data->value(
             str(Email => $email),
@@ -120,7 +55,7 @@ my $ok = eval {
         SOAP::Data->name(returnLead => 'true')->type('boolean'),
     ));
     my $lead_id = 0 + $som->valueof('//successSyncLead/result/leadId');
-    $out{syncLead} = {
+    $out->{syncLead} = {
         leadId        => $lead_id,
         status        => $som->valueof('//successSyncLead/result/syncStatus/status'),
         statusLeadId  => 0 + $som->valueof('//successSyncLead/result/syncStatus/leadId'),
@@ -130,11 +65,11 @@ my $ok = eval {
     };
 
     # 2. getLead by EMAIL
-    $step = 'getLead';
+    step('getLead');
     $som = require_ok(call_op('getLead',
         SOAP::Data->name(leadKey => \SOAP::Data->value(str(keyType => 'EMAIL'), str(keyValue => $email)))));
     my @recs = $som->valueof('//successGetLead/result/leadRecordList/leadRecord');
-    $out{getLead} = {
+    $out->{getLead} = {
         count   => 0 + $som->valueof('//successGetLead/result/count'),
         records => scalar(@recs),
         Id      => 0 + ($som->valueof('//successGetLead/result/leadRecordList/leadRecord/Id') // 0),
@@ -144,7 +79,7 @@ my $ok = eval {
 
     # 3. getMultipleLeads with a LeadKeySelector (xsi:type="mkt:LeadKeySelector"); one key
     #    matches, the other matches nothing and is skipped.
-    $step = 'getMultipleLeads';
+    step('getMultipleLeads');
     my $missing = 'nobody-' . substr(md5_hex($email), 0, 10) . '@mktows-test.example.com';
     $som = require_ok(call_op('getMultipleLeads',
         SOAP::Data->name(leadSelector => \SOAP::Data->value(
@@ -156,18 +91,18 @@ my $ok = eval {
     my $mpath = '//successGetMultipleLeads/result';
     my @ids    = map { 0 + $_ } $som->valueof("$mpath/leadRecordList/leadRecord/Id");
     my @emails = $som->valueof("$mpath/leadRecordList/leadRecord/Email");
-    $out{getMultipleLeads} = {
+    $out->{getMultipleLeads} = {
         returnCount       => 0 + $som->valueof("$mpath/returnCount"),
         remainingCount    => 0 + $som->valueof("$mpath/remainingCount"),
         ids               => \@ids,
         emails            => \@emails,
-        requestHasXsiType => ($last_request =~ /xsi:type="mkt:LeadKeySelector"/ ? JSON::PP::true : JSON::PP::false),
+        requestHasXsiType => (last_request() =~ /xsi:type="mkt:LeadKeySelector"/ ? JSON::PP::true : JSON::PP::false),
     };
 
     # 4. listOperation ADDTOLIST, then ISMEMBEROFLIST
     for my $pair (['ADDTOLIST', 'addToList'], ['ISMEMBEROFLIST', 'isMemberOfList']) {
         my ($op, $k) = @$pair;
-        $step = "listOperation $op";
+        step("listOperation $op");
         $som = require_ok(call_op('listOperation',
             str(listOperation => $op),
             SOAP::Data->name(listKey => \SOAP::Data->value(str(keyType => 'MKTOLISTNAME'), str(keyValue => $list))),
@@ -186,14 +121,14 @@ my $ok = eval {
             };
         }
         my $success = $som->valueof("$rpath/success");
-        $out{$k} = {
+        $out->{$k} = {
             success  => ($success eq 'true' || $success eq '1') ? JSON::PP::true : JSON::PP::false,
             statuses => \@statuses,
         };
     }
 
     # 5. getLeadActivity by EMAIL
-    $step = 'getLeadActivity';
+    step('getLeadActivity');
     $som = require_ok(call_op('getLeadActivity',
         SOAP::Data->name(leadKey => \SOAP::Data->value(str(keyType => 'EMAIL'), str(keyValue => $email))),
         SOAP::Data->name(batchSize => 100)->type('int'),
@@ -208,7 +143,7 @@ my $ok = eval {
         $new_lead->{'@mktPersonId'} = '' . $som->valueof("$apath/activityRecordList/[$i]/mktPersonId");
         last;
     }
-    $out{getLeadActivity} = {
+    $out->{getLeadActivity} = {
         returnCount    => 0 + $som->valueof("$apath/returnCount"),
         remainingCount => 0 + $som->valueof("$apath/remainingCount"),
         types          => \@types,
@@ -216,30 +151,9 @@ my $ok = eval {
     };
 
     # 6. getLead for an unknown email must come back as a SOAP fault.
-    $step = 'getLead unknown';
+    step('getLead unknown');
     my $unknown = 'unknown-' . substr(md5_hex($email . 'x'), 0, 10) . '@mktows-test.example.com';
-    $out{unknownEmail} = $unknown;
-    $som = call_op('getLead',
-        SOAP::Data->name(leadKey => \SOAP::Data->value(str(keyType => 'EMAIL'), str(keyValue => $unknown))));
-    fail_with('no response') unless defined $som && ref $som;
-    if ($som->fault) {
-        my $detail = $som->faultdetail;
-        my $se = ref $detail eq 'HASH' ? $detail->{serviceException} : undef;
-        $out{fault} = {
-            raised      => JSON::PP::true,
-            faultcode   => $som->faultcode,
-            faultstring => $som->faultstring,
-            code        => (ref $se eq 'HASH' && defined $se->{code}) ? 0 + $se->{code} : undef,
-            name        => ref $se eq 'HASH' ? $se->{name} : undef,
-            message     => ref $se eq 'HASH' ? $se->{message} : undef,
-            httpStatus  => ($last_response =~ m{^HTTP/\S+ (\d+)} ? 0 + $1 : undef),
-        };
-    } else {
-        $out{fault} = { raised => JSON::PP::false };
-    }
-    1;
-};
-fail_with("died: $@") unless $ok;
-
-print JSON::PP->new->canonical->pretty->encode(\%out);
-exit 0;
+    $out->{unknownEmail} = $unknown;
+    $out->{fault} = fault_report(call_op('getLead',
+        SOAP::Data->name(leadKey => \SOAP::Data->value(str(keyType => 'EMAIL'), str(keyValue => $unknown)))));
+});

@@ -1,83 +1,23 @@
 <?php
 /*
  * PHP SoapClient scenario against a mktows endpoint, written the way the vendor's PHP
- * samples use the API: a SoapClient built from the served ?WSDL, an AuthenticationHeader
- * signed with hash_hmac('sha1', date(DATE_W3C) . $userId, $key) and set with SoapHeader,
- * a LeadKeySelector passed as SoapVar(..., SOAP_ENC_OBJECT, 'LeadKeySelector', ns).
+ * samples use the API (the client from the served ?WSDL, the signed AuthenticationHeader
+ * and the report come from common.php), with a LeadKeySelector passed as
+ * SoapVar(..., SOAP_ENC_OBJECT, 'LeadKeySelector', ns).
  *
  * Usage: php scenario.php ENDPOINT USER KEY EMAIL LIST
  *   (or env MKTOWS_ENDPOINT, MKTOWS_USER, MKTOWS_KEY, MKTOWS_EMAIL, MKTOWS_LIST)
  *
- * Prints one JSON object on stdout. Exit 0 when every step ran (the test asserts the
- * values); exit 1 with {"ok": false, "step", "error", "lastRequest", "lastResponse"} when
- * a step failed unexpectedly; exit 3 when the soap extension is missing.
+ * Prints one JSON object on stdout (see common.php for the exit codes).
  */
 
-const MKTOWS_NS = 'http://www.marketo.com/mktows/';
-
-if (!extension_loaded('soap')) {
-    fwrite(STDERR, "php soap extension not loaded\n");
-    exit(3);
-}
-
-function arg_or_env(int $i, string $env): string
-{
-    global $argv;
-    if (isset($argv[$i]) && $argv[$i] !== '') {
-        return $argv[$i];
-    }
-    $v = getenv($env);
-    if ($v === false || $v === '') {
-        fwrite(STDERR, "missing argument $i (or env $env)\n");
-        exit(2);
-    }
-    return $v;
-}
+require __DIR__ . '/common.php';
 
 $endpoint = arg_or_env(1, 'MKTOWS_ENDPOINT');
 $userId = arg_or_env(2, 'MKTOWS_USER');
 $secretKey = arg_or_env(3, 'MKTOWS_KEY');
 $email = arg_or_env(4, 'MKTOWS_EMAIL');
 $listName = arg_or_env(5, 'MKTOWS_LIST');
-
-// Marketo customers ran these scripts in their own zone; the vendor sample sets one too.
-date_default_timezone_set(getenv('MKTOWS_PHP_TZ') ?: 'America/Los_Angeles');
-
-function auth_header(string $userId, string $secretKey): SoapHeader
-{
-    $requestTimestamp = date(DATE_W3C);
-    $encryptString = $requestTimestamp . $userId;
-    $signature = hash_hmac('sha1', $encryptString, $secretKey);
-    $attrs = new stdClass();
-    $attrs->mktowsUserId = $userId;
-    $attrs->requestSignature = $signature;
-    $attrs->requestTimestamp = $requestTimestamp;
-    return new SoapHeader(MKTOWS_NS, 'AuthenticationHeader', $attrs);
-}
-
-function make_client(string $endpoint, bool $singleElementArrays): SoapClient
-{
-    $options = [
-        'connection_timeout' => 20,
-        'cache_wsdl' => WSDL_CACHE_NONE,
-        'trace' => 1,
-        'exceptions' => true,
-    ];
-    if ($singleElementArrays) {
-        $options['features'] = SOAP_SINGLE_ELEMENT_ARRAYS;
-    }
-    // No 'location' option: the client posts to the soap:address of the served WSDL.
-    return new SoapClient($endpoint . '?WSDL', $options);
-}
-
-/** A list wrapper's items as a PHP array, whichever shape the client gave. */
-function as_list($v): array
-{
-    if ($v === null) {
-        return [];
-    }
-    return is_array($v) ? $v : [$v];
-}
 
 function attr_map($record): array
 {
@@ -94,12 +34,6 @@ function attr_map($record): array
 $out = ['client' => 'php-soapclient', 'php_version' => PHP_VERSION, 'ok' => true];
 $step = 'wsdl';
 $client = null;
-
-function call(SoapClient $client, string $op, array $params, string $userId, string $secretKey)
-{
-    $client->__setSoapHeaders([auth_header($userId, $secretKey)]);
-    return $client->__soapCall($op, [$params]);
-}
 
 try {
     $client = make_client($endpoint, false);
@@ -246,38 +180,10 @@ try {
         $res = call($client, 'getLead', ['leadKey' => ['keyType' => 'EMAIL', 'keyValue' => $unknown]], $userId, $secretKey);
         $out['fault'] = ['raised' => false, 'result' => json_decode(json_encode($res), true)];
     } catch (SoapFault $e) {
-        $detail = $e->detail ?? null;
-        $se = is_object($detail) && isset($detail->serviceException) ? $detail->serviceException : null;
-        $out['fault'] = [
-            'raised' => true,
-            'faultcode' => $e->faultcode,
-            'faultstring' => $e->faultstring,
-            'code' => $se !== null && isset($se->code) ? (int)$se->code : null,
-            'name' => $se->name ?? null,
-            'message' => $se->message ?? null,
-        ];
+        $out['fault'] = fault_report($e);
     }
 } catch (Throwable $e) {
-    $out['ok'] = false;
-    $out['step'] = $step;
-    $out['error'] = get_class($e) . ': ' . $e->getMessage();
-    if ($e instanceof SoapFault) {
-        $out['faultcode'] = $e->faultcode ?? null;
-        $out['detail'] = json_decode(json_encode($e->detail ?? null), true);
-    }
-    foreach (['client' => $client, 'clientArrays' => $clientArrays ?? null] as $name => $c) {
-        if ($c instanceof SoapClient) {
-            $out['trace'][$name] = [
-                'lastRequestHeaders' => $c->__getLastRequestHeaders(),
-                'lastRequest' => $c->__getLastRequest(),
-                'lastResponseHeaders' => $c->__getLastResponseHeaders(),
-                'lastResponse' => $c->__getLastResponse(),
-            ];
-        }
-    }
-    echo json_encode($out, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE), "\n";
-    exit(1);
+    fail($out, $step, $e, ['client' => $client, 'clientArrays' => $clientArrays ?? null]);
 }
 
-echo json_encode($out, JSON_PRETTY_PRINT | JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE | JSON_INVALID_UTF8_SUBSTITUTE), "\n";
-exit(0);
+emit($out, 0);
