@@ -13,7 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from mktows.config import InstanceError, Settings, apply_instance, load_instance
+from mktows.config import Settings
+from mktows.instance import InstanceError, apply_instance, load_instance
 from mktows.engine import Engine
 from mktows.engine.models import FieldInfo
 from mktows.errors import MarketoError

@@ -1,7 +1,7 @@
 """What marketers built in the UI (workspaces, channels, tags, lists, programs, emails,
 campaigns), applied to the database from the instance file.
 
-`config.parse_instance` checks the shape of every item and builds these values; this module
+`instance.parse_instance` checks the shape of every item and builds these values; this module
 applies them in the caller's single write transaction and resolves every reference
 (channel, workspace, tag, list, email, campaign, lead field, progression status) against
 the database as it stands after the file's own objects were written, so a file may refer

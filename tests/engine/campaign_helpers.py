@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 
-from mktows.config import apply_instance, parse_instance
+from mktows.instance import apply_instance, parse_instance
 from mktows.engine import Engine, campaigns, programs
 from mktows.engine.models import CampaignInfo
 from mktows.store.tables import campaign_runs, jobs, outbox, run_leads

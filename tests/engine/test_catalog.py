@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from mktows.config import apply_instance, parse_instance
+from mktows.instance import apply_instance, parse_instance
 from mktows.engine import Engine
 from mktows.engine.models import ChannelInfo, ProgressionStatus, TagTypeInfo
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from mktows.config import InstanceError, apply_instance, parse_instance
+from mktows.instance import InstanceError, apply_instance, parse_instance
 from mktows.engine import catalog
 from mktows.engine import programs as prog
 from mktows.engine.models import ProgressionStatus

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from mktows.config import InstanceError, Settings, apply_instance, load_instance
+from mktows.config import Settings
+from mktows.instance import InstanceError, apply_instance, load_instance
 from mktows.engine import Engine
 from mktows.store.database import Database
 

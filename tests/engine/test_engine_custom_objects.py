@@ -10,7 +10,7 @@ import yaml
 from engine_helpers import all_activities, changes, create
 from sqlalchemy import delete, func, select
 
-from mktows.config import InstanceError, apply_instance, parse_instance
+from mktows.instance import InstanceError, apply_instance, parse_instance
 from mktows.engine.models import CustomRecord, LeadInput
 from mktows.errors import BadParameter, BadStreamPosition
 from mktows.store.tables import activities, custom_object_keys, custom_object_records, leads

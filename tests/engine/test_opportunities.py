@@ -11,7 +11,7 @@ import yaml
 from engine_helpers import all_activities, changes, counts, create
 from sqlalchemy import func, select
 
-from mktows.config import InstanceError, apply_instance, parse_instance
+from mktows.instance import InstanceError, apply_instance, parse_instance
 from mktows.engine import Engine
 from mktows.engine.models import Criterion, LeadInput, MObject, MObjectQuery, ObjectRef
 from mktows.engine.opportunity_fields import OPPORTUNITY_FIELDS, ROLE_FIELDS

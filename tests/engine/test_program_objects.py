@@ -9,7 +9,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from mktows.config import apply_instance, parse_instance
+from mktows.instance import apply_instance, parse_instance
 from mktows.engine import Engine
 from mktows.engine.models import Criterion, MObject, MObjectQuery, ObjectRef
 from mktows.errors import BadParameter, BadStreamPosition

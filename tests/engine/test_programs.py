@@ -7,7 +7,7 @@ import yaml
 from engine_helpers import create
 from sqlalchemy import func, insert, select
 
-from mktows.config import apply_instance, parse_instance
+from mktows.instance import apply_instance, parse_instance
 from mktows.engine import catalog
 from mktows.engine import programs as prog
 from mktows.engine.models import LeadKey, ProgressionStatus
