@@ -7,7 +7,6 @@ and hand a run to `engine.campaigns`, inside the caller's write transaction.
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, delete, insert, select, update
 
@@ -15,6 +14,7 @@ from mktows.engine import programs
 from mktows.engine import tokens as token_syntax
 from mktows.engine.leads import find_ids, not_found
 from mktows.engine.models import CampaignInfo, LeadKey
+from mktows.engine.quota_day import quota_day
 from mktows.errors import (
     BadParameter,
     CampaignNotFound,
@@ -28,7 +28,6 @@ from mktows.store.tables import server_meta
 
 MAX_KEYS = 100  # requestCampaign: keys beyond the first 100 are ignored (SPEC 7.12)
 # The clone limit resets with the call quota: midnight US Central (DECISIONS #7, #23).
-CLONE_DAY_ZONE = ZoneInfo("America/Chicago")
 CLONE_COUNTER_PREFIX = "clones_on:"
 
 
@@ -136,7 +135,7 @@ def schedule_campaign(
 
 def count_clone(conn: Connection, now: datetime, limit: int) -> int:
     """Count one cloneToProgramName call of today (US Central); 20015 past the daily limit."""
-    day = now.astimezone(CLONE_DAY_ZONE).date().isoformat()
+    day = quota_day(now).isoformat()
     key = CLONE_COUNTER_PREFIX + day
     current = conn.execute(select(server_meta.c.value).where(server_meta.c.key == key)).scalar()
     used = int(current) if current is not None else 0

@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from time import monotonic
-from zoneinfo import ZoneInfo
 
 from mktows import errors
+from mktows.engine.quota_day import QUOTA_DAY_ZONE, quota_day
 
-QUOTA_ZONE = ZoneInfo("America/Chicago")  # "12:00AM CST", DST-aware (DECISIONS #23)
 
 
 class CallLimits:
@@ -46,7 +45,7 @@ class CallLimits:
                 self._in_flight -= 1
 
     def _admit(self, now: datetime) -> None:
-        day = now.astimezone(QUOTA_ZONE).date()
+        day = quota_day(now)
         tick = monotonic()
         with self._lock:
             if day != self._day:
@@ -58,7 +57,7 @@ class CallLimits:
             self._recent.append(tick)
             if self._calls_today > self.daily_quota:
                 raise errors.RequestLimitExceeded(
-                    f"Daily quota of {self.daily_quota} calls used up; it resets at midnight America/Chicago")
+                    f"Daily quota of {self.daily_quota} calls used up; it resets at midnight {QUOTA_DAY_ZONE.key}")
             if len(self._recent) > self.rate_calls:
                 raise errors.RateLimitExceeded(
                     f"More than {self.rate_calls} calls in {self.rate_seconds:g} seconds")
