@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, ColumnElement, and_, false, func, or_, select, true
 
-from mktows.engine import activity_types
+from mktows.engine import activity_types, positions
 from mktows.engine.activity_log import to_activity
 from mktows.engine.leads import MAX_KEYS, aware, key_condition, one_lead_id
 from mktows.engine.lists import resolve_list
@@ -29,14 +29,6 @@ from mktows.errors import BadParameter, BadStreamPosition
 from mktows.store.tables import activities, lead_values, leads, list_members
 
 A = activities.c
-
-
-def _size(batch_size: int | None, ceiling: int) -> int:
-    if batch_size is None:
-        return 100
-    if batch_size < 1:
-        raise BadParameter(f"Invalid batchSize: {batch_size}")
-    return min(batch_size, ceiling)
 
 
 def type_condition(
@@ -118,7 +110,7 @@ def lead_activity(
     now: datetime,
 ) -> ActivityPage:
     types = type_condition(include_types, exclude_types)
-    size = _size(batch_size, 100)
+    size = positions.page_size(batch_size, 100)
     lead_id = one_lead_id(conn, key)
     position = position or StreamPosition()
     latest = whole_second(aware(position.latest_created_at) if position.latest_created_at else now)
@@ -186,7 +178,7 @@ def lead_changes(
 ) -> ActivityPage:
     position = position or StreamPosition()
     types = type_condition(include_types, exclude_types, names)
-    size = _size(batch_size, 1000)
+    size = positions.page_size(batch_size, 1000)
     lead_cond, sel_oldest, sel_latest = _selector_condition(conn, selector)
     lowers = [aware(d) for d in (position.oldest_created_at, position.activity_created_at, sel_oldest) if d]
     uppers = [aware(d) for d in (position.latest_created_at, sel_latest) if d]

@@ -169,7 +169,7 @@ def get_records(
     ctype = find_type(conn, type_name)
     filters = _filters(ctype, keys)
     wanted = _projection(ctype, include)
-    size = _page_size(batch_size)
+    size = positions.page_size(batch_size, PAGE_SIZE)  # default and ceiling 100 (SPEC 7.21, DECISIONS #24)
     digest = positions.query_hash({"t": ctype.id, "k": sorted(filters)})
     after = _after_id(secret, position, digest, now) if position else 0
     cond = R.type_id == ctype.id
@@ -212,15 +212,6 @@ def _projection(ctype: CustomType, include: list[str]) -> set[str] | None:
     if unknown:
         raise BadParameter(f"Unknown fields of custom object {ctype.name} in includeAttributes: {', '.join(unknown)}")
     return {f.name for f in (ctype.field(n) for n in include) if f is not None} or None
-
-
-def _page_size(batch_size: int | None) -> int:
-    """Default and ceiling 100 (SPEC 7.21, DECISIONS #24); above the ceiling is clamped, as for leads."""
-    if batch_size is None:
-        return PAGE_SIZE
-    if batch_size < 1:
-        raise BadParameter(f"Invalid batchSize: {batch_size}")
-    return min(batch_size, PAGE_SIZE)
 
 
 def _after_id(secret: bytes, position: str, digest: str, now: datetime) -> int:

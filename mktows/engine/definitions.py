@@ -392,10 +392,10 @@ def _merge_pairs(stored: list[list[str]], given: list[tuple[str, str]]) -> list[
 
 
 def _channel_name(conn: Connection, name: str, path: str) -> str:
-    found = conn.execute(select(channels.c.name).where(channels.c.name_lower == name.lower())).scalar()
+    found = catalog.channel_or_none(conn, name)
     if found is None:
         raise DefinitionError(path, f"unknown channel {name!r} (declare it under channels)")
-    return str(found)
+    return found.name
 
 
 def _tag(conn: Connection, type_name: str, value: str, path: str) -> tuple[str, str]:
@@ -625,6 +625,17 @@ def _put_custom_object(conn: Connection, codef: CustomObjectDef, lead_fields: Fi
     change that stored records would not fit (key, link, a field's type or spelling) is
     refused while the type has records."""
     fields = tuple(_custom_field(f, lead_fields, f"{codef.path}.fields[{i}]") for i, f in enumerate(codef.fields))
+    row = conn.execute(
+        select(custom_object_types).where(custom_object_types.c.name_lower == codef.name.lower())
+    ).first()
+    problem = None if row is None else co.incompatible_change(co.fields_from_json(row.fields), fields)
+    if row is not None and problem is not None:
+        count = co.record_count(conn, row.id)
+        if count:
+            raise DefinitionError(
+                codef.path, f"{problem}, but custom object {row.name} has {count} record(s): "
+                            "delete them (deleteCustomObjects) or declare a new object"
+            )
     values = {
         "name": codef.name,
         "display_name": codef.display_name,
@@ -632,21 +643,7 @@ def _put_custom_object(conn: Connection, codef: CustomObjectDef, lead_fields: Fi
         "fields": json.dumps([f.as_json() for f in fields]),
         "updated_at": now,
     }
-    row = conn.execute(
-        select(custom_object_types).where(custom_object_types.c.name_lower == codef.name.lower())
-    ).first()
-    if row is None:
-        conn.execute(insert(custom_object_types).values(**values, name_lower=codef.name.lower(), created_at=now))
-        return
-    problem = co.incompatible_change(co.fields_from_json(row.fields), fields)
-    if problem is not None:
-        count = co.record_count(conn, row.id)
-        if count:
-            raise DefinitionError(
-                codef.path, f"{problem}, but custom object {row.name} has {count} record(s): "
-                            "delete them (deleteCustomObjects) or declare a new object"
-            )
-    conn.execute(update(custom_object_types).where(custom_object_types.c.id == row.id).values(**values))
+    _upsert_named(conn, custom_object_types, codef.name, values, {"created_at": now})
 
 
 def _custom_field(fdef: CustomFieldDef, lead_fields: FieldRegistry, path: str) -> co.CustomField:

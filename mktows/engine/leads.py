@@ -26,7 +26,6 @@ from mktows.engine.models import (
     UpdatedAtSelector,
 )
 from mktows.errors import (
-    BadParameter,
     BadStreamPosition,
     LeadKeyBad,
     LeadKeyRequired,
@@ -229,12 +228,7 @@ def page_leads(
     """One keyset page: WHERE key > last ORDER BY key LIMIT n, plus the exact remaining count."""
     if selector is None:
         raise ParameterRequired("Lead selector required")
-    if batch_size is None:
-        size = 100
-    elif batch_size < 1:
-        raise BadParameter(f"Invalid batchSize: {batch_size}")
-    else:
-        size = min(batch_size, max_batch_size)
+    size = positions.page_size(batch_size, max_batch_size)
     qhash = positions.query_hash(_describe(selector))
     state = positions.decode(secret, position, qhash, now=now.timestamp()) if position else None
 

@@ -14,9 +14,19 @@ import json
 import time
 from typing import Any
 
-from mktows.errors import BadStreamPosition
+from mktows.errors import BadParameter, BadStreamPosition
 
 POSITION_TTL_SECONDS = 24 * 3600
+DEFAULT_PAGE_SIZE = 100
+
+
+def page_size(batch_size: int | None, ceiling: int) -> int:
+    """A call's `batchSize`: 100 when absent, clamped to the call's ceiling, fault 20110 below 1."""
+    if batch_size is None:
+        return DEFAULT_PAGE_SIZE
+    if batch_size < 1:
+        raise BadParameter(f"Invalid batchSize: {batch_size}")
+    return min(batch_size, ceiling)
 
 
 def _b64(data: bytes) -> str:
