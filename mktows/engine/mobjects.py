@@ -91,9 +91,8 @@ def get_mobjects(conn: Connection, query: MObjectQuery, *, secret: bytes) -> MOb
     query.type = object_type.name
     if query.id is not None and query.external_key is not None:
         raise BadParameter("getMObjects takes id or externalKey, not both")
-    for criterion in query.criteria:
-        if criterion.comparison.upper() not in COMPARISONS:
-            raise BadParameter(f"Unknown comparison {criterion.comparison!r} (expected one of: {', '.join(COMPARISONS)})")
+    for criterion in query.criteria:  # before any type's own checks, so every type says the same
+        comparison_of(criterion)
     digest = positions.query_hash(
         {
             "t": query.type,
@@ -117,12 +116,18 @@ def get_mobjects(conn: Connection, query: MObjectQuery, *, secret: bytes) -> MOb
     )
 
 
-def criterion_clause(criterion: Criterion, column: ColumnElement[Any], kind: str) -> ColumnElement[bool]:
-    """`column <comparison> value`, comparing numbers as numbers, dates as dates and strings
-    case-insensitively for EQ/NE; NE also keeps objects that have no value at all."""
+def comparison_of(criterion: Criterion) -> str:
+    """The criterion's comparison in upper case; one the SPEC does not list is fault 20110."""
     op = criterion.comparison.upper()
     if op not in COMPARISONS:
         raise BadParameter(f"Unknown comparison {criterion.comparison!r} (expected one of: {', '.join(COMPARISONS)})")
+    return op
+
+
+def criterion_clause(criterion: Criterion, column: ColumnElement[Any], kind: str) -> ColumnElement[bool]:
+    """`column <comparison> value`, comparing numbers as numbers, dates as dates and strings
+    case-insensitively for EQ/NE; NE also keeps objects that have no value at all."""
+    op = comparison_of(criterion)
     value: Any = typed_value(criterion.name, criterion.value, kind)
     if kind == "string" and op in ("EQ", "NE"):
         column, value = func.lower(column), str(value).lower()
