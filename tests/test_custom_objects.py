@@ -204,6 +204,13 @@ def test_more_than_100_records_fault_20110(api, unique_email):
     assert fault.code == 20110 and "at most 100" in fault.message
     assert _get(api, {"MKTOID": lead_id})["returnCount"] == 0
 
+    # deleting more than 100 is refused the same way, and the record named first survives
+    _sync(api, _show(lead_id, "r0"))
+    keys = [_attributes({"MKTOID": lead_id, "rid": f"r{i}"}) for i in range(101)]
+    fault = api.fault("deleteCustomObjects", objTypeName="Roadshow", customObjKeyLists={"keyList": keys})
+    assert fault.code == 20110 and "at most 100" in fault.message
+    assert _get(api, {"MKTOID": lead_id})["returnCount"] == 1
+
 
 def test_bad_stream_position_faults_20122(api, unique_email):
     lead_id = api.create_lead(unique_email("position"))
