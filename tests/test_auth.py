@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -138,15 +139,55 @@ def test_resigned_with_other_users_key_is_20014(server):
     assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("holdout_user", TEST_KEY)), 20014)
 
 
-def test_stale_timestamp_is_20016(server):
-    ts = _ts(timedelta(minutes=-20))
+EXPIRED = re.compile(
+    r"Request expired: requestTimestamp (?P<ts>\S+) is (?P<skew>.+) (?P<direction>ahead of|behind) server time "
+    r"(?P<now>\S+); requests are accepted up to 15 min either side \(check the client's clock\) \(20016\)"
+)
+
+
+def _expired(server, ts: str) -> re.Match[str]:
+    """The 20016 fault for a header signed at `ts`, its message taken apart."""
     f = assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), 20016)
     assert f.faultstring == "20016 - Request Expired"
+    found = EXPIRED.fullmatch(f.message)
+    assert found is not None, f.message
+    assert found["ts"] == ts
+    server_time = datetime.fromisoformat(found["now"])
+    assert server_time.utcoffset() == timedelta(0)
+    assert abs(server_time - datetime.now(timezone.utc)) < timedelta(seconds=30)
+    return found
 
 
-def test_future_timestamp_is_20016(server):
-    ts = _ts(timedelta(minutes=20))
-    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), 20016)
+def test_stale_timestamp_is_20016_saying_how_far_behind(server):
+    found = _expired(server, _ts(timedelta(hours=-2, minutes=-5)))
+    assert (found["skew"], found["direction"]) == ("2 h 5 min", "behind")
+    found = _expired(server, _ts(timedelta(hours=-2), fmt="%Y-%m-%dT%H:%M:%SZ"))
+    assert (found["skew"], found["direction"]) == ("2 h", "behind")
+
+
+def test_future_timestamp_is_20016_saying_how_far_ahead(server):
+    found = _expired(server, _ts(timedelta(minutes=20), fmt="%Y-%m-%dT%H:%M:%SZ"))
+    assert (found["skew"], found["direction"]) == ("20 min", "ahead of")
+
+
+@pytest.mark.parametrize(("seconds", "expected"), [
+    (0, "0 s"), (45, "45 s"), (60, "1 min"), (90, "1 min 30 s"), (900, "15 min"), (3600, "1 h"),
+    (3900, "1 h 5 min"), (7500, "2 h 5 min"), (90061, "25 h 1 min 1 s"),
+])
+def test_durations_read_in_whole_units(seconds, expected):
+    from mktows.soap.auth import duration_text
+
+    assert duration_text(seconds) == expected
+
+
+@pytest.mark.parametrize(("skew", "window", "expected"), [
+    (1199.6, 900, "20 min"), (1200.4, 900, "20 min"), (7499.8, 900, "2 h 5 min"),
+    (900.3, 900, "15 min 1 s"), (910.2, 900, "15 min 10 s"), (45.4, 30, "45 s"), (30.2, 30, "31 s"),
+])
+def test_skew_is_rounded_but_never_to_a_figure_inside_the_window(skew, window, expected):
+    from mktows.soap.auth import skew_text
+
+    assert skew_text(skew, window) == expected
 
 
 def test_slightly_skewed_clocks_are_accepted(server):

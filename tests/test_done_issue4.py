@@ -8,7 +8,7 @@
 Both run through zeep and suds clients built from the served ?WSDL; the clients' plugins
 validate every response against the served schema. The failure cases the issue names
 (unknown type, unknown field, bad comparison, duplicate external keys, update of a missing
-object, more than 100 objects) are covered per object type in tests/test_mobjects_*.py and
+object - skipped, not failed - more than 100 objects) are covered per object type in tests/test_mobjects_*.py and
 tests/test_custom_objects.py, and once more here through both clients.
 """
 
@@ -189,10 +189,12 @@ def test_the_failure_cases_the_issue_names(lead_api, unique_email, kind, version
     assert [s["status"] for s in statuses] == ["CREATED", "FAILED"]
     assert "Duplicate" in statuses[1]["error"]
 
-    # update of a missing object
+    # update of a missing object: UPDATE never creates, so it is skipped and nothing is made
     [status] = _statuses(api.call("syncMObjects", operation="UPDATE", mObjectList={"mObject": [
-        _mobject("Opportunity", {"Stage": "Won"}, id=2_000_000_000)]}))
-    assert status["status"] == "FAILED" and "2000000000" in status["error"]
+        _mobject("Opportunity", {"Name": name + " ghost", "Stage": "Won"}, id=2_000_000_000)]}))
+    assert status["status"] == "SKIPPED" and int(status["id"]) == 2_000_000_000 and not status.get("error")
+    assert _get_all(api, type="Opportunity", mObjCriteriaList={"mObjCriteria": [
+        {"attrName": "Name", "comparison": "EQ", "attrValue": name + " ghost"}]}) == []
 
     # more than 100 objects: the whole call is refused and nothing is created
     many = [_mobject("Opportunity", {"Name": f"{name} {i}"}) for i in range(101)]

@@ -245,34 +245,31 @@ def test_sync_lead_unknown_id_20103(server):
     assert_fault(call(server.endpoint(), body), 20103)
 
 
+def _updated_between(oldest: datetime, latest: datetime | None = None, batch_size: int | None = None) -> str:
+    latest_xml = f"<latestUpdatedAt>{_iso(latest)}</latestUpdatedAt>" if latest else ""
+    batch_xml = f"<batchSize>{batch_size}</batchSize>" if batch_size else ""
+    return (
+        '<ns1:paramsGetMultipleLeads><leadSelector xsi:type="ns1:LastUpdateAtSelector">'
+        f"{latest_xml}<oldestUpdatedAt>{_iso(oldest)}</oldestUpdatedAt></leadSelector>{batch_xml}"
+        "</ns1:paramsGetMultipleLeads>"
+    )
+
+
 def test_get_multiple_leads_window_over_30_days_20022(server):
     now = datetime.now(timezone.utc)
-    body = (
-        '<ns1:paramsGetMultipleLeads><leadSelector xsi:type="ns1:LastUpdateAtSelector">'
-        f"<latestUpdatedAt>{_iso(now)}</latestUpdatedAt><oldestUpdatedAt>{_iso(now - timedelta(days=31))}</oldestUpdatedAt>"
-        "</leadSelector></ns1:paramsGetMultipleLeads>"
-    )
-    f = assert_fault(call(server.endpoint(), body), 20022)
+    f = assert_fault(call(server.endpoint(), _updated_between(now - timedelta(days=31), now)), 20022)
     assert f.faultstring == "20022 - Time range specified in query filter exceeded limit"
 
 
-def test_get_multiple_leads_open_window_older_than_30_days_20022(server):
-    old = datetime.now(timezone.utc) - timedelta(days=45)
-    body = (
-        '<ns1:paramsGetMultipleLeads><leadSelector xsi:type="ns1:LastUpdateAtSelector">'
-        f"<oldestUpdatedAt>{_iso(old)}</oldestUpdatedAt></leadSelector></ns1:paramsGetMultipleLeads>"
-    )
-    assert_fault(call(server.endpoint(), body), 20022)
+def test_get_multiple_leads_open_window_older_than_30_days_is_not_limited(server):
+    body = _updated_between(datetime.now(timezone.utc) - timedelta(days=45), batch_size=1)
+    result = success(call(server.endpoint(), body), "getMultipleLeads")
+    assert int(result.findtext(".//returnCount")) <= 1
 
 
 def test_get_multiple_leads_window_of_29_days_is_fine(server):
     now = datetime.now(timezone.utc)
-    body = (
-        '<ns1:paramsGetMultipleLeads><leadSelector xsi:type="ns1:LastUpdateAtSelector">'
-        f"<latestUpdatedAt>{_iso(now - timedelta(days=60))}</latestUpdatedAt>"
-        f"<oldestUpdatedAt>{_iso(now - timedelta(days=89))}</oldestUpdatedAt>"
-        "</leadSelector><batchSize>10</batchSize></ns1:paramsGetMultipleLeads>"
-    )
+    body = _updated_between(now - timedelta(days=89), now - timedelta(days=60), batch_size=10)
     el = success(call(server.endpoint(), body), "getMultipleLeads")
     assert el.findtext("result/returnCount") == "0"
     assert el.findtext("result/remainingCount") == "0"

@@ -66,8 +66,8 @@ def test_sync_multiple_leads_email_key_rule(api, unique_email):
     scenarios.sync_multiple_email_key_not_changed_by_other_key(api, unique_email)
 
 
-def test_sync_lead_unmatched_foreign_id_falls_back_to_email(api, unique_email):
-    scenarios.sync_lead_unmatched_foreign_id_falls_back_to_email(api, unique_email)
+def test_sync_lead_unmatched_foreign_id_creates_a_lead(api, unique_email):
+    scenarios.sync_lead_unmatched_foreign_id_creates_a_lead(api, unique_email)
 
 
 def test_sync_multiple_leads_foreign_id_rules(api, unique_email):

@@ -64,7 +64,8 @@ def test_list_operation_unknown_lead_and_strict(api, unique_email, fresh_list):
     ghost = 987_654_010
     res = _list_op(api, "ADDTOLIST", fresh_list, [a, ghost], strict=True)
     assert res["success"] is False
-    assert dict(_statuses(res))[str(ghost)] is False
+    # a client that retries only the false ones must retry a too: it was not added
+    assert _statuses(res) == [(str(a), False), (str(ghost), False)]
     res = _list_op(api, "ISMEMBEROFLIST", fresh_list, [a])
     assert _statuses(res) == [(str(a), False)], "strict: nothing applied when one lead fails"
 
@@ -90,6 +91,37 @@ def test_list_operation_logs_add_and_remove_activities(api, unique_email, fresh_
         assert "List ID" in names and names[-1] == "Lead ID"
         assert _attrs(r)["Lead ID"] == str(lead)
     assert _attrs(adds[0])["List ID"] == _attrs(removes[0])["List ID"]
+
+
+def test_list_operation_takes_idnum_keys_only(api, unique_email, fresh_list):
+    email = unique_email("by-email")
+    api.create_lead(email)
+    fault = api.fault(
+        "listOperation", listOperation="ADDTOLIST", listKey={"keyType": "MKTOLISTNAME", "keyValue": fresh_list},
+        listMemberList={"leadKey": [{"keyType": "EMAIL", "keyValue": email}]},
+    )
+    assert (fault.code, fault.faultstring) == (20102, "20102 - Lead Key Bad")
+    assert "listOperation takes IDNUM lead keys only" in fault.message and "EMAIL" in fault.message
+
+
+def test_a_program_list_answers_to_its_bare_name_when_unique(api, unique_email):
+    lead = api.create_lead(unique_email("bare"))
+    res = _list_op(api, "ADDTOLIST", "Summit Attendees", [lead])  # a list of the Autumn Summit program
+    assert res["success"] is True
+    assert _statuses(_list_op(api, "ISMEMBEROFLIST", "Autumn Summit.Summit Attendees", [lead])) == [(str(lead), True)]
+    assert lead in [int(r["Id"]) for r in api.lead_records(
+        api.call("getMultipleLeads", leadSelector=api.list_selector("summit attendees"), batchSize=1000))]
+    _list_op(api, "REMOVEFROMLIST", "Summit Attendees", [lead])
+
+    fault = api.fault(  # two programs have a "Follow Ups" list
+        "listOperation", listOperation="ADDTOLIST", listKey={"keyType": "MKTOLISTNAME", "keyValue": "Follow Ups"},
+        listMemberList={"leadKey": [{"keyType": "IDNUM", "keyValue": str(lead)}]},
+    )
+    assert fault.code == 20110 and "Autumn Summit.Follow Ups" in fault.message and "Winter Summit.Follow Ups" in fault.message
+    res = _list_op(api, "ADDTOLIST", "Winter Summit.Follow Ups", [lead])
+    assert res["success"] is True
+    assert _statuses(_list_op(api, "ISMEMBEROFLIST", "Autumn Summit.Follow Ups", [lead])) == [(str(lead), False)]
+    _list_op(api, "REMOVEFROMLIST", "Winter Summit.Follow Ups", [lead])
 
 
 # --------------------------------------------------------------------------- getLeadActivity

@@ -122,7 +122,7 @@ def test_insert_update_upsert_unchanged_and_skipped(api):
         ("UNCHANGED", oid)]
     assert [(s["status"], int(s["id"])) for s in _sync(api, "UPDATE", _opp({"Amount": "1500.25", "Stage": "Won"}, id=oid))] == [
         ("UPDATED", oid)]
-    # UPDATE of an object whose externalKey matches nothing: SKIPPED (SPEC: "UPDATE only existing, skip new")
+    # UPDATE of an object whose externalKey matches nothing: SKIPPED, UPDATE never creates
     [skipped] = _sync(api, "UPDATE", _opp({"Name": "Nope"}, externalKey=_key("ExternalOpportunityId", _tag("none"))))
     assert skipped["status"] == "SKIPPED" and skipped["id"] == _no_object_id(api) and skipped.get("error") is None
 
@@ -131,12 +131,34 @@ def test_insert_update_upsert_unchanged_and_skipped(api):
     assert found["updatedAt"] >= found["createdAt"]
 
 
-def test_update_of_a_missing_object_fails_naming_it(api):
+def test_update_skips_a_missing_id_and_applies_the_rest_of_the_call(api, unique_email):
+    region = _tag("skip")
     missing = 2_000_000_000
-    for operation in ("UPDATE", "UPSERT"):
-        [status] = _sync(api, operation, _opp({"Stage": "Won"}, id=missing))
-        assert status["status"] == "FAILED" and str(missing) in status["error"]
+    lead = api.create_lead(unique_email("skip"))
+    [oid] = _created(api, _opp({"Name": "Kept", "Region": region, "Stage": "Open"}))
+    [rid] = _created(api, _role({"OpportunityId": oid, "PersonId": lead, "Role": "User"}))
+    statuses = _sync(api, "UPDATE",
+                     _opp({"Stage": "Won"}, id=oid),
+                     _opp({"Name": "Ghost", "Region": region, "Stage": "Won"}, id=missing),
+                     _role({"Role": "Buyer"}, id=missing),
+                     _role({"Role": "Buyer"}, id=rid))
+    assert [(s["status"], int(s["id"]), s.get("error")) for s in statuses] == [
+        ("UPDATED", oid, None), ("SKIPPED", missing, None), ("SKIPPED", missing, None), ("UPDATED", rid, None)]
+    # the existing objects were updated; nothing was created for the missing id
+    assert _attribs(_objects(_get(api, id=oid))[0])["Stage"] == "Won"
+    assert _ids(api, "Opportunity", ("Region", "EQ", region)) == [oid]
+    assert _ids(api, "Opportunity", id=missing) == [] and _ids(api, "OpportunityPersonRole", id=missing) == []
+    roles = _objects(_get(api, "OpportunityPersonRole", ("PersonId", "EQ", lead)))
+    assert [(int(o["id"]), _attribs(o)["Role"]) for o in roles] == [(rid, "Buyer")]
+
+
+def test_an_id_that_names_nothing_cannot_create(api):
+    missing = 2_000_000_000
+    for operation in ("INSERT", "UPSERT"):
+        [status] = _sync(api, operation, _opp({"Name": "Ghost"}, id=missing))
+        assert status["status"] == "FAILED" and f"No Opportunity with id {missing}" in status["error"]
         assert int(status["id"]) == missing
+    assert _ids(api, "Opportunity", id=missing) == []
     [status] = _sync(api, "UPDATE", _opp({"Stage": "Won"}))
     assert status["status"] == "FAILED" and "id or externalKey" in status["error"]
     assert status["id"] == _no_object_id(api)
@@ -419,6 +441,18 @@ def test_mobj_status_id_without_an_object_is_0_up_to_2_3_and_nil_from_2_7(server
         assert is_nil(status.find("id"))
     else:
         assert status.findtext("id") == "0" and not is_nil(status.find("id"))
+
+
+@pytest.mark.parametrize("version", ["2_2", "2_3", "2_7", "3_1"])
+def test_skipped_update_of_a_missing_id_echoes_the_id_on_every_version(server, version):
+    statuses = _raw_sync(server, version, (
+        "<mObject><type>Opportunity</type><id>2000000000</id><attribList><attrib><name>Stage</name>"
+        "<value>x</value></attrib></attribList></mObject>"
+    ), "UPDATE")
+    [status] = statuses.findall("mObjStatus")
+    assert status.findtext("status") == "SKIPPED" and status.find("error") is None
+    assert status.findtext("id") == "2000000000" and not is_nil(status.find("id"))
+    assert status.find("externalKey") is None
 
 
 def test_jax_ws_typed_attr_value_and_an_unknown_comparison(server):

@@ -4,8 +4,8 @@ against the served schema. Failure cases also go over raw SOAP.
 
 These tests run their own server (one per backend) with its own instance file, so they can
 declare archived and event programs, page over a known set and change costs and tags
-without touching programs that other tests read. Each client/version pair updates a
-program of its own.
+without touching programs that other tests read. Each client/version pair updates programs
+of its own (`Sync ...`, `Skip ...`).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ PROGRAMS_INSTANCE = {
          "tags": {"Region": "EMEA", "Product Line": "Cloud"}},
         {"name": "Gamma Archived", "channel": "Tradeshow", "archived": True, "tags": {"Region": "South"}},
         *({"name": f"Sync {kind} {version}"} for kind, version in KINDS_VERSIONS),
+        *({"name": f"Skip {kind} {version}"} for kind, version in KINDS_VERSIONS),
         *({"name": f"Bulk {i:03d}", "folder": "Bulk", "tags": {"Region": "South" if i % 2 else "North"}}
           for i in range(BULK)),
     ],
@@ -121,7 +122,7 @@ def _programs(api: LeadApi, *criteria: tuple[str, str, str], **params) -> list[d
 
 def _names(api: LeadApi, *criteria: tuple[str, str, str], **params) -> list[str]:
     return [_attribs(p)["Name"] for p in _programs(api, *criteria, **params) if not _attribs(p)["Name"].startswith(
-        ("Bulk ", "Sync "))]
+        ("Bulk ", "Sync ", "Skip "))]
 
 
 def _one(api: LeadApi, name: str, **params) -> dict:
@@ -255,10 +256,10 @@ def test_sync_and_delete_failures_are_per_object(api):
     cost = ("Cost", {"Month": "2026-09", "Amount": "1"})
     statuses = _sync(api, "UPDATE",
                      _program(program_id, cost, ("Tag", {"Type": "Region", "Value": "Atlantis"})),
-                     _program(2_000_000_000, cost),
+                     _program(None, cost, externalKey={"name": "Colour", "value": "Red"}),
                      _program(int(_one(api, "Beta Blog")["id"]), cost, ("Tag", {"Type": "Colour", "Value": "Red"})))
     assert [s["status"] for s in statuses] == ["FAILED", "FAILED", "FAILED"]
-    assert "Atlantis" in statuses[0]["error"] and "2000000000" in statuses[1]["error"]
+    assert "Atlantis" in statuses[0]["error"] and "Name or CRM Id" in statuses[1]["error"]
     assert "Colour" in statuses[2]["error"]
     for operation in ("INSERT", "UPSERT"):
         [status] = _sync(api, operation, _program(program_id, cost))
@@ -274,6 +275,29 @@ def test_sync_and_delete_failures_are_per_object(api):
                                       mObjectList={"mObject": [_program(program_id, cost)] * 101})
     assert result is None and fault.code == 20110 and "100" in fault.message
     assert _typed(_one(api, name, includeDetails=True)) == _typed(target)
+
+
+def test_update_skips_a_missing_program_and_applies_the_rest_of_the_call(api):
+    name = f"Skip {api.kind} {api.version}"
+    program_id = int(_one(api, name)["id"])
+    missing = 2_000_000_000
+    note = f"Skip {uuid.uuid4().hex[:6]}"
+    cost = ("Cost", {"Month": "2026-10", "Amount": "10", "Note": note})
+    statuses = _sync(api, "UPDATE",
+                     _program(missing, cost),
+                     _program(program_id, cost),
+                     _program(None, cost, externalKey={"name": "Name", "value": f"No such program {note}"}),
+                     _program(None, cost, externalKey={"name": "CRM Id", "value": f"CRM-{note}"}))
+    assert [(s["status"], s.get("error")) for s in statuses] == [
+        ("SKIPPED", None), ("UPDATED", None), ("SKIPPED", None), ("SKIPPED", None)]
+    assert int(statuses[0]["id"]) == missing and int(statuses[1]["id"]) == program_id
+    assert [s["externalKey"]["value"] for s in statuses[2:]] == [f"No such program {note}", f"CRM-{note}"]
+    # the existing program got its cost; no program appeared and no other one changed
+    notes = [dict(p).get("Note") for k, p in _typed(_one(api, name, includeDetails=True)) if k == "Cost"]
+    assert notes.count(note) == 1
+    everything = _programs(api, ("Include Archive", "EQ", "true"), includeDetails=True)
+    assert len(everything) == len(PROGRAMS_INSTANCE["programs"])
+    assert [p["id"] for p in everything if note in str(_typed(p))] == [statuses[1]["id"]]
 
 
 def test_bad_queries_fault_20110_or_20122(api):

@@ -29,6 +29,8 @@ from mktows.errors import BadParameter, BadStreamPosition
 from mktows.store.tables import activities, lead_values, leads, list_members
 
 A = activities.c
+# getLeadChanges returns up to this many activities a page, also when batchSize is absent.
+CHANGES_PAGE_SIZE = 1000
 
 
 def type_condition(
@@ -178,7 +180,7 @@ def lead_changes(
 ) -> ActivityPage:
     position = position or StreamPosition()
     types = type_condition(include_types, exclude_types, names)
-    size = positions.page_size(batch_size, 1000)
+    size = positions.page_size(batch_size, CHANGES_PAGE_SIZE, default=CHANGES_PAGE_SIZE)
     lead_cond, sel_oldest, sel_latest = _selector_condition(conn, selector)
     lowers = [aware(d) for d in (position.oldest_created_at, position.activity_created_at, sel_oldest) if d]
     uppers = [aware(d) for d in (position.latest_created_at, sel_latest) if d]

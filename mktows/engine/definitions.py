@@ -31,6 +31,7 @@ from mktows.engine import programs as prog
 from mktows.engine.fields import Field, FieldRegistry, normalize_value
 from mktows.engine.models import ApiUser, FieldInfo, ProgramInfo
 from mktows.engine.tokens import TOKEN_RE
+from mktows.engine.workspaces import DEFAULT_WORKSPACE
 from mktows.errors import MarketoError
 from mktows.store.tables import (
     campaigns,
@@ -46,7 +47,6 @@ from mktows.store.tables import (
     workspaces,
 )
 
-DEFAULT_WORKSPACE = "Default"
 NUMERIC_TYPES = frozenset({"integer", "score", "float", "currency", "percent"})
 DATE_TYPES = frozenset({"date", "datetime"})
 ORDER_OPS = frozenset({"greater_than", "less_than", "at_least", "at_most"})

@@ -5,11 +5,15 @@
 each chunk in one write transaction together with the move of the import's counters, so a
 job interrupted by a crash resumes after the last committed chunk and no row counts twice.
 
-Rows are RFC-4180 CSV lines under a header of lead field display names (API names are
-accepted too, case-insensitively) and `{{my.Token}}` columns. UPSERTLEADS creates or
-updates leads through the sync engine (dedupe on email); LISTONLY only adds leads that
-already exist (rows for unknown emails are ignored). Token columns are stored per
-(campaign, lead) for that campaign's next run.
+Rows are RFC-4180 CSV lines under a header whose cells name lead fields (by display name
+first, then API name, case-insensitively) or `{{my.Token}}` columns. A column that names
+neither is ignored rather than refused, as the vendor's own list import does (its example
+header is `Email | First | Last`): its cells are never written, its name is logged and the
+import's status lists it among the summary lines. Only a header without an Email column, a
+column named twice or an unreadable header fails the call, since then no row can be applied
+safely. UPSERTLEADS creates or updates leads through the sync engine (dedupe on email);
+LISTONLY only adds leads that already exist (rows for unknown emails are ignored). Token
+columns are stored per (campaign, lead) for that campaign's next run.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,8 +43,11 @@ JOB_KIND = "list.import"
 MODES = ("UPSERTLEADS", "LISTONLY")
 CHUNK_ROWS = 500
 MAX_SUMMARY_LINES = 20
+MAX_WARNING_LINES = 10  # of MAX_SUMMARY_LINES, so row failures keep room in the summary
 TOKEN_COLUMN = re.compile(r"^\{\{\s*my\.(?P<name>[^{}]+?)\s*\}\}$", re.IGNORECASE)
 EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+$")
+
+log = logging.getLogger(__name__)
 
 
 # --- the header ---------------------------------------------------------------------------
@@ -47,10 +55,13 @@ EMAIL_RE = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\".]+$")
 
 @dataclass
 class Header:
+    """What each column of an importFileHeader means; `ignored` columns are never read."""
+
     fields: list[tuple[int, Field]]  # (column index, lead field)
     tokens: list[tuple[int, str]]  # (column index, token name without "my.")
     email_index: int
     width: int
+    ignored: list[tuple[int, str]]  # (column index, name as sent): never read
 
 
 def parse_line(line: str) -> list[str]:
@@ -62,7 +73,8 @@ def parse_line(line: str) -> list[str]:
     return records[0] if records else []
 
 
-def parse_header(line: str, registry: FieldRegistry) -> Header:
+def _header_names(line: str) -> list[str]:
+    """The trimmed header cells (a leading byte-order mark dropped); 20110 when there are none."""
     try:
         cells = parse_line(line or "")
     except (ValueError, csv.Error) as exc:
@@ -70,10 +82,27 @@ def parse_header(line: str, registry: FieldRegistry) -> Header:
     names = [c.strip().lstrip("\ufeff").strip() for c in cells]
     if not names or all(n == "" for n in names):
         raise BadParameter("importFileHeader is empty")
+    return names
+
+
+def _field_named(name: str, by_display: dict[str, Field], registry: FieldRegistry) -> Field | None:
+    """The lead field a column names: display name first (what the UI shows), then API name."""
+    if not name:
+        return None
+    return by_display.get(name.lower()) or registry.get(name)
+
+
+def parse_header(line: str, registry: FieldRegistry) -> Header:
+    """Map header cells to fields and tokens; cells that name neither are ignored, not refused.
+
+    Faults (20110) only for a header no row could be applied under: unreadable, empty, a
+    field or token named twice, or no Email column to identify the lead.
+    """
+    names = _header_names(line)
     by_display = {f.display_name.lower(): f for f in registry}
     fields_: list[tuple[int, Field]] = []
     token_cols: list[tuple[int, str]] = []
-    unknown: list[str] = []
+    ignored: list[tuple[int, str]] = []
     seen: dict[str, str] = {}
     for index, name in enumerate(names):
         m = TOKEN_COLUMN.match(name)
@@ -81,21 +110,43 @@ def parse_header(line: str, registry: FieldRegistry) -> Header:
             key = "my." + m.group("name").strip().lower()
             token_cols.append((index, m.group("name").strip()))
         else:
-            f = by_display.get(name.lower()) or (registry.get(name) if name else None)
-            if f is None:
-                unknown.append(name or f"(empty column {index + 1})")
+            f = _field_named(name, by_display, registry)
+            if f is None:  # ignored columns never clash with each other or with known ones
+                ignored.append((index, name))
                 continue
             key = f.name.lower()
             fields_.append((index, f))
         if key in seen:
             raise BadParameter(f"importFileHeader names a column twice: {seen[key]}, {name}")
         seen[key] = name
-    if unknown:
-        raise BadParameter(f"importFileHeader has unknown columns: {', '.join(unknown)}")
     email = [i for i, f in fields_ if f.name == "Email"]
     if not email:
-        raise BadParameter("importFileHeader needs an Email Address column")
-    return Header(fields=fields_, tokens=token_cols, email_index=email[0], width=len(names))
+        raise BadParameter(_no_email_message(ignored))
+    return Header(fields=fields_, tokens=token_cols, email_index=email[0], width=len(names), ignored=ignored)
+
+
+def _no_email_message(ignored: list[tuple[int, str]]) -> str:
+    """Say why the header is refused, and which columns matched nothing (a misspelt Email?)."""
+    text = "importFileHeader has no Email Address column, so no row could identify its lead"
+    unknown = [name for _, name in ignored if name]
+    if unknown:
+        text += "; these columns name no lead field: " + ", ".join(unknown)
+    return text
+
+
+def ignored_column_warnings(header: Header) -> list[str]:
+    """One summary line per ignored column, at most MAX_WARNING_LINES of them."""
+    lines = [_ignored_column_line(index, name) for index, name in header.ignored]
+    if len(lines) > MAX_WARNING_LINES:
+        rest = len(lines) - (MAX_WARNING_LINES - 1)
+        lines = [*lines[: MAX_WARNING_LINES - 1], f"Ignored {rest} more columns that name no lead field"]
+    return lines
+
+
+def _ignored_column_line(index: int, name: str) -> str:
+    if not name:
+        return f"Ignored column {index + 1}: it has no name"
+    return f'Ignored column "{name}": it names no lead field'
 
 
 # --- the call -----------------------------------------------------------------------------
@@ -150,6 +201,7 @@ def import_to_list(
             header=header or "",
             rows=json.dumps([r if r is not None else "" for r in rows], separators=(",", ":")),
             status="PROCESSING",
+            summary="\n".join(ignored_column_warnings(parsed)) or None,  # visible while it runs
             estimated_rows=len(rows),
             created_at=now,
             started_at=now,
@@ -225,7 +277,10 @@ def process_chunk(conn: Connection, import_id: int, now: datetime, chunk_rows: i
         return False
     part = rows[done : done + chunk_rows]
     outcome = _apply_rows(conn, job, header, registry, part, first_row=done + 1, now=now)
-    summary_lines = (job.summary or "").splitlines() if job.summary else []
+    summary_lines = job.summary.splitlines() if job.summary else []
+    if done == 0:  # the first chunk: the header as the job reads it decides what was left out
+        summary_lines = ignored_column_warnings(header)
+        _log_ignored_columns(conn, job, header)
     room = MAX_SUMMARY_LINES - len(summary_lines)
     summary_lines += outcome.failures[: max(room, 0)]
     finished = done + len(part) >= len(rows)
@@ -243,6 +298,18 @@ def process_chunk(conn: Connection, import_id: int, now: datetime, chunk_rows: i
             values["summary"] = "\n".join([head, *summary_lines])
     conn.execute(update(import_jobs).where(import_jobs.c.id == import_id).values(**values))
     return not finished
+
+
+def _log_ignored_columns(conn: Connection, job: Any, header: Header) -> None:
+    """Tell the operator which columns an import dropped (the caller sees them in the status)."""
+    if not header.ignored:
+        return
+    row = conn.execute(
+        select(static_lists.c.program_name, static_lists.c.name).where(static_lists.c.id == job.list_id)
+    ).first()
+    target = f"{row.program_name}.{row.name}" if row is not None and row.program_name else f"list {job.list_id}"
+    names = ", ".join(f'"{name}"' if name else f"#{index + 1} (no name)" for index, name in header.ignored)
+    log.warning("import %s into %s: ignored columns that name no lead field: %s", job.id, target, names)
 
 
 @dataclass

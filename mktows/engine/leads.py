@@ -40,6 +40,8 @@ from mktows.store.tables import cookies, lead_values, leads, list_members
 
 MAX_KEYS = 100
 CHUNK = 500
+# getMultipleLeads returns up to this many leads a page when batchSize is absent.
+LEADS_PAGE_SIZE = 1000
 
 KEY_COLUMNS = {
     "SFDCACCOUNTID": leads.c.sfdc_account_id,
@@ -198,18 +200,57 @@ def get_leads(conn: Connection, registry: FieldRegistry, key: LeadKey) -> list[L
 # --- getMultipleLeads -------------------------------------------------------------------
 
 
-def _describe(selector: LeadSelector) -> dict[str, Any]:
+def _stream_kind(selector: LeadSelector, list_id: int | None) -> dict[str, Any]:
+    """What a position binds: the selector's kind, and its list or key type, never its dates
+    or key values, so a client may send a fresh end date (its "now") with every page."""
     if isinstance(selector, KeySelector):
-        return {"t": "key", "kt": selector.key_type.strip().upper(), "v": list(selector.key_values[:MAX_KEYS])}
+        return {"t": "key", "kt": selector.key_type.strip().upper()}
     if isinstance(selector, ListSelector):
-        return {"t": "list", "id": selector.list_id, "n": selector.list_name}
+        return {"t": "list", "id": list_id}
     if isinstance(selector, UpdatedAtSelector):
-        return {
-            "t": "upd",
-            "o": aware(selector.oldest).isoformat(),
-            "l": aware(selector.latest).isoformat() if selector.latest else None,
-        }
+        return {"t": "upd"}
     raise ParameterRequired("Lead selector required")
+
+
+def _update_window(
+    selector: UpdatedAtSelector, state: dict[str, Any] | None, now: datetime, max_window_days: int
+) -> tuple[datetime, datetime]:
+    """(oldest, latest) of a LastUpdateAtSelector page.
+
+    The dates sent with this call apply. Without `latestUpdatedAt` the stream ends where its
+    first page found "now", so leads updated while a client pages do not come round again.
+    Only a window with both ends given is limited to `max_window_days`.
+    """
+    oldest = aware(selector.oldest)
+    if selector.latest is not None:
+        latest = aware(selector.latest)
+        if latest - oldest > timedelta(days=max_window_days):
+            raise TimeRangeExceeded(
+                f"Time range exceeds {max_window_days} days: oldestUpdatedAt {oldest.isoformat()} to "
+                f"latestUpdatedAt {latest.isoformat()} (leave latestUpdatedAt out to read everything since)"
+            )
+        return oldest, latest
+    if state is None:
+        return oldest, now
+    try:
+        return oldest, datetime.fromisoformat(state["w"])
+    except (KeyError, TypeError, ValueError):
+        raise BadStreamPosition("Invalid stream position") from None
+
+
+def _after_position(state: dict[str, Any], by_time: bool) -> ColumnElement[bool]:
+    """Rows strictly after the last one a position returned, in the stream's order."""
+    try:
+        if by_time:
+            ts_text, last_id = state["k"]
+            return _after_row(datetime.fromisoformat(ts_text), int(last_id))
+        return leads.c.id > int(state["k"])
+    except (KeyError, TypeError, ValueError):
+        raise BadStreamPosition("Invalid stream position") from None
+
+
+def _after_row(updated_at: datetime, lead_id: int) -> ColumnElement[bool]:
+    return and_(leads.c.updated_at >= updated_at, or_(leads.c.updated_at > updated_at, leads.c.id > lead_id))
 
 
 def page_leads(
@@ -228,44 +269,25 @@ def page_leads(
     """One keyset page: WHERE key > last ORDER BY key LIMIT n, plus the exact remaining count."""
     if selector is None:
         raise ParameterRequired("Lead selector required")
-    size = positions.page_size(batch_size, max_batch_size)
-    qhash = positions.query_hash(_describe(selector))
+    size = positions.page_size(batch_size, max_batch_size, default=LEADS_PAGE_SIZE)
+    list_id: int | None = None
+    if isinstance(selector, ListSelector):
+        list_id = resolve_list(conn, name=selector.list_name, list_id=selector.list_id)
+    qhash = positions.query_hash(_stream_kind(selector, list_id))
     state = positions.decode(secret, position, qhash, now=now.timestamp()) if position else None
 
     by_time = isinstance(selector, UpdatedAtSelector)
+    latest: datetime | None = None
     if isinstance(selector, KeySelector):
         base = key_condition(selector.key_type, list(selector.key_values[:MAX_KEYS]), strict_ids=False)
     elif isinstance(selector, ListSelector):
-        list_id = resolve_list(conn, name=selector.list_name, list_id=selector.list_id)
         base = leads.c.id.in_(select(list_members.c.lead_id).where(list_members.c.list_id == list_id))
     else:
         assert isinstance(selector, UpdatedAtSelector)
-        oldest = aware(selector.oldest)
-        if state is not None:
-            try:
-                latest = datetime.fromisoformat(state["w"])
-            except (KeyError, TypeError, ValueError):
-                raise BadStreamPosition("Invalid stream position") from None
-        else:
-            latest = aware(selector.latest) if selector.latest else now
-            if latest - oldest > timedelta(days=max_window_days):
-                raise TimeRangeExceeded(f"Time range exceeds {max_window_days} days")
+        oldest, latest = _update_window(selector, state, now, max_window_days)
         base = and_(leads.c.updated_at >= oldest, leads.c.updated_at <= latest)
 
-    after: ColumnElement[bool] | None = None
-    if state is not None:
-        try:
-            if by_time:
-                ts_text, last_id = state["k"]
-                ts = datetime.fromisoformat(ts_text)
-                after = and_(
-                    leads.c.updated_at >= ts, or_(leads.c.updated_at > ts, leads.c.id > int(last_id))
-                )
-            else:
-                after = leads.c.id > int(state["k"])
-        except (KeyError, TypeError, ValueError):
-            raise BadStreamPosition("Invalid stream position") from None
-    cond = base if after is None else and_(base, after)
+    cond = base if state is None else and_(base, _after_position(state, by_time))
     order = (leads.c.updated_at, leads.c.id) if by_time else (leads.c.id,)
     rows = conn.execute(select(leads.c.id, leads.c.updated_at).where(cond).order_by(*order).limit(size)).all()
 
@@ -277,18 +299,12 @@ def page_leads(
     new_position = ""
     if rows:
         last = rows[-1]
-        if by_time:
-            rest = and_(
-                base,
-                leads.c.updated_at >= last.updated_at,
-                or_(leads.c.updated_at > last.updated_at, leads.c.id > last.id),
-            )
-        else:
-            rest = and_(base, leads.c.id > last.id)
+        rest = and_(base, _after_row(last.updated_at, last.id) if by_time else leads.c.id > last.id)
         remaining = conn.execute(select(func.count()).select_from(leads).where(rest)).scalar_one()
         if remaining:
             payload: dict[str, Any] = {"q": qhash}
             if by_time:
+                assert latest is not None
                 payload["k"] = [last.updated_at.isoformat(), last.id]
                 payload["w"] = latest.isoformat()
             else:

@@ -1,4 +1,4 @@
-"""Static lists: name resolution (DECISIONS #18) and listOperation (SPEC 7.8)."""
+"""Static lists: listOperation and the membership changes that flows and imports share."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, delete, insert, select
 
+from mktows.engine import programs
 from mktows.engine.activity_log import ActivityRow, write_activities
 from mktows.engine.activity_types import ADD_TO_LIST, REMOVE_FROM_LIST
 from mktows.engine.models import LeadKey, ListOperationOutcome, MemberStatus
@@ -18,7 +19,7 @@ OPERATIONS = ("ADDTOLIST", "ISMEMBEROFLIST", "REMOVEFROMLIST", "CLEARLIST")
 
 
 def resolve_list(conn: Connection, *, name: str | None = None, list_id: int | None = None) -> int:
-    """A list id from an id or a name: exact global name first, then `Program.List`; 20111/20110."""
+    """A list id from an id or a name (`programs.list_reference`); 20111 when none matches."""
     if list_id is not None:
         found = conn.execute(select(static_lists.c.id).where(static_lists.c.id == list_id)).scalar()
         if found is None:
@@ -26,31 +27,7 @@ def resolve_list(conn: Connection, *, name: str | None = None, list_id: int | No
         return int(found)
     if name is None or name.strip() == "":
         raise ParameterRequired("List name or id required")
-    name = name.strip()
-    globals_ = conn.execute(
-        select(static_lists.c.id).where(static_lists.c.name == name, static_lists.c.program_name.is_(None))
-    ).scalars().all()
-    if len(globals_) == 1:
-        return int(globals_[0])
-    if len(globals_) > 1:
-        raise BadParameter(f"List name is ambiguous: {name}")
-    candidates: set[int] = set()
-    for i, ch in enumerate(name):
-        if ch != ".":
-            continue
-        program, list_name = name[:i], name[i + 1 :]
-        candidates.update(
-            conn.execute(
-                select(static_lists.c.id).where(
-                    static_lists.c.name == list_name, static_lists.c.program_name == program
-                )
-            ).scalars()
-        )
-    if len(candidates) == 1:
-        return candidates.pop()
-    if len(candidates) > 1:
-        raise BadParameter(f"List name is ambiguous: {name}")
-    raise ListNotFound(f"List not found: {name}")
+    return programs.list_reference(conn, name)[0]
 
 
 def add_list(conn: Connection, name: str, program: str | None, now: datetime) -> int:
@@ -90,11 +67,14 @@ def list_operation(
     ids: list[int] = []
     for key in members:
         if (key.key_type or "").strip().upper() != "IDNUM":
-            raise LeadKeyBad(f"Only IDNUM lead keys are supported, got {key.key_type}")
+            raise LeadKeyBad(
+                f"listOperation takes IDNUM lead keys only (the lead's numeric id), got {key.key_type} "
+                f"{key.key_value!r}; look the id up with getLead or getMultipleLeads first"
+            )
         try:
             ids.append(int(str(key.key_value).strip()))
         except ValueError:
-            raise LeadKeyBad(f"Invalid IDNUM key value: {key.key_value}") from None
+            raise LeadKeyBad(f"listOperation takes IDNUM lead keys only: {key.key_value!r} is not a lead id") from None
     list_id = resolve_list(conn, name=list_name)
 
     unique = list(dict.fromkeys(ids))
@@ -116,8 +96,11 @@ def list_operation(
         flags = [i in existing for i in ids]
     statuses = [MemberStatus(key=k, status=f) for k, f in zip(members, flags, strict=True)]
     success = all(flags)
-    if op == "ISMEMBEROFLIST" or (strict and not success):
+    if op == "ISMEMBEROFLIST":
         return ListOperationOutcome(success=success, statuses=statuses)
+    if strict and not success:
+        # nothing was applied, so no lead may be reported as done
+        return ListOperationOutcome(success=False, statuses=[MemberStatus(key=k, status=False) for k in members])
 
     log = not skip_activity_log
     if op == "ADDTOLIST":

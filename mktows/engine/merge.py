@@ -1,14 +1,15 @@
-"""mergeLeads (SPEC 7.5, DECISIONS #15, #30) and the absorb step cookies also use.
+"""mergeLeads, and the same merge when a cookie joins a known lead.
 
 The winner keeps its id and its non-empty values; blanks are filled from the losers in
-the order given; memberships, activities and cookies move to the winner; losers go.
+the order given; memberships (lists, programs, campaigns, opportunity roles), activities,
+cookies and custom-object records move to the winner; losers go.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, Table, and_, delete, insert, select, update
 
 from mktows.engine import custom_objects
 from mktows.engine.activity_log import ActivityRow, write_activities
@@ -17,7 +18,17 @@ from mktows.engine.leads import LEAD_COLUMNS, key_condition
 from mktows.engine.models import MergeOutcome
 from mktows.errors import BadParameter, MarketoError, ParameterRequired
 from mktows.store.queries import in_values
-from mktows.store.tables import activities, cookies, lead_values, leads, list_members
+from mktows.store.tables import (
+    activities,
+    campaign_leads,
+    cookies,
+    lead_tokens,
+    lead_values,
+    leads,
+    list_members,
+    opportunity_roles,
+    program_members,
+)
 
 MAX_LOSERS = 100
 FILLABLE = tuple(c for c in LEAD_COLUMNS if c not in ("anonymous", "workspace", "partition"))
@@ -48,54 +59,46 @@ def resolve_key_list(conn: Connection, keys: list[tuple[str, str]], label: str) 
     return int(ids[0])
 
 
+# What a lead holds at most once per parent: (table, parent column). When leads merge, a
+# loser's row moves to the winner unless the winner already holds that parent (its own row
+# stands: its list membership, program status, campaign history, tokens, opportunity role).
+MEMBERSHIPS: tuple[tuple[Table, str], ...] = (
+    (list_members, "list_id"),
+    (program_members, "program_id"),
+    (campaign_leads, "campaign_id"),
+    (lead_tokens, "campaign_id"),
+    (opportunity_roles, "opportunity_id"),
+)
+
+
 def absorb(conn: Connection, winner_id: int, loser_ids: list[int]) -> None:
-    """Move list memberships, activities, cookies and custom-object records of losers to the
+    """Move memberships, activities, cookies and custom-object records of losers to the
     winner, then delete them."""
     if not loser_ids:
         return
-    held = set(conn.execute(select(list_members.c.list_id).where(list_members.c.lead_id == winner_id)).scalars())
-    moves: dict[int, object] = {}
-    for list_id, created in conn.execute(
-        select(list_members.c.list_id, list_members.c.created_at).where(in_values(list_members.c.lead_id, loser_ids))
-    ):
-        if list_id not in held and list_id not in moves:
-            moves[list_id] = created
-    if moves:
-        conn.execute(
-            insert(list_members),
-            [{"list_id": lid, "lead_id": winner_id, "created_at": ts} for lid, ts in moves.items()],
-        )
+    for table, parent in MEMBERSHIPS:
+        _move_memberships(conn, table, parent, winner_id, loser_ids)
     conn.execute(update(activities).where(in_values(activities.c.lead_id, loser_ids)).values(lead_id=winner_id))
     conn.execute(update(cookies).where(in_values(cookies.c.lead_id, loser_ids)).values(lead_id=winner_id))
     custom_objects.move_records(conn, winner_id, loser_ids)
-    conn.execute(delete(list_members).where(in_values(list_members.c.lead_id, loser_ids)))
     conn.execute(delete(lead_values).where(in_values(lead_values.c.lead_id, loser_ids)))
     conn.execute(delete(leads).where(in_values(leads.c.id, loser_ids)))
 
 
-def merge_leads(
-    conn: Connection, winner: list[tuple[str, str]], losers: list[list[tuple[str, str]]], now: datetime
-) -> MergeOutcome:
-    if not winner:
-        raise ParameterRequired("winningLeadKeyList is required")
-    if not losers:
-        raise ParameterRequired("losingLeadKeyLists is required")
-    if len(losers) > MAX_LOSERS:
-        raise BadParameter(f"Too many losing leads (max {MAX_LOSERS})")
-    winner_id: int | None = None
-    loser_ids: list[int] = []
-    try:
-        winner_id = resolve_key_list(conn, winner, "Winning lead")
-        for n, keys in enumerate(losers, 1):
-            lid = resolve_key_list(conn, keys, f"Losing lead {n}")
-            if lid == winner_id:
-                raise _Unresolved(f"Losing lead {n} is the winning lead {winner_id}")
-            if lid in loser_ids:
-                raise _Unresolved(f"Losing lead {n} ({lid}) is listed twice")
-            loser_ids.append(lid)
-    except _Unresolved as exc:
-        return MergeOutcome(winner_id=winner_id, loser_ids=loser_ids, merged=False, error=str(exc))
+def _move_memberships(conn: Connection, table: Table, parent: str, winner_id: int, loser_ids: list[int]) -> None:
+    lead, parent_col = table.c.lead_id, table.c[parent]
+    held = set(conn.execute(select(parent_col).where(lead == winner_id)).scalars())
+    for loser in loser_ids:  # in the order given: the first loser's row wins among losers
+        movable = [p for p in conn.execute(select(parent_col).where(lead == loser)).scalars() if p not in held]
+        if movable:
+            conn.execute(update(table).where(lead == loser, in_values(parent_col, movable)).values(lead_id=winner_id))
+            held.update(movable)
+    conn.execute(delete(table).where(in_values(lead, loser_ids)))
 
+
+def merge_into(conn: Connection, winner_id: int, loser_ids: list[int], now: datetime) -> bool:
+    """Fill the winner's blank fields from the losers (in the order given), then absorb them;
+    True when the winner's fields changed."""
     rows = {r.id: r for r in conn.execute(select(leads).where(in_values(leads.c.id, [winner_id, *loser_ids])))}
     values: dict[int, dict[str, str]] = {i: {} for i in rows}
     for lead_id, name, value in conn.execute(
@@ -123,7 +126,33 @@ def merge_leads(
             insert(lead_values), [{"lead_id": winner_id, "name": n, "value": v} for n, v in value_fill.items()]
         )
     absorb(conn, winner_id, loser_ids)  # after the fill: moved records link to the winner's final values
-    updated = bool(col_fill or value_fill)
+    return bool(col_fill or value_fill)
+
+
+def merge_leads(
+    conn: Connection, winner: list[tuple[str, str]], losers: list[list[tuple[str, str]]], now: datetime
+) -> MergeOutcome:
+    if not winner:
+        raise ParameterRequired("winningLeadKeyList is required")
+    if not losers:
+        raise ParameterRequired("losingLeadKeyLists is required")
+    if len(losers) > MAX_LOSERS:
+        raise BadParameter(f"Too many losing leads (max {MAX_LOSERS})")
+    winner_id: int | None = None
+    loser_ids: list[int] = []
+    try:
+        winner_id = resolve_key_list(conn, winner, "Winning lead")
+        for n, keys in enumerate(losers, 1):
+            lid = resolve_key_list(conn, keys, f"Losing lead {n}")
+            if lid == winner_id:
+                raise _Unresolved(f"Losing lead {n} is the winning lead {winner_id}")
+            if lid in loser_ids:
+                raise _Unresolved(f"Losing lead {n} ({lid}) is listed twice")
+            loser_ids.append(lid)
+    except _Unresolved as exc:
+        return MergeOutcome(winner_id=winner_id, loser_ids=loser_ids, merged=False, error=str(exc))
+
+    updated = merge_into(conn, winner_id, loser_ids, now)
     write_activities(
         conn,
         [

@@ -1,16 +1,18 @@
-"""Opportunities and their person roles as MObjects (SPEC 7.14 - 7.16, 8.5), no CRM needed.
+"""Opportunities and their person roles as MObjects, kept by mktows itself (no CRM needed).
 
 The fields and their values are in `opportunity_fields`.
 
 Reads filter and page in SQL (keyset on id). A sync or delete handles one object inside the
-savepoint `mobjects._each` opens, and writes the activities it causes (SPEC 8.3: Add to /
-Remove from / Update Opportunity) on the same connection, so both apply or neither does.
+savepoint `mobjects._each` opens, and writes the activities it causes (Add to / Remove from /
+Update Opportunity) on the same connection, so both apply or neither does.
 
-Choices where the SPEC is silent (docs/objects.md): an `id` must name an existing object
-(else FAILED), an externalKey or a role's (OpportunityId, PersonId) may name a new one (UPDATE
-skips it); an externalKey names the most recently created match; attribute values use
-the SPEC 2.4 layouts (`YYYY-MM-DD`, `YYYY-MM-DD hh:mm:ss` in UTC, `true`/`false`, plain
-decimals); `CRM Id` is the value of the object's external-key field.
+Matching a sync (docs/objects.md): by `id`, else externalKey, else (roles) the
+(OpportunityId, PersonId) pair. UPDATE only touches objects that exist, so whatever names
+nothing (an unknown id, key or pair) is SKIPPED and left alone; INSERT and UPSERT create from
+a key or pair, but an unknown id fails them, since mktows assigns ids. An externalKey names the
+most recently created match; attribute values use the API's layouts (`YYYY-MM-DD`,
+`YYYY-MM-DD hh:mm:ss` in UTC, `true`/`false`, plain decimals); `CRM Id` is the value of the
+object's external-key field.
 """
 
 from __future__ import annotations
@@ -238,16 +240,21 @@ class _ObjectKind:
     def _row(self, conn: Connection, object_id: int) -> Row[Any] | None:
         return conn.execute(select(self.table).where(self.table.c.id == object_id)).first()
 
-    def _match(self, conn: Connection, schema: Schema, obj: MObject, *, strict: bool) -> Row[Any] | None:
-        """The stored object `obj` names: by id (which must exist when `strict`), else externalKey."""
+    def _match(self, conn: Connection, schema: Schema, obj: MObject) -> Row[Any] | None:
+        """The stored object `obj` names: by id when it gives one, else by externalKey."""
         if obj.id is not None:
-            row = self._row(conn, obj.id)
-            if row is None and strict:
-                raise ObjectFailed(f"No {self.name} with id {obj.id}")
-            return row
+            return self._row(conn, obj.id)
         if obj.external_key is not None:
             return self._by_key(conn, schema, obj.external_key)
         return None
+
+    def _unknown_id(self, obj: MObject, operation: str) -> MObjectStatus:
+        """A sync naming an id that matches nothing. UPDATE skips it, as it skips every object
+        that does not exist yet; INSERT and UPSERT fail, since mktows assigns ids and a given
+        one cannot create an object."""
+        if operation == "UPDATE":
+            return self._status("SKIPPED", obj, obj.id)
+        raise ObjectFailed(f"No {self.name} with id {obj.id} (leave the id out to create one)")
 
     def identity(self, obj: MObject) -> Hashable | None:
         if obj.id is not None:
@@ -429,7 +436,9 @@ class OpportunityType(_ObjectKind):
     def sync(self, conn: Connection, obj: MObject, operation: str, now: datetime, memo: Memo) -> MObjectStatus:
         schema = self._schema(conn, memo)
         given = self._given(conn, schema, obj)
-        row = self._match(conn, schema, obj, strict=True)
+        row = self._match(conn, schema, obj)
+        if row is None and obj.id is not None:
+            return self._unknown_id(obj, operation)
         if row is not None:
             if operation == "INSERT":
                 return self._status("SKIPPED", obj, row.id)
@@ -473,7 +482,7 @@ class OpportunityType(_ObjectKind):
         schema = self._schema(conn, memo)
         if obj.id is None and obj.external_key is None:
             raise ObjectFailed("deleteMObjects needs the Opportunity's id or externalKey")
-        row = self._match(conn, schema, obj, strict=False)
+        row = self._match(conn, schema, obj)
         if row is None:
             return self._status("UNCHANGED", obj, obj.id)
         roles = conn.execute(
@@ -558,9 +567,9 @@ class RoleType(_ObjectKind):
     def _links(self, schema: Schema, given: _Given) -> tuple[int | None, int | None]:
         return given.fields.get(schema.get("OpportunityId")), given.fields.get(schema.get("PersonId"))  # type: ignore[arg-type]
 
-    def _match_role(self, conn: Connection, schema: Schema, obj: MObject, given: _Given, *, strict: bool) -> Row[Any] | None:
+    def _match_role(self, conn: Connection, schema: Schema, obj: MObject, given: _Given) -> Row[Any] | None:
         """By id, else externalKey, else the (OpportunityId, PersonId) pair."""
-        row = self._match(conn, schema, obj, strict=strict)
+        row = self._match(conn, schema, obj)
         opportunity_id, lead_id = self._links(schema, given)
         if row is None and obj.id is None and opportunity_id is not None and lead_id is not None:
             row = conn.execute(
@@ -571,7 +580,9 @@ class RoleType(_ObjectKind):
     def sync(self, conn: Connection, obj: MObject, operation: str, now: datetime, memo: Memo) -> MObjectStatus:
         schema = self._schema(conn, memo)
         given = self._given(conn, schema, obj)
-        row = self._match_role(conn, schema, obj, given, strict=True)
+        row = self._match_role(conn, schema, obj, given)
+        if row is None and obj.id is not None:
+            return self._unknown_id(obj, operation)
         if row is not None:
             if operation == "INSERT":
                 return self._status("SKIPPED", obj, row.id)
@@ -626,7 +637,7 @@ class RoleType(_ObjectKind):
         opportunity_id, lead_id = self._links(schema, given)
         if obj.id is None and obj.external_key is None and (opportunity_id is None or lead_id is None):
             raise ObjectFailed("deleteMObjects needs the role's id, externalKey, or OpportunityId and PersonId")
-        row = self._match_role(conn, schema, obj, given, strict=False)
+        row = self._match_role(conn, schema, obj, given)
         if row is None:
             return self._status("UNCHANGED", obj, obj.id)
         opportunity = conn.execute(select(opportunities).where(opportunities.c.id == row.opportunity_id)).one()

@@ -1,8 +1,9 @@
-"""Signed, opaque stream positions for getMultipleLeads (SPEC 6.5, DECISIONS #32).
+"""Signed, opaque stream positions for getMultipleLeads, getMObjects and getCustomObjects.
 
 A position is URL-safe base64 of compact JSON plus an HMAC over it, keyed by a secret
-that lives in the database. It binds the query (hash), the last key returned and the
-window fixed at the first call, so later writes cannot shift what a stream covers.
+that lives in the database. It carries the last key returned and a hash of what the caller
+binds it to (for leads the selector's kind, list or key type; for objects the whole query),
+so a position is refused by any other stream, and keyset paging never skips nor repeats.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ POSITION_TTL_SECONDS = 24 * 3600
 DEFAULT_PAGE_SIZE = 100
 
 
-def page_size(batch_size: int | None, ceiling: int) -> int:
-    """A call's `batchSize`: 100 when absent, clamped to the call's ceiling, fault 20110 below 1."""
+def page_size(batch_size: int | None, ceiling: int, default: int = DEFAULT_PAGE_SIZE) -> int:
+    """A call's `batchSize`: the call's default when absent (100 unless it says otherwise),
+    clamped to its ceiling, fault 20110 below 1."""
     if batch_size is None:
-        return DEFAULT_PAGE_SIZE
+        return min(default, ceiling)
     if batch_size < 1:
         raise BadParameter(f"Invalid batchSize: {batch_size}")
     return min(batch_size, ceiling)

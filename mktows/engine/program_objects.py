@@ -1,4 +1,4 @@
-"""Program as an MObject (SPEC 7.14, 7.15): filters, details, cost/tag/channel updates.
+"""Program as an MObject: filters, details, cost/tag/channel updates.
 
 Reading: every filter is SQL over `programs` (tags through `program_tags`, the channel as a
 tag of type `Channel`), keyset by id, so a page costs the same at any depth. Archived
@@ -6,7 +6,9 @@ programs are left out unless `Include Archive` is true or the query names one pr
 id or external key. The external key is `Name` (unique) or `CRM Id`.
 
 Writing: only UPDATE, and only period costs and tags (the channel among them); the program's
-own attributes are read-only, so an attribList may only repeat their current values.
+own attributes are read-only, so an attribList may only repeat their current values. UPDATE
+never creates, so a program that the id or external key does not find is SKIPPED (nothing
+changes) rather than FAILED; a malformed name (no id or key, another key name) still fails.
 """
 
 from __future__ import annotations
@@ -212,6 +214,8 @@ class ProgramObjects:
         if operation != "UPDATE":
             raise ObjectFailed("Program supports operation UPDATE only")
         row = self._program(conn, obj)
+        if row is None:
+            return MObjectStatus("SKIPPED", id=obj.id, external_key=obj.external_key)
         _check_attributes(row, obj.attributes)
         changed = False
         for kind, pairs in obj.type_attributes:
@@ -229,24 +233,19 @@ class ProgramObjects:
     def delete(self, conn: Connection, obj: MObject, now: datetime, memo: mobjects.Memo) -> MObjectStatus:
         raise ObjectFailed("Program cannot be deleted through the API")
 
-    def _program(self, conn: Connection, obj: MObject) -> Row[Any]:
+    def _program(self, conn: Connection, obj: MObject) -> Row[Any] | None:
+        """The program `obj` names by id or external key (Name or CRM Id), None if there is none."""
         query = select(programs, workspaces.c.name.label("workspace_name")).join(
             workspaces, workspaces.c.id == programs.c.workspace_id
         )
         if obj.id is not None:
-            found = conn.execute(query.where(programs.c.id == obj.id)).first()
-            what = f"id {obj.id}"
-        elif obj.external_key is not None:
+            return conn.execute(query.where(programs.c.id == obj.id)).first()
+        if obj.external_key is not None:
             clause = _external_key_clause(obj.external_key)
             if clause is None:
                 raise ObjectFailed(f"Unknown Program externalKey {obj.external_key[0]!r} (expected Name or CRM Id)")
-            found = conn.execute(query.where(clause).order_by(programs.c.id.desc())).first()
-            what = f"{obj.external_key[0]} {obj.external_key[1]!r}"
-        else:
-            raise ObjectFailed("A Program to update needs an id or an externalKey (Name or CRM Id)")
-        if found is None:
-            raise ObjectFailed(f"Program not found: {what}")
-        return found
+            return conn.execute(query.where(clause).order_by(programs.c.id.desc())).first()
+        raise ObjectFailed("A Program to update needs an id or an externalKey (Name or CRM Id)")
 
 
 def _tree_path(row: Row[Any]) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, literal, select, update
+from sqlalchemy import Connection, Row, and_, func, insert, literal, select, update
 
 from mktows.engine.models import CampaignInfo, EmailInfo, ProgramInfo
 from mktows.errors import BadParameter, CampaignNotFound, ListNotFound
@@ -281,37 +281,43 @@ def program_list_id(conn: Connection, program_name: str, list_name: str) -> int:
 
 
 def list_reference(conn: Connection, name: str, program_name: str | None = None) -> tuple[int, str]:
-    """A list name as a smart list or flow step names it -> (list id, canonical reference).
+    """A list name, as listOperation, a selector, a smart list or a flow step gives it ->
+    (list id, canonical reference). Names compare ignoring case.
 
-    Order: a global list with that name; `Program.List`; the list of that name in
-    `program_name` (the campaign's own program); a program list whose name is unique in the
-    instance. The canonical reference is the global name or `Program.List` in stored case,
-    which `lists.resolve_list` (listOperation) also understands.
+    Order: a global list with that name; the list of that name in `program_name` (a
+    campaign's own program); the one program list of that name when no other program has
+    one; `Program.List`. Two candidates at the first step that finds any is 20110. The
+    canonical reference is the global name or `Program.List` in stored case.
     """
     name = (name or "").strip()
     found = _list_rows(conn, name, None)
     if len(found) > 1:
         raise BadParameter(f"List name is ambiguous: {name}")
-    for prefix, rest in _splits(name):
-        if not found:
-            found = _list_rows(conn, rest, prefix)
     if not found and program_name:
         found = _list_rows(conn, name, program_name)
+    shared: list[Row[Any]] = []
     if not found:
-        found = list(
-            conn.execute(
-                select(static_lists.c.id, static_lists.c.name, static_lists.c.program_name).where(
-                    func.lower(static_lists.c.name) == _key(name)
-                )
-            )
-        )
+        shared = _program_lists_named(conn, name)
+        if len(shared) == 1:
+            found = shared
+    if not found:
+        found = [row for prefix, rest in _splits(name) for row in _list_rows(conn, rest, prefix)]
         if len(found) > 1:
-            raise BadParameter(f"List name is ambiguous: {name} (use Program.List)")
+            raise BadParameter(f"List name is ambiguous: {name} names lists of several programs")
+    if not found and len(shared) > 1:
+        names = ", ".join(f"{r.program_name}.{r.name}" for r in shared)
+        raise BadParameter(f"List name is ambiguous: {name} is a list of several programs ({names}); name it Program.List")
     if not found:
         raise ListNotFound(f"List not found: {name}")
     row = found[0]
     canonical = row.name if row.program_name is None else f"{row.program_name}.{row.name}"
     return int(row.id), canonical
+
+
+def _program_lists_named(conn: Connection, name: str) -> list[Row[Any]]:
+    query = select(static_lists.c.id, static_lists.c.name, static_lists.c.program_name)
+    cond = and_(func.lower(static_lists.c.name) == _key(name), static_lists.c.program_name.is_not(None))
+    return list(conn.execute(query.where(cond).order_by(static_lists.c.id)))
 
 
 # --- cloning ---------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from mktows.engine.activity_log import ActivityRow, write_activities
 from mktows.engine.activity_types import CHANGE_DATA_VALUE, NEW_LEAD
 from mktows.engine.fields import Field, FieldRegistry, normalize_value
 from mktows.engine.leads import LEAD_COLUMNS, chunks, load_leads
-from mktows.engine.merge import absorb
+from mktows.engine.merge import merge_into
+from mktows.engine.workspaces import DEFAULT_HOME, Home, workspace_home
 from mktows.engine.models import LeadInput, SyncOutcome
 from mktows.errors import (
     BadParameter,
@@ -78,14 +79,18 @@ def _clean(v: Any) -> str | None:
 class SyncBatch:
     """One sync call inside one write transaction."""
 
-    def __init__(self, conn: Connection, registry: FieldRegistry, now: datetime) -> None:
+    def __init__(
+        self, conn: Connection, registry: FieldRegistry, now: datetime, home: Home = DEFAULT_HOME
+    ) -> None:
         self.conn = conn
         self.registry = registry
         self.now = now
+        self.home = home  # where created leads live
         self.states: dict[int, LeadState] = {}
         self.new_states: list[LeadState] = []
         self.by_email: dict[str, LeadState] = {}
         self.by_fspi: dict[str, list[LeadState]] = {}
+        self.last_match = ""  # how the last record of sync_one was matched
         self._seq = 0
 
     def _tick(self) -> int:
@@ -167,7 +172,12 @@ class SyncBatch:
     def resolve(
         self, record: LeadInput, mode: Mode, dedup: bool, cookie_state: LeadState | None
     ) -> tuple[LeadState, str]:
-        """The target state and how it was matched (id, fspi, cookie, email, new)."""
+        """The target state and how it was matched (id, fspi, cookie, email, new).
+
+        A foreign id is a unique key of its own: one that matches nobody creates a lead, so two
+        CRM contacts that share an email stay two leads. Email de-duplication applies only
+        when neither Id nor a foreign id is given; `cookie_state` only when no key is given.
+        """
         if record.id is not None:
             st = self.states.get(record.id)
             if st is None:
@@ -177,20 +187,22 @@ class SyncBatch:
         email = self.key_email(record)
         if fspi:
             st = self.match_fspi(fspi, _clean(record.foreign_sys_type))
-            if st is not None:
-                return st, "fspi"
+            return (st, "fspi") if st is not None else (self._new_state(), "new")
         if cookie_state is not None:
             return cookie_state, "cookie"
-        # a foreign id that matches nobody falls through to the email (SPEC 7.3 rule order)
         if email and (dedup or mode == "single"):
             st = self.by_email.get(email.lower())
             if st is not None:
                 return st, "email"
-        if not (fspi or email or cookie_state is not None) and mode == "multi":
+        if not email and mode == "multi":
             raise RecordError(LeadKeyRequired("Lead key required: Id, Email or ForeignSysPersonId"))
+        return self._new_state(), "new"
+
+    def _new_state(self) -> LeadState:
         st = LeadState(
             id=None,
-            cols={c: None for c in LEAD_COLUMNS} | {"anonymous": False, "workspace": "Default", "partition": "Default"},
+            cols={c: None for c in LEAD_COLUMNS}
+            | {"anonymous": False, "workspace": self.home.workspace, "partition": self.home.partition},
             values={},
             updated_at=self.now,
             created=True,
@@ -198,7 +210,7 @@ class SyncBatch:
             touched=True,
         )
         st.events.append((self._tick(), "new", None))
-        return st, "new"
+        return st
 
     # --- applying -----------------------------------------------------------------------
     def prepare(self, record: LeadInput, how: str, mode: Mode) -> list[tuple[Field, str | None]]:
@@ -278,6 +290,7 @@ class SyncBatch:
     def sync_one(self, record: LeadInput, mode: Mode, dedup: bool, cookie_state: LeadState | None = None) -> tuple[LeadState, str]:
         self.check_foreign_type(record)
         st, how = self.resolve(record, mode, dedup, cookie_state)
+        self.last_match = how
         changes = self.prepare(record, how, mode)
         self.apply(st, changes)
         return st, ("CREATED" if how == "new" else "UPDATED")
@@ -371,15 +384,18 @@ def sync_lead(
     move_cookie: bool,
     workspace: str | None,
 ) -> SyncOutcome:
-    """syncLead: upsert one lead by Id > foreign id > anonymous cookie > email (SPEC 7.3)."""
+    """syncLead: upsert one lead by Id > foreign id > email, then join the cookie to it.
+
+    Only a call with no key lets the cookie choose the lead: its owner, or a new anonymous
+    lead that owns it, as a Munchkin visit would make.
+    """
     if record is None:
         raise LeadDetailRequired("leadRecord is required")
-    if workspace and workspace.strip() and workspace.strip().lower() != "default":
-        raise LeadSyncFailed(f"Unknown workspace: {workspace}")
+    home = workspace_home(conn, workspace) if workspace else None
     cookie = _clean(cookie)
-    batch = SyncBatch(conn, registry, now)
+    batch = SyncBatch(conn, registry, now, home or DEFAULT_HOME)
     batch.check_fields([record], "syncLead")
-    has_key = record.id is not None or _clean(record.foreign_sys_person_id) or batch.key_email(record)
+    has_key = bool(record.id is not None or _clean(record.foreign_sys_person_id) or batch.key_email(record))
     if not has_key and cookie is None:
         raise LeadKeyRequired("Lead key required: Id, Email, ForeignSysPersonId or a cookie")
     batch.preload([record])
@@ -389,26 +405,49 @@ def sync_lead(
         if owner_id is not None:
             batch.load([owner_id])
             owner = batch.states[owner_id]
-    cookie_match = owner if owner is not None and (owner.cols["anonymous"] or not has_key) else None
     try:
-        state, status = batch.sync_one(record, "single", True, cookie_match)
+        state, status = batch.sync_one(record, "single", True, None if has_key else owner)
     except RecordError as exc:
         raise exc.error from None
-    if state.cols.get("anonymous"):
+    if home is not None:
+        _check_home(state, home, batch.last_match)
+    if has_key and state.cols.get("anonymous"):
         state.cols["anonymous"] = False
         state.touched = True
+    elif not has_key and status == "CREATED":
+        state.cols["anonymous"] = True
     batch.flush()
     assert state.id is not None
     if cookie is not None:
-        if owner is None:
-            conn.execute(insert(cookies).values(cookie=cookie, lead_id=state.id, created_at=now))
-        elif owner.id != state.id:
-            if owner.cols.get("anonymous"):
-                absorb(conn, state.id, [owner.id])  # type: ignore[list-item]
-            elif move_cookie:
-                conn.execute(update(cookies).where(cookies.c.cookie == cookie).values(lead_id=state.id))
+        _join_cookie(conn, cookie, owner, state.id, move_cookie=move_cookie, now=now)
     lead = load_leads(conn, registry, [state.id])[0] if return_lead else None
     return SyncOutcome(lead_id=state.id, status=status, lead=lead)  # type: ignore[arg-type]
+
+
+def _join_cookie(
+    conn: Connection, cookie: str, owner: LeadState | None, lead_id: int, *, move_cookie: bool, now: datetime
+) -> None:
+    """Tie the cookie to the synced lead: a new cookie is simply recorded; an anonymous owner is
+    merged into the lead (its activities and memberships move, it is gone); a cookie of another
+    known lead moves only when the caller asks for it."""
+    if owner is None:
+        conn.execute(insert(cookies).values(cookie=cookie, lead_id=lead_id, created_at=now))
+    elif owner.id != lead_id:
+        if owner.cols.get("anonymous"):
+            merge_into(conn, lead_id, [owner.id], now)  # type: ignore[list-item]
+        elif move_cookie:
+            conn.execute(update(cookies).where(cookies.c.cookie == cookie).values(lead_id=lead_id))
+
+
+def _check_home(state: LeadState, home: Home, how: str) -> None:
+    """A lead named by id, foreign id or cookie must live in the header's workspace; one found
+    by email is updated wherever it lives."""
+    if how in ("id", "fspi", "cookie") and state.cols.get("partition") != home.partition:
+        raise LeadSyncFailed(
+            f"Lead {state.id} lives in partition {state.cols.get('partition')!r} "
+            f"(workspace {state.cols.get('workspace')!r}), not in {home.partition!r} of the target "
+            f"workspace {home.workspace!r}"
+        )
 
 
 def sync_leads(
@@ -439,7 +478,13 @@ def track_cookie(conn: Connection, cookie: str, now: datetime) -> int:
         return int(found)
     lead_id = conn.execute(
         insert(leads)
-        .values(anonymous=True, workspace="Default", partition="Default", created_at=now, updated_at=now)
+        .values(
+            anonymous=True,
+            workspace=DEFAULT_HOME.workspace,
+            partition=DEFAULT_HOME.partition,
+            created_at=now,
+            updated_at=now,
+        )
         .returning(leads.c.id)
     ).scalar_one()
     conn.execute(insert(cookies).values(cookie=cookie, lead_id=lead_id, created_at=now))

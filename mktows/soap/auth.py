@@ -1,4 +1,8 @@
-"""The AuthenticationHeader check of SPEC 3: HMAC-SHA1 over the timestamp as received."""
+"""The AuthenticationHeader check: HMAC-SHA1 over the timestamp as received, then freshness.
+
+A stale or future timestamp is nearly always a client clock that is off, so the 20016 message
+says which way and by how much in units a person reads at a glance.
+"""
 
 from __future__ import annotations
 
@@ -41,10 +45,30 @@ def authenticate(
         signed_at = parse_datetime(timestamp)
     except ValueError:
         raise errors.RequestExpired(f"Invalid request timestamp: {timestamp}") from None
-    skew = (now - signed_at).total_seconds()
+    skew = (signed_at - now).total_seconds()  # > 0: the client's clock is ahead of ours
     if abs(skew) > window_seconds:
+        direction = "ahead of" if skew > 0 else "behind"
         raise errors.RequestExpired(
-            f"Request expired: timestamp {timestamp} is {int(skew)} s away from server time "
-            f"{now.isoformat(timespec='seconds')} (allowed {window_seconds} s)"
+            f"Request expired: requestTimestamp {timestamp} is {skew_text(abs(skew), window_seconds)} {direction} "
+            f"server time {now.isoformat(timespec='seconds')}; requests are accepted up to "
+            f"{duration_text(window_seconds)} either side (check the client's clock)"
         )
     return user
+
+
+def duration_text(seconds: int) -> str:
+    """Whole seconds as people say them: `45 s`, `20 min`, `1 h 5 min`, `1 min 30 s`."""
+    hours, rest = divmod(max(seconds, 0), 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{n} {unit}" for n, unit in ((hours, "h"), (minutes, "min"), (secs, "s")) if n]
+    return " ".join(parts) or "0 s"
+
+
+def skew_text(skew: float, window_seconds: int) -> str:
+    """How far past the window a clock is: to the minute from a minute up (seconds are noise
+    there), to the second below; never rounded down to a figure that looks allowed (900.4 s
+    against a 900 s window reads `15 min 1 s`, not `15 min`)."""
+    minutes = round(skew / 60)
+    if skew >= 60 and minutes * 60 > window_seconds:
+        return duration_text(minutes * 60)
+    return duration_text(max(round(skew), window_seconds + 1))

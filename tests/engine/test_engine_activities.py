@@ -155,7 +155,9 @@ def test_lead_changes_batch_limits(engine, clock):
     start = clock.current
     engine.sync_leads([LeadInput(email=f"m{i}@example.com") for i in range(1100)])
     pos = StreamPosition(oldest_created_at=start)
-    assert len(engine.lead_changes(pos).activities) == 100
+    default = engine.lead_changes(pos)  # no batchSize: up to 1000
+    assert (len(default.activities), default.remaining) == (1000, 100)
+    assert len(engine.lead_changes(pos, batch_size=100).activities) == 100
     big = engine.lead_changes(pos, batch_size=5000)
     assert (len(big.activities), big.remaining) == (1000, 100)
     with pytest.raises(BadParameter):

@@ -220,9 +220,10 @@ def test_call_faults_change_nothing(engine):
         (dict(campaign_name="No Such Campaign"), CampaignNotFound, "No Such Campaign"),
         (dict(campaign_name=f"{names['other']}.Batch"), CampaignNotFound, ""),
         (dict(header="Email Address,{{my.Offer}}"), ParameterRequired, "{{my.Offer}}"),
-        (dict(header="Email Address,Shoe Size,pants"), BadParameter, "Shoe Size, pants"),
+        (dict(header="E-mail,Shoe Size,pants"), BadParameter, "E-mail, Shoe Size, pants"),
         (dict(header=""), BadParameter, "empty"),
-        (dict(header="First Name"), BadParameter, "Email Address"),
+        (dict(header="First Name"), BadParameter, "no Email Address column"),
+        (dict(header="Email Address,Shoe Size,{{my.Offer}},{{MY.offer}}"), BadParameter, "twice"),
         (dict(header="Email Address,email"), BadParameter, "twice"),
         (dict(program_name=""), ParameterRequired, "programName"),
         (dict(list_name=" "), ParameterRequired, "listName"),
@@ -266,3 +267,60 @@ def test_the_job_handler_runs_the_import_to_the_end(engine):
     assert (st.status, st.rows_imported) == ("COMPLETE", 3)
     imports.run_import(engine.db, {"import_id": import_id})  # again: a no-op
     assert engine.import_status(names["program"], names["list"]).rows_imported == 3
+
+
+def test_columns_that_name_no_field_are_ignored_and_reported(engine):
+    names = _setup(engine)
+    header = "Email,First,Last Name,Favourite Colour,,Favourite Colour,COMPANY"
+    rows = ["ign1@example.com,Ann,Lee,Teal,x,Puce,s1", "ign2@example.com,Bob,,Mauve,,,"]
+    _import(engine, names, header, rows)
+    running = engine.import_status(names["program"], names["list"])
+    expected = [
+        'Ignored column "First": it names no lead field',
+        'Ignored column "Favourite Colour": it names no lead field',
+        "Ignored column 5: it has no name",
+        'Ignored column "Favourite Colour": it names no lead field',
+    ]
+    assert (running.status, running.summary.splitlines()) == ("PROCESSING", expected)
+    _run(engine)
+    st = engine.import_status(names["program"], names["list"])
+    assert (st.status, st.rows_imported, st.rows_failed, st.rows_ignored) == ("COMPLETE", 2, 0, 0)
+    assert st.summary.splitlines() == expected
+    ann = attrs(engine.get_leads(LeadKey("EMAIL", "ign1@example.com"))[0])
+    assert (ann["LastName"], ann["Company"]) == ("Lee", "s1") and "FirstName" not in ann
+    bob = attrs(engine.get_leads(LeadKey("EMAIL", "ign2@example.com"))[0])
+    written = set(ann.values()) | set(bob.values())
+    assert not written & {"Ann", "Bob", "Teal", "Puce", "Mauve", "x"}
+
+
+def test_ignored_columns_lead_the_summary_once_across_chunks(engine, caplog):
+    names = _setup(engine)
+    unknown = [f"Extra {i}" for i in range(imports.MAX_WARNING_LINES + 3)]
+    header = ",".join(["Email Address", *unknown])
+    rows = [f"chunk{i}@example.com," + ",".join("v" for _ in unknown) for i in range(5)]
+    rows.append("not-an-email," + ",".join("v" for _ in unknown))
+    _import(engine, names, header, rows)
+    with caplog.at_level("WARNING", logger="mktows.engine.imports"):
+        _run(engine, chunk_rows=2)
+    st = engine.import_status(names["program"], names["list"])
+    assert (st.status, st.rows_imported, st.rows_failed) == ("COMPLETE", 5, 1)
+    lines = st.summary.splitlines()
+    assert lines[0] == "5 rows imported, 1 failed, 0 ignored"
+    warnings = lines[1 : 1 + imports.MAX_WARNING_LINES]
+    assert warnings[0] == 'Ignored column "Extra 0": it names no lead field'
+    assert warnings[-1] == "Ignored 4 more columns that name no lead field"
+    assert lines[1 + imports.MAX_WARNING_LINES :] == ["Row 6: Invalid email address: not-an-email"]
+    [record] = [r for r in caplog.records if r.name == "mktows.engine.imports"]
+    assert f"{names['program']}.{names['list']}" in record.getMessage()
+    assert all(f'"{name}"' in record.getMessage() for name in unknown)
+
+
+def test_listonly_ignores_unknown_columns_too(engine):
+    names = _setup(engine)
+    known = create(engine, "lo@example.com", FirstName="Keep")
+    _import(engine, names, "email address,Shoe Size", ["lo@example.com,44"], mode="LISTONLY")
+    _run(engine)
+    st = engine.import_status(names["program"], names["list"])
+    assert (st.status, st.rows_imported) == ("COMPLETE", 1)
+    assert st.summary == 'Ignored column "Shoe Size": it names no lead field'
+    assert _members(engine, names["program"], names["list"]) == [known]

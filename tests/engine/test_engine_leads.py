@@ -167,10 +167,24 @@ def test_values_are_validated_and_normalised_per_type(engine):
     assert types == {"Purchase_Date": "date", "Is_Vip": "boolean", "Spend": "currency"}
 
 
-def test_anonymous_cookie_lead_becomes_known_on_sync(engine):
+def test_anonymous_cookie_lead_merges_into_the_lead_its_email_creates(engine):
     anon = engine.track_cookie("cookie-anon")
     out = engine.sync_lead(LeadInput(email="known@example.com"), return_lead=True, cookie="cookie-anon")
-    assert (out.lead_id, out.status, out.lead.email) == (anon, "UPDATED", "known@example.com")
+    assert (out.status, out.lead.email) == ("CREATED", "known@example.com") and out.lead_id != anon
+    assert [x.id for x in engine.get_leads(LeadKey("COOKIE", "cookie-anon"))] == [out.lead_id]
+    with pytest.raises(LeadNotFound):
+        engine.get_leads(LeadKey("IDNUM", str(anon)))
+
+
+def test_cookie_without_a_key_updates_its_owner_or_makes_an_anonymous_lead(engine):
+    out = engine.sync_lead(LeadInput(attributes=[("FirstName", "Visitor")]), return_lead=True, cookie="cookie-new")
+    assert out.status == "CREATED" and out.lead.email is None
+    again = engine.sync_lead(LeadInput(attributes=[("LastName", "Unknown")]), return_lead=True, cookie="cookie-new")
+    assert (again.lead_id, again.status) == (out.lead_id, "UPDATED")
+    known = engine.sync_lead(LeadInput(email="v@example.com"), return_lead=True, cookie="cookie-new")
+    names = {a.name: a.value for a in known.lead.attributes}
+    assert (names["FirstName"], names["LastName"]) == ("Visitor", "Unknown")  # blanks filled as a merge fills them
+    assert [x.id for x in engine.get_leads(LeadKey("EMAIL", "v@example.com"))] == [known.lead_id]
 
 
 def test_cookie_of_anonymous_lead_merges_into_matched_lead(engine):

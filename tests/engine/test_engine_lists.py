@@ -55,7 +55,7 @@ def test_strict_applies_nothing_when_any_lead_fails(engine):
     engine.add_list("S")
     before = counts(engine)
     out = engine.list_operation("ADDTOLIST", "MKTOLISTNAME", "S", ids(a, 999), strict=True)
-    assert (out.success, statuses(out)) == (False, [True, False])
+    assert (out.success, statuses(out)) == (False, [False, False])  # nothing applied, nothing reported done
     assert members(engine, "S") == [] and counts(engine) == before
     ok = engine.list_operation("ADDTOLIST", "MKTOLISTNAME", "S", ids(a), strict=True)
     assert ok.success and members(engine, "S") == [a]

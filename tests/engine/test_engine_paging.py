@@ -110,8 +110,8 @@ def test_tampered_garbage_or_foreign_positions_are_rejected(engine, clock):
         with pytest.raises(BadStreamPosition) as err:
             engine.page_leads(selector, position=bad, batch_size=2)
         assert err.value.code == 20122
-    with pytest.raises(BadStreamPosition):
-        engine.page_leads(UpdatedAtSelector(oldest=start - timedelta(seconds=1)), position=token, batch_size=2)
+    with pytest.raises(BadStreamPosition):  # a position of another selector kind
+        engine.page_leads(KeySelector("IDNUM", ["1"]), position=token, batch_size=2)
 
 
 def test_position_from_another_server_secret_is_rejected(engine, database, clock):
@@ -136,8 +136,9 @@ def test_exhausted_position_gives_empty_page(engine):
 
 def test_thirty_day_window_limit(engine, clock):
     now = clock.current
+    assert engine.page_leads(UpdatedAtSelector(oldest=now - timedelta(days=31))).leads == []  # open-ended
     with pytest.raises(TimeRangeExceeded) as err:
-        engine.page_leads(UpdatedAtSelector(oldest=now - timedelta(days=31)))
+        engine.page_leads(UpdatedAtSelector(oldest=now - timedelta(days=31), latest=now))
     assert err.value.code == 20022
     with pytest.raises(TimeRangeExceeded):
         engine.page_leads(UpdatedAtSelector(oldest=now - timedelta(days=90), latest=now - timedelta(days=59)))

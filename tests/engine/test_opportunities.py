@@ -162,7 +162,7 @@ def test_insert_update_upsert_unchanged_and_skipped(eng):
         ("UNCHANGED", oid, None)]
     assert sync(eng, "UPDATE", opp({"Amount": "1500.25", "Stage": "Closed"}, id=oid)) == [("UPDATED", oid, None)]
     assert sync(eng, "UPDATE", opp({"Stage": "Closed"}, external_key=key)) == [("UNCHANGED", oid, None)]
-    # UPDATE of an object a key names but that does not exist: skipped (SPEC "UPDATE only existing, skip new")
+    # UPDATE of an object a key names but that does not exist: skipped, UPDATE never creates
     assert sync(eng, "UPDATE", opp({"Name": "New"}, external_key=("ExternalOpportunityId", "ACME-2"))) == [
         ("SKIPPED", None, None)]
     found = get(eng, id=oid)[0]
@@ -171,14 +171,36 @@ def test_insert_update_upsert_unchanged_and_skipped(eng):
     assert [o.id for o in get(eng, criteria=[Criterion("Name", "EQ", "New")])] == []
 
 
-def test_update_of_a_missing_id_fails_naming_it_and_changes_nothing(eng):
+def test_update_of_a_missing_id_is_skipped_and_an_id_cannot_create(eng):
     before = counts(eng)
-    for operation in ("UPDATE", "UPSERT", "INSERT"):
+    assert sync(eng, "UPDATE", opp({"Name": "Ghost"}, id=987654)) == [("SKIPPED", 987654, None)]
+    for operation in ("UPSERT", "INSERT"):
         [(status, object_id, error)] = sync(eng, operation, opp({"Name": "Ghost"}, id=987654))
-        assert (status, object_id) == ("FAILED", 987654) and "987654" in error
+        assert (status, object_id) == ("FAILED", 987654) and "No Opportunity with id 987654" in error
     [(status, _, error)] = sync(eng, "UPDATE", opp({"Name": "Ghost"}))
     assert status == "FAILED" and "id or externalKey" in error
+    # a bad field is checked before the lookup: it fails even when the id names nothing
+    [(status, _, error)] = sync(eng, "UPDATE", opp({"Colour": "red"}, id=987654))
+    assert status == "FAILED" and "Colour" in error
     assert counts(eng) == before and get(eng) == []
+
+
+def test_one_update_call_applies_the_existing_object_and_skips_the_missing_ones(eng):
+    ann = create(eng, "ann@example.com")
+    [deal] = created(eng, opp({"Name": "Deal", "Stage": "Open"}))
+    [r] = created(eng, role({"OpportunityId": deal, "PersonId": ann, "Role": "User"}))
+    before = counts(eng)
+    statuses = eng.sync_mobjects([
+        opp({"Stage": "Won"}, id=987654),
+        opp({"Stage": "Won"}, id=deal),
+        role({"Role": "Buyer"}, id=987655),
+        role({"Role": "Buyer"}, id=r),
+    ], "UPDATE")
+    assert [(s.status, s.id, s.error) for s in statuses] == [
+        ("SKIPPED", 987654, None), ("UPDATED", deal, None), ("SKIPPED", 987655, None), ("UPDATED", r, None)]
+    assert [o.id for o in get(eng)] == [deal] and attrs(get(eng, id=deal)[0])["Stage"] == "Won"
+    assert [(o.id, attrs(o)["Role"]) for o in get(eng, "OpportunityPersonRole")] == [(r, "Buyer")]
+    assert counts(eng)[:2] == before[:2]  # no lead or lead value appeared
 
 
 def test_values_are_typed_exact_and_rendered_in_the_spec_layouts(eng):
@@ -363,7 +385,7 @@ def test_roles_criteria_and_associations(eng, clock):
     assert by("Opportunity", ObjectRef("Lead", external_key=("IDNUM", str(bob)))) == [first]
     assert by("Opportunity", ObjectRef("Lead", external_key=("Email", "nobody@example.com"))) == []
     # any lead field names a lead: custom ones and those kept in columns of `leads`
-    eng.sync_lead(LeadInput(email="bob@example.com", foreign_sys_person_id="CRM-B", foreign_sys_type="CUSTOM", attributes=[("Badge", "B-7")]),
+    eng.sync_lead(LeadInput(id=bob, foreign_sys_person_id="CRM-B", foreign_sys_type="CUSTOM", attributes=[("Badge", "B-7")]),
                   return_lead=False)
     assert by("Opportunity", ObjectRef("Lead", external_key=("badge", "b-7"))) == [first]
     assert by("Opportunity", ObjectRef("Lead", external_key=("ForeignSysPersonId", "crm-b"))) == [first]

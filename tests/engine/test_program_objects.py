@@ -383,8 +383,6 @@ def test_failures_are_per_object_and_change_nothing(loaded):
     cases = [
         (MObject("Program", id=beta, type_attributes=[good]), "INSERT", "UPDATE only"),
         (MObject("Program", id=beta, type_attributes=[good]), "UPSERT", "UPDATE only"),
-        (MObject("Program", id=2_000_000_000, type_attributes=[good]), "UPDATE", "2000000000"),
-        (MObject("Program", external_key=("Name", "Nope"), type_attributes=[good]), "UPDATE", "Nope"),
         (MObject("Program", external_key=("Colour", "x")), "UPDATE", "Colour"),
         (MObject("Program", type_attributes=[good]), "UPDATE", "needs an id"),
         (MObject("Program", id=beta, type_attributes=[good, tag("Region", "Mars")]), "UPDATE", "Mars"),
@@ -422,5 +420,25 @@ def test_one_call_mixes_failed_and_applied_objects(loaded):
     assert [s.status for s in statuses] == ["UPDATED", "FAILED", "FAILED", "UNCHANGED"]
     assert "Duplicate" in statuses[2].error
     assert tags_of(loaded, "Delta Plain") == [("Region", "North")]
+
+
+def test_update_of_a_missing_program_is_skipped_and_the_rest_applies(loaded):
+    by_name = ids(loaded)
+    before = table_counts(loaded)
+    good = cost("2026-09", "1")
+    statuses = loaded.sync_mobjects([
+        MObject("Program", id=2_000_000_000, type_attributes=[good]),
+        MObject("Program", external_key=("Name", "Nope"), type_attributes=[good]),
+        MObject("Program", external_key=("CRM Id", "CRM-NONE"), type_attributes=[good]),
+        MObject("Program", id=by_name["Delta Plain"], type_attributes=[good]),
+    ], "UPDATE")
+    assert [(s.status, s.id, s.external_key, s.error) for s in statuses] == [
+        ("SKIPPED", 2_000_000_000, None, None),
+        ("SKIPPED", None, ("Name", "Nope"), None),
+        ("SKIPPED", None, ("CRM Id", "CRM-NONE"), None),
+        ("UPDATED", by_name["Delta Plain"], None, None),
+    ]
+    assert table_counts(loaded) == (before[0] + 1, before[1])  # the one cost of Delta Plain, nothing else
+    assert ids(loaded) == by_name  # no program appeared
     with pytest.raises(BadParameter):
         loaded.sync_mobjects([MObject("Program", id=by_name["Delta Plain"])] * 101, "UPDATE")

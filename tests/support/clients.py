@@ -351,6 +351,15 @@ class LeadApi:
         raise AssertionError("getLeadActivity never reached remainingCount 0")
 
 
+def lead_apis(server, clients: list[tuple[str, str]]) -> dict[str, LeadApi]:
+    """One LeadApi per (kind, version) of `clients`, keyed by kind, for a server of a module's own."""
+    out = {}
+    for kind, version in clients:
+        make = make_zeep_client if kind == "zeep" else make_suds_client
+        out[kind] = LeadApi(kind, make(server.endpoint(version)), version)
+    return out
+
+
 def clean_position(pos: dict | None) -> dict | None:
     """A StreamPosition to send back: drop None members (absent == nil for the server)."""
     if pos is None:

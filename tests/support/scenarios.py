@@ -230,19 +230,18 @@ def sync_multiple_email_key_not_changed_by_other_key(api: LeadApi, unique_email)
     assert rec["Email"] == x3, "Email in leadAttributeList does change it"
 
 
-def sync_lead_unmatched_foreign_id_falls_back_to_email(api: LeadApi, unique_email) -> None:
-    """SPEC 7.3: Id > ForeignSysPersonId > cookie > Email; a foreign id that matches nobody
-    does not hide the lead with that email (no duplicate), and it is written onto it."""
-    email = unique_email("fallback")
-    lead_id = api.create_lead(email, {"FirstName": "Email Only"})
-    fspi = f"crm-{uuid.uuid4().hex[:10]}"
-    res = api.sync_lead(email, {"LastName": "Now Linked"}, fspi=fspi, fstype="SFDC")
-    assert res["syncStatus"]["status"] == "UPDATED" and int(res["leadId"]) == lead_id
+def sync_lead_unmatched_foreign_id_creates_a_lead(api: LeadApi, unique_email) -> None:
+    """A foreign id that matches nobody creates a lead, even when its email is taken: the
+    lead with that email keeps its own foreign id and fields."""
+    email = unique_email("fspi-new")
+    first_fspi, second_fspi = (f"crm-{uuid.uuid4().hex[:10]}" for _ in range(2))
+    first = api.sync_lead(email, {"LastName": "First"}, fspi=first_fspi, fstype="SFDC")
+    res = api.sync_lead(email, {"LastName": "Second"}, fspi=second_fspi, fstype="SFDC")
+    assert res["syncStatus"]["status"] == "CREATED" and int(res["leadId"]) != int(first["leadId"])
     result = api.get_lead("EMAIL", email)
-    assert result["count"] == 1, "no second lead with the same email"
-    [rec] = api.lead_records(result)
-    assert rec["ForeignSysPersonId"] == fspi and rec["ForeignSysType"] == "SFDC"
-    assert attr_map(rec)["LastName"] == "Now Linked"
+    assert result["count"] == 2, "two CRM contacts with one email are two leads"
+    by_fspi = {r["ForeignSysPersonId"]: attr_map(r)["LastName"] for r in api.lead_records(result)}
+    assert by_fspi == {first_fspi: "First", second_fspi: "Second"}
 
 
 def sync_multiple_foreign_id_rules(api: LeadApi, unique_email) -> None:
@@ -264,15 +263,18 @@ def sync_multiple_foreign_id_rules(api: LeadApi, unique_email) -> None:
         },
     )
     statuses = items(res, "syncStatusList", "syncStatus")
-    assert [s["status"] for s in statuses] == ["CREATED", "FAILED", "FAILED", "UPDATED", "CREATED"]
+    assert [s["status"] for s in statuses] == ["CREATED", "FAILED", "FAILED", "CREATED", "CREATED"]
     assert "ForeignSysType" in statuses[1]["error"] and "ForeignSysType" in statuses[2]["error"]
-    assert int(statuses[3]["leadId"]) == existing_id, "unmatched foreign id falls back to the email"
+    assert int(statuses[3]["leadId"]) != existing_id, "an unmatched foreign id creates a lead, whatever its email"
     for email in (bad1, bad2):
         assert api.fault("getLead", leadKey={"keyType": "EMAIL", "keyValue": email}).code == 20103
     [rec] = api.lead_records(api.get_lead("EMAIL", good1))
     assert (rec["ForeignSysPersonId"], rec["ForeignSysType"]) == (f"{fspi}-1", "CUSTOM")
-    [rec] = api.lead_records(api.get_lead("EMAIL", existing))
-    assert (rec["Id"], rec["ForeignSysPersonId"], rec["ForeignSysType"]) == (existing_id, f"{fspi}-4", "SFDC")
+    by_id = {r["Id"]: r for r in api.lead_records(api.get_lead("EMAIL", existing))}
+    assert sorted(by_id) == sorted([existing_id, int(statuses[3]["leadId"])])
+    assert by_id[existing_id]["ForeignSysPersonId"] is None, "the email's lead keeps no foreign id"
+    linked = by_id[int(statuses[3]["leadId"])]
+    assert (linked["ForeignSysPersonId"], linked["ForeignSysType"]) == (f"{fspi}-4", "SFDC")
     assert api.get_lead("EMAIL", good2)["count"] == 1
 
 

@@ -60,6 +60,9 @@ INSTANCE = {
             "tags": {"Region": "EMEA", "Product Line": "Cloud"},
             "costs": [{"month": "2026-01", "amount": 120}, {"month": "2026-02", "amount": 80.5, "note": "Ads"}],
         },
+        # list names: one program list whose bare name is unique, and one name two programs share
+        {"name": "Autumn Summit", "lists": ["Summit Attendees", "Follow Ups"]},
+        {"name": "Winter Summit", "lists": ["Follow Ups"]},
     ],
     "workspaces": ["Default", "EMEA"],
     "channels": [
