@@ -1,10 +1,10 @@
 """Emails per second from the outbox to a local SMTP server (aiosmtpd in its own process).
 
-    .venv/bin/python bench/delivery_throughput.py [--db URL] [-n 5000] [--threads 2]
+    .venv/bin/python bench/delivery_throughput.py [--db URL] [-n 5000] [--threads 2] [--connections 4]
 
 Queues N messages in one transaction, starts `Workers` (as `mktows serve` does) and times
-until the outbox shows all N `sent`. The SMTP server runs in a separate process so it does
-not share the GIL with the sender.
+until the outbox shows all N `sent`, delivered over `--connections` SMTP connections. The
+SMTP server runs in a separate process so it does not share the GIL with the sender.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import tempfile
 import time
 
 from mktows.delivery import deliver
-from mktows.delivery.outbox import Message, queue_email, status_counts
+from mktows.delivery.outbox import Message, queue_emails, status_counts
 from mktows.engine.jobs import Workers
 from mktows.store.database import Database
 
@@ -48,6 +48,7 @@ def main() -> None:
     ap.add_argument("--db", default=None)
     ap.add_argument("-n", type=int, default=5000)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--connections", type=int, default=4)
     args = ap.parse_args()
     db = Database(args.db or f"sqlite:///{tempfile.mkdtemp()}/bench.db")
     db.migrate()
@@ -56,14 +57,13 @@ def main() -> None:
                               stdout=subprocess.PIPE, text=True)
     assert server.stdout is not None and server.stdin is not None
     server.stdout.readline()
-    deliver.configure(f"smtp://127.0.0.1:{port}")
+    deliver.configure(f"smtp://127.0.0.1:{port}", connections=args.connections)
     before = status_counts(db).get("sent", 0)  # a reused database keeps earlier runs' rows
     with db.write() as conn:
-        for i in range(args.n):
-            queue_email(conn, Message(
-                to_addr=f"r{i}@example.test", from_addr="team@example.com", from_name="Seed Team",
-                reply_to="replies@example.com", subject=f"Hello {i}", html="<p>Hi there: 10% off</p>" * 20,
-                text="Hi there: 10% off\n" * 20, lead_id=i + 1, run_id=None, step_index=0))
+        queue_emails(conn, [Message(
+            to_addr=f"r{i}@example.test", from_addr="team@example.com", from_name="Seed Team",
+            reply_to="replies@example.com", subject=f"Hello {i}", html="<p>Hi there: 10% off</p>" * 20,
+            text="Hi there: 10% off\n" * 20, lead_id=i + 1, run_id=None, step_index=0) for i in range(args.n)])
     workers = Workers(db, threads=args.threads)
     start = time.perf_counter()
     workers.start()
@@ -75,7 +75,7 @@ def main() -> None:
     received = int(server.stdout.readline())
     server.wait()
     print(f"{db.dialect}: {args.n} messages in {elapsed:.2f}s = {args.n / elapsed:.0f} emails/s "
-          f"({args.threads} worker threads); server received {received}")
+          f"({args.threads} worker threads, {args.connections} SMTP connections); server received {received}")
 
 
 if __name__ == "__main__":

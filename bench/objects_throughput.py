@@ -97,29 +97,35 @@ def _timed_paging(client: httpx.Client, url: str, operation: str, template: str,
 
 def run_server(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
     proc, url = start_server(database_url(args.db, workdir), workdir, INSTANCE)
-    timings: dict[str, float] = {}
     try:
-        with httpx.Client(timeout=300) as client:
-            run = str(int(time.time()))
-            records = "".join(f"<leadRecord><Email>visit-{run}-{i}@example.com</Email></leadRecord>"
-                              for i in range(LEADS))
-            reply = post(client, url, f"<m:paramsSyncMultipleLeads><leadRecordList>{records}"
-                                      "</leadRecordList></m:paramsSyncMultipleLeads>")
-            lead_ids = [el.text for el in etree.fromstring(reply).iter("leadId")]
-
-            timings["syncMObjects"] = _timed_writes(client, url, opportunity_bodies(args.objects, run), "SyncMObjects")
-            timings["getMObjects"] = _timed_paging(
-                client, url, "GetMObjects", "<m:paramsGetMObjects><type>Opportunity</type>{position}</m:paramsGetMObjects>",
-                args.objects)
-            timings["syncCustomObjects"] = _timed_writes(client, url, custom_bodies(args.objects, lead_ids),
-                                                         "SyncCustomObjects")
-            timings["getCustomObjects"] = _timed_paging(
-                client, url, "GetCustomObjects",
-                "<m:paramsGetCustomObjects><objTypeName>Visit</objTypeName>{position}<batchSize>100</batchSize>"
-                "<includeAttributes/></m:paramsGetCustomObjects>", args.objects)
-        return timings
+        return measure_server(url, args.objects)
     finally:
         stop_server(proc)
+
+
+def measure_server(url: str, objects: int) -> dict[str, float]:
+    """Seconds per operation for `objects` objects of each kind against a running server whose
+    instance file is INSTANCE (run_all.py calls this on its built databases)."""
+    timings: dict[str, float] = {}
+    with httpx.Client(timeout=300) as client:
+        run = str(int(time.time()))
+        records = "".join(f"<leadRecord><Email>visit-{run}-{i}@example.com</Email></leadRecord>"
+                          for i in range(LEADS))
+        reply = post(client, url, f"<m:paramsSyncMultipleLeads><leadRecordList>{records}"
+                                  "</leadRecordList></m:paramsSyncMultipleLeads>")
+        lead_ids = [el.text for el in etree.fromstring(reply).iter("leadId")]
+
+        timings["syncMObjects"] = _timed_writes(client, url, opportunity_bodies(objects, run), "SyncMObjects")
+        timings["getMObjects"] = _timed_paging(
+            client, url, "GetMObjects", "<m:paramsGetMObjects><type>Opportunity</type>{position}</m:paramsGetMObjects>",
+            objects)
+        timings["syncCustomObjects"] = _timed_writes(client, url, custom_bodies(objects, lead_ids),
+                                                     "SyncCustomObjects")
+        timings["getCustomObjects"] = _timed_paging(
+            client, url, "GetCustomObjects",
+            "<m:paramsGetCustomObjects><objTypeName>Visit</objTypeName>{position}<batchSize>100</batchSize>"
+            "<includeAttributes/></m:paramsGetCustomObjects>", objects)
+    return timings
 
 
 def run_bare(args: argparse.Namespace, workdir: Path) -> dict[str, float]:

@@ -54,6 +54,8 @@ def open_engine(settings: Settings) -> Engine:
         database,
         max_window_days=settings.max_window_days,
         max_batch_size=settings.max_batch_size,
+        max_sync_leads=settings.max_sync_leads,
+        max_page_bytes=settings.max_page_bytes,
         max_clones_per_day=settings.max_clones_per_day,
     )
 

@@ -20,6 +20,8 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     max_window_days: int = 30
     max_batch_size: int = 1000
+    max_sync_leads: int = 1000  # leadRecords in one syncMultipleLeads (one transaction, about a second)
+    max_page_bytes: int = 32 * 1024 * 1024  # lead values in one getMultipleLeads page
     daily_quota: int = 10000
     rate_limit_calls: int = 100
     rate_limit_seconds: int = 20
@@ -28,6 +30,7 @@ class Settings:
     workers: int = 2  # job worker threads in `serve`; 0 runs no jobs in this process
     smtp_url: str | None = None  # wins over the instance file's smtp_url; none: capture only
     smtp_timeout: int = 30  # seconds per SMTP command
+    smtp_connections: int = 4  # SMTP connections one delivery drain keeps open
     max_clones_per_day: int = 10  # scheduleCampaign cloneToProgramName calls per day (DECISIONS #7)
 
     @classmethod
@@ -47,6 +50,7 @@ class Settings:
 
 ENV_NAMES = {"db_url": "MKTOWS_DB", "instance_file": "MKTOWS_INSTANCE"}
 _INT_FIELDS = {f.name for f in fields(Settings) if f.type in ("int", int)}
+_POSITIVE_FIELDS = {"smtp_connections", "max_sync_leads", "max_page_bytes", "max_batch_size"}
 
 
 def _convert(name: str, raw: str, env_name: str) -> Any:
@@ -59,7 +63,10 @@ def _convert(name: str, raw: str, env_name: str) -> Any:
         raise ValueError(f"{env_name}: expected a boolean, got {raw!r}")
     if name in _INT_FIELDS:
         try:
-            return int(raw)
+            value = int(raw)
         except ValueError:
             raise ValueError(f"{env_name}: expected an integer, got {raw!r}") from None
+        if name in _POSITIVE_FIELDS and value < 1:
+            raise ValueError(f"{env_name}: expected at least 1, got {value}")
+        return value
     return raw

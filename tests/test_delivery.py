@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -18,7 +19,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text, update
 
-from mktows.delivery import deliver
+from mktows.config import Settings
+
+from mktows.delivery import deliver, smtp
 from mktows.delivery.outbox import Message, list_messages, queue_email, status_counts
 from mktows.engine import jobs
 from mktows.store.database import Database
@@ -220,12 +223,73 @@ def test_temporary_failures_give_up_after_max_attempts(db: Database, sink: SmtpS
 
 
 def test_one_connection_carries_many_messages(db: Database, sink: SmtpSink) -> None:
-    deliver.configure(sink.url, batch_size=7)
+    deliver.configure(sink.url, batch_size=7, connections=1)
     queue(db, *(message(n) for n in range(25)))
     jobs.Workers(db).run_until_idle()
     assert len(sink.wait_for(25)) == 25
     assert sink.connections == 1
     assert status_counts(db) == {"sent": 25}
+
+
+def test_several_connections_deliver_every_message_exactly_once(db: Database, sink: SmtpSink) -> None:
+    deliver.configure(sink.url, batch_size=10, connections=4)
+    total = 103  # rounds of 4 and a short last one
+    queue(db, *(message(n) for n in range(total)))
+    jobs.Workers(db).run_until_idle()
+    received = Counter(m.rcpt_tos[0] for m in sink.wait_for(total))
+    assert set(received) == {f"lead{n}@example.test" for n in range(total)}
+    assert max(received.values()) == 1
+    assert sink.connections == 4
+    by_session = Counter(m.session for m in sink.messages)
+    assert min(by_session.values()) >= total // 4  # each connection carried its share
+    assert status_counts(db) == {"sent": total}
+    assert all(r.attempts == 1 and r.error is None and r.sent_at is not None for r in rows(db))
+    delivered = [a for a in activity_rows(db) if a.type_name == "Email Delivered"]
+    assert sorted(a.lead_id for a in delivered) == [1000 + n for n in range(total)]
+
+
+def test_bounces_and_retries_are_per_message_across_connections(db: Database, sink: SmtpSink) -> None:
+    deliver.configure(sink.url, connections=3, retry_base_seconds=60)
+    sink.reject("lead1@example.test", "550 5.1.1 No such user")
+    sink.reject("lead4@example.test", "451 4.3.0 Try again later", times=1)
+    sink.reject("lead5@example.test", "550 5.7.1 Refused")
+    queue(db, *(message(n) for n in range(8)))
+    clock = FakeClock()
+    workers = jobs.Workers(db, clock=clock)
+    workers.run_until_idle()
+    state = {r.to_addr: (r.status, r.attempts, r.error) for r in rows(db)}
+    assert state["lead1@example.test"] == ("bounced", 1, "550 5.1.1 No such user")
+    assert state["lead5@example.test"] == ("bounced", 1, "550 5.7.1 Refused")
+    assert state["lead4@example.test"] == ("queued", 1, "451 4.3.0 Try again later")
+    assert {state[f"lead{n}@example.test"][0] for n in (0, 2, 3, 6, 7)} == {"sent"}
+    clock.current += timedelta(seconds=61)
+    workers.run_until_idle()
+    received = Counter(m.rcpt_tos[0] for m in sink.messages)
+    assert sorted(received) == sorted(f"lead{n}@example.test" for n in (0, 2, 3, 4, 6, 7))
+    assert max(received.values()) == 1
+    assert Counter(a.type_name for a in activity_rows(db)) == {"Email Delivered": 6, "Email Bounced": 2}
+
+
+def test_a_job_arriving_during_a_drain_leaves_its_rows_to_it(db: Database, sink: SmtpSink) -> None:
+    """Several delivery jobs of one process: one drain, never more connections than configured."""
+    deliver.configure(sink.url, batch_size=5, connections=2)
+    for part in range(5):  # five transactions, five delivery jobs (none is young and unclaimed)
+        queue(db, *(message(n) for n in range(part * 20, part * 20 + 20)))
+        with db.write() as conn:
+            conn.execute(update(jobs_table).values(created_at=datetime.now(UTC) - timedelta(minutes=1)))
+    workers = jobs.Workers(db, threads=4, poll_seconds=0.01)
+    workers.start()
+    try:
+        sink.wait_for(100, timeout=60)
+        deadline = time.monotonic() + 30
+        while status_counts(db) != {"sent": 100} and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        workers.stop()
+    received = Counter(m.rcpt_tos[0] for m in sink.messages)
+    assert len(received) == 100 and max(received.values()) == 1
+    assert sink.connections <= 2
+    assert status_counts(db) == {"sent": 100}
 
 
 def test_unreachable_server_keeps_messages_queued_for_later(db: Database) -> None:
@@ -299,7 +363,7 @@ def test_rows_held_by_a_live_lease_are_left_alone(db: Database, sink: SmtpSink) 
 
 SENDER = """
 import sys, time
-from mktows.delivery import deliver
+from mktows.delivery import deliver, smtp
 from mktows.engine.jobs import Workers
 from mktows.store.database import Database
 deliver.configure(sys.argv[2])
@@ -309,9 +373,10 @@ time.sleep(600)
 
 
 def test_killed_sender_resumes_and_every_recipient_gets_exactly_one(db: Database, sink: SmtpSink) -> None:
-    total = 400
+    """SIGKILL a process sending over 4 connections: each message arrives once, nobody is skipped."""
+    total = 2000
     queue(db, *(message(n) for n in range(total // 2)))
-    queue(db, *(message(n) for n in range(total // 2, total)))  # two jobs: both worker threads send
+    queue(db, *(message(n) for n in range(total // 2, total)))  # two jobs: both worker threads take one
     proc = subprocess.Popen([sys.executable, "-c", SENDER, db.url, sink.url], cwd=REPO,
                             env={**os.environ, "PYTHONPATH": str(REPO)})
     try:
@@ -320,13 +385,62 @@ def test_killed_sender_resumes_and_every_recipient_gets_exactly_one(db: Database
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     assert len(sink.messages) < total, "the sender finished before it was killed"
+    assert sink.connections == 4
     deliver.configure(sink.url)
     jobs.Workers(db).run_until_idle(timeout=120)
     received = Counter(m.rcpt_tos[0] for m in sink.messages)
     assert max(received.values()) == 1, "a recipient got the same message twice"
-    assert len(received) == total
+    assert len(received) == total, "a message was lost"
     assert status_counts(db) == {"sent": total}
     assert Counter(a.type_name for a in activity_rows(db)) == {"Email Delivered": total}
+
+
+def test_two_sender_processes_share_the_outbox_without_duplicates(db: Database, sink: SmtpSink) -> None:
+    """Claims are safe across processes (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer)."""
+    total = 1200
+    for part in range(4):
+        queue(db, *(message(n) for n in range(part * total // 4, (part + 1) * total // 4)))
+        with db.write() as conn:  # one job per transaction, so both processes find work
+            conn.execute(update(jobs_table).values(created_at=datetime.now(UTC) - timedelta(minutes=1)))
+    procs = [subprocess.Popen([sys.executable, "-c", SENDER, db.url, sink.url], cwd=REPO,
+                              env={**os.environ, "PYTHONPATH": str(REPO)}) for _ in range(2)]
+    try:
+        sink.wait_for(total, timeout=120)
+        deadline = time.monotonic() + 30
+        while status_counts(db) != {"sent": total} and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+    received = Counter(m.rcpt_tos[0] for m in sink.messages)
+    assert len(received) == total and max(received.values()) == 1
+    assert status_counts(db) == {"sent": total}
+    assert Counter(a.type_name for a in activity_rows(db)) == {"Email Delivered": total}
+
+
+def test_fast_layout_matches_the_email_package() -> None:
+    """Plain ASCII messages skip the email package; the bytes are the same (but the boundary)."""
+    base: dict[str, Any] = dict(to_addr="r1@x.test", from_addr="a@b.com", from_name="Bench Team", reply_to="r@b.com",
+                                subject="Hello R1", text="Hi R1: 10% off\n.dot line", html="<p>Hi R1: 10% off</p>",
+                                message_id="<abc@mktows>", date=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    variants: dict[str, list[Any]] = {
+        "from_name": [None, "Bench", "A. B", "Bench, Team", "José", "a  b", " a", "=?utf-8?q?x?="],
+        "reply_to": [None],
+        "subject": ["", "x" * 69, "x" * 70, "Grüße", "a  b", " lead", "tab\there", "=?utf-8?b?aGk=?=", 'q "x" (y)'],
+        "text": ["", "\n", "a\r\nb\rc\n", "x" * 78, "x" * 79, "ü", "line\n\n\nend\n\n", ".\n..", "From x\n"],
+        "html": ["", "<p>" + "y" * 80 + "</p>"],
+        "to_addr": ["odd addr@x", "a..b@x.test", '"q"@x.test'],
+        "message_id": ["<a b@c>", "no-brackets@x"],
+    }
+    fast = 0
+    for name, values in [("base", [None]), *variants.items()]:
+        for value in values:
+            args = dict(base) if name == "base" else {**base, name: value}
+            got, want = smtp.build_message(**args), smtp.email_package_message(**args)
+            assert re.sub(rb"={15}\d+==", b"B", got) == re.sub(rb"={15}\d+==", b"B", want), (name, value)
+            fast += smtp._fast_message(**args) is not None
+    assert fast >= 10  # the fast layout was taken (and checked) for the plain cases
 
 
 def test_outbox_command_lists_and_shows(db: Database, tmp_path: Path) -> None:
@@ -362,3 +476,11 @@ def test_list_messages_filters_by_status(db: Database) -> None:
     queue(db, message(1), message(2))
     assert [m.status for m in list_messages(db)] == ["queued", "queued"]
     assert list_messages(db, status="sent") == []
+
+
+def test_smtp_connections_setting() -> None:
+    assert deliver.configure_from(Settings.from_env({}), None).connections == 4
+    assert deliver.configure_from(Settings.from_env({"MKTOWS_SMTP_CONNECTIONS": "8"}), None).connections == 8
+    for bad in ("0", "four"):
+        with pytest.raises(ValueError, match="MKTOWS_SMTP_CONNECTIONS"):
+            Settings.from_env({"MKTOWS_SMTP_CONNECTIONS": bad})

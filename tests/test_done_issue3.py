@@ -22,12 +22,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from support.clients import LeadApi, items, lead_apis, make_zeep_client
-from support.pg import backends, temporary_database
+from support.pg import backends, database_url
 from support.server import INSTANCE, Server, running_server
 from support.smtp import Received, SmtpSink, smtp_sink
 from support.soap import call, success
@@ -93,18 +92,12 @@ def sink() -> Iterator[SmtpSink]:
         yield s
 
 
-def _db_url(backend: str, workdir: Path, stack) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / 'mktows.db'}"
-    return stack.enter_context(temporary_database("mktows_i3"))
-
-
 @pytest.fixture(scope="module", params=backends())
 def i3(request, sink, tmp_path_factory) -> Iterator[Server]:
     """A dedicated server with the campaign instance, delivering to the sink."""
     with contextlib.ExitStack() as stack:
         workdir = tmp_path_factory.mktemp(f"issue3-{request.param}")
-        db_url = _db_url(request.param, workdir, stack)
+        db_url = database_url(request.param, workdir, stack, "mktows_i3")
         env = {"MKTOWS_MAX_CLONES_PER_DAY": str(CLONE_LIMIT)}
         with running_server(db_url, workdir, instance=instance(sink.port), env=env) as srv:
             yield srv
@@ -311,7 +304,7 @@ def test_d_sigkill_mid_run_resumes_without_duplicates(sink, tmp_path, backend):
     emails = [f"i3d-{tag}-{i:05d}@issue3.example.com" for i in range(total)]
     recipients = set(emails)
     with contextlib.ExitStack() as stack:
-        db_url = _db_url(backend, tmp_path, stack)
+        db_url = database_url(backend, tmp_path, stack, "mktows_i3")
 
         def waiting(srv: Server, predicate, timeout: float, what: str, interval: float = 0.2):
             try:

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from support.clients import LeadApi, attr_map, is_nil, items, lead_apis
-from support.pg import backends, temporary_database
+from support.pg import backends, database_url
 from support.server import INSTANCE, SEED_CUSTOM_FIELD, Server, running_server
 
 PROGRAM = "Columns Program"
@@ -41,10 +41,7 @@ def srv(request, tmp_path_factory) -> Iterator[Server]:
     }
     with contextlib.ExitStack() as stack:
         workdir: Path = tmp_path_factory.mktemp(f"import-columns-{request.param}")
-        if request.param == "sqlite":
-            db_url = f"sqlite:///{workdir / 'mktows.db'}"
-        else:
-            db_url = stack.enter_context(temporary_database("mktows_ic"))
+        db_url = database_url(request.param, workdir, stack, "mktows_ic")
         yield stack.enter_context(running_server(db_url, workdir, instance=instance))
 
 

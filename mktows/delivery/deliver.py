@@ -1,36 +1,44 @@
 """The `email.deliver` job: hand queued outbox rows to SMTP, at most once each.
 
-One job drains every fresh row (queued, never attempted) in batches over one SMTP
-connection; a row waiting for a retry has a job of its own, due at its backoff time.
+One drain per process sends every fresh row (queued, never attempted) over
+`connections` SMTP connections held open for the whole drain; a row waiting for a retry has
+a job of its own, due at its backoff time. A delivery job that starts while this process
+already drains leaves the fresh rows to that drain (which looks again before it stops).
 
-Per row: claim (a batch per commit) -> stream envelope and body without the final dot ->
-commit `sending` (together with the previous row's `sent` and its activity) -> send the
-dot -> 250 makes the row the next commit's `sent`. So there is one commit per message, and
-a crash leaves at most one `sending` row per worker, almost surely already accepted by the
-server: such a row is never sent again. When its worker's job lease is gone, the next drain
-marks it `sent` with the note "delivery unconfirmed" (and logs Email Delivered). A claimed
-row of a dead worker was never handed over: it goes back to `queued`.
+Claim a batch of rows (one commit), then in rounds of one row per connection, in lockstep:
+stream each envelope and body without the final dot -> one commit moves the round's rows to
+`sending`, together with the previous round's outcomes (`sent`, bounces, retries) and their
+activities -> the dots go out, the verdicts come back and become the next commit's outcomes.
+So a commit covers `connections` messages, and a crash leaves at most one `sending` row per
+connection, almost surely already accepted by the server: such a row is never sent again.
+When its worker's job lease is gone, the next drain marks it `sent` with the note "delivery
+unconfirmed" (and logs Email Delivered). A claimed row of a dead worker was never handed
+over: it goes back to `queued`.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from mktows.delivery.outbox import DELIVER
 from mktows.delivery.smtp import (
     SmtpConfig,
     SmtpConnection,
     SmtpFailure,
-    SmtpUncertain,
-    SmtpUnavailable,
+    begin_many,
     build_message,
+    finish_many,
 )
 from mktows.engine import jobs
 from mktows.engine.activity_log import ActivityRow, write_activities
@@ -46,14 +54,27 @@ EMAIL_BOUNCED_SOFT = by_code("EmailBouncedSoft")
 UNCONFIRMED = "delivery unconfirmed: the sender stopped after handing the message to the server"
 
 
+# the two statements of every round, built once: claimed -> sending, sending -> sent
+_SENDING = (update(outbox)
+            .where(outbox.c.id.in_(bindparam("ids", expanding=True)), outbox.c.status == "claimed",
+                   outbox.c.error == bindparam("owner"))
+            .values(status="sending").returning(outbox.c.id))
+_SENT = (update(outbox)
+         .where(outbox.c.id.in_(bindparam("ids", expanding=True)), outbox.c.status == "sending",
+                outbox.c.error == bindparam("owner"))
+         .values(status="sent", sent_at=bindparam("t"), error=None, attempts=outbox.c.attempts + 1)
+         .returning(outbox.c.id))
+
+
 @dataclass(frozen=True)
 class DeliveryConfig:
     smtp: SmtpConfig | None = None  # None: keep messages in the outbox as `captured`
     max_attempts: int = 8  # 1, 2, 4 ... 60 minutes apart: about two hours of retries
     retry_base_seconds: float = 60.0
     retry_max_seconds: float = 3600.0
-    batch_size: int = 50
-    linger_seconds: float = 0.3  # keep the connection a moment for rows still being queued
+    batch_size: int = 200  # rows claimed per commit
+    connections: int = 4  # SMTP connections of one drain (MKTOWS_SMTP_CONNECTIONS)
+    linger_seconds: float = 0.3  # keep the connections a moment for rows still being queued
 
     def backoff(self, attempts: int) -> timedelta:
         return timedelta(seconds=min(self.retry_base_seconds * 2 ** max(attempts - 1, 0), self.retry_max_seconds))
@@ -71,13 +92,62 @@ def configure(smtp_url: str | None, *, timeout: float = 30.0, **options: Any) ->
 
 
 def configure_from(settings: Any, instance: Any = None) -> DeliveryConfig:
-    """MKTOWS_SMTP_URL (Settings.smtp_url) wins over the instance file's `smtp_url`."""
+    """MKTOWS_SMTP_URL (Settings.smtp_url) wins over the instance file's `smtp_url`;
+    Settings.smtp_connections (MKTOWS_SMTP_CONNECTIONS) sets the connections of a drain."""
     url = getattr(settings, "smtp_url", None) or getattr(instance, "smtp_url", None)
-    return configure(url, timeout=float(getattr(settings, "smtp_timeout", 30)))
+    return configure(url, timeout=float(getattr(settings, "smtp_timeout", 30)),
+                     connections=int(getattr(settings, "smtp_connections", DeliveryConfig.connections)))
 
 
 def current_config() -> DeliveryConfig:
     return _config
+
+
+class _Gate:
+    """One drain of fresh rows per process and database; later jobs leave their rows to it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.active = False
+        self.more = False  # a job arrived while the drain ran: look again before stopping
+
+
+_GATES: dict[str, _Gate] = {}
+_GATES_LOCK = threading.Lock()
+
+
+def _gate(database: Database) -> _Gate:
+    with _GATES_LOCK:
+        return _GATES.setdefault(database.url, _Gate())
+
+
+_SWITCH_SECONDS = 0.0005
+_switch_lock = threading.Lock()
+_switch_users = 0
+_switch_saved = 0.005
+
+
+@contextmanager
+def _prompt_switching() -> Iterator[None]:
+    """While a drain runs, a thread holding the GIL hands it over after 0.5 ms, not 5 ms.
+
+    Every socket write releases the GIL, and getting it back waits for the switch interval
+    when another thread is busy (a campaign run rendering its leads): the dots of a round
+    would go out 5 ms apart, which both slows delivery and widens the window between the
+    `sending` commit and the dots (where a crash loses messages)."""
+    global _switch_users, _switch_saved
+    with _switch_lock:
+        if _switch_users == 0:
+            _switch_saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(_switch_saved, _SWITCH_SECONDS))
+        _switch_users += 1
+    try:
+        yield
+    finally:
+        with _switch_lock:
+            _switch_users -= 1
+            if _switch_users == 0:
+                sys.setswitchinterval(_switch_saved)
 
 
 @jobs.job_handler(DELIVER)
@@ -90,27 +160,39 @@ def deliver(database: Database, payload: dict[str, Any]) -> None:
         with database.write() as conn:
             conn.execute(update(outbox).where(outbox.c.status == "queued").values(status="captured"))
         return
-    drain = _Drain(database, cfg, owner, ctx)
-    try:
-        if payload.get("outbox_id") is not None:
-            drain.run(drain.claim_one(int(payload["outbox_id"])))
-        lingered = False
-        while not drain.stopping() and not drain.server_down:
-            batch = drain.claim_batch()
-            if batch:
-                drain.run(batch)
-                lingered = False
-            elif drain.sent_any and not lingered and cfg.linger_seconds > 0:
-                drain.flush()  # nothing follows right now: record the last `sent` before waiting
-                time.sleep(cfg.linger_seconds)
-                lingered = True
-            else:
-                break
-        if drain.server_down:
-            with database.write() as conn:
-                jobs.enqueue(conn, DELIVER, {}, run_at=jobs.now() + cfg.backoff(1))
-    finally:
-        drain.close()
+    gate = _gate(database)
+    retry_id = payload.get("outbox_id")
+    with gate.lock:
+        draining = not gate.active
+        if draining:
+            gate.active, gate.more = True, False
+        else:
+            gate.more = True  # its fresh rows are the running drain's
+    if not draining and retry_id is None:
+        return
+    # a retry while this process drains: that one row over a connection of its own
+    # (a fresh row named by its job is the running drain's)
+    drain = _Drain(database, cfg if draining else replace(cfg, connections=1), owner, ctx)
+    with _prompt_switching():
+        try:
+            if retry_id is not None:
+                drain.send_all(drain.claim_one(int(retry_id), retries_only=not draining))
+            while draining and not drain.stopping() and not drain.server_down:
+                if drain.drain_fresh():
+                    continue
+                with gate.lock:  # nothing left: stop, unless a job came in meanwhile
+                    if not gate.more:
+                        gate.active = draining = False
+                        break
+                    gate.more = False
+            if drain.server_down:
+                with database.write() as conn:
+                    jobs.enqueue(conn, DELIVER, {}, run_at=jobs.now() + cfg.backoff(1))
+        finally:
+            if draining:
+                with gate.lock:
+                    gate.active = False
+            drain.close()
     if drain.stopping():
         raise jobs.Requeue
 
@@ -160,21 +242,20 @@ def _bounce_activity(row: Any, t: datetime, error: str, soft: bool) -> ActivityR
 
 @dataclass
 class _Drain:
-    """One job's pass over the outbox with one SMTP connection."""
+    """One job's pass over the outbox with `cfg.connections` SMTP connections."""
 
     database: Database
     cfg: DeliveryConfig
     owner: str
     ctx: jobs.JobContext | None
-    pending: Any = None  # accepted by the server, `sent` not yet committed
-    sent_any: bool = False
-    failures: int = 0  # consecutive connection failures
+    outcomes: list[tuple[Any, str, str, str | None]] = field(default_factory=list)  # (row, was, outcome, error)
+    failures: int = 0  # consecutive rounds in which no connection could be used
     server_down: bool = False
-    smtp: SmtpConnection = field(init=False)
+    conns: list[SmtpConnection] = field(init=False)
 
     def __post_init__(self) -> None:
         assert self.cfg.smtp is not None
-        self.smtp = SmtpConnection(self.cfg.smtp)
+        self.conns = [SmtpConnection(self.cfg.smtp) for _ in range(max(self.cfg.connections, 1))]
 
     def stopping(self) -> bool:
         return self.ctx is not None and self.ctx.stopping.is_set()
@@ -189,11 +270,16 @@ class _Drain:
         return conn.execute(select(outbox).where(outbox.c.id.in_(ids), outbox.c.status == "claimed",
                                                  outbox.c.error == self.owner).order_by(outbox.c.id)).all()
 
-    def claim_one(self, outbox_id: int) -> list[Any]:
+    def claim_one(self, outbox_id: int, *, retries_only: bool = False) -> list[Any]:
         with self.database.write() as conn:
+            if retries_only and not conn.execute(select(outbox.c.id).where(
+                    outbox.c.id == outbox_id, outbox.c.attempts > 0)).first():
+                return []
             return self._claimed(conn, [outbox_id])
 
     def claim_batch(self) -> list[Any]:
+        """Up to `batch_size` fresh rows, in one commit (PostgreSQL: skipping rows that another
+        process is claiming; SQLite: one writer per process)."""
         with self.database.write() as conn:
             q = (select(outbox.c.id).where(outbox.c.status == "queued", outbox.c.attempts == 0)
                  .order_by(outbox.c.id).limit(self.cfg.batch_size))
@@ -201,61 +287,107 @@ class _Drain:
                 q = q.with_for_update(skip_locked=True)
             return self._claimed(conn, [int(r[0]) for r in conn.execute(q)])
 
+    def drain_fresh(self) -> bool:
+        """Send fresh rows until none is left (lingering once for rows still being queued);
+        False when there was nothing to send. Every round has a row per connection while
+        there are rows: a batch's remainder waits for the next batch."""
+        width = len(self.conns)
+        backlog: list[Any] = []
+        sent_any = lingered = False
+        while not self.stopping() and not self.server_down:
+            if len(backlog) < width:
+                backlog.extend(self.claim_batch())
+            if backlog:
+                self.round(backlog[:width])
+                del backlog[:width]
+                sent_any, lingered = True, False
+            elif sent_any and not lingered and self.cfg.linger_seconds > 0:
+                self.flush()  # nothing follows right now: record the outcomes before waiting
+                time.sleep(self.cfg.linger_seconds)
+                lingered = True
+            else:
+                break
+        return sent_any  # rows left in the backlog (stopping) go back in close()
+
     # --- sending -------------------------------------------------------------------------
 
-    def run(self, rows: list[Any]) -> None:
-        for row in rows:
+    def send_all(self, rows: list[Any]) -> None:
+        """Rounds of one row per connection; rows left when stopping go back (close())."""
+        width = len(self.conns)
+        for start in range(0, len(rows), width):
             if self.stopping() or self.server_down:
-                return  # close() puts the rest back
-            self.send(row)
+                return
+            self.round(rows[start : start + width])
 
-    def send(self, row: Any) -> None:
-        data = build_message(to_addr=row.to_addr, from_addr=row.from_addr, from_name=row.from_name,
-                             reply_to=row.reply_to, subject=row.subject, text=row.text, html=row.html,
-                             message_id=row.message_id, date=jobs.now())
+    def round(self, rows: list[Any]) -> None:
+        t = jobs.now()
+        conns = self.conns[: len(rows)]
+        datas = [build_message(to_addr=r.to_addr, from_addr=r.from_addr, from_name=r.from_name, reply_to=r.reply_to,
+                               subject=r.subject, text=r.text, html=r.html, message_id=r.message_id, date=t)
+                 for r in rows]
+        begun = begin_many([(c, r.from_addr, r.to_addr, d) for c, r, d in zip(conns, rows, datas)])
+        ready: list[int] = []
+        unavailable = 0
+        for i, (row, exc) in enumerate(zip(rows, begun)):
+            if exc is None:
+                ready.append(i)
+            elif isinstance(exc, SmtpFailure):
+                self.outcomes.append((row, "claimed", "bounced" if exc.permanent else "retry", str(exc)))
+            else:
+                self.outcomes.append((row, "claimed", "retry", str(exc)))
+                unavailable += 1
+        self.failures = self.failures + 1 if unavailable and not ready else 0
+        self.server_down = self.failures >= 2
         try:
-            self.smtp.begin(row.from_addr, row.to_addr, data)
-        except SmtpFailure as exc:
-            self.commit(row, "claimed", "bounced" if exc.permanent else "retry", str(exc))
-            return
-        except SmtpUnavailable as exc:
-            self.commit(row, "claimed", "retry", str(exc))
-            self.failures += 1
-            self.server_down = self.failures >= 2
-            return
-        self.failures = 0
-        if not self.commit(row, "claimed", "sending"):
-            self.smtp.abort()  # the row was taken from us: drop the message before the dot
-            return
-        try:
-            self.smtp.finish()
-        except SmtpFailure as exc:
-            self.commit(row, "sending", "bounced" if exc.permanent else "retry", str(exc))
-        except SmtpUncertain as exc:
-            log.warning("outbox %s: no answer after the message was sent (%s)", row.id, exc)
-            self.commit(row, "sending", "sent", f"{UNCONFIRMED} ({exc})")
-        else:
-            self.pending = row
-            self.sent_any = True
+            moved = self.commit([rows[i] for i in ready])
+        except BaseException:
+            for i in ready:  # nothing may reach a dot now: drop the begun messages
+                conns[i].abort()
+            raise
+        going = [i for i in ready if int(rows[i].id) in moved]
+        for i in ready:
+            if int(rows[i].id) not in moved:
+                conns[i].abort()  # the row was taken from us: drop the message before the dot
+        verdicts = finish_many([conns[i] for i in going])
+        for i, exc in zip(going, verdicts):
+            row = rows[i]
+            if exc is None:
+                self.outcomes.append((row, "sending", "sent", None))
+            elif isinstance(exc, SmtpFailure):
+                self.outcomes.append((row, "sending", "bounced" if exc.permanent else "retry", str(exc)))
+            else:
+                log.warning("outbox %s: no answer after the message was sent (%s)", row.id, exc)
+                self.outcomes.append((row, "sending", "sent", f"{UNCONFIRMED} ({exc})"))
 
-    def commit(self, row: Any, was: str, outcome: str, error: str | None = None) -> bool:
-        """One transaction: the pending row's `sent`, then this row's move; True if it moved."""
+    def commit(self, sending: list[Any]) -> set[int]:
+        """One transaction: the outcomes so far, then `sending` for these rows (ids that moved)."""
         t = jobs.now()
         with self.database.write() as conn:
             acts: list[ActivityRow] = []
-            if self.pending is not None:
-                self._move(conn, self.pending, "sending", "sent", None, t, acts)
-            moved = self._move(conn, row, was, outcome, error, t, acts)
+            self._settle(conn, t, acts)
+            moved: set[int] = set()
+            if sending:
+                moved = {int(r[0]) for r in conn.execute(
+                    _SENDING, {"ids": [int(r.id) for r in sending], "owner": self.owner})}
             write_activities(conn, acts)
-        self.pending = None
+        self.outcomes = []
         return moved
+
+    def _settle(self, conn: Connection, t: datetime, acts: list[ActivityRow]) -> None:
+        """Write the recorded outcomes: the plain `sent` ones with one statement."""
+        plain = [row for row, was, outcome, error in self.outcomes if outcome == "sent" and error is None]
+        if plain:
+            done = {int(r[0]) for r in conn.execute(
+                _SENT, {"ids": [int(r.id) for r in plain], "owner": self.owner, "t": t})}
+            acts.extend(_delivered_activity(r, t) for r in plain if int(r.id) in done and r.lead_id is not None)
+        for row, was, outcome, error in self.outcomes:
+            if not (outcome == "sent" and error is None):
+                self._move(conn, row, was, outcome, error, t, acts)
 
     def _move(self, conn: Connection, row: Any, was: str, outcome: str, error: str | None, t: datetime,
               acts: list[ActivityRow]) -> bool:
         values: dict[str, Any]
-        if outcome == "sending":
-            values = {"status": "sending"}
-        elif outcome == "sent":
+        if outcome == "sent":
             values = {"status": "sent", "sent_at": t, "error": error, "attempts": row.attempts + 1}
         elif outcome == "bounced":
             values = {"status": "bounced", "error": error, "attempts": row.attempts + 1}
@@ -263,8 +395,6 @@ class _Drain:
             attempts = row.attempts + 1
             final = attempts >= self.cfg.max_attempts
             values = {"status": "failed" if final else "queued", "error": error, "attempts": attempts}
-        elif outcome == "queued":
-            values = {"status": "queued", "error": None}
         else:  # pragma: no cover
             raise ValueError(outcome)
         result = conn.execute(update(outbox).where(outbox.c.id == row.id, outbox.c.status == was,
@@ -283,26 +413,21 @@ class _Drain:
         return True
 
     def flush(self) -> None:
-        """Commit the pending `sent` on its own."""
-        if self.pending is not None:
-            t = jobs.now()
-            with self.database.write() as conn:
-                acts: list[ActivityRow] = []
-                self._move(conn, self.pending, "sending", "sent", None, t, acts)
-                write_activities(conn, acts)
-            self.pending = None
+        """Commit the recorded outcomes on their own."""
+        if self.outcomes:
+            self.commit([])
 
     def close(self) -> None:
-        """Commit the last `sent`, put unsent claimed rows back, close the connection."""
+        """Commit the last outcomes, put unsent claimed rows back, close the connections."""
         try:
             t = jobs.now()
             with self.database.write() as conn:
                 acts: list[ActivityRow] = []
-                if self.pending is not None:
-                    self._move(conn, self.pending, "sending", "sent", None, t, acts)
+                self._settle(conn, t, acts)
                 write_activities(conn, acts)
                 conn.execute(update(outbox).where(outbox.c.status == "claimed", outbox.c.error == self.owner)
                              .values(status="queued", error=None))
-            self.pending = None
+            self.outcomes = []
         finally:
-            self.smtp.close()
+            for smtp in self.conns:
+                smtp.close()

@@ -8,8 +8,10 @@ configured. While a row is claimed or sending, `error` names the worker that hol
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,6 +45,25 @@ def new_message_id() -> str:
     return f"<{uuid.uuid4().hex}@mktows>"
 
 
+def _values(message: Message, t: datetime) -> dict[str, object]:
+    return {
+        "run_id": message.run_id, "lead_id": message.lead_id, "step_index": message.step_index,
+        "campaign": message.campaign, "email_id": message.email_id, "email_name": message.email_name,
+        "to_addr": message.to_addr, "from_name": message.from_name, "from_addr": message.from_addr,
+        "reply_to": message.reply_to, "subject": message.subject, "html": message.html,
+        "text": message.text, "message_id": new_message_id(), "status": "queued", "attempts": 0,
+        "created_at": t,
+    }
+
+
+def _insert(conn: Connection) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(outbox).on_conflict_do_nothing()
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(outbox).on_conflict_do_nothing()
+    return insert(outbox)  # pragma: no cover - other backends are not supported
+
+
 def queue_email(conn: Connection, message: Message) -> int | None:
     """Store the message and enqueue its delivery job, in the caller's transaction.
 
@@ -51,27 +72,37 @@ def queue_email(conn: Connection, message: Message) -> int | None:
     A young queued delivery job that no worker can claim before this commits already
     covers the new row (it delivers every fresh row), so none is added then.
     """
-    t = jobs.now()
-    values = {
-        "run_id": message.run_id, "lead_id": message.lead_id, "step_index": message.step_index,
-        "campaign": message.campaign, "email_id": message.email_id, "email_name": message.email_name,
-        "to_addr": message.to_addr, "from_name": message.from_name, "from_addr": message.from_addr,
-        "reply_to": message.reply_to, "subject": message.subject, "html": message.html,
-        "text": message.text, "message_id": new_message_id(), "status": "queued", "attempts": 0,
-        "created_at": t,
-    }
-    if conn.dialect.name == "postgresql":
-        stmt = postgresql.insert(outbox).values(**values).on_conflict_do_nothing().returning(outbox.c.id)
-    elif conn.dialect.name == "sqlite":
-        stmt = sqlite.insert(outbox).values(**values).on_conflict_do_nothing().returning(outbox.c.id)
-    else:  # pragma: no cover - other backends are not supported
-        stmt = insert(outbox).values(**values).returning(outbox.c.id)
-    outbox_id = conn.execute(stmt).scalar()
+    outbox_id = conn.execute(_insert(conn).values(**_values(message, jobs.now())).returning(outbox.c.id)).scalar()
     if outbox_id is None:
         return None
     if jobs.pending_job(conn, DELIVER) is None:
         jobs.enqueue(conn, DELIVER, {"outbox_id": int(outbox_id)})
     return int(outbox_id)
+
+
+def existing_steps(conn: Connection, run_id: int, lead_ids: Sequence[int]) -> set[tuple[int, int]]:
+    """(lead, step) pairs of `run_id` that already have a message, among `lead_ids`."""
+    found: set[tuple[int, int]] = set()
+    ids = list(lead_ids)
+    for start in range(0, len(ids), 500):
+        part = ids[start : start + 500]
+        rows = conn.execute(select(outbox.c.lead_id, outbox.c.step_index)
+                            .where(outbox.c.run_id == run_id, outbox.c.lead_id.in_(part)))
+        found.update((int(r[0]), int(r[1])) for r in rows)
+    return found
+
+
+def queue_emails(conn: Connection, messages: Sequence[Message]) -> int:
+    """Store many messages with one executemany and enqueue one delivery job, in the caller's
+    transaction; returns how many it was given. Callers check `existing_steps` first; a
+    (run, lead, step) that already has a message is skipped here too (the unique key)."""
+    if not messages:
+        return 0
+    t = jobs.now()
+    conn.execute(_insert(conn), [_values(m, t) for m in messages])
+    if jobs.pending_job(conn, DELIVER) is None:
+        jobs.enqueue(conn, DELIVER, {})
+    return len(messages)
 
 
 @dataclass

@@ -5,6 +5,10 @@ final dot; `finish()` sends the dot and reads the verdict. The server accepts a 
 at the dot, so the caller can commit "sending" between the two: a crash before the dot
 delivers nothing, and the window in which a row is "sending" but the message was not handed
 over is a single socket write.
+
+`begin_many()` / `finish_many()` do the same over several connections in lockstep (each
+command goes out on every connection before the replies are read), so one commit covers the
+"sending" of one message per connection and the server works on all of them at once.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from email import policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from random import randrange
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -99,7 +104,31 @@ def build_message(
     message_id: str,
     date: datetime,
 ) -> bytes:
-    """multipart/alternative (text, then html) with From name, Reply-To, Message-ID and Date."""
+    """multipart/alternative (text, then html) with From name, Reply-To, Message-ID and Date.
+
+    Plain ASCII messages with short lines (most campaign mail) are laid out directly, byte
+    for byte as the `email` package lays them out (tests compare both); anything else (non-ASCII,
+    long lines, names that need quoting) goes through the `email` package."""
+    fast = _fast_message(to_addr, from_addr, from_name, reply_to, subject, text, html, message_id, date)
+    if fast is not None:
+        return fast
+    return email_package_message(to_addr=to_addr, from_addr=from_addr, from_name=from_name, reply_to=reply_to,
+                                 subject=subject, text=text, html=html, message_id=message_id, date=date)
+
+
+def email_package_message(
+    *,
+    to_addr: str,
+    from_addr: str,
+    from_name: str | None,
+    reply_to: str | None,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str,
+    date: datetime,
+) -> bytes:
+    """`build_message` through the `email` package (the reference layout)."""
     msg = EmailMessage(policy=_POLICY)
     msg["From"] = _address(from_name, from_addr)
     msg["To"] = _address(None, to_addr)
@@ -111,6 +140,53 @@ def build_message(
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
     return msg.as_bytes(policy=_WIRE)
+
+
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_SIMPLE_ADDR = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*")
+_SIMPLE_NAME = re.compile(rf"{_ATEXT}(?: {_ATEXT})*")
+_SIMPLE_SUBJECT = re.compile(r"[!-~]+(?: [!-~]+)*")
+_SIMPLE_ID = re.compile(r"<[A-Za-z0-9._-]+@[A-Za-z0-9._-]+>")
+_MAX_LINE = 78  # policy.max_line_length: longer lines are quoted-printable, headers folded
+_PARTS = (b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: 7bit\r\n\r\n',
+          b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: 7bit\r\nMIME-Version: 1.0\r\n\r\n')
+
+
+def _fast_body(body: str) -> bytes | None:
+    if not body.isascii():
+        return None
+    lines = body.encode("ascii").splitlines()
+    if any(len(line) > _MAX_LINE for line in lines):
+        return None
+    return CRLF.join(lines) + CRLF
+
+
+def _fast_message(to_addr: str, from_addr: str, from_name: str | None, reply_to: str | None, subject: str,
+                  text: str, html: str, message_id: str, date: datetime) -> bytes | None:
+    if not (_SIMPLE_ADDR.fullmatch(to_addr) and _SIMPLE_ADDR.fullmatch(from_addr)
+            and (not reply_to or _SIMPLE_ADDR.fullmatch(reply_to))
+            and (not from_name or (_SIMPLE_NAME.fullmatch(from_name) and "=?" not in from_name))
+            and _SIMPLE_SUBJECT.fullmatch(subject) and "=?" not in subject and _SIMPLE_ID.fullmatch(message_id)):
+        return None
+    sender = f"{from_name} <{from_addr}>" if from_name else from_addr
+    headers = [f"From: {sender}", f"To: {to_addr}"]
+    if reply_to:
+        headers.append(f"Reply-To: {reply_to}")
+    headers.append(f"Subject: {subject}")
+    if any(len(h) > _MAX_LINE for h in headers):
+        return None
+    plain, marked = _fast_body(text), _fast_body(html)
+    if plain is None or marked is None:
+        return None
+    while True:  # as email.generator does: a random boundary that no body contains
+        boundary = ("=" * 15 + "%019d" % randrange(9223372036854775807) + "==").encode("ascii")
+        if boundary not in plain and boundary not in marked:
+            break
+    head = "\r\n".join([*headers, f"Date: {format_datetime(date)}", f"Message-ID: {message_id}", "MIME-Version: 1.0",
+                         "Content-Type: multipart/alternative;"]).encode("ascii")
+    sep = b"--" + boundary
+    return b"".join((head, b'\r\n boundary="', boundary, b'"\r\n\r\n', sep, CRLF, _PARTS[0], plain, CRLF,
+                     sep, CRLF, _PARTS[1], marked, CRLF, sep, b"--", CRLF))
 
 
 def _address(name: str | None, addr: str) -> Any:
@@ -261,6 +337,117 @@ class SmtpConnection:
             pass
         finally:
             smtp.close()
+
+
+_DROPPED = (OSError, smtplib.SMTPServerDisconnected)
+
+
+def begin_many(items: list[tuple[SmtpConnection, str, str, bytes]]) -> list[Exception | None]:
+    """`begin()` on several connections at once: MAIL goes out on every connection, then the
+    replies are read; then RCPT, then DATA, then the bodies (without the dot). Returns, per
+    item, None (ready for the dot) or the SmtpFailure / SmtpUnavailable that `begin()` raises.
+    A reused connection found dead is replaced once and that item is begun on its own."""
+    results: list[Exception | None] = [None] * len(items)
+    live: list[int] = []
+    reused: set[int] = set()
+    for i, (conn, _sender, _recipient, _data) in enumerate(items):
+        if conn._smtp is None:
+            try:
+                conn._smtp = conn._connect()
+            except SmtpUnavailable as exc:
+                results[i] = exc
+                continue
+        else:
+            reused.add(i)
+        live.append(i)
+
+    def dropped(i: int, exc: BaseException) -> None:
+        conn, sender, recipient, data = items[i]
+        conn.close(polite=False)
+        if i in reused:  # a stale connection: a fresh one, before the dot, cannot duplicate anything
+            try:
+                conn.begin(sender, recipient, data)
+            except (SmtpFailure, SmtpUnavailable) as again:
+                results[i] = again
+        else:
+            results[i] = SmtpUnavailable(str(exc) or type(exc).__name__)
+
+    def phase(send: Any, expect: tuple[int, ...]) -> None:
+        sent: list[int] = []
+        for i in live:
+            try:
+                send(i)
+                sent.append(i)
+            except SmtpFailure as exc:
+                results[i] = exc
+            except _DROPPED as exc:
+                dropped(i, exc)
+        live.clear()
+        for i in sent:
+            conn = items[i][0]
+            try:
+                code, resp = conn._smtp.getreply()  # type: ignore[union-attr]
+            except _DROPPED as exc:
+                dropped(i, exc)
+                continue
+            if code in expect:
+                live.append(i)
+            else:
+                conn._reset()
+                results[i] = SmtpFailure(code, _text(resp))
+
+    def mail(i: int) -> None:
+        conn, sender, recipient, _ = items[i]
+        smtp = conn._smtp
+        assert smtp is not None
+        option = ""
+        if not (sender + recipient).isascii():
+            if not smtp.has_extn("smtputf8"):
+                raise SmtpFailure(553, "the server does not accept international addresses")
+            smtp.command_encoding = "utf-8"
+            option = " SMTPUTF8"
+        smtp.putcmd("mail", f"FROM:{smtplib.quoteaddr(sender)}{option}")
+
+    phase(mail, (250,))
+    phase(lambda i: items[i][0]._smtp.putcmd("rcpt", f"TO:{smtplib.quoteaddr(items[i][2])}"),  # type: ignore[union-attr]
+          (250, 251))
+    phase(lambda i: items[i][0]._smtp.putcmd("data"), (354,))  # type: ignore[union-attr]
+    for i in live:
+        conn, _, _, data = items[i]
+        try:
+            conn._smtp.send(_dot_stuff(data))  # type: ignore[union-attr]
+        except _DROPPED as exc:
+            dropped(i, exc)
+    return results
+
+
+def finish_many(conns: list[SmtpConnection]) -> list[Exception | None]:
+    """`finish()` on several connections: every dot goes out first, then the verdicts are read.
+    Per connection: None (accepted), SmtpFailure (refused) or SmtpUncertain (no verdict)."""
+    results: list[Exception | None] = [None] * len(conns)
+    waiting: list[int] = []
+    for i, conn in enumerate(conns):
+        smtp = conn._smtp
+        if smtp is None:
+            results[i] = SmtpUncertain("connection closed before the message was finished")
+            continue
+        try:
+            smtp.send(b"." + CRLF)
+            waiting.append(i)
+        except _DROPPED as exc:  # the dot may or may not have left this host
+            conn.close(polite=False)
+            results[i] = SmtpUncertain(str(exc) or type(exc).__name__)
+    for i in waiting:
+        conn = conns[i]
+        try:
+            code, resp = conn._smtp.getreply()  # type: ignore[union-attr]
+        except _DROPPED as exc:
+            conn.close(polite=False)
+            results[i] = SmtpUncertain(str(exc) or type(exc).__name__)
+            continue
+        if code != 250:
+            results[i] = SmtpFailure(code, _text(resp))
+    return results
 
 
 def _text(resp: bytes | str) -> str:

@@ -58,6 +58,7 @@ from mktows.engine.models import (
     SyncOutcome,
     TagTypeInfo,
 )
+from mktows.errors import BadParameter
 from mktows.store.database import Database
 from mktows.store.tables import static_lists
 
@@ -73,12 +74,16 @@ class Engine:
         *,
         max_window_days: int = 30,
         max_batch_size: int = 1000,
+        max_sync_leads: int = 1000,
+        max_page_bytes: int = 32 * 1024 * 1024,
         max_clones_per_day: int = 10,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.db = database
         self.max_window_days = max_window_days
         self.max_batch_size = max_batch_size
+        self.max_sync_leads = max_sync_leads
+        self.max_page_bytes = max_page_bytes
         self.max_clones_per_day = max_clones_per_day
         self._clock = clock
         self._secret: bytes | None = None
@@ -134,6 +139,11 @@ class Engine:
 
     def sync_leads(self, records: list[LeadInput], *, dedup: bool = True) -> list[SyncOutcome]:
         """syncMultipleLeads: per-record outcomes; an unknown field name fails the whole call."""
+        if len(records) > self.max_sync_leads:
+            raise BadParameter(
+                f"syncMultipleLeads takes at most {self.max_sync_leads} leadRecords a call, got {len(records)}: "
+                "send them in batches (300 a call is the usual size)"
+            )
         with self.db.write() as conn:
             return sync.sync_leads(conn, users.registry(conn), records, self.now(), dedup=dedup)
 
@@ -158,6 +168,7 @@ class Engine:
                 include_attributes=include_attributes,
                 max_batch_size=self.max_batch_size,
                 max_window_days=self.max_window_days,
+                max_page_bytes=self.max_page_bytes,
             )
 
     def merge_leads(self, winner: list[tuple[str, str]], losers: list[list[tuple[str, str]]]) -> MergeOutcome:

@@ -7,10 +7,11 @@ A non-`ID:` offset is read leniently as a number of rows to skip.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, ColumnElement, and_, false, func, or_, select, true
+from sqlalchemy import Connection, ColumnElement, and_, false, func, or_, select, true, tuple_
 
 from mktows.engine import activity_types, positions
 from mktows.engine.activity_log import to_activity
@@ -66,29 +67,64 @@ def _parse_offset(offset: str | None) -> tuple[int | None, int]:
     return None, skip
 
 
-def _after(conn: Connection, anchor: int, descending: bool) -> ColumnElement[bool]:
-    created = conn.execute(select(A.created_at).where(A.id == anchor)).scalar()
-    if created is None:
-        return A.id < anchor if descending else A.id > anchor
+@dataclass(frozen=True)
+class Window:
+    """The created_at range of a stream: at or after `lower`, before `upper` (both optional)."""
+
+    lower: datetime | None = None
+    upper: datetime | None = None
+
+
+def _bounds(window: Window, descending: bool, after: tuple[datetime, int] | None) -> list[ColumnElement[bool]]:
+    """The created_at conditions of a page: at most one lower and one upper bound.
+
+    An index seeks on one bound a side (SQLite takes the first and only filters with the
+    others), so the window's start and the last row returned are merged here into one bound:
+    written side by side, every page read the stream from the window's start. The last row is
+    a (created_at, id) row value, so a page seeks past the rows that share its time (one
+    sync writes hundreds of activities at the same instant) instead of reading them again.
+    """
+    out: list[ColumnElement[bool]] = []
     if descending:
-        return and_(A.created_at <= created, or_(A.created_at < created, A.id < anchor))
-    return and_(A.created_at >= created, or_(A.created_at > created, A.id > anchor))
+        if after is not None and (window.upper is None or after[0] < window.upper):
+            out.append(tuple_(A.created_at, A.id) < after)
+        elif window.upper is not None:
+            out.append(A.created_at < window.upper)
+        if window.lower is not None:
+            out.append(A.created_at >= window.lower)
+    else:
+        if after is not None and (window.lower is None or after[0] >= window.lower):
+            out.append(tuple_(A.created_at, A.id) > after)
+        elif window.lower is not None:
+            out.append(A.created_at >= window.lower)
+        if window.upper is not None:
+            out.append(A.created_at < window.upper)
+    return out
 
 
 def _page(
-    conn: Connection, cond: ColumnElement[bool], position: StreamPosition, size: int, descending: bool
+    conn: Connection,
+    cond: ColumnElement[bool],
+    window: Window,
+    position: StreamPosition,
+    size: int,
+    descending: bool,
 ) -> tuple[list[Any], int, str | None]:
+    """A keyset page of activities matching `cond` within `window`, after the position's row."""
     anchor, skip = _parse_offset(position.offset)
-    where = cond if anchor is None else and_(cond, _after(conn, anchor, descending))
+    where = and_(cond, *_bounds(window, descending, None))
+    if anchor is not None:
+        created = conn.execute(select(A.created_at).where(A.id == anchor)).scalar()
+        if created is None:  # that activity is gone: continue by id alone
+            where = and_(where, A.id < anchor if descending else A.id > anchor)
+        else:
+            where = and_(cond, *_bounds(window, descending, (created, anchor)))
     order = (A.created_at.desc(), A.id.desc()) if descending else (A.created_at, A.id)
     rows = conn.execute(select(activities).where(where).order_by(*order).offset(skip).limit(size)).all()
     if not rows:
         return [], 0, position.offset
     last = rows[-1]
-    if descending:
-        rest = and_(cond, A.created_at <= last.created_at, or_(A.created_at < last.created_at, A.id < last.id))
-    else:
-        rest = and_(cond, A.created_at >= last.created_at, or_(A.created_at > last.created_at, A.id > last.id))
+    rest = and_(cond, *_bounds(window, descending, (last.created_at, last.id)))
     remaining = conn.execute(select(func.count()).select_from(activities).where(rest)).scalar_one()
     return rows, int(remaining), f"ID:{last.id}"
 
@@ -116,10 +152,9 @@ def lead_activity(
     lead_id = one_lead_id(conn, key)
     position = position or StreamPosition()
     latest = whole_second(aware(position.latest_created_at) if position.latest_created_at else now)
-    cond = and_(A.lead_id == lead_id, A.created_at < latest + ONE_SECOND, types)
-    if position.oldest_created_at:
-        cond = and_(cond, A.created_at >= aware(position.oldest_created_at))
-    rows, remaining, offset = _page(conn, cond, position, size, descending=True)
+    oldest = aware(position.oldest_created_at) if position.oldest_created_at else None
+    window = Window(lower=oldest, upper=latest + ONE_SECOND)
+    rows, remaining, offset = _page(conn, and_(A.lead_id == lead_id, types), window, position, size, descending=True)
     records = [to_activity(r) for r in rows]
     if records:
         person, org = _person(conn, lead_id)
@@ -184,12 +219,11 @@ def lead_changes(
     lead_cond, sel_oldest, sel_latest = _selector_condition(conn, selector)
     lowers = [aware(d) for d in (position.oldest_created_at, position.activity_created_at, sel_oldest) if d]
     uppers = [aware(d) for d in (position.latest_created_at, sel_latest) if d]
-    cond = and_(types, lead_cond)
-    if lowers:
-        cond = and_(cond, A.created_at >= max(lowers))
-    if uppers:
-        cond = and_(cond, A.created_at < whole_second(min(uppers)) + ONE_SECOND)
-    rows, remaining, offset = _page(conn, cond, position, size, descending=False)
+    window = Window(
+        lower=max(lowers) if lowers else None,
+        upper=whole_second(min(uppers)) + ONE_SECOND if uppers else None,
+    )
+    rows, remaining, offset = _page(conn, and_(types, lead_cond), window, position, size, descending=False)
     new_position = StreamPosition(
         latest_created_at=position.latest_created_at,
         oldest_created_at=position.oldest_created_at,

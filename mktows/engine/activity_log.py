@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection
 
 from mktows.engine.activity_types import ActivityType
 from mktows.engine.models import Activity
+from mktows.store.queries import bulk_insert
 from mktows.store.tables import activities
 
 
@@ -43,7 +44,7 @@ class ActivityRow:
 def write_activities(conn: Connection, rows: Sequence[ActivityRow]) -> None:
     """Insert in the given order (ids are monotonic) with one executemany."""
     if rows:
-        conn.execute(insert(activities), [r.values() for r in rows])
+        bulk_insert(conn, activities, [r.values() for r in rows])
 
 
 def to_activity(row: Any) -> Activity:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mktows.engine import activity_types, positions
 from mktows.engine.activity_log import ActivityRow, write_activities
-from mktows.engine.fields import STANDARD_BY_LOWER, Field, FieldRegistry, normalize_value
+from mktows.engine.fields import TEXT_TYPE_MAX_LENGTH, STANDARD_BY_LOWER, Field, FieldRegistry, normalize_value
 from mktows.engine.mobjects import SYNC_OPERATIONS, ObjectFailed, check_count
 from mktows.engine.models import CustomObjectPage, CustomObjectStatus, CustomRecord, Pair
 from mktows.errors import BadParameter, BadStreamPosition
@@ -58,7 +58,8 @@ class CustomField:
     def normalize(self, raw: str) -> str:
         """The stored form of a value (ValueError with a readable message when invalid);
         emails in lower case, so keys and filters match them case-insensitively."""
-        value = normalize_value(Field(self.name, self.display_name, self.type), raw)
+        # any text up to a text area's length; key fields are held to 255 by the caller
+        value = normalize_value(Field(self.name, self.display_name, self.type, TEXT_TYPE_MAX_LENGTH["text"]), raw)
         return value.lower() if self.type == "email" else value
 
 

@@ -122,9 +122,10 @@ class FieldRegistry:
             if f.name.lower() not in STANDARD_BY_LOWER:
                 self.fields.append(f)
         self._by_lower = {f.name.lower(): f for f in self.fields}
+        self._by_name = {f.name: f for f in self.fields}  # the usual spelling, without folding
 
     def get(self, name: str) -> Field | None:
-        return self._by_lower.get(name.strip().lower())
+        return self._by_name.get(name) or self._by_lower.get(name.strip().lower())
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.fields)
@@ -150,9 +151,28 @@ def decimal_text(raw: str) -> str:
     return format(number.normalize(), "f")
 
 
+# Types whose values are text, and the longest value each takes when the field names no size:
+# a one-line field holds 255 characters, a text area 65,535 (so one value stays far below
+# what a request or a response page may hold).
+TEXT_TYPE_MAX_LENGTH: dict[str, int] = {
+    "string": 255, "email": 255, "url": 255, "phone": 255, "reference": 255, "text": 65535,
+}
+
+
+def max_length(field: Field) -> int | None:
+    """The longest value the field stores, in characters; None for numbers, dates and flags."""
+    default = TEXT_TYPE_MAX_LENGTH.get(field.data_type)
+    if default is None:
+        return None
+    return field.size or default
+
+
 def normalize_value(field: Field, raw: str) -> str:
     """Validate `raw` for the field's type and return the stored form; ValueError if bad."""
     value = raw.strip() if field.data_type not in ("string", "text") else raw
+    limit = max_length(field)
+    if limit is not None and len(value) > limit:
+        raise ValueError(f"Value for {field.name} is longer than {limit} characters ({len(value)} given)")
     if field.choices:
         if value.strip().upper() not in field.choices:
             raise ValueError(f"Invalid value for {field.name}: {raw} (expected one of {', '.join(field.choices)})")

@@ -4,7 +4,9 @@ A run's flow is compiled once per pass (`compile_plan`: emails, lists, fields, s
 campaigns resolved), then `execute_chunk` takes a chunk of `run_leads` rows through their
 remaining steps inside the caller's write transaction. Every effect of a step (lead values,
 list membership, program status, the outbox row) and the move of the lead's `next_step`
-commit together, so a crash repeats nothing and skips nobody.
+commit together, so a crash repeats nothing and skips nobody. `send_email` renders each
+lead's message at its step; the chunk stores its messages with one insert (executemany) and
+enqueues one delivery job.
 
 Activities go through the chunk's `SyncBatch`, which writes them in step order together
 with the Change Data Value rows of the same leads. Every activity a campaign causes carries
@@ -26,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, select, update
 
-from mktows.delivery.outbox import Message, queue_email
+from mktows.delivery.outbox import Message, existing_steps, queue_emails
 from mktows.engine import catalog, programs
 from mktows.engine import tokens as tk
 from mktows.engine.activity_log import ActivityRow
@@ -266,6 +268,9 @@ class _Chunk:
         self.campaign_values = tk.campaign_token_values(plan.campaign)
         self.system_values = tk.system_token_values(now)
         self.program_tokens = plan.program.tokens if plan.program else []
+        self.company_keys = self._company_keys()
+        self.outgoing: list[Message] = []  # rendered by send_email, stored together by run()
+        self.queued: set[tuple[int, int]] = set()  # (lead, step) already in the outbox
         self.handlers: dict[str, Callable[[Step, LeadState, list[tuple[str, str]]], _Stop | None]] = {
             "send_email": self.send_email,
             "change_data_value": self.change_data_value,
@@ -294,7 +299,7 @@ class _Chunk:
         lead = Lead(st.id, st.cols.get("email"), st.cols.get("foreign_sys_person_id"),
                     st.cols.get("foreign_sys_type"), attrs, st.updated_at, st.updated_at)
         lead_values = tk.lead_token_values(lead, self.registry)
-        company = {k: v for k, v in lead_values.items() if self._company_key(k)}
+        company = {k: v for k, v in lead_values.items() if k in self.company_keys}
         if "Company" in lead_values:
             company["Name"] = lead_values["Company"]
         return tk.TokenContext(
@@ -306,12 +311,14 @@ class _Chunk:
             system=self.system_values,
         )
 
-    def _company_key(self, key: str) -> bool:
+    def _company_keys(self) -> frozenset[str]:
+        """API and display names of the company fields (keys of {{company.*}})."""
+        keys: set[str] = set()
         for name in COMPANY_FIELDS:
             f = self.registry.get(name)
-            if f is not None and key in (f.name, f.display_name):
-                return True
-        return False
+            if f is not None:
+                keys.update((f.name, f.display_name))
+        return frozenset(keys)
 
     def row(self, st: LeadState, kind: Any, asset: str, attrs: Sequence[tuple[str, str]],
             campaign: str | None = None) -> None:
@@ -328,9 +335,12 @@ class _Chunk:
         to_addr = (st.cols.get("email") or "").strip()
         if not to_addr or st.values.get("Unsubscribed") == "true":
             return None  # Marketo does not mail leads without an address or unsubscribed
-        ctx = self.context(st, recipient)
         assert st.id is not None
-        outbox_id = queue_email(self.conn, Message(
+        if (st.id, step.index) in self.queued:
+            return None  # this (run, lead, step) already has its message: nobody gets it twice
+        self.queued.add((st.id, step.index))
+        ctx = self.context(st, recipient)
+        self.outgoing.append(Message(
             to_addr=to_addr,
             from_addr=tk.render(email.from_email, ctx, html=False),
             from_name=tk.render(email.from_name, ctx, html=False) if email.from_name else None,
@@ -345,8 +355,7 @@ class _Chunk:
             email_id=email.id,
             email_name=email.name,
         ))
-        if outbox_id is not None:  # None: this (run, lead, step) was already sent
-            self.row(st, SEND_EMAIL, email.name, [("Mailing ID", str(email.id)), *step.attributes()])
+        self.row(st, SEND_EMAIL, email.name, [("Mailing ID", str(email.id)), *step.attributes()])
         return None
 
     def change_data_value(self, step: Step, st: LeadState, recipient: list[tuple[str, str]]) -> _Stop | None:
@@ -470,7 +479,10 @@ class _Chunk:
 
     # --- the chunk -----------------------------------------------------------------------
     def run(self, rows: Sequence[Any]) -> ChunkResult:
-        self.batch.load([int(r.lead_id) for r in rows])
+        lead_ids = [int(r.lead_id) for r in rows]
+        self.batch.load(lead_ids)
+        if any(step.kind == "send_email" and not step.error for step in self.plan.steps):
+            self.queued = existing_steps(self.conn, self.plan.run_id, lead_ids)
         updates: list[dict[str, Any]] = []
         for row in rows:
             st = self.batch.states.get(int(row.lead_id))
@@ -487,6 +499,7 @@ class _Chunk:
                     break
             updates.append({"b_run": self.plan.run_id, "b_lead": int(row.lead_id), "b_next": index,
                             "b_status": status, "b_wake": wake_at})
+        queue_emails(self.conn, self.outgoing)  # one executemany for the chunk's messages
         self.batch.flush()
         if updates:
             self.conn.execute(

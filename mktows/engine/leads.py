@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Connection, ColumnElement, and_, false, func, or_, select
+from sqlalchemy import Connection, ColumnElement, and_, false, func, select, tuple_
 
 from mktows.engine import positions
 from mktows.engine.fields import TOP_LEVEL, FieldRegistry
@@ -42,6 +43,9 @@ MAX_KEYS = 100
 CHUNK = 500
 # getMultipleLeads returns up to this many leads a page when batchSize is absent.
 LEADS_PAGE_SIZE = 1000
+# A stream's remaining count is counted exactly on its first page and once fewer than this
+# many leads are left; in between it is carried from page to page.
+EXACT_COUNT_BELOW = 10_000
 
 KEY_COLUMNS = {
     "SFDCACCOUNTID": leads.c.sfdc_account_id,
@@ -132,6 +136,9 @@ def one_lead_id(conn: Connection, key: LeadKey) -> int:
     return ids[0]
 
 
+_by_name = attrgetter("name")
+
+
 def load_leads(
     conn: Connection, registry: FieldRegistry, ids: Sequence[int], include: Iterable[str] | None = None
 ) -> list[Lead]:
@@ -144,46 +151,49 @@ def load_leads(
     col_fields = [f for f in registry if f.column and f.name not in TOP_LEVEL]
     if wanted is not None:
         col_fields = [f for f in col_fields if f.name in wanted]
-    value_fields = {f.name: f for f in registry if not f.column}
+    # one (name, type) pair per field, shared by every attribute of the page
+    value_types = {f.name: (f.name, f.data_type) for f in registry if not f.column}
+    col_types = [(f.name, f.data_type) for f in col_fields]
     base_cols = ("id", "email", "foreign_sys_person_id", "foreign_sys_type", "created_at", "updated_at")
     columns = [leads.c[c] for c in base_cols] + [leads.c[f.column] for f in col_fields if f.column]
     rows: dict[int, Any] = {}
     values: dict[int, list[LeadAttribute]] = {i: [] for i in ids}
-    unique_ids = list(dict.fromkeys(ids))
-    for part in chunks(unique_ids):
-        for row in conn.execute(select(*columns).where(in_values(leads.c.id, part))).all():
-            rows[row.id] = row
-        names = [n for n in value_fields if wanted is None or n in wanted]
-        if names:
-            q = select(lead_values.c.lead_id, lead_values.c.name, lead_values.c.value).where(
-                in_values(lead_values.c.lead_id, part)
-            )
-            if wanted is not None:
-                q = q.where(in_values(lead_values.c.name, names))
-            for lead_id, name, value in conn.execute(q).all():
-                f = value_fields.get(name)
-                if f is not None and value != "":
-                    values[lead_id].append(LeadAttribute(f.name, f.data_type, value))
+    names = [n for n in value_types if wanted is None or n in wanted]
+    for part in chunks(list(dict.fromkeys(ids))):
+        for row in conn.execute(select(*columns).where(in_values(leads.c.id, part))):
+            rows[row[0]] = row
+        if not names:
+            continue
+        q = select(lead_values.c.lead_id, lead_values.c.name, lead_values.c.value).where(
+            in_values(lead_values.c.lead_id, part)
+        )
+        if wanted is not None:
+            q = q.where(in_values(lead_values.c.name, names))
+        for lead_id, name, value in conn.execute(q):
+            known = value_types.get(name)
+            if known is not None and value != "":
+                values[lead_id].append(LeadAttribute(known[0], known[1], value))
     out: list[Lead] = []
+    first_col = len(base_cols)
     for i in ids:
         row = rows.get(i)
         if row is None:
             continue
-        attrs = list(values[i])
-        for f in col_fields:
-            v = getattr(row, f.column or "")
-            if v not in (None, ""):
-                attrs.append(LeadAttribute(f.name, f.data_type, str(v)))
-        attrs.sort(key=lambda a: a.name)
+        attrs = list(values[i])  # an id may be asked for twice
+        for offset, (name, data_type) in enumerate(col_types, first_col):
+            v = row[offset]
+            if v is not None and v != "":
+                attrs.append(LeadAttribute(name, data_type, str(v)))
+        attrs.sort(key=_by_name)
         out.append(
             Lead(
-                id=row.id,
-                email=row.email,
-                foreign_sys_person_id=row.foreign_sys_person_id,
-                foreign_sys_type=row.foreign_sys_type,
+                id=row[0],
+                email=row[1],
+                foreign_sys_person_id=row[2],
+                foreign_sys_type=row[3],
                 attributes=attrs,
-                created_at=row.created_at,
-                updated_at=row.updated_at,
+                created_at=row[4],
+                updated_at=row[5],
             )
         )
     return out
@@ -238,19 +248,76 @@ def _update_window(
         raise BadStreamPosition("Invalid stream position") from None
 
 
-def _after_position(state: dict[str, Any], by_time: bool) -> ColumnElement[bool]:
-    """Rows strictly after the last one a position returned, in the stream's order."""
+def _last_row(state: dict[str, Any]) -> tuple[datetime, int]:
+    """(updated_at, id) of the last lead a LastUpdateAtSelector position returned."""
     try:
-        if by_time:
-            ts_text, last_id = state["k"]
-            return _after_row(datetime.fromisoformat(ts_text), int(last_id))
-        return leads.c.id > int(state["k"])
+        ts_text, last_id = state["k"]
+        return aware(datetime.fromisoformat(ts_text)), int(last_id)
     except (KeyError, TypeError, ValueError):
         raise BadStreamPosition("Invalid stream position") from None
 
 
-def _after_row(updated_at: datetime, lead_id: int) -> ColumnElement[bool]:
-    return and_(leads.c.updated_at >= updated_at, or_(leads.c.updated_at > updated_at, leads.c.id > lead_id))
+def _last_id(state: dict[str, Any]) -> int:
+    """The id of the last lead a key or list position returned."""
+    try:
+        return int(state["k"])
+    except (KeyError, TypeError, ValueError):
+        raise BadStreamPosition("Invalid stream position") from None
+
+
+def _updated_between(oldest: datetime, latest: datetime, after: tuple[datetime, int] | None) -> ColumnElement[bool]:
+    """Leads updated from `oldest` to `latest`, after the row `after` in (updated_at, id) order.
+
+    One lower bound only: an index seeks on one bound a side (SQLite takes the first and
+    filters with the others), so the window's start written beside the position's row made
+    every page read the window from its start. The row value seeks past the leads updated at
+    the same instant as the last one (a sync updates hundreds at once) instead of reading them.
+    """
+    if after is not None and after[0] >= oldest:
+        lower = tuple_(leads.c.updated_at, leads.c.id) > after
+    else:
+        lower = leads.c.updated_at >= oldest
+    return and_(lower, leads.c.updated_at <= latest)
+
+
+def _within_budget(page: list[Lead], max_bytes: int) -> list[Lead]:
+    """The leading leads of a page whose values fit in `max_bytes` (at least one), so a page of
+    leads with huge values ends early instead of growing the response without bound."""
+    total = 0
+    for count, lead in enumerate(page):
+        total += sum(len(a.value) for a in lead.attributes) + len(lead.email or "")
+        if total > max_bytes and count > 0:
+            return page[:count]
+    return page
+
+
+def _carried_count(
+    conn: Connection, state: dict[str, Any] | None, returned: int, window: tuple[datetime, datetime] | None
+) -> int | None:
+    """The remaining count carried from the previous page, less this page's leads; None when
+    it must be counted again (a first page, or a window that lost its start or end).
+
+    Counting what is left costs a walk over it, so counting on every page made a whole
+    stream cost the square of its length. A window whose end moved forward (a client that
+    sends its "now" with every page) adds only the leads of the new slice.
+    """
+    carried = state.get("r") if state else None
+    if not isinstance(carried, int):
+        return None
+    estimate = carried - returned
+    if window is None:
+        return estimate
+    oldest, latest = window
+    try:
+        old_oldest, old_latest = datetime.fromisoformat(state["o"]), datetime.fromisoformat(state["w"])  # type: ignore[index]
+    except (KeyError, TypeError, ValueError):
+        return None
+    if oldest != old_oldest or latest < old_latest:
+        return None
+    if latest > old_latest:
+        new_slice = and_(leads.c.updated_at > old_latest, leads.c.updated_at <= latest)
+        estimate += conn.execute(select(func.count()).select_from(leads).where(new_slice)).scalar_one()
+    return estimate
 
 
 def page_leads(
@@ -265,8 +332,9 @@ def page_leads(
     include_attributes: list[str] | None,
     max_batch_size: int,
     max_window_days: int,
+    max_page_bytes: int = 32 * 1024 * 1024,
 ) -> LeadPage:
-    """One keyset page: WHERE key > last ORDER BY key LIMIT n, plus the exact remaining count."""
+    """One keyset page: WHERE key > last ORDER BY key LIMIT n, plus the remaining count."""
     if selector is None:
         raise ParameterRequired("Lead selector required")
     size = positions.page_size(batch_size, max_batch_size, default=LEADS_PAGE_SIZE)
@@ -278,6 +346,7 @@ def page_leads(
 
     by_time = isinstance(selector, UpdatedAtSelector)
     latest: datetime | None = None
+    oldest_latest: tuple[datetime, datetime] | None = None
     if isinstance(selector, KeySelector):
         base = key_condition(selector.key_type, list(selector.key_values[:MAX_KEYS]), strict_ids=False)
     elif isinstance(selector, ListSelector):
@@ -285,28 +354,45 @@ def page_leads(
     else:
         assert isinstance(selector, UpdatedAtSelector)
         oldest, latest = _update_window(selector, state, now, max_window_days)
-        base = and_(leads.c.updated_at >= oldest, leads.c.updated_at <= latest)
+        oldest_latest = (oldest, latest)
+        base = _updated_between(oldest, latest, None)
 
-    cond = base if state is None else and_(base, _after_position(state, by_time))
+    if state is None:
+        cond = base
+    elif by_time:
+        assert latest is not None
+        cond = _updated_between(oldest, latest, _last_row(state))
+    else:
+        cond = and_(base, leads.c.id > _last_id(state))
     order = (leads.c.updated_at, leads.c.id) if by_time else (leads.c.id,)
     rows = conn.execute(select(leads.c.id, leads.c.updated_at).where(cond).order_by(*order).limit(size)).all()
 
     include: list[str] | None = None
     if include_attributes:
         include = [f.name for f in (registry.get(n) for n in include_attributes) if f is not None]
-    page = load_leads(conn, registry, [r.id for r in rows], include)
+    page = _within_budget(load_leads(conn, registry, [r.id for r in rows], include), max_page_bytes)
+    at_end = len(rows) < size and len(page) == len(rows)
+    rows = rows[: len(page)]
     remaining = 0
     new_position = ""
-    if rows:
+    if rows and not at_end:
         last = rows[-1]
-        rest = and_(base, _after_row(last.updated_at, last.id) if by_time else leads.c.id > last.id)
-        remaining = conn.execute(select(func.count()).select_from(leads).where(rest)).scalar_one()
+        if by_time:
+            assert latest is not None
+            rest = _updated_between(oldest, latest, (last.updated_at, last.id))
+        else:
+            rest = and_(base, leads.c.id > last.id)
+        estimate = None if isinstance(selector, KeySelector) else _carried_count(conn, state, len(rows), oldest_latest)
+        remaining = estimate if estimate is not None and estimate >= EXACT_COUNT_BELOW else (
+            conn.execute(select(func.count()).select_from(leads).where(rest)).scalar_one()
+        )
         if remaining:
-            payload: dict[str, Any] = {"q": qhash}
+            payload: dict[str, Any] = {"q": qhash, "r": remaining}
             if by_time:
                 assert latest is not None
                 payload["k"] = [last.updated_at.isoformat(), last.id]
                 payload["w"] = latest.isoformat()
+                payload["o"] = oldest.isoformat()
             else:
                 payload["k"] = last.id
             new_position = positions.encode(secret, payload, now=now.timestamp())

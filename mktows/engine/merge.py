@@ -17,7 +17,7 @@ from mktows.engine.activity_types import MERGE_LEADS
 from mktows.engine.leads import LEAD_COLUMNS, key_condition
 from mktows.engine.models import MergeOutcome
 from mktows.errors import BadParameter, MarketoError, ParameterRequired
-from mktows.store.queries import in_values
+from mktows.store.queries import in_values, serialize_lead_writes
 from mktows.store.tables import (
     activities,
     campaign_leads,
@@ -138,6 +138,7 @@ def merge_leads(
         raise ParameterRequired("losingLeadKeyLists is required")
     if len(losers) > MAX_LOSERS:
         raise BadParameter(f"Too many losing leads (max {MAX_LOSERS})")
+    serialize_lead_writes(conn)
     winner_id: int | None = None
     loser_ids: list[int] = []
     try:

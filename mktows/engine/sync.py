@@ -30,7 +30,7 @@ from mktows.errors import (
     ParameterRequired,
     UnknownLeadField,
 )
-from mktows.store.queries import in_values, insert_returning_ids
+from mktows.store.queries import bulk_insert, in_values, insert_returning_ids, serialize_lead_writes
 from mktows.store.tables import cookies, lead_values, leads
 
 Mode = Literal["single", "multi"]
@@ -86,6 +86,7 @@ class SyncBatch:
         self.registry = registry
         self.now = now
         self.home = home  # where created leads live
+        serialize_lead_writes(conn)  # before anything is read: see every earlier sync's leads
         self.states: dict[int, LeadState] = {}
         self.new_states: list[LeadState] = []
         self.by_email: dict[str, LeadState] = {}
@@ -328,8 +329,7 @@ class SyncBatch:
             for n in (st.values if st.created else st.changed_values)
             if n in st.values
         ]
-        if inserts:
-            conn.execute(insert(lead_values), inserts)
+        bulk_insert(conn, lead_values, inserts)
         write_activities(conn, self._activity_rows())
 
     def _lead_row(self, st: LeadState) -> dict[str, Any]:
@@ -473,6 +473,7 @@ def sync_leads(
 
 def track_cookie(conn: Connection, cookie: str, now: datetime) -> int:
     """The lead a Munchkin cookie belongs to, creating an anonymous lead for a new cookie."""
+    serialize_lead_writes(conn)
     found = conn.execute(select(cookies.c.lead_id).where(cookies.c.cookie == cookie)).scalar()
     if found is not None:
         return int(found)

@@ -29,6 +29,8 @@ class TokenContext:
     program: Mapping[str, str] = field(default_factory=dict)  # Name, Id, Description, ...
     campaign: Mapping[str, str] = field(default_factory=dict)  # Name, Id, Description, ...
     system: Mapping[str, str] = field(default_factory=dict)  # date, time, dateTime, ...
+    # lower-cased views, built on first use: a context renders several templates
+    views: dict[str, dict[str, str]] = field(default_factory=dict, repr=False, compare=False)
 
 
 NAMESPACES = ("lead", "my", "company", "program", "campaign", "system")
@@ -62,7 +64,7 @@ def render(template: str, context: TokenContext, *, html: bool) -> str:
     default render as an empty string; an empty value also falls back to the default."""
     if "{{" not in template:
         return template
-    views: dict[str, dict[str, str]] = {}
+    views = context.views
 
     def replace(match: re.Match[str]) -> str:
         ns = match.group("ns").lower()

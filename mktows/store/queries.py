@@ -8,10 +8,12 @@ parameter is a constant it hashes (a 300-key lookup over 10,000 leads: ~100 ms v
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Boolean, ColumnElement, Connection, String, Table, bindparam, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.sqltypes import NullType
@@ -22,6 +24,9 @@ class InValues(ColumnElement[bool]):
 
     type = Boolean()
     inherit_cache = False  # the rendering depends on the dialect and the value list
+    # a comparison, not a boolean value: without this SQLite gets `(col IN (...)) = 1`,
+    # which no index serves, so every key lookup scanned the whole table
+    _is_implicitly_boolean = True
 
     def __init__(self, column: ColumnElement[Any], values: Sequence[Any]) -> None:
         self.column = column
@@ -46,6 +51,60 @@ def in_values(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElemen
     return InValues(column, values)
 
 
+# Any 64-bit number that nothing else uses as an advisory lock key ("mktowsLD").
+LEAD_WRITES_LOCK = 0x6D6B746F77734C44
+
+
+def serialize_lead_writes(conn: Connection) -> None:
+    """Hold the instance-wide lead write lock until this transaction ends.
+
+    Leads are matched by keys no unique index can hold (an email may belong to several
+    leads), so two transactions that each find "no lead with this email" would both create
+    one. On PostgreSQL, every transaction that creates, updates or merges leads takes this
+    advisory lock first, across all server processes, and reads after it: the second sees
+    what the first committed, and with one lock there is no order to deadlock on. SQLite
+    already has one writer at a time (`BEGIN IMMEDIATE`).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(LEAD_WRITES_LOCK)))
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows that all name the same columns, with one DBAPI executemany.
+
+    What `conn.execute(insert(table), rows)` does, without its per-row parameter processing
+    (which cost more than SQLite's own work for the thousands of value and activity rows a
+    sync writes): the statement is compiled once and each column's bind processing (e.g.
+    UTC datetimes) is applied directly.
+    """
+    if not rows:
+        return
+    sql, order, processors, positional = _bulk_plan(table, tuple(rows[0]), conn.dialect)
+
+    def values(row: dict[str, Any]) -> list[Any]:
+        out = [row[c] for c in order]
+        for i, process in processors:
+            out[i] = process(out[i])
+        return out
+
+    if positional:
+        conn.exec_driver_sql(sql, [tuple(values(row)) for row in rows])
+    else:
+        conn.exec_driver_sql(sql, [dict(zip(order, values(row), strict=True)) for row in rows])
+
+
+@lru_cache(maxsize=256)
+def _bulk_plan(
+    table: Table, columns: tuple[str, ...], dialect: Dialect
+) -> tuple[str, tuple[str, ...], tuple[tuple[int, Any], ...], bool]:
+    """The compiled INSERT of `columns`, its parameter order and bind processors, made once
+    per table, columns and dialect (compiling costs more than a small insert itself)."""
+    compiled = insert(table).values({c: bindparam(c) for c in columns}).compile(dialect=dialect)
+    order = tuple(compiled.positiontup or ()) if compiled.positional else columns
+    processors = tuple((i, p) for i, c in enumerate(order) if (p := table.c[c].type.bind_processor(dialect)))
+    return compiled.string, order, processors, bool(compiled.positional)
+
+
 def insert_returning_ids(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
     """Insert rows and return their new ids, in row order, with one round of executemany.
 
@@ -63,7 +122,7 @@ def insert_returning_ids(conn: Connection, table: Table, rows: list[dict[str, An
     top = conn.execute(select(func.max(id_col))).scalar() or 0
     start = max(int(seq), int(top)) + 1
     ids = list(range(start, start + len(rows)))
-    conn.execute(insert(table), [dict(row, id=i) for row, i in zip(rows, ids, strict=True)])
+    bulk_insert(conn, table, [dict(row, id=i) for row, i in zip(rows, ids, strict=True)])
     return ids
 
 

@@ -27,6 +27,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -137,6 +139,12 @@ leads = Table(
     Index("ix_leads_sfdc_lead_id", "sfdc_lead_id"),
     Index("ix_leads_sfdc_contact_id", "sfdc_contact_id"),
     Index("ix_leads_updated_at_id", "updated_at", "id"),
+    Index("ix_leads_sfdc_account_id", "sfdc_account_id"),
+    Index("ix_leads_sfdc_lead_owner_id", "sfdc_lead_owner_id"),
+    Index("ix_leads_sfdc_oppty_id", "sfdc_oppty_id"),
+    # LEADOWNEREMAIL keys compare lower(lead_owner_email); on SQLite the index holds the
+    # values of the Unicode-aware lower() every connection of Database installs
+    Index("ix_leads_lead_owner_email_lower", func.lower(text("lead_owner_email"))),
     sqlite_autoincrement=True,
 )
 
@@ -358,6 +366,7 @@ run_leads = Table(
     Column("tokens", Text, nullable=True),  # per-recipient overrides bound by importToList
     PrimaryKeyConstraint("run_id", "lead_id", name="pk_run_leads"),
     Index("ix_run_leads_status", "run_id", "status"),
+    Index("ix_run_leads_lead", "lead_id"),  # deleting (merging) a lead
 )
 
 campaign_leads = Table(
@@ -368,6 +377,7 @@ campaign_leads = Table(
     Column("runs", Integer, nullable=False, default=0),
     Column("last_run_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("campaign_id", "lead_id", name="pk_campaign_leads"),
+    Index("ix_campaign_leads_lead", "lead_id"),  # a merge moves a lead's rows
 )
 
 import_jobs = Table(
@@ -402,6 +412,7 @@ lead_tokens = Table(
     Column("tokens", Text, nullable=False),  # JSON list of [name, value], consumed by the next run
     Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("campaign_id", "lead_id", name="pk_lead_tokens"),
+    Index("ix_lead_tokens_lead", "lead_id"),  # a merge moves a lead's rows
 )
 
 jobs = Table(
@@ -485,6 +496,9 @@ opportunities = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_opportunities_company_id", "company_id"),
+    # Name criteria and Company associations by externalKey compare ignoring case
+    Index("ix_opportunities_name_lower", func.lower(text("name"))),
+    Index("ix_opportunities_company_key_value_lower", func.lower(text("company_key_value"))),
     sqlite_autoincrement=True,
 )
 
@@ -532,6 +546,8 @@ opportunity_values = Table(
     Column("value", Text, nullable=False),
     PrimaryKeyConstraint("opportunity_id", "field_id", name="pk_opportunity_values"),
     Index("ix_opportunity_values_field", "field_id"),
+    # externalKey lookups and text criteria compare lower(value) within one field
+    Index("ix_opportunity_values_field_lower", "field_id", func.lower(text("value"))),
 )
 
 opportunity_role_values = Table(
@@ -542,6 +558,7 @@ opportunity_role_values = Table(
     Column("value", Text, nullable=False),
     PrimaryKeyConstraint("role_id", "field_id", name="pk_opportunity_role_values"),
     Index("ix_opportunity_role_values_field", "field_id"),
+    Index("ix_opportunity_role_values_field_lower", "field_id", func.lower(text("value"))),
 )
 
 # --- custom objects (issue 4): types from the instance file and their records ----------

@@ -21,12 +21,15 @@ from campaign_helpers import (
     schedule,
 )
 from engine_helpers import all_activities, counts, create
+from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select
 
+from mktows.delivery.outbox import Message, queue_email
 from mktows.engine import campaigns, flow, jobs, programs, users
 from mktows.engine.models import LeadKey
 from mktows.errors import CampaignNotFound
 from mktows.store.tables import campaign_leads, lead_tokens, run_leads, static_lists
+from mktows.store.tables import jobs as jobs_table
 
 INSTANCE = """\
 channels:
@@ -239,3 +242,41 @@ def test_a_run_whose_smart_list_no_longer_resolves_fails(loaded):
 
 def _id(lead_id: int) -> LeadKey:
     return LeadKey("IDNUM", str(lead_id))
+
+
+def test_a_chunk_stores_its_messages_with_one_insert_and_one_delivery_job(loaded):
+    ids = [create(loaded, f"b{i}@example.com", FirstName=f"B{i}") for i in range(30)]
+    run_id = request(loaded, "Seed Program.Seed Campaign", ids)
+    inserts: list[int] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT INTO OUTBOX"):
+            inserts.append(len(parameters) if executemany else 1)
+
+    sa_event.listen(loaded.db.engine, "before_cursor_execute", count)
+    try:
+        assert run(loaded, run_id, chunk_leads=200) == "done"
+    finally:
+        sa_event.remove(loaded.db.engine, "before_cursor_execute", count)
+    assert len(inserts) == 1  # one statement for the chunk (executemany or multi-row VALUES)
+    sent = messages(loaded, run_id)
+    assert [m.lead_id for m in sent] == ids
+    assert [m.subject for m in sent] == [f"Hello B{i}" for i in range(30)]
+    assert len({m.message_id for m in sent}) == 30
+    with loaded.db.read() as conn:
+        delivery = conn.execute(select(jobs_table).where(jobs_table.c.kind == "email.deliver")).all()
+    assert len(delivery) == 1
+
+
+def test_a_lead_whose_message_exists_gets_no_second_one_nor_a_second_send_email(loaded):
+    ids = [create(loaded, f"e{i}@example.com", FirstName=f"E{i}") for i in range(3)]
+    run_id = request(loaded, "Seed Program.Seed Campaign", ids)
+    with loaded.db.write() as conn:  # as if an earlier pass had queued lead 1's message
+        queue_email(conn, Message(to_addr="e1@example.com", from_addr="team@example.com", from_name=None,
+                                  reply_to=None, subject="earlier", html="", text="", lead_id=ids[1],
+                                  run_id=run_id, step_index=0))
+    assert run(loaded, run_id) == "done"
+    sent = {m.lead_id: m.subject for m in messages(loaded, run_id)}
+    assert sent == {ids[0]: "Hello E0", ids[1]: "earlier", ids[2]: "Hello E2"}
+    assert set(per_step_counts(loaded).values()) == {1}
+    assert [[a.type_name for a in all_activities(loaded, i)].count("Send Email") for i in ids] == [1, 0, 1]

@@ -153,7 +153,8 @@ def test_lead_changes_selectors(engine, clock):
 
 def test_lead_changes_batch_limits(engine, clock):
     start = clock.current
-    engine.sync_leads([LeadInput(email=f"m{i}@example.com") for i in range(1100)])
+    for part in (range(0, 600), range(600, 1100)):
+        engine.sync_leads([LeadInput(email=f"m{i}@example.com") for i in part])
     pos = StreamPosition(oldest_created_at=start)
     default = engine.lead_changes(pos)  # no batchSize: up to 1000
     assert (len(default.activities), default.remaining) == (1000, 100)

@@ -166,3 +166,30 @@ def test_include_attributes_narrows_fields(engine):
     assert [(a.name, a.value) for a in lead.attributes] == [("FirstName", "N"), ("SFDCLeadId", "00Q")]
     full = engine.page_leads(KeySelector("IDNUM", ["1"]), include_attributes=[])
     assert len(full.leads[0].attributes) == 3
+
+
+def test_remaining_counts_of_a_long_stream_stay_exact_while_nothing_changes(engine, clock):
+    start = clock.current
+    total = 12_500  # more than the stream counts exactly, so the count is carried between pages
+    for part in range(0, total, 1000):
+        engine.sync_leads([LeadInput(email=f"long{i}@example.com") for i in range(part, min(part + 1000, total))])
+    selector = UpdatedAtSelector(oldest=start, latest=clock.current + timedelta(seconds=1))
+    remaining, seen = [], 0
+    for page in _drain(engine, selector, 1000):
+        seen += len(page.leads)
+        remaining.append(page.remaining)
+    assert seen == total
+    assert remaining == [total - 1000 * n for n in range(1, 13)] + [0]
+
+
+def test_a_carried_count_takes_in_leads_a_moved_end_date_brings(engine, clock):
+    start = clock.current
+    for part in range(0, 12_000, 1000):
+        engine.sync_leads([LeadInput(email=f"moving{i}@example.com") for i in range(part, part + 1000)])
+    first_end = clock.current + timedelta(milliseconds=1)
+    first = engine.page_leads(UpdatedAtSelector(oldest=start, latest=first_end), batch_size=1000)
+    assert first.remaining == 11_000
+    engine.sync_leads([LeadInput(email=f"late{i}@example.com") for i in range(5)])
+    second = engine.page_leads(UpdatedAtSelector(oldest=start, latest=clock.current + timedelta(seconds=1)),
+                               position=first.stream_position, batch_size=1000)
+    assert second.remaining == 10_005  # carried: 11,000 - 1,000 + the 5 leads of the new slice

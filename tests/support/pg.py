@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -54,6 +54,16 @@ def temporary_database(prefix: str) -> Iterator[str]:
         conn, _ = _admin()
         with conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def database_url(backend: str, workdir: Path, stack: ExitStack, prefix: str) -> str:
+    """A fresh database for a module's own server: a SQLite file in `workdir`, or a throw-away
+    PostgreSQL database (named `prefix_...`) that `stack` drops when it closes."""
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / 'mktows.db'}"
+    if backend == "postgresql":
+        return stack.enter_context(temporary_database(prefix))
+    raise ValueError(f"unknown backend {backend!r} in MKTOWS_TEST_BACKENDS")
 
 
 @contextmanager
