@@ -16,35 +16,45 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.sql.sqltypes import NullType
 
 
 class InValues(ColumnElement[bool]):
-    """`column IN values`, rendered as `= ANY(array)` on PostgreSQL."""
+    """`column IN values`, rendered as `= ANY(array)` on PostgreSQL.
+
+    The values travel as bound parameters (one expanding list, one array; each dialect
+    renders the one it uses), so the statement's compiled form is cached like any other
+    and only the values change from call to call.
+    """
 
     type = Boolean()
-    inherit_cache = False  # the rendering depends on the dialect and the value list
+    inherit_cache = True
+    _traverse_internals = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("as_list", InternalTraversal.dp_clauseelement),
+        ("as_array", InternalTraversal.dp_clauseelement),
+    ]
     # a comparison, not a boolean value: without this SQLite gets `(col IN (...)) = 1`,
     # which no index serves, so every key lookup scanned the whole table
     _is_implicitly_boolean = True
 
     def __init__(self, column: ColumnElement[Any], values: Sequence[Any]) -> None:
         self.column = column
-        self.values = list(values)
+        values = list(values)
+        item_type = column.type if not isinstance(column.type, NullType) else String()  # e.g. func.lower(col)
+        self.as_list = bindparam(None, values, type_=item_type, expanding=True)
+        self.as_array = bindparam(None, values, type_=postgresql.ARRAY(item_type))
 
 
 @compiles(InValues)
 def _compile_in(element: InValues, compiler: SQLCompiler, **kw: Any) -> str:
-    return compiler.process(element.column.in_(element.values), **kw)
+    return compiler.process(element.column.in_(element.as_list), **kw)
 
 
 @compiles(InValues, "postgresql")
 def _compile_any(element: InValues, compiler: SQLCompiler, **kw: Any) -> str:
-    item_type = element.column.type
-    if isinstance(item_type, NullType):  # e.g. func.lower(col)
-        item_type = String()
-    param = bindparam(None, element.values, type_=postgresql.ARRAY(item_type))
-    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(param, **kw)})"
+    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.as_array, **kw)})"
 
 
 def in_values(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
