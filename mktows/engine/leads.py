@@ -344,27 +344,23 @@ def page_leads(
     qhash = positions.query_hash(_stream_kind(selector, list_id))
     state = positions.decode(secret, position, qhash, now=now.timestamp()) if position else None
 
-    by_time = isinstance(selector, UpdatedAtSelector)
-    latest: datetime | None = None
-    oldest_latest: tuple[datetime, datetime] | None = None
+    window: tuple[datetime, datetime] | None = None  # (oldest, latest) of a LastUpdateAtSelector
     if isinstance(selector, KeySelector):
         base = key_condition(selector.key_type, list(selector.key_values[:MAX_KEYS]), strict_ids=False)
     elif isinstance(selector, ListSelector):
         base = leads.c.id.in_(select(list_members.c.lead_id).where(list_members.c.list_id == list_id))
     else:
         assert isinstance(selector, UpdatedAtSelector)
-        oldest, latest = _update_window(selector, state, now, max_window_days)
-        oldest_latest = (oldest, latest)
-        base = _updated_between(oldest, latest, None)
+        window = _update_window(selector, state, now, max_window_days)
+        base = _updated_between(*window, None)
 
     if state is None:
         cond = base
-    elif by_time:
-        assert latest is not None
-        cond = _updated_between(oldest, latest, _last_row(state))
+    elif window is not None:
+        cond = _updated_between(*window, _last_row(state))
     else:
         cond = and_(base, leads.c.id > _last_id(state))
-    order = (leads.c.updated_at, leads.c.id) if by_time else (leads.c.id,)
+    order = (leads.c.updated_at, leads.c.id) if window is not None else (leads.c.id,)
     rows = conn.execute(select(leads.c.id, leads.c.updated_at).where(cond).order_by(*order).limit(size)).all()
 
     include: list[str] | None = None
@@ -377,22 +373,19 @@ def page_leads(
     new_position = ""
     if rows and not at_end:
         last = rows[-1]
-        if by_time:
-            assert latest is not None
-            rest = _updated_between(oldest, latest, (last.updated_at, last.id))
+        if window is not None:
+            rest = _updated_between(*window, (last.updated_at, last.id))
         else:
             rest = and_(base, leads.c.id > last.id)
-        estimate = None if isinstance(selector, KeySelector) else _carried_count(conn, state, len(rows), oldest_latest)
+        estimate = None if isinstance(selector, KeySelector) else _carried_count(conn, state, len(rows), window)
         remaining = estimate if estimate is not None and estimate >= EXACT_COUNT_BELOW else (
             conn.execute(select(func.count()).select_from(leads).where(rest)).scalar_one()
         )
         if remaining:
             payload: dict[str, Any] = {"q": qhash, "r": remaining}
-            if by_time:
-                assert latest is not None
+            if window is not None:
                 payload["k"] = [last.updated_at.isoformat(), last.id]
-                payload["w"] = latest.isoformat()
-                payload["o"] = oldest.isoformat()
+                payload["o"], payload["w"] = (moment.isoformat() for moment in window)
             else:
                 payload["k"] = last.id
             new_position = positions.encode(secret, payload, now=now.timestamp())

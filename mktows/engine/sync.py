@@ -91,7 +91,6 @@ class SyncBatch:
         self.new_states: list[LeadState] = []
         self.by_email: dict[str, LeadState] = {}
         self.by_fspi: dict[str, list[LeadState]] = {}
-        self.last_match = ""  # how the last record of sync_one was matched
         self._seq = 0
 
     def _tick(self) -> int:
@@ -291,7 +290,6 @@ class SyncBatch:
     def sync_one(self, record: LeadInput, mode: Mode, dedup: bool, cookie_state: LeadState | None = None) -> tuple[LeadState, str]:
         self.check_foreign_type(record)
         st, how = self.resolve(record, mode, dedup, cookie_state)
-        self.last_match = how
         changes = self.prepare(record, how, mode)
         self.apply(st, changes)
         return st, ("CREATED" if how == "new" else "UPDATED")
@@ -410,7 +408,8 @@ def sync_lead(
     except RecordError as exc:
         raise exc.error from None
     if home is not None:
-        _check_home(state, home, batch.last_match)
+        found_by_email = has_key and record.id is None and not _clean(record.foreign_sys_person_id)
+        _check_home(state, home, found_by_email)
     if has_key and state.cols.get("anonymous"):
         state.cols["anonymous"] = False
         state.touched = True
@@ -439,10 +438,10 @@ def _join_cookie(
             conn.execute(update(cookies).where(cookies.c.cookie == cookie).values(lead_id=lead_id))
 
 
-def _check_home(state: LeadState, home: Home, how: str) -> None:
+def _check_home(state: LeadState, home: Home, found_by_email: bool) -> None:
     """A lead named by id, foreign id or cookie must live in the header's workspace; one found
-    by email is updated wherever it lives."""
-    if how in ("id", "fspi", "cookie") and state.cols.get("partition") != home.partition:
+    by email is updated wherever it lives (a new lead is created there)."""
+    if not found_by_email and state.cols.get("partition") != home.partition:
         raise LeadSyncFailed(
             f"Lead {state.id} lives in partition {state.cols.get('partition')!r} "
             f"(workspace {state.cols.get('workspace')!r}), not in {home.partition!r} of the target "
