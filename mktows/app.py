@@ -14,10 +14,14 @@ from mktows.engine import Engine
 from mktows.soap.faults import render_fault
 from mktows.soap.limits import CallLimits
 from mktows.soap.schema_model import VERSIONS
-from mktows.soap.service import SoapService
+from mktows.soap.envelope import parse_envelope
+from mktows.soap.service import SoapService, answers_inline
 from mktows.soap.wsdl import render_wsdl
 
 XML = "text/xml; charset=UTF-8"
+# Bodies up to this size are parsed on the event loop to see whether the call can be answered
+# there (a getLead is about 1 KB); larger ones go to a worker thread unparsed.
+INLINE_PARSE_BYTES = 16 * 1024
 
 
 class BodyTooLarge(Exception):
@@ -65,8 +69,20 @@ def create_app(settings: Settings, engine: Engine) -> Starlette:
             fault = errors.RequestNotUnderstood(
                 f"The request body is larger than the limit of {settings.max_body_bytes} bytes")
             return Response(render_fault(fault), status_code=500, media_type=XML)
-        status, payload = await run_in_threadpool(service.handle, version, body)
+        status, payload = await answer(version, body)
         return Response(payload, status_code=status, media_type=XML)
+
+    async def answer(version: str, body: bytes) -> tuple[int, bytes]:
+        """Quick calls on the event loop, the rest in worker threads so they never hold it up."""
+        if len(body) > INLINE_PARSE_BYTES:
+            return await run_in_threadpool(service.handle, version, body)
+        try:
+            request = parse_envelope(body)
+        except errors.MarketoError as error:
+            return 500, render_fault(error)
+        if answers_inline(request):
+            return service.answer(version, request)
+        return await run_in_threadpool(service.answer, version, request)
 
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -137,6 +139,25 @@ def test_empty_header_element_is_20014(server):
 def test_resigned_with_other_users_key_is_20014(server):
     # holdout_user exists, but the signature is made with test_user's key.
     assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("holdout_user", TEST_KEY)), 20014)
+
+
+def _users_cli(server, *args: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "mktows", "users", *args, "--db", server.db_url],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_user_added_and_rekeyed_by_another_process_works_on_its_next_call(server):
+    # the server keeps its users in memory; `mktows users add` is another process
+    _users_cli(server, "add", "rotating_user", "--key", "first-key-111")
+    success(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "first-key-111")),
+            "listMObjects")
+    _users_cli(server, "add", "rotating_user", "--key", "second-key-222")
+    success(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "second-key-222")),
+            "listMObjects")
+    # the server saw the new key, so the old one is refused from now on
+    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "first-key-111")),
+                 20014)
 
 
 EXPIRED = re.compile(

@@ -122,3 +122,41 @@ def test_empty_lists_are_empty_wrappers_and_children_unqualified() -> None:
 def test_encoder_refuses_unknown_elements() -> None:
     with pytest.raises(errors.ServiceLayerError):
         _render("2_2", "getLead", {"count": 0, "leadRecordList": [], "extra": 1})
+
+
+def _attributes(inner: str) -> list[dict]:
+    decoded = params("<m:paramsSyncLead><leadRecord><Email>a@b.c</Email><leadAttributeList>"
+                     f"{inner}</leadAttributeList></leadRecord></m:paramsSyncLead>")
+    return decoded["leadRecord"]["leadAttributeList"]
+
+
+def test_lead_attributes_read_alike_in_every_spelling() -> None:
+    plain = _attributes("<attribute><attrName>City</attrName><attrType>string</attrType>"
+                        "<attrValue> Lyon </attrValue></attribute>")
+    assert plain == [{"attrName": "City", "attrType": "string", "attrValue": " Lyon "}]
+    # other letter cases, any order, a nil type, a repeated child (the first one counts)
+    assert _attributes('<attribute><attrvalue> Lyon </attrvalue><ATTRNAME>City</ATTRNAME>'
+                       '<attrType xsi:nil="true"/></attribute>') == [
+        {"attrName": "City", "attrType": None, "attrValue": " Lyon "}]
+    assert _attributes("<attribute><attrName>City</attrName><attrName>Town</attrName>"
+                       "<attrValue>Lyon</attrValue></attribute>")[0]["attrName"] == "City"
+    # an empty value is an empty string (the value is required), a missing name is a fault
+    assert _attributes("<attribute><attrName>City</attrName><attrValue/></attribute>")[0]["attrValue"] == ""
+    with pytest.raises(errors.InvalidRequest, match="attrName"):
+        _attributes("<attribute><attrValue>Lyon</attrValue></attribute>")
+
+
+def test_attributes_written_from_tuples_as_from_dicts() -> None:
+    values = [("City", "string", "Lyon & <Rhône>"), ("Notes", "text", "a\x01b"), ("Zip", "string", "")]
+    as_dicts = [{"attrName": n, "attrType": t, "attrValue": v} for n, t, v in values]
+
+    def render(attributes: list) -> bytes:
+        record = {"Id": 1, "Email": "a@b.c", "leadAttributeList": attributes}
+        return schema.encoder("2_2").response(schema.OPERATIONS["getLead"], {"count": 1, "leadRecordList": [record]})
+
+    written = render(values)
+    assert written == render(as_dicts)
+    assert b"<attrValue>Lyon &amp; &lt;Rh\xc3\xb4ne&gt;</attrValue>" in written
+    assert b"<attrValue>ab</attrValue>" in written and b"<attrValue/>" in written
+    with pytest.raises(errors.ServiceLayerError):
+        render([("City", "string")])

@@ -87,6 +87,7 @@ class Engine:
         self.max_clones_per_day = max_clones_per_day
         self._clock = clock
         self._secret: bytes | None = None
+        self._users = users.UserCache(self.api_users)
 
     def _hmac_secret(self) -> bytes:
         if self._secret is None:
@@ -97,9 +98,9 @@ class Engine:
         return self._secret
 
     # --- API users -------------------------------------------------------------------------
-    def api_user(self, user_id: str) -> ApiUser | None:
-        with self.db.read() as conn:
-            return users.get_user(conn, user_id)
+    def api_user(self, user_id: str, *, fresh: bool = False) -> ApiUser | None:
+        """The user as this process last read it (`fresh`: as the database has it now)."""
+        return self._users.get(user_id, fresh=fresh)
 
     def api_users(self) -> list[ApiUser]:
         with self.db.read() as conn:
@@ -107,7 +108,9 @@ class Engine:
 
     def put_api_user(self, user_id: str, encryption_key: str, *, enabled: bool = True) -> ApiUser:
         with self.db.write() as conn:
-            return users.put_user(conn, user_id, encryption_key, self.now(), enabled)
+            user = users.put_user(conn, user_id, encryption_key, self.now(), enabled)
+        self._users.reload()
+        return user
 
     # --- fields ---------------------------------------------------------------------------
     def lead_fields(self) -> list[FieldInfo]:
@@ -249,6 +252,7 @@ class Engine:
         """The instance file's users, fields and marketing assets, all or nothing (idempotent)."""
         with self.db.write() as conn:
             definitions.apply_definitions(conn, defs, self.now())
+        self._users.reload()
 
     def add_list(self, name: str, program: str | None = None) -> int:
         with self.db.write() as conn:

@@ -6,9 +6,11 @@ A record stores its key (JSON, unique per type), the lead the link resolved to, 
 other values (JSON). Each dedupe and link value also gets a row in `custom_object_keys`, so
 a partial-key filter is an indexed lookup and pages are keyset pages on the record id.
 
-Writes follow the MObject rules (per-record SAVEPOINT, 100 per call, duplicates inside a
-call fail) with the schema's status enum only (DECISIONS #4), and log `Change Custom
-Object` on the linked lead in the same transaction.
+Writes follow the MObject rules (a FAILED record changes nothing, 100 per call, duplicates
+inside a call fail) with the schema's status enum only (DECISIONS #4), and log `Change Custom
+Object` on the linked lead in the same transaction. A sync checks every record in Python
+against the rows loaded up front, then writes all of them in one savepoint with a few
+executemany statements; only if that fails in the database is each written in its own.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from mktows.engine import activity_types, positions
 from mktows.engine.activity_log import ActivityRow, write_activities
@@ -28,7 +30,7 @@ from mktows.engine.fields import TEXT_TYPE_MAX_LENGTH, STANDARD_BY_LOWER, Field,
 from mktows.engine.mobjects import SYNC_OPERATIONS, ObjectFailed, check_count
 from mktows.engine.models import CustomObjectPage, CustomObjectStatus, CustomRecord, Pair
 from mktows.errors import BadParameter, BadStreamPosition
-from mktows.store.queries import in_values
+from mktows.store.queries import bulk_insert, in_values, insert_returning_ids
 from mktows.store.tables import custom_object_keys, custom_object_records, custom_object_types, lead_values, leads
 
 PAGE_SIZE = 100
@@ -269,6 +271,7 @@ def sync_records(
     writer = _Writer(conn, registry, ctype, now, [p for p in parsed if isinstance(p, _Input)])
     seen: set[str] = set()
     out: list[CustomObjectStatus] = []
+    planned: list[tuple[int, _Plan]] = []  # (place in `out`, what the record writes)
     for record, given in zip(records, parsed, strict=True):
         echo = _canonical(ctype, record.keys)
         try:
@@ -278,16 +281,34 @@ def sync_records(
                 raise ObjectFailed(f"Duplicate key {ctype.key_description(given.key)} in this request; "
                                    "only the first record with a key is processed")
             seen.add(given.key_text)
-            with conn.begin_nested():
-                status, activity = writer.sync(given, op)
+            plan = writer.plan(given, op)
         except ObjectFailed as exc:
             out.append(CustomObjectStatus(ctype.name, echo, "FAILED", str(exc)))
-        except IntegrityError:  # the same key created by a concurrent call
-            out.append(CustomObjectStatus(ctype.name, echo, "FAILED", "The record was written by another "
-                                          "request at the same time; retry"))
         else:
-            writer.log(activity)
-            out.append(CustomObjectStatus(ctype.name, echo, status))
+            planned.append((len(out), plan))
+            out.append(CustomObjectStatus(ctype.name, echo, plan.status))
+    # Every check is done and every record's outcome known: records of one call have distinct
+    # keys, so none depends on another's write. What remains can only fail in the database
+    # (a concurrent call creating the same key): then the batch is undone and each record is
+    # written in its own savepoint, so only the records that clash fail.
+    writing = [plan for _, plan in planned if plan.writes]
+    try:
+        if writing:
+            with conn.begin_nested():
+                writer.write(writing)
+    except DBAPIError:
+        for place, plan in planned:
+            if not plan.writes:
+                continue
+            try:
+                with conn.begin_nested():
+                    writer.write([plan])
+            except IntegrityError:  # the same key created by a concurrent call
+                plan.activity = None
+                out[place] = CustomObjectStatus(ctype.name, out[place].keys, "FAILED", "The record was written by "
+                                                "another request at the same time; retry")
+    for _, plan in planned:
+        writer.log(plan.activity)
     writer.flush()
     return out
 
@@ -387,6 +408,22 @@ def _put(target: dict[str, str], f: CustomField, raw: str) -> None:
     target[f.name] = value
 
 
+@dataclass
+class _Plan:
+    """One record's sync decided in Python: its status, activity, and the rows it writes."""
+
+    status: str
+    activity: ActivityRow | None
+    create: dict[str, Any] | None = None  # the new custom_object_records row (without id)
+    indexed: dict[str, str] | None = None  # its key (and link) rows: field -> value
+    update: dict[str, Any] | None = None  # record, new_values, new_lead, now
+    relink: dict[str, Any] | None = None  # record, name, new_value: the link's key row
+
+    @property
+    def writes(self) -> bool:
+        return self.create is not None or self.update is not None
+
+
 class _Writer:
     """Applies validated records of one type inside the caller's transaction.
 
@@ -421,7 +458,9 @@ class _Writer:
         found = set(self.conn.execute(select(leads.c.id).where(in_values(leads.c.id, ids))).scalars()) if ids else set()
         return {value: (i if i in found else None) for value, i in wanted.items()}
 
-    def sync(self, given: _Input, op: str) -> tuple[str, ActivityRow | None]:
+    def plan(self, given: _Input, op: str) -> _Plan:
+        """What syncing `given` writes, decided without writing (reads only: the rows loaded
+        up front and link lookups); ObjectFailed says why it cannot apply."""
         row = self.rows.get(given.key_text)
         described = f"{self.ctype.name} record {self.ctype.key_description(given.key)}"
         if row is not None and op == "INSERT":
@@ -449,30 +488,22 @@ class _Writer:
             raise ObjectFailed(f"Lead not found: no lead with {link.link} = {value} (link field {link.name})")
         return lead_id
 
-    def _create(self, given: _Input) -> tuple[str, ActivityRow | None]:
+    def _create(self, given: _Input) -> _Plan:
         link_value = self._link(given)
         link = self.ctype.link_field
         if link is not None and link_value is None:
             raise ObjectFailed(f"{link.name} (the link to a lead) is required to create a {self.ctype.name} record")
         lead_id = self._lead_for(link_value) if link_value is not None else None
         values = {k: v for k, v in given.values.items() if v != ""}
-        record_id = self.conn.execute(
-            insert(custom_object_records)
-            .values(type_id=self.ctype.id, lead_id=lead_id, key_text=given.key_text,
-                    field_values=_dump(values), created_at=self.now, updated_at=self.now)
-            .returning(R.id)
-        ).scalar_one()
         indexed = dict(zip((f.name for f in self.ctype.key_fields), given.key, strict=True))
         if link is not None and link_value is not None:
             indexed[link.name] = link_value
-        self.conn.execute(
-            insert(custom_object_keys),
-            [{"record_id": record_id, "type_id": self.ctype.id, "field": n, "value": v} for n, v in indexed.items()],
-        )
         changed = [(f.name, values[f.name]) for f in self.ctype.fields if f.name in values]
-        return "CREATED", self._activity(lead_id, "Created", given.key, changed)
+        record = {"type_id": self.ctype.id, "lead_id": lead_id, "key_text": given.key_text,
+                  "field_values": _dump(values), "created_at": self.now, "updated_at": self.now}
+        return _Plan("CREATED", self._activity(lead_id, "Created", given.key, changed), create=record, indexed=indexed)
 
-    def _update(self, row: Any, given: _Input) -> tuple[str, ActivityRow | None]:
+    def _update(self, row: Any, given: _Input) -> _Plan:
         """UPDATED, also when nothing changed (the schema has no UNCHANGED, DECISIONS #4)."""
         old = json.loads(row.field_values)
         new = dict(old)
@@ -483,26 +514,46 @@ class _Writer:
                 new[name] = value
         changed = [(f.name, new.get(f.name, "")) for f in self.ctype.fields if old.get(f.name) != new.get(f.name)]
         if not changed:
-            return "UPDATED", None
+            return _Plan("UPDATED", None)
         lead_id = row.lead_id
         link = self.ctype.link_field
+        relink = None
         if link is not None and not link.dedupe and link.name in given.values:
             link_value = new.get(link.name)
             if link_value is None:
                 raise ObjectFailed(f"{link.name} (the link to a lead) cannot be cleared")
             if link_value != old.get(link.name):
                 lead_id = self._lead_for(link_value)
-                self.conn.execute(
-                    update(custom_object_keys)
-                    .where(K.record_id == row.id, K.field == link.name)
-                    .values(value=link_value)
-                )
-        self.conn.execute(
-            update(custom_object_records)
-            .where(R.id == row.id)
-            .values(field_values=_dump(new), lead_id=lead_id, updated_at=self.now)
-        )
-        return "UPDATED", self._activity(lead_id, "Updated", given.key, changed)
+                relink = {"record": row.id, "name": link.name, "new_value": link_value}
+        change = {"record": row.id, "new_values": _dump(new), "new_lead": lead_id, "now": self.now}
+        return _Plan("UPDATED", self._activity(lead_id, "Updated", given.key, changed), update=change, relink=relink)
+
+    def write(self, plans: list[_Plan]) -> None:
+        """Write planned records: new records with one executemany (ids in input order) and
+        their key rows with another, changed records and moved links with one each."""
+        creates = [p for p in plans if p.create is not None]
+        if creates:
+            ids = insert_returning_ids(self.conn, custom_object_records, [p.create for p in creates])  # type: ignore[misc]
+            bulk_insert(self.conn, custom_object_keys, [
+                {"record_id": record_id, "type_id": self.ctype.id, "field": name, "value": value}
+                for record_id, p in zip(ids, creates, strict=True) for name, value in (p.indexed or {}).items()
+            ])
+        relinks = [p.relink for p in plans if p.relink is not None]
+        if relinks:
+            self.conn.execute(
+                update(custom_object_keys)
+                .where(K.record_id == bindparam("record"), K.field == bindparam("name"))
+                .values(value=bindparam("new_value")),
+                relinks,
+            )
+        updates = [p.update for p in plans if p.update is not None]
+        if updates:
+            self.conn.execute(
+                update(custom_object_records)
+                .where(R.id == bindparam("record"))
+                .values(field_values=bindparam("new_values"), lead_id=bindparam("new_lead"), updated_at=bindparam("now")),
+                updates,
+            )
 
     def delete(self, given: _Input) -> ActivityRow | None:
         row = self.rows.pop(given.key_text, None)

@@ -36,7 +36,7 @@ from mktows.errors import (
     ParameterRequired,
     TimeRangeExceeded,
 )
-from mktows.store.queries import in_values
+from mktows.store.queries import in_values, plain_rows
 from mktows.store.tables import cookies, lead_values, leads, list_members
 
 MAX_KEYS = 100
@@ -137,6 +137,62 @@ def one_lead_id(conn: Connection, key: LeadKey) -> int:
 
 
 _by_name = attrgetter("name")
+_BASE_COLUMNS = ("id", "email", "foreign_sys_person_id", "foreign_sys_type", "created_at", "updated_at")
+
+
+class _LeadReader:
+    """How to read lead records with a given field selection: the lead columns to select, then
+    the name/value rows of the same leads, assembled into `Lead`s."""
+
+    def __init__(self, registry: FieldRegistry, include: Iterable[str] | None) -> None:
+        wanted = set(include) if include is not None else None
+        col_fields = [f for f in registry if f.column and f.name not in TOP_LEVEL]
+        if wanted is not None:
+            col_fields = [f for f in col_fields if f.name in wanted]
+        # one (name, type) pair per field, shared by every attribute of the page
+        self.value_types = {f.name: (f.name, f.data_type) for f in registry if not f.column}
+        self.col_types = [(f.name, f.data_type) for f in col_fields]
+        self.columns = [leads.c[c] for c in _BASE_COLUMNS] + [leads.c[f.column] for f in col_fields if f.column]
+        self.names = [n for n in self.value_types if wanted is None or n in wanted]
+        self.narrowed = wanted is not None
+        self.values: dict[int, list[LeadAttribute]] = {}
+
+    def rows(self, condition: ColumnElement[bool]) -> Any:
+        return select(*self.columns).where(condition)
+
+    def read(self, conn: Connection, statement: Any) -> list[Lead]:
+        """The leads `statement` (made from `rows`) selects, in its order, with their values."""
+        rows = conn.execute(statement).all()
+        for part in chunks([row[0] for row in rows]):
+            self.read_values(conn, part)
+        return [self.lead(row) for row in rows]
+
+    def read_values(self, conn: Connection, ids: Sequence[int]) -> None:
+        """The name/value attributes of `ids` (at most one chunk), kept for `lead`."""
+        for lead_id in ids:
+            self.values.setdefault(lead_id, [])
+        if not self.names:
+            return
+        q = select(lead_values.c.lead_id, lead_values.c.name, lead_values.c.value).where(
+            in_values(lead_values.c.lead_id, ids)
+        )
+        if self.narrowed:
+            q = q.where(in_values(lead_values.c.name, self.names))
+        value_types, values = self.value_types, self.values
+        for lead_id, name, value in plain_rows(conn, q):
+            known = value_types.get(name)
+            if known is not None and value != "":
+                values[lead_id].append(LeadAttribute(known[0], known[1], value))
+
+    def lead(self, row: Any) -> Lead:
+        attrs = list(self.values.get(row[0], ()))  # a copy: an id may be asked for twice
+        for offset, (name, data_type) in enumerate(self.col_types, len(_BASE_COLUMNS)):
+            v = row[offset]
+            if v is not None and v != "":
+                attrs.append(LeadAttribute(name, data_type, str(v)))
+        attrs.sort(key=_by_name)
+        return Lead(id=row[0], email=row[1], foreign_sys_person_id=row[2], foreign_sys_type=row[3],
+                    attributes=attrs, created_at=row[4], updated_at=row[5])
 
 
 def load_leads(
@@ -145,66 +201,26 @@ def load_leads(
     """Lead records for `ids`, in that order; `include` (canonical names) narrows the values fetched."""
     if not ids:
         return []
-    wanted: set[str] | None = None
-    if include is not None:
-        wanted = set(include)
-    col_fields = [f for f in registry if f.column and f.name not in TOP_LEVEL]
-    if wanted is not None:
-        col_fields = [f for f in col_fields if f.name in wanted]
-    # one (name, type) pair per field, shared by every attribute of the page
-    value_types = {f.name: (f.name, f.data_type) for f in registry if not f.column}
-    col_types = [(f.name, f.data_type) for f in col_fields]
-    base_cols = ("id", "email", "foreign_sys_person_id", "foreign_sys_type", "created_at", "updated_at")
-    columns = [leads.c[c] for c in base_cols] + [leads.c[f.column] for f in col_fields if f.column]
+    reader = _LeadReader(registry, include)
     rows: dict[int, Any] = {}
-    values: dict[int, list[LeadAttribute]] = {i: [] for i in ids}
-    names = [n for n in value_types if wanted is None or n in wanted]
     for part in chunks(list(dict.fromkeys(ids))):
-        for row in conn.execute(select(*columns).where(in_values(leads.c.id, part))):
+        for row in conn.execute(reader.rows(in_values(leads.c.id, part))).all():
             rows[row[0]] = row
-        if not names:
-            continue
-        q = select(lead_values.c.lead_id, lead_values.c.name, lead_values.c.value).where(
-            in_values(lead_values.c.lead_id, part)
-        )
-        if wanted is not None:
-            q = q.where(in_values(lead_values.c.name, names))
-        for lead_id, name, value in conn.execute(q):
-            known = value_types.get(name)
-            if known is not None and value != "":
-                values[lead_id].append(LeadAttribute(known[0], known[1], value))
-    out: list[Lead] = []
-    first_col = len(base_cols)
-    for i in ids:
-        row = rows.get(i)
-        if row is None:
-            continue
-        attrs = list(values[i])  # an id may be asked for twice
-        for offset, (name, data_type) in enumerate(col_types, first_col):
-            v = row[offset]
-            if v is not None and v != "":
-                attrs.append(LeadAttribute(name, data_type, str(v)))
-        attrs.sort(key=_by_name)
-        out.append(
-            Lead(
-                id=row[0],
-                email=row[1],
-                foreign_sys_person_id=row[2],
-                foreign_sys_type=row[3],
-                attributes=attrs,
-                created_at=row[4],
-                updated_at=row[5],
-            )
-        )
-    return out
+        reader.read_values(conn, part)
+    return [reader.lead(rows[i]) for i in ids if i in rows]
 
 
 def get_leads(conn: Connection, registry: FieldRegistry, key: LeadKey) -> list[Lead]:
-    """getLead: every lead matching the key, or 20103."""
-    ids = find_ids(conn, key)
-    if not ids:
+    """getLead: every lead matching the key, or 20103. The leads' rows are read by the key
+    itself (no separate id lookup: this is the most frequent call of all)."""
+    if key.key_value is None or str(key.key_value).strip() == "":
+        raise LeadKeyRequired("Lead key value required")
+    reader = _LeadReader(registry, None)
+    condition = key_condition(key.key_type, [str(key.key_value)], strict_ids=True)
+    found = reader.read(conn, reader.rows(condition).order_by(leads.c.id))
+    if not found:
         raise not_found(key)
-    return load_leads(conn, registry, ids)
+    return found
 
 
 # --- getMultipleLeads -------------------------------------------------------------------
@@ -361,23 +377,22 @@ def page_leads(
     else:
         cond = and_(base, leads.c.id > _last_id(state))
     order = (leads.c.updated_at, leads.c.id) if window is not None else (leads.c.id,)
-    rows = conn.execute(select(leads.c.id, leads.c.updated_at).where(cond).order_by(*order).limit(size)).all()
-
     include: list[str] | None = None
     if include_attributes:
         include = [f.name for f in (registry.get(n) for n in include_attributes) if f is not None]
-    page = _within_budget(load_leads(conn, registry, [r.id for r in rows], include), max_page_bytes)
-    at_end = len(rows) < size and len(page) == len(rows)
-    rows = rows[: len(page)]
+    reader = _LeadReader(registry, include)
+    found = reader.read(conn, reader.rows(cond).order_by(*order).limit(size))
+    page = _within_budget(found, max_page_bytes)
+    at_end = len(found) < size and len(page) == len(found)
     remaining = 0
     new_position = ""
-    if rows and not at_end:
-        last = rows[-1]
+    if page and not at_end:
+        last = page[-1]
         if window is not None:
             rest = _updated_between(*window, (last.updated_at, last.id))
         else:
             rest = and_(base, leads.c.id > last.id)
-        estimate = None if isinstance(selector, KeySelector) else _carried_count(conn, state, len(rows), window)
+        estimate = None if isinstance(selector, KeySelector) else _carried_count(conn, state, len(page), window)
         remaining = estimate if estimate is not None and estimate >= EXACT_COUNT_BELOW else (
             conn.execute(select(func.count()).select_from(leads).where(rest)).scalar_one()
         )

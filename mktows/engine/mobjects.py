@@ -4,7 +4,9 @@ Each type (Program, Opportunity, OpportunityPersonRole) is an `ObjectType`: it k
 filters, how to read the objects after an id, and how to apply one sync or one delete.
 What every type shares lives here: type names, typed comparisons, signed keyset
 positions, the 100-object limit, duplicates inside one call, and the per-object savepoint
-that makes a FAILED object change nothing while the rest of the call still applies.
+that makes a FAILED object change nothing while the rest of the call still applies. Plain
+creations, which read nothing and can only fail their own checks, are checked in Python
+and written together (see `_each`), so a call of 100 new objects costs a few statements.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, Connection, func, or_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from mktows.engine import positions
 from mktows.engine.models import Criterion, MObject, MObjectPage, MObjectQuery, MObjectStatus, ObjectRef
@@ -55,6 +57,20 @@ class ObjectType(Protocol):
 
     def delete(self, conn: Connection, obj: MObject, now: datetime, memo: Memo) -> MObjectStatus:
         """Delete one object; raise ObjectFailed for a per-object failure."""
+
+
+class BatchCreates(Protocol):
+    """A type whose plain creations (nothing to match, nothing to read) can be written together.
+
+    `prepare_create` checks one object in Python only and returns what creating it needs, or
+    None when the object must go through `sync` (it names an id or key, or must read first);
+    it raises ObjectFailed exactly where `sync` would. `create_all` writes prepared objects
+    in one go and returns their statuses in order, as `sync` one by one would have.
+    """
+
+    def prepare_create(self, conn: Connection, obj: MObject, operation: str, memo: Memo) -> Any | None: ...
+
+    def create_all(self, conn: Connection, prepared: list[Any], now: datetime, memo: Memo) -> list[MObjectStatus]: ...
 
 
 _TYPES: dict[str, ObjectType] = {}
@@ -203,7 +219,20 @@ def sync_mobjects(conn: Connection, objects: list[MObject], operation: str, now:
     operation = (operation or "").strip().upper()
     if operation not in SYNC_OPERATIONS:
         raise BadParameter(f"Unknown operation {operation!r} (expected one of: {', '.join(SYNC_OPERATIONS)})")
-    return _each(conn, objects, lambda t, obj, memo: t.sync(conn, obj, operation, now, memo))
+    return _each(
+        conn,
+        objects,
+        lambda t, obj, memo: t.sync(conn, obj, operation, now, memo),
+        prepare=lambda t, obj, memo: _prepared_create(t, conn, obj, operation, memo),
+        create=lambda t, prepared, memo: t.create_all(conn, prepared, now, memo),  # type: ignore[attr-defined]
+    )
+
+
+def _prepared_create(object_type: ObjectType, conn: Connection, obj: MObject, operation: str, memo: Memo) -> Any:
+    """What `obj` needs to be created, when the type can tell without reading the database
+    that it is a plain creation (see `BatchCreates`); else None."""
+    prepare = getattr(object_type, "prepare_create", None)
+    return prepare(conn, obj, operation, memo) if prepare is not None else None
 
 
 def delete_mobjects(conn: Connection, objects: list[MObject], now: datetime) -> list[MObjectStatus]:
@@ -218,12 +247,28 @@ def check_count(objects: list[Any], operation: str) -> None:
         raise BadParameter(f"{operation} takes at most {MAX_OBJECTS} objects per call; got {len(objects)}")
 
 
+_Apply = Callable[[ObjectType, MObject, Memo], MObjectStatus]
+
+
 def _each(
-    conn: Connection, objects: list[MObject], apply: Callable[[ObjectType, MObject, Memo], MObjectStatus]
+    conn: Connection,
+    objects: list[MObject],
+    apply: _Apply,
+    *,
+    prepare: Callable[[ObjectType, MObject, Memo], Any] | None = None,
+    create: Callable[[ObjectType, list[Any], Memo], list[MObjectStatus]] | None = None,
 ) -> list[MObjectStatus]:
+    """Each object in input order, as if each ran alone in its own savepoint.
+
+    Plain creations (`BatchCreates`) are held back and written together, in one savepoint,
+    just before the next object that reads or writes on its own and at the end, so every
+    object still sees what the objects before it did. Should the batch fail in the database
+    (a concurrent write), it is undone and its objects run one by one as before.
+    """
     seen: set[tuple[str, Hashable]] = set()
     memo: Memo = {}
     out: list[MObjectStatus] = []
+    held: list[tuple[int, ObjectType, MObject, Any]] = []  # (place in `out`, type, object, prepared)
     for obj in objects:
         failed = MObjectStatus("FAILED", id=obj.id, external_key=obj.external_key)
         try:
@@ -239,16 +284,64 @@ def _each(
             continue
         if identity is not None:
             seen.add((object_type.name, identity))
-        try:
-            with conn.begin_nested():
-                out.append(apply(object_type, obj, memo))
-        except ObjectFailed as exc:
-            failed.error = str(exc)
-            out.append(failed)
-        except IntegrityError:  # a concurrent call wrote the same object first (PostgreSQL)
-            failed.error = f"{object_type.name} {_describe(obj)} was changed by a concurrent call; send it again"
-            out.append(failed)
+        if prepare is not None:
+            try:
+                prepared = prepare(object_type, obj, memo)
+            except ObjectFailed as exc:
+                failed.error = str(exc)
+                out.append(failed)
+                continue
+            if prepared is not None:
+                held.append((len(out), object_type, obj, prepared))
+                out.append(failed)  # replaced when the batch is written
+                continue
+        _write_held(conn, held, out, apply, create, memo)
+        out.append(_one(conn, object_type, obj, apply, memo))
+    _write_held(conn, held, out, apply, create, memo)
     return out
+
+
+def _one(conn: Connection, object_type: ObjectType, obj: MObject, apply: _Apply, memo: Memo) -> MObjectStatus:
+    """Apply one object in its own savepoint: a failure leaves nothing of it behind."""
+    try:
+        with conn.begin_nested():
+            return apply(object_type, obj, memo)
+    except ObjectFailed as exc:
+        return MObjectStatus("FAILED", id=obj.id, external_key=obj.external_key, error=str(exc))
+    except IntegrityError:  # a concurrent call wrote the same object first (PostgreSQL)
+        error = f"{object_type.name} {_describe(obj)} was changed by a concurrent call; send it again"
+        return MObjectStatus("FAILED", id=obj.id, external_key=obj.external_key, error=error)
+
+
+def _write_held(
+    conn: Connection,
+    held: list[tuple[int, ObjectType, MObject, Any]],
+    out: list[MObjectStatus],
+    apply: _Apply,
+    create: Callable[[ObjectType, list[Any], Memo], list[MObjectStatus]] | None,
+    memo: Memo,
+) -> None:
+    """Write the held creations (consecutive runs of one type together) and put their
+    statuses in place; empties `held`."""
+    if not held:
+        return
+    batch = list(held)
+    held.clear()
+    assert create is not None
+    try:
+        with conn.begin_nested():
+            statuses: list[MObjectStatus] = []
+            start = 0
+            while start < len(batch):
+                end = start
+                while end < len(batch) and batch[end][1] is batch[start][1]:
+                    end += 1
+                statuses += create(batch[start][1], [b[3] for b in batch[start:end]], memo)
+                start = end
+    except DBAPIError:  # undone as a whole; one by one, each object fails or applies alone
+        statuses = [_one(conn, object_type, obj, apply, memo) for _, object_type, obj, _ in batch]
+    for (place, *_), status in zip(batch, statuses, strict=True):
+        out[place] = status
 
 
 def _describe(obj: MObject) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 SyncStatusName = Literal["CREATED", "UPDATED", "FAILED"]
 
@@ -34,8 +34,10 @@ class FieldInfo:
     description: str | None = None
 
 
-@dataclass(frozen=True)
-class LeadAttribute:
+class LeadAttribute(NamedTuple):
+    """One field value of a lead. A tuple, in the order the API writes an attribute's parts
+    (name, type, value), since a page of leads holds thousands of them."""
+
     name: str
     data_type: str
     value: str

@@ -4,7 +4,9 @@ The fields and their values are in `opportunity_fields`.
 
 Reads filter and page in SQL (keyset on id). A sync or delete handles one object inside the
 savepoint `mobjects._each` opens, and writes the activities it causes (Add to / Remove from /
-Update Opportunity) on the same connection, so both apply or neither does.
+Update Opportunity) on the same connection, so both apply or neither does. An opportunity
+created without id or externalKey is checked first (`prepare_create`) and inserted with the
+other such objects of its call (`create_all`).
 
 Matching a sync (docs/objects.md): by `id`, else externalKey, else (roles) the
 (OpportunityId, PersonId) pair. UPDATE only touches objects that exist, so whatever names
@@ -60,6 +62,7 @@ from mktows.engine.opportunity_fields import (
 from mktows.engine.mobjects import Memo, ObjectFailed, associations_of, criterion_clause
 from mktows.engine.models import Criterion, MObject, MObjectQuery, MObjectStatus, ObjectRef, Pair
 from mktows.errors import BadParameter
+from mktows.store.queries import bulk_insert, insert_returning_ids
 from mktows.store.tables import (
     lead_values,
     leads,
@@ -84,6 +87,14 @@ class _Given:
     fields: dict[MObjectField, Any]
     company: tuple[int | None, str | None, str | None] | None = None  # Opportunity only; None: not given
     key: tuple[MObjectField, Any] | None = None  # the externalKey's field and typed value
+
+
+@dataclass
+class _Create:
+    """A plain creation checked in Python, waiting to be inserted with the rest of its call."""
+
+    values: dict[MObjectField, Any]
+    extra: dict[str, Any]  # the Company columns, when given
 
 
 class _ObjectKind:
@@ -454,6 +465,35 @@ class OpportunityType(_ObjectKind):
             raise ObjectFailed("Name is required to create an Opportunity")
         extra = _company_columns(given.company) if given.company is not None else {}
         return self._status("CREATED", obj, self._insert(conn, values, extra, now))
+
+    def prepare_create(self, conn: Connection, obj: MObject, operation: str, memo: Memo) -> _Create | None:
+        """An INSERT or UPSERT without id or externalKey matches nothing, so it creates (or
+        fails its checks) whatever the database holds: `sync`'s path for it, without writing."""
+        if obj.id is not None or obj.external_key is not None or operation == "UPDATE":
+            return None
+        schema = self._schema(conn, memo)
+        given = self._given(conn, schema, obj)
+        if given.fields.get(schema.get("Name")) is None:  # type: ignore[arg-type]
+            raise ObjectFailed("Name is required to create an Opportunity")
+        extra = _company_columns(given.company) if given.company is not None else {}
+        return _Create(given.fields, extra)
+
+    def create_all(self, conn: Connection, prepared: list[_Create], now: datetime, memo: Memo) -> list[MObjectStatus]:
+        """Insert prepared opportunities with one executemany (ids in input order), then their
+        custom values with another; creating an opportunity logs no activity."""
+        rows = []
+        for item in prepared:
+            row = {f.column: column_value(f, v) for f, v in item.values.items() if f.column is not None}
+            row.update(item.extra, created_at=now, updated_at=now)
+            rows.append(row)
+        columns = list(dict.fromkeys(c for row in rows for c in row))  # a column left out is NULL
+        ids = insert_returning_ids(conn, self.table, [{c: row.get(c) for c in columns} for row in rows])
+        bulk_insert(conn, self.values, [
+            {self.owner: object_id, "field_id": f.field_id, "value": stored_text(f, v)}
+            for object_id, item in zip(ids, prepared, strict=True)
+            for f, v in item.values.items() if f.custom and v is not None
+        ])
+        return [MObjectStatus("CREATED", id=object_id) for object_id in ids]
 
     def _update(
         self, conn: Connection, schema: Schema, obj: MObject, row: Row[Any], given: _Given, now: datetime

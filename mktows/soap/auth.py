@@ -26,7 +26,7 @@ def compute_signature(timestamp: str, user_id: str, key: str) -> str:
 
 def authenticate(
     header: etree._Element | None,
-    find_user: Callable[[str], ApiUser | None],
+    find_user: Callable[..., ApiUser | None],
     now: datetime,
     window_seconds: int,
 ) -> ApiUser:
@@ -35,10 +35,17 @@ def authenticate(
     user_id = (child_text(header, "mktowsUserId") or "").strip()
     signature = (child_text(header, "requestSignature") or "").strip().lower()
     timestamp = child_text(header, "requestTimestamp") or ""
+    def signed_by(user: ApiUser | None) -> bool:
+        expected = compute_signature(timestamp, user_id, user.encryption_key) if user else ""
+        return user is not None and hmac.compare_digest(signature.encode(), expected.encode())
+
     user = find_user(user_id) if user_id else None
-    expected = compute_signature(timestamp, user_id, user.encryption_key) if user else ""
-    if user is None or not hmac.compare_digest(signature.encode(), expected.encode()):
-        raise errors.AuthenticationFailed("Authentication failed")
+    if not signed_by(user):
+        # the remembered key may be older than the database's (a rotation in another process)
+        user = find_user(user_id, fresh=True) if user_id else None
+        if not signed_by(user):
+            raise errors.AuthenticationFailed("Authentication failed")
+    assert user is not None
     if not user.enabled:
         raise errors.AccessDenied(f"API access is disabled for user {user_id}")
     try:

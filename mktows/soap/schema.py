@@ -133,6 +133,21 @@ def _decode_builtin(type_: str, text: str, path: str) -> Any:
     return text  # xs:string, xs:anySimpleType: kept exactly as sent
 
 
+def _flat_structs() -> dict[str, dict[str, Element]]:
+    """Concrete structs whose fields are all single scalars, with those fields by name."""
+    flat: dict[str, dict[str, Element]] = {}
+    for name, struct in STRUCTS.items():
+        if struct.abstract or struct.base or struct.array_item is not None:
+            continue
+        fields = fields_of(name, None)
+        if fields and all(not f.many and f.builtin for f in fields):
+            flat[name] = {f.name: f for f in fields}
+    return flat
+
+
+_FLAT_STRUCTS = _flat_structs()
+
+
 class Decoder:
     """Reads a request body element into plain Python values (dicts, lists, scalars)."""
 
@@ -149,8 +164,15 @@ class Decoder:
         item = struct.array_item
         if item is not None:
             wanted, item_path = item.name.lower(), f"{path}/{item.name}"
-            return [self.value(item, c, item_path) for c in node
-                    if isinstance(c.tag, str) and local_name(c).lower() == wanted]
+            items = [c for c in node if isinstance(c.tag, str) and local_name(c).lower() == wanted]
+            if item.type in _FLAT_STRUCTS:  # a lead's attributes: thousands a call, read directly
+                return [self._flat_struct(item.type, c, item_path) or self.value(item, c, item_path)
+                        if c.get(XSI_NIL) is None else self.value(item, c, item_path) for c in items]
+            return [self.value(item, c, item_path) for c in items]
+        if struct.name in _FLAT_STRUCTS:
+            simple = self._flat_struct(struct.name, node, path)
+            if simple is not None:
+                return simple
         by_name: dict[str, list[etree._Element]] = {}
         for child in node:
             if isinstance(child.tag, str):
@@ -173,6 +195,34 @@ class Decoder:
             if value is None and field.required:
                 value = self._missing(struct.name, field, child_path)
             result[field.name] = value
+        return result
+
+    def _flat_struct(self, struct_name: str, node: etree._Element, path: str) -> dict[str, Any] | None:
+        """A struct of single scalars (a lead attribute, say) whose children carry the schema's
+        own names, each once: read in one pass, as `struct` would. Any other shape (aliases,
+        other spellings, repeats, unknown children) returns None for `struct` to read."""
+        fields = _FLAT_STRUCTS[struct_name]
+        found: dict[str, etree._Element] = {}
+        for child in node:
+            tag = child.tag
+            if tag.__class__ is not str:
+                continue
+            name = tag.rpartition("}")[2]
+            if name not in fields or name in found:
+                return None
+            found[name] = child
+        result: dict[str, Any] = {}
+        for name, field in fields.items():
+            child = found.get(name)
+            if child is None:
+                value = None
+            elif field.type == "xs:string" and child.text and child.get(XSI_NIL) is None:
+                value = child.text  # what `value` gives a string with text, kept exactly as sent
+            else:
+                value = self.value(field, child, f"{path}/{name}")
+            if value is None and field.required:
+                value = self._missing(struct_name, field, f"{path}/{name}")
+            result[name] = value
         return result
 
     def _missing(self, struct_name: str, field: Element, path: str) -> Any:
@@ -312,10 +362,13 @@ def _item_writer(name: str, type_: str, version: str) -> Writer:
     """Writes one element holding a (non-None) value of `type_`."""
     open_tag, close_tag = f"<{name}>", f"</{name}>"
     if type_ in STRUCTS:
+        inner: list[Writer] = []  # resolved on first use: a type may contain itself
 
         def write_struct(out: list[str], value: Any) -> None:
+            if not inner:
+                inner.append(_struct_writer(type_, version))
             out.append(open_tag)
-            _struct_writer(type_, version)(out, value)
+            inner[0](out, value)
             out.append(close_tag)
 
         return write_struct
@@ -340,6 +393,8 @@ def _struct_writer(struct_name: str, version: str) -> Writer:
                 write_entry(out, entry)
 
         return write_array
+    if _is_flat(fields):
+        return _flat_struct_writer(struct_name, fields, names)
     writers = [(f.name, _element_writer(f, version)) for f in fields]
 
     def write_fields(out: list[str], value: Any) -> None:
@@ -351,6 +406,43 @@ def _struct_writer(struct_name: str, version: str) -> Writer:
             write(out, get(field_name))
 
     return write_fields
+
+
+def _is_flat(fields: tuple[Element, ...]) -> bool:
+    return bool(fields) and all(not f.many and f.type not in STRUCTS for f in fields)
+
+
+def _flat_struct_writer(struct_name: str, fields: tuple[Element, ...], names: frozenset[str]) -> Writer:
+    """A struct of single scalars (a lead attribute, say) written in one loop: the same XML as
+    the general writers, without a call per element; pages hold thousands of these. Its value
+    is a dict, or a tuple of its fields' values in schema order."""
+    specs = [
+        (f"<{f.name}>", f"</{f.name}>", f"<{f.name}/>",
+         f'<{f.name} xsi:nil="true"/>' if f.nillable else f"<{f.name}/>" if f.required else "", f.type)
+        for f in fields
+    ]
+    order = [f.name for f in fields]
+    needs_work = _NEEDS_WORK.search
+
+    def write_flat(out: list[str], value: Any) -> None:
+        if value.__class__ is dict:
+            if not value.keys() <= names:
+                unknown = sorted(set(value) - names)
+                raise errors.ServiceLayerError(f"{struct_name} has no element {unknown}")
+            value = [value.get(name) for name in order]
+        elif len(value) != len(specs):
+            raise errors.ServiceLayerError(f"{struct_name} takes {len(specs)} values, not {len(value)}")
+        for (open_tag, close_tag, empty, absent, type_), item in zip(specs, value):
+            if item is None:
+                if absent:
+                    out.append(absent)
+                continue
+            text = item if item.__class__ is str else format_scalar(type_, item)
+            if needs_work(text) is not None:
+                text = escape(text)
+            out.append(f"{open_tag}{text}{close_tag}" if text else empty)
+
+    return write_flat
 
 
 @cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 VERSIONS: tuple[str, ...] = ("2_2", "2_3", "2_7", "2_9", "3_1")
 XS = "http://www.w3.org/2001/XMLSchema"
@@ -22,11 +23,12 @@ class Element:
     since: str = VERSIONS[0]
     until: str = VERSIONS[-1]
 
-    @property
+    # computed once per element: the codec asks for every element of every request
+    @cached_property
     def builtin(self) -> bool:
         return self.type.startswith("xs:")
 
-    @property
+    @cached_property
     def required(self) -> bool:
         return not (self.optional or self.many)
 
@@ -47,7 +49,7 @@ class StructType:
     base: str | None = None
     abstract: bool = False
 
-    @property
+    @cached_property
     def array_item(self) -> Element | None:
         """The repeated item of an `ArrayOf...` wrapper, which we handle as a plain list."""
         if self.name.startswith("ArrayOf") and len(self.fields) == 1 and self.fields[0].many:

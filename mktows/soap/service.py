@@ -9,12 +9,28 @@ from mktows import errors
 from mktows.engine import Engine
 from mktows.soap import schema
 from mktows.soap.auth import authenticate
-from mktows.soap.envelope import parse_envelope
+from mktows.soap.envelope import SoapRequest, parse_envelope
 from mktows.soap.faults import render_fault
 from mktows.soap.limits import CallLimits
-from mktows.soap.operations import HANDLERS, Call
+from mktows.soap.operations import HANDLERS, INLINE_OPERATIONS, Call
 
 log = logging.getLogger("mktows.soap")
+
+
+def operation_of(request: SoapRequest) -> schema.Operation:
+    element = request.body
+    namespace, _, name = element.tag[1:].partition("}") if element.tag.startswith("{") else ("", "", element.tag)
+    operation = schema.OPERATIONS_BY_ELEMENT.get(name)
+    if operation is None or namespace not in (schema.TNS, ""):
+        raise errors.UnsupportedOperation(f"Unsupported operation: {name}")
+    return operation
+
+
+def answers_inline(request: SoapRequest) -> bool:
+    """Whether the request names an operation quick enough to answer without a worker thread."""
+    name = request.body.tag.rpartition("}")[2]
+    operation = schema.OPERATIONS_BY_ELEMENT.get(name)
+    return operation is not None and operation.name in INLINE_OPERATIONS
 
 
 class SoapService:
@@ -26,27 +42,28 @@ class SoapService:
     def handle(self, version: str, body: bytes) -> tuple[int, bytes]:
         """Answer one request: (200, success envelope) or (500, fault envelope)."""
         try:
-            return 200, self._call(version, body)
+            request = parse_envelope(body)
+        except errors.MarketoError as error:
+            return 500, render_fault(error)
+        return self.answer(version, request)
+
+    def answer(self, version: str, request: SoapRequest) -> tuple[int, bytes]:
+        """Answer a parsed request (see `handle`)."""
+        try:
+            return 200, self._call(version, request)
         except errors.MarketoError as error:
             return 500, render_fault(error)
         except Exception:
             log.exception("unexpected failure in a SOAP call")
             return 500, render_fault(errors.InternalError("Unexpected server error; see the server log"))
 
-    def _call(self, version: str, body: bytes) -> bytes:
-        request = parse_envelope(body)
-        element = request.body
-        namespace, _, name = element.tag[1:].partition("}") if element.tag.startswith("{") else ("", "", element.tag)
-        operation = schema.OPERATIONS_BY_ELEMENT.get(name)
-        if operation is None or namespace not in (schema.TNS, ""):
-            raise errors.UnsupportedOperation(f"Unsupported operation: {name}")
+    def _call(self, version: str, request: SoapRequest) -> bytes:
+        operation = operation_of(request)
         now = datetime.now(UTC)
         user = authenticate(request.headers.get("AuthenticationHeader"), self.engine.api_user, now,
                             self.freshness_window_seconds)
-        handler = HANDLERS.get(operation.name)
+        handler = HANDLERS[operation.name]
         with self.limits.call(now):
-            params = schema.decoder(version).params(operation, element)
-            if handler is None:
-                raise errors.UnsupportedOperation(f"{operation.name} is not available on this server yet")
+            params = schema.decoder(version).params(operation, request.body)
             result = handler(Call(self.engine, version, user, request.headers), params)
             return schema.encoder(version).response(operation, result)

@@ -15,6 +15,7 @@ from sqlalchemy import Boolean, ColumnElement, Connection, String, Table, bindpa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.sql.sqltypes import NullType
@@ -65,6 +66,17 @@ def in_values(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElemen
 LEAD_WRITES_LOCK = 0x6D6B746F77734C44
 
 
+def plain_rows(conn: Connection, statement: Executable) -> list[tuple[Any, ...]]:
+    """The driver's own tuples, for hot paths that read thousands of rows whose columns need
+    no conversion (integers and text): building a result row object per row costs as much
+    as the database's work."""
+    result = conn.execute(statement)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
+
+
 def serialize_lead_writes(conn: Connection) -> None:
     """Hold the instance-wide lead write lock until this transaction ends.
 
@@ -80,23 +92,41 @@ def serialize_lead_writes(conn: Connection) -> None:
 
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many rows that all name the same columns, with one DBAPI executemany.
+    """Insert many rows that all name the same columns: one DBAPI executemany on SQLite, one
+    COPY on PostgreSQL.
 
     What `conn.execute(insert(table), rows)` does, without its per-row parameter processing
-    (which cost more than SQLite's own work for the thousands of value and activity rows a
-    sync writes): the statement is compiled once and each column's bind processing (e.g.
-    UTC datetimes) is applied directly.
+    (which cost more than the database's own work for the thousands of value and activity
+    rows a sync writes): the statement is compiled once and each column's bind processing
+    (e.g. UTC datetimes) is applied directly.
     """
     if not rows:
         return
     sql, order, processors, positional = _bulk_plan(table, tuple(rows[0]), conn.dialect)
+    # the rows of one write mostly share a value per processed column (its "now"): converted once
+    last: list[tuple[Any, Any]] = [(object(), None) for _ in processors]
 
     def values(row: dict[str, Any]) -> list[Any]:
         out = [row[c] for c in order]
-        for i, process in processors:
-            out[i] = process(out[i])
+        for k, (i, process) in enumerate(processors):
+            given = out[i]
+            seen, converted = last[k]
+            if given is not seen:
+                converted = process(given)
+                last[k] = (given, converted)
+            out[i] = converted
         return out
 
+    if conn.dialect.name == "postgresql":
+        # COPY: one stream for all the rows. An executemany is a statement per row, and a
+        # multi-row INSERT of thousands of parameters costs more to parse than to run.
+        quote = conn.dialect.identifier_preparer.quote
+        columns = ", ".join(quote(c) for c in order)
+        with conn.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
+            with cursor.copy(f"COPY {quote(table.name)} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(values(row))
+        return
     if positional:
         conn.exec_driver_sql(sql, [tuple(values(row)) for row in rows])
     else:
@@ -111,29 +141,36 @@ def _bulk_plan(
     per table, columns and dialect (compiling costs more than a small insert itself)."""
     compiled = insert(table).values({c: bindparam(c) for c in columns}).compile(dialect=dialect)
     order = tuple(compiled.positiontup or ()) if compiled.positional else columns
-    processors = tuple((i, p) for i, c in enumerate(order) if (p := table.c[c].type.bind_processor(dialect)))
+    # the dialect's own type, as SQLAlchemy binds it (ExactDecimal is an integer on SQLite)
+    processors = tuple((i, p) for i, c in enumerate(order)
+                       if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect)))
     return compiled.string, order, processors, bool(compiled.positional)
 
 
 def insert_returning_ids(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert rows and return their new ids, in row order, with one round of executemany.
+    """Insert rows and return their new ids, in row order.
 
-    PostgreSQL: ordered multi-row INSERT ... RETURNING. SQLite cannot order RETURNING, so
-    SQLAlchemy would insert row by row; under the single-writer lock we instead take the
-    next ids from the AUTOINCREMENT sequence (never reusing ids of deleted rows).
+    The ids are taken first and the rows inserted with them by `bulk_insert`. PostgreSQL:
+    from the table's sequence (safe under concurrent writers). SQLite cannot order
+    RETURNING, so SQLAlchemy would insert row by row; under the single-writer lock the
+    next ids of the AUTOINCREMENT sequence are free (never reusing ids of deleted rows).
     """
     if not rows:
         return []
     id_col = table.c.id
-    if conn.dialect.name != "sqlite":
-        stmt = insert(table).returning(id_col, sort_by_parameter_order=True)
-        return [int(i) for i in conn.execute(stmt, rows).scalars().all()]
-    seq = conn.execute(text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table.name}).scalar() or 0
-    top = conn.execute(select(func.max(id_col))).scalar() or 0
-    start = max(int(seq), int(top)) + 1
-    ids = list(range(start, start + len(rows)))
+    if conn.dialect.name == "postgresql":
+        ids = sorted(conn.execute(_NEXT_IDS, {"table": table.name, "n": len(rows)}).scalars())
+    else:
+        seq = conn.execute(text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": table.name}).scalar() or 0
+        top = conn.execute(select(func.max(id_col))).scalar() or 0
+        start = max(int(seq), int(top)) + 1
+        ids = list(range(start, start + len(rows)))
     bulk_insert(conn, table, [dict(row, id=i) for row, i in zip(rows, ids, strict=True)])
     return ids
+
+
+# n fresh ids from a PostgreSQL table's id sequence, in one round trip
+_NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
 
 
 def upsert(conn: Connection, table: Table) -> Any:

@@ -230,6 +230,41 @@ def test_record_failures_are_per_record_and_change_nothing(loaded):
     assert _row_counts(loaded) == before
 
 
+def test_one_call_creates_updates_relinks_and_fails_each_record_on_its_own(loaded):
+    ada = create(loaded, "ada.mixed@example.com")
+    bob = create(loaded, "bob.mixed@example.com")
+    assert _sync(loaded, _show(ada, "old", city="Oslo")) == [("CREATED", None)]
+    assert _sync(loaded, CustomRecord([("visitId", "v1")], [("leadEmail", "ada.mixed@example.com")]),
+                 type_name="Visit") == [("CREATED", None)]
+    before = _row_counts(loaded)
+    statuses = _sync(loaded, _show(ada, "n1", city="Rome"), _show(ada, "old", city=""), _show(987_654_321, "n2"),
+                     _show(bob, "n3", attendees="4"), _show(ada, "old", city="Bergen"), _show(ada, "n1"))
+    assert statuses == [("CREATED", None), ("UPDATED", None),
+                        ("FAILED", "Lead not found: no lead with Id = 987654321 (link field MKTOID)"),
+                        ("CREATED", None), ("FAILED", f"Duplicate key MKTOID={ada}, rid=old in this request; "
+                                                      "only the first record with a key is processed"),
+                        ("FAILED", f"Duplicate key MKTOID={ada}, rid=n1 in this request; "
+                                   "only the first record with a key is processed")]
+    assert sorted(_records(loaded, keys=[("MKTOID", str(ada))])) == [
+        ([("MKTOID", str(ada)), ("rid", "n1")], [("city", "Rome")]), ([("MKTOID", str(ada)), ("rid", "old")], [])]
+    assert _records(loaded, keys=[("MKTOID", str(bob))]) == [
+        ([("MKTOID", str(bob)), ("rid", "n3")], [("attendees", "4")])]
+    # a moved link and a new record in one call
+    assert _sync(loaded, CustomRecord([("visitId", "v1")], [("leadEmail", "bob.mixed@example.com")]),
+                 CustomRecord([("visitId", "v2")], [("leadEmail", "nobody@example.com")]),
+                 CustomRecord([("visitId", "v3")], [("leadEmail", "ada.mixed@example.com"), ("note", "n")]),
+                 type_name="Visit") == [
+        ("UPDATED", None), ("FAILED", "Lead not found: no lead with Email = nobody@example.com (link field leadEmail)"),
+        ("CREATED", None)]
+    assert [k for k, _ in _records(loaded, "Visit", keys=[("leadEmail", "bob.mixed@example.com")])] == [[("visitId", "v1")]]
+    assert [k for k, _ in _records(loaded, "Visit", keys=[("leadEmail", "ada.mixed@example.com")])] == [[("visitId", "v3")]]
+    actions = [(a.lead_id, dict(a.attributes)["Action"], dict(a.attributes).get("rid") or dict(a.attributes)["visitId"])
+               for a in changes(loaded, names=["Change Custom Object"])]
+    assert actions[-5:] == [(ada, "Created", "n1"), (ada, "Updated", "old"), (bob, "Created", "n3"),
+                            (bob, "Updated", "v1"), (ada, "Created", "v3")]
+    assert _row_counts(loaded) == (before[0] + 3, before[1] + 6, before[2] + 5)
+
+
 def test_key_values_are_at_most_255_characters(loaded):
     lead_id = create(loaded, "long@example.com")
     [(status, error)] = _sync(loaded, _show(lead_id, "x" * 256))

@@ -277,6 +277,33 @@ def test_duplicates_in_one_call_fail_after_the_first_and_more_than_100_objects_f
     assert len(get(eng)) == 1
 
 
+def test_each_object_of_a_call_sees_what_the_objects_before_it_did(eng):
+    [old] = created(eng, opp({"Name": "Old", "ExternalOpportunityId": "E-1"}))
+    statuses = sync(
+        eng, "UPSERT",
+        opp({"Name": "A", "ExternalOpportunityId": "E-2", "Amount": "123456789012345.1234"}),
+        opp({"Name": ""}),
+        opp({"Stage": "Won"}, external_key=("ExternalOpportunityId", "e-2")),  # the A created just before
+        opp({"Name": "C", "Amount": "900719925474.0993", "Region": "North"}),
+        opp({"Stage": "Lost"}, external_key=("ExternalOpportunityId", "E-1")),
+        opp({"Name": "D", "Amount": "-900719925474.0991"}, associations=[ObjectRef("Company", 7)]),
+    )
+    assert [(s, e) for s, _, e in statuses] == [
+        ("CREATED", None), ("FAILED", "Name cannot be empty"), ("UPDATED", None), ("CREATED", None),
+        ("UPDATED", None), ("CREATED", None)]
+    a, c, d = statuses[0][1], statuses[3][1], statuses[5][1]
+    assert statuses[2][1] == a and statuses[4][1] == old
+    assert old < a < c < d  # ids in input order
+    found = {o.id: o for o in get(eng)}
+    assert sorted(found) == [old, a, c, d]
+    assert attrs(found[old])["Stage"] == "Lost"
+    assert attrs(found[a]) == {"Name": "A", "ExternalOpportunityId": "E-2", "Amount": "123456789012345.1234",
+                               "Stage": "Won"}
+    assert attrs(found[c]) == {"Name": "C", "Amount": "900719925474.0993", "Region": "North"}
+    assert attrs(found[d]) == {"Name": "D", "Amount": "-900719925474.0991"}
+    assert [(r.type, r.id) for r in found[d].associations] == [("Company", 7)]
+
+
 # --- reading -----------------------------------------------------------------------------------
 
 

@@ -323,6 +323,18 @@ def _(engine: Engine, data: PlanData) -> None:
     assert {s.status for s in statuses} == {"UPDATED"}
 
 
+@path("custom objects sync creating")
+def _(engine: Engine, data: PlanData) -> None:
+    records = [CustomRecord([("MKTOID", str(i)), ("rid", f"new-{i}")], [("city", "Nantes")]) for i in range(960, 1010)]
+    assert {s.status for s in engine.sync_custom_objects("Visit", records)} == {"CREATED"}
+
+
+@path("sync opportunities creating")
+def _(engine: Engine, data: PlanData) -> None:
+    objects = [MObject("Opportunity", attributes=[("Name", f"plan new {o}"), ("Amount", "10.5")]) for o in range(50)]
+    assert {s.status for s in engine.sync_mobjects(objects, "INSERT")} == {"CREATED"}
+
+
 @pytest.mark.parametrize("name", list(PATHS))
 def test_hot_path_is_served_by_indexes(loaded: Loaded, name: str) -> None:
     engine = loaded.engine

@@ -11,6 +11,6 @@ from mktows.soap.operations import (  # noqa: F401
     mobjects,
     tags,
 )
-from mktows.soap.operations.registry import HANDLERS, Call
+from mktows.soap.operations.registry import HANDLERS, INLINE_OPERATIONS, Call
 
-__all__ = ["HANDLERS", "Call"]
+__all__ = ["HANDLERS", "INLINE_OPERATIONS", "Call"]

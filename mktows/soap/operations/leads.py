@@ -11,7 +11,7 @@ from mktows.soap.operations.registry import Call, handles
 from mktows.soap.schema import version_at_least
 
 
-@handles("getLead")
+@handles("getLead", inline=True)
 def get_lead(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     leads = call.engine.get_leads(lead_key(params["leadKey"]))
     return {"count": len(leads), "leadRecordList": [lead_record(lead) for lead in leads]}

@@ -8,7 +8,7 @@ from mktows import errors
 from mktows.soap.operations.registry import Call, handles
 
 
-@handles("describeMObject")
+@handles("describeMObject", inline=True)
 def describe_mobject(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     name = (params.get("objectName") or "").strip()
     if not name:
@@ -42,6 +42,6 @@ def describe_mobject(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     }}
 
 
-@handles("listMObjects")
+@handles("listMObjects", inline=True)
 def list_mobjects(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     return {"objects": call.engine.object_names()}

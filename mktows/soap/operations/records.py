@@ -34,9 +34,8 @@ def lead_record(lead: Lead) -> dict[str, Any]:
         "Email": lead.email or None,
         "ForeignSysPersonId": lead.foreign_sys_person_id or None,
         "ForeignSysType": lead.foreign_sys_type or None,
-        "leadAttributeList": [
-            {"attrName": a.name, "attrType": a.data_type, "attrValue": a.value} for a in lead.attributes
-        ],
+        # each attribute is already (attrName, attrType, attrValue), the order the schema writes
+        "leadAttributeList": lead.attributes,
     }
 
 

@@ -31,11 +31,16 @@ class Call:
 
 Handler = Callable[[Call, dict[str, Any]], Any]
 HANDLERS: dict[str, Handler] = {}
+# Operations that touch a handful of indexed rows: answered on the server's event loop, since
+# handing a call that takes a millisecond to a worker thread costs more than the call itself.
+INLINE_OPERATIONS: set[str] = set()
 
 
-def handles(operation: str) -> Callable[[Handler], Handler]:
+def handles(operation: str, *, inline: bool = False) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         HANDLERS[operation] = handler
+        if inline:
+            INLINE_OPERATIONS.add(operation)
         return handler
 
     return register
