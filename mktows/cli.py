@@ -40,7 +40,7 @@ def say(text: str) -> None:
 
 
 def generate_key(length: int = 24) -> str:
-    """A random key with letters and at least one digit (admin-screen key rules, SPEC 3.2)."""
+    """A random key with letters and at least one digit (as Marketo's admin screen makes them)."""
     alphabet = string.ascii_letters + string.digits
     while True:
         key = "".join(secrets.choice(alphabet) for _ in range(length))

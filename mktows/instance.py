@@ -268,7 +268,7 @@ def apply_instance(engine: Engine, instance: Instance) -> None:
         raise InstanceError(f"{instance.source}: {exc}") from None
 
 
-# --- marketing definitions (issue 3): shapes only; references resolve in apply_instance ----
+# --- marketing definitions: shapes only; references resolve in apply_instance --------------
 
 PROGRAM_TYPES = {t.lower(): t for t in ("Marketing Program", "Marketing Event", "Email Program", "Nurture Program")}
 CHANNEL_KINDS = ("program", "event", "webinar")
@@ -736,9 +736,9 @@ _STEP_ARGS = {
 }
 
 
-# --- custom objects (issue 4): shapes only; link targets resolve in apply_instance ----------
+# --- custom objects: shapes only; link targets resolve in apply_instance --------------------
 
-MAX_CUSTOM_FIELDS = 50  # SPEC 8.6
+MAX_CUSTOM_FIELDS = 50  # Marketo's limit of fields per custom object type
 
 
 def _api_name(c: _Checker, value: Any, path: str) -> str:

@@ -1,4 +1,4 @@
-"""Authentication: the HMAC signature (SPEC §3.2/§3.3) and the 20014/20016 faults on the wire."""
+"""Authentication: the HMAC signature and the 20014/20016 faults on the wire."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from support.soap import (
 DEMO_USER = "demo17_1_809934544BFABAE58E5D27"
 DEMO_KEY = "27272727aa"
 
-# SPEC §3.3: all 18 official sample vectors.
+# All 18 sample vectors of the vendor's docs.
 VECTORS = [
     ("2013-08-01T18:22:30-07:00", "b5e21953ae9f1b263e644da5eccce9ff33802513"),
     ("2013-08-02T15:47:06-07:00", "146ec93f4f1e2a45f7a545f7e42e2d053c0457e7"),
@@ -45,7 +45,7 @@ VECTORS = [
     ("2013-08-20T11:42:32-07:00", "a975513bb547bc4a5766a54f6f30e7319eb9811f"),
     ("2013-08-20T13:32:02-07:00", "cdea055214cc726b651dc44ef694e1db4babfcb1"),
 ]
-# SPEC §3.3 derived vectors: the exact text is hashed, not the instant it denotes.
+# Derived vectors: the exact text is hashed, not the instant it denotes.
 DERIVED = [
     ("2013-08-05T23:34:19.457Z", "ccf703709470922f3545319fad1006abd3ddc552"),
     ("2013-08-05T23:34:19+00:00", "e79333008cca48a17cbc7ed8526d1cb79760fcaa"),
@@ -220,7 +220,7 @@ def test_slightly_skewed_clocks_are_accepted(server):
 def test_correctly_signed_non_date_timestamp_is_20016(server, value):
     f = assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=value)), 20016)
     if value:
-        # DECISIONS #57
+        # signed correctly but not a date: 20016 naming the value
         assert f.message == f"Invalid request timestamp: {value} (20016)"
 
 

@@ -69,6 +69,7 @@ def test_sync_multiple_leads_above_the_ceiling_is_refused_whole(api):
     assert api.fault("getLead", leadKey={"keyType": "EMAIL", "keyValue": f"ceiling-{tag}-0@mktows-test.example.com"}).code == 20103
 
 
+@pytest.mark.slow
 def test_a_page_of_large_leads_ends_early_and_the_stream_loses_nothing(api):
     time.sleep(1.1)  # a stream of this test's leads only
     start = utcnow()
@@ -122,6 +123,7 @@ def test_other_calls_are_served_while_the_largest_sync_runs(apis):
     assert finished >= 1
 
 
+@pytest.mark.slow
 def test_the_window_of_a_stream_is_not_the_page_budget(api):
     """A narrow window still pages by batchSize when the values are small."""
     time.sleep(1.1)

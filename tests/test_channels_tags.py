@@ -1,4 +1,4 @@
-"""getChannels and getTags (SPEC 7.19, 7.20) through zeep and suds built from the served WSDL
+"""getChannels and getTags through zeep and suds built from the served WSDL
 (2_2 and 3_1), every response validated against the schema, plus the raw wire shape.
 
 The channels and tag types come from the shared server's instance file (tests/support/

@@ -57,6 +57,7 @@ def _leads_with(endpoint: str, key_type: str, value: str) -> list[etree._Element
     return success(call(endpoint, body), "getLead").findall(".//leadRecord")
 
 
+@pytest.mark.slow
 def test_overlapping_writers_leave_one_lead_per_email_foreign_id_and_cookie(two_servers):
     tag = uuid.uuid4().hex[:8]
     emails = [f"cw-{tag}-{i}@mktows-test.example.com" for i in range(100)]

@@ -1,5 +1,5 @@
 """getCustomObjects, syncCustomObjects, deleteCustomObjects through zeep and suds (2_2 and 3_1),
-plus the SPEC samples as raw XML (SPEC 7.21 - 7.23; DECISIONS #3, #4, #24, #32, #41, #42, #53).
+plus the vendor's samples as raw XML (docs/objects.md, Custom objects).
 
 The shared server declares the custom object Roadshow (tests/support/server.py): MKTOID
 (integer, dedupe, links to the lead's Id), rid (string, dedupe), city, visited_on (date),
@@ -70,7 +70,7 @@ def _statuses(statuses: list[dict]) -> list[tuple[str, str | None]]:
     return [(s["status"], s.get("error")) for s in statuses]
 
 
-# --------------------------------------------------------------------------- the SPEC flow
+# ---------------------------------------------------------------- the vendor's sample flow
 
 
 def test_sample_flow_upsert_get_by_lead_and_key_project_delete(api, unique_email):
@@ -242,7 +242,7 @@ def test_changes_are_logged_as_change_custom_object(api, unique_email):
     assert attr_list(logged[1]) == [("Object Name", "Roadshow"), ("Action", "Updated"), ("MKTOID", str(lead_id)),
                                     ("rid", "r1"), ("city", "Rome"), ("Lead ID", str(lead_id))]
     if api.version == "2_2":
-        return  # activityNameFilter exists from 2_3 (SPEC 9)
+        return  # activityNameFilter exists from 2_3
     position = {"oldestCreatedAt": t0}
     changes = api.call("getLeadChanges", startPosition=position, batchSize=1000,
                        activityNameFilter={"stringItem": ["Change Custom Object"]},
@@ -267,7 +267,7 @@ def test_merge_moves_the_losers_records_to_the_winner(api, unique_email):
     assert _get(api, {"MKTOID": loser})["returnCount"] == 0
 
 
-# --------------------------------------------------------------------------- the SPEC samples, raw
+# ----------------------------------------------------------------------- the vendor's samples, raw
 
 
 def _raw_sync(server, version: str, lead_id: int, rid: str, operation: str = "<operation>UPSERT</operation>"):
@@ -319,7 +319,7 @@ def test_empty_result_has_an_empty_list_wrapper(server, lead_api, unique_email):
         f"<attrName>MKTOID</attrName><attrValue>{lead_id}</attrValue></attribute></customObjKeyList>"
         "<includeAttributes/></ns1:paramsGetCustomObjects>")), "getCustomObjects").find("result")
     wrapper = result.find("customObjList")
-    assert wrapper is not None and not is_nil(wrapper) and len(wrapper) == 0  # DECISIONS #56
+    assert wrapper is not None and not is_nil(wrapper) and len(wrapper) == 0  # empty wrapper, never nil
     assert result.findtext("returnCount") == "0" and result.findtext("newStreamPosition") == ""
 
 

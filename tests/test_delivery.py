@@ -372,6 +372,7 @@ time.sleep(600)
 """
 
 
+@pytest.mark.slow
 def test_killed_sender_resumes_and_every_recipient_gets_exactly_one(db: Database, sink: SmtpSink) -> None:
     """SIGKILL a process sending over 4 connections: each message arrives once, nobody is skipped."""
     total = 2000
@@ -395,6 +396,7 @@ def test_killed_sender_resumes_and_every_recipient_gets_exactly_one(db: Database
     assert Counter(a.type_name for a in activity_rows(db)) == {"Email Delivered": total}
 
 
+@pytest.mark.slow
 def test_two_sender_processes_share_the_outbox_without_duplicates(db: Database, sink: SmtpSink) -> None:
     """Claims are safe across processes (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer)."""
     total = 1200

@@ -14,7 +14,7 @@ FIELD_ELEMENTS = [
     "isUpdateBlocked", "isName", "isPrimaryKey", "isCustom", "isDynamic", "dynamicFieldRef", "updatedAt",
 ]
 
-# SPEC §7.17: name, sourceObject, dataType, size, isName, isPrimaryKey
+# name, sourceObject, dataType, size, isName, isPrimaryKey
 ACTIVITY_FIELDS = [
     ("id", "Event", "integer", 10, False, True),
     ("activityDateTime", "Event", "dateTime", None, False, False),

@@ -1,4 +1,4 @@
-"""Faults: shape (SPEC §4.1), codes (§4.2) and hostile or broken input, over raw HTTP."""
+"""Faults: shape, codes and hostile or broken input, over raw HTTP."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def test_body_element_in_foreign_namespace_20019(server):
 
 
 def test_soapaction_never_decides_dispatch(server):
-    """A wrong SOAPAction must not fault: dispatch is by body element (SPEC §2.2)."""
+    """A wrong SOAPAction must not fault: dispatch is by body element."""
     hdrs = {"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '"http://www.marketo.com/mktows/deleteMObjects"'}
     success(post(server.endpoint(), envelope("<ns1:paramsListMObjects/>"), hdrs), "listMObjects")
 
@@ -223,7 +223,7 @@ def test_unknown_attribute_in_sync_multiple_leads_20105_and_nothing_written(serv
         "</leadRecordList></ns1:paramsSyncMultipleLeads>"
     )
     f = assert_fault(call(server.endpoint(), body), 20105)
-    assert f.message == "syncMultipleLeads operation failed: unknown fields for import: pants (20105)"  # DECISIONS #48
+    assert f.message == "syncMultipleLeads operation failed: unknown fields for import: pants (20105)"  # the whole call fails
     for e in (e1, e2):
         assert_fault(call(server.endpoint(), _get_lead("EMAIL", e)), 20103)
 
@@ -341,7 +341,7 @@ def test_describe_unknown_object_20110(server):
 
 
 def test_unknown_lead_owner_is_20108_not_20103(server, unique_email):
-    """SPEC §4.2: a LEADOWNEREMAIL / SFDCLEADOWNERID key naming no owner is 20108."""
+    """A LEADOWNEREMAIL / SFDCLEADOWNERID key naming no owner is 20108."""
     owner = unique_email("owner")
     email = unique_email("owned")
     success(call(server.endpoint(), _sync_lead(email, {"LeadOwnerEmail": owner, "SFDCLeadOwnerId": "005-" + owner})), "syncLead")
@@ -363,7 +363,7 @@ def test_unknown_lead_owner_is_20108_not_20103(server, unique_email):
 
 
 def test_foreign_sys_person_id_without_type_is_20109_and_nothing_written(server, unique_email):
-    """SPEC §6.3: ForeignSysType must accompany ForeignSysPersonId."""
+    """ForeignSysType must accompany ForeignSysPersonId."""
     email = unique_email("fspi-notype")
     body = (
         f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email><ForeignSysPersonId>crm-{email}</ForeignSysPersonId>"

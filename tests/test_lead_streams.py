@@ -31,6 +31,7 @@ def _ids(result: dict) -> list[int]:
     return [int(r["Id"]) for r in items(result, "leadRecordList", "leadRecord")]
 
 
+@pytest.mark.slow
 def test_a_fresh_end_date_with_every_page_continues_the_stream(api, unique_email):
     _settle()  # nothing another test wrote shares this stream's first second
     start = utcnow()
@@ -67,6 +68,7 @@ def test_a_position_is_refused_by_another_kind_of_selector_or_when_forged(api, u
     assert (fault.code, fault.faultstring) == (20122, "20122 - Bad Stream Position")
 
 
+@pytest.mark.slow
 def test_updated_since_needs_no_end_date_and_only_two_ends_are_limited(api, unique_email):
     lead = api.create_lead(unique_email("since"))
     since = utcnow() - dt.timedelta(days=45)
@@ -86,6 +88,7 @@ def test_updated_since_needs_no_end_date_and_only_two_ends_are_limited(api, uniq
 
 
 @pytest.mark.parametrize("kind", ["zeep", "suds"])
+@pytest.mark.slow
 def test_default_page_sizes_are_a_thousand(lead_api, unique_email, kind):
     api = lead_api(kind, "2_2")
     _settle()

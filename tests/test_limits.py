@@ -1,4 +1,4 @@
-"""Per-tenant call limits (SPEC 5): daily quota 20015, rate 20023, concurrency 20024."""
+"""Per-tenant call limits: daily quota 20015, rate 20023, concurrency 20024."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def _server(tmp_path, **limits: str):
 def test_rate_limit_counts_authenticated_calls_only(tmp_path):
     with _server(tmp_path, MKTOWS_RATE_LIMIT_CALLS="5", MKTOWS_RATE_LIMIT_SECONDS="600") as srv:
         endpoint = srv.endpoint("2_9")
-        for _ in range(8):  # refused by authentication: never counted (DECISIONS #22)
+        for _ in range(8):  # refused by authentication: never counted
             bad = auth_header_xml(signature="0" * 40)
             assert_fault(call(endpoint, LIST_MOBJECTS, header_xml=bad), 20014)
         for _ in range(5):

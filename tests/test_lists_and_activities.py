@@ -169,7 +169,7 @@ def test_lead_activity_version_shapes(api, unique_email):
     assert acts
     for r in acts:
         if api.version == "3_1":
-            assert r["marketoGUID"] == str(r["id"]), "marketoGUID = decimal activity id (DECISIONS #20)"
+            assert r["marketoGUID"] == str(r["id"]), "marketoGUID = decimal activity id"
         else:
             assert "marketoGUID" not in r or r["marketoGUID"] is None
 
@@ -285,7 +285,7 @@ def test_lead_changes_type_filters(api, unique_email):
         records, _ = _changes(api, start, selector=sel, include=["ChangeDataValue"])
     else:
         records, _ = _changes(api, start, selector=sel, names=["Change Data Value"])
-        # unknown names match nothing, no fault (DECISIONS #49)
+        # unknown names match nothing, no fault (docs/leads.md)
         none, pages = _changes(api, start, selector=sel, names=["No Such Activity"])
         assert none == [] and pages == [(0, 0)]
         # names are matched case-insensitively
@@ -326,7 +326,7 @@ def test_empty_results_use_empty_wrappers(server):
     nsp = result.find("newStreamPosition")
     assert nsp is not None and not (nsp.text or "") and not nsp.attrib, "empty newStreamPosition, not nil"
     lrl = result.find("leadRecordList")
-    assert lrl is not None and len(lrl) == 0 and not lrl.attrib, "empty wrapper, not nil (DECISIONS #56)"
+    assert lrl is not None and len(lrl) == 0 and not lrl.attrib, "empty wrapper, not nil"
 
 
 def test_get_lead_activity_vendor_php_empty_start_position(server, unique_email):
@@ -380,7 +380,7 @@ def _raw_changes(server, version: str, lead_id: int, t0: dt.datetime, names: lis
 
 @pytest.mark.parametrize("version", ["2_2", "3_1"])
 def test_lead_change_record_without_asset_has_nil_mktg_asset_name(server, unique_email, version):
-    """SPEC §2.4: LeadChangeRecord/mktgAssetName is nillable, so no asset -> xsi:nil (only the
+    """LeadChangeRecord/mktgAssetName is nillable, so no asset -> xsi:nil (only the
     non-nillable ActivityRecord/mktgAssetName is an empty element)."""
     from support.soap import is_nil
 
@@ -404,7 +404,7 @@ def test_lead_change_record_without_asset_has_nil_mktg_asset_name(server, unique
 
 
 def test_activity_name_filter_only_on_2_3_and_later(server, unique_email):
-    """activityNameFilter exists from 2_3 (SPEC §9); an older endpoint ignores the element (DECISIONS #54)."""
+    """activityNameFilter exists from 2_3; an older endpoint ignores it, as any unknown element."""
     t0 = utcnow() - dt.timedelta(seconds=2)
     email = unique_email("namefilter")
     lead = _raw_sync(server, email, "A")

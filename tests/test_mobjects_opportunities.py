@@ -1,5 +1,5 @@
 """getMObjects / syncMObjects / deleteMObjects / describeMObject on Opportunity and
-OpportunityPersonRole (SPEC 7.14 - 7.17, 8.5) through zeep and suds built from the served
+OpportunityPersonRole through zeep and suds built from the served
 WSDL (2_2 and 3_1); the clients' plugins validate every response against the served schema.
 A few shapes (MObjStatus/id on 2_7, JAX-WS style criteria, the comparison enum) go over raw SOAP.
 
@@ -101,7 +101,7 @@ def _associations(obj: dict) -> list[tuple]:
 
 
 def _no_object_id(api: LeadApi):
-    """MObjStatus/id when there is no object: 0 on 2_2 (not nillable there), nil from 2_7 (DECISIONS #51)."""
+    """MObjStatus/id when there is no object: 0 on 2_2 (not nillable there), nil from 2_7."""
     return 0 if api.version == "2_2" else None
 
 
@@ -319,7 +319,7 @@ def _activities(api: LeadApi, lead: int, name: str) -> list[dict]:
     return [r for r in api.all_activities(lead) if r["activityType"] == name]
 
 
-OPPORTUNITY_ACTIVITIES = {  # display name -> WSDL enum (SPEC 8.3)
+OPPORTUNITY_ACTIVITIES = {  # display name -> WSDL enum
     "Add to Opportunity": "AssocWithOpprtntyInSales",
     "Update Opportunity": "UpdateOpprtntyInSales",
     "Remove from Opportunity": "DissocFromOpprtntyInSales",

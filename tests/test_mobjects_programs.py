@@ -1,4 +1,4 @@
-"""getMObjects / syncMObjects / deleteMObjects on Program (SPEC 7.14 - 7.16) through zeep and
+"""getMObjects / syncMObjects / deleteMObjects on Program through zeep and
 suds built from the served WSDL (2_2 and 3_1); the clients' plugins validate every response
 against the served schema. Failure cases also go over raw SOAP.
 
@@ -170,7 +170,7 @@ def test_program_output_as_the_sample_shows_it(api):
     assert dict(cost)["Month"] == "2026-03-01" and dict(cost)["Amount"] == "3000" and dict(cost)["Note"] == "Venue"
     assert [t for t in typed if t[0] == "Token"] == [("Token", [("Name", "Speaker"), ("Value", "Ada Lovelace")])]
 
-    # without includeDetails: the attributes and the tags, no costs or tokens (DECISIONS #11)
+    # without includeDetails: the attributes and the tags, no costs or tokens (docs/objects.md)
     plain = _one(api, "Alpha Webinar")
     assert {kind for kind, _ in _typed(plain)} == {"Tag"} and _attribs(plain) == attrs
     beta = _one(api, "beta blog")
@@ -352,7 +352,7 @@ def test_raw_soap_sample_query_and_bad_comparison(programs_server):
         "<mObjCriteria><attrName>Role</attrName><comparison>EQ</comparison><attrValue>a</attrValue></mObjCriteria>")),
         20110)
     assert "Role" in fault.message
-    # the vendor's Ruby sample misspells <comparison>: ignored as unknown, then required-missing (DECISIONS #54)
+    # the vendor's Ruby sample misspells <comparison>: ignored as unknown, then required-missing (docs/objects.md)
     fault = assert_fault(call(endpoint, _get_body(
         "<mObjCriteria><attrName>Id</attrName><comparsion>LE</comparsion><attrValue>1010</attrValue></mObjCriteria>")),
         20017)

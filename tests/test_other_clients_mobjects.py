@@ -1,4 +1,4 @@
-"""MObjects, custom objects, channels and tags (SPEC 6.8, 7.14 - 7.23) through the third-party
+"""MObjects, custom objects, channels and tags through the third-party
 SOAP clients Marketo users run, against the session's real `mktows serve` (both backends).
 
 Each client runs one script of its own, written the way a user of that client writes it
@@ -52,7 +52,7 @@ SCRIPTS = {"php": "mobjects.php", "node": "mobjects.js", "perl": "mobjects.pl"}
 VERSIONS = ["2_2", "2_9"]
 CLOCK_SLACK = timedelta(minutes=2)  # server and test share the host clock; createdAt has whole seconds
 
-WEBINAR_STATUSES = [  # SPEC 7.19: channels by name, their statuses by status name
+WEBINAR_STATUSES = [  # channels by name, their statuses by status name
     {"Status": "Attended", "Step": "40", "Webinar Behavior": "Attended", "Success": "true"},
     {"Status": "Invited", "Step": "10", "Success": "false"},
     {"Status": "No Show", "Step": "30", "Webinar Behavior": "No Show", "Success": "false"},

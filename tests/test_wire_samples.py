@@ -244,7 +244,7 @@ def test_keep_alive_with_httpx_client(server, seeded):
 
 
 # --------------------------------------------------------------------------- documented client quirks
-# Shapes the vendor's own samples and common clients send (SPEC §2.3/§2.4/§3.1), as raw XML.
+# Shapes the vendor's own samples and common clients send, as raw XML.
 
 
 def _call_ok(server, op: str, body: str, *, version: str = "2_2", header: str | None = None) -> etree._Element:
@@ -333,7 +333,7 @@ def test_content_type_spellings(server, ctype):
 
 
 def test_2_2_request_on_3_1_endpoint_and_3_1_fields_on_2_2(server, unique_email):
-    """Requests are parsed with the union of all versions (SPEC §9)."""
+    """Requests are parsed with the union of all versions."""
     email, lead_id = _new_lead(server, unique_email)
     body = (
         f"<ns1:paramsListOperation><listOperation>ISMEMBEROFLIST</listOperation><listKey><keyType>MKTOLISTNAME</keyType>"
@@ -379,7 +379,7 @@ def test_skip_activity_log_on_2_2(server, unique_email):
 
 
 def test_clearlist_accepted_on_2_2(server, unique_email):
-    """DECISIONS #47: CLEARLIST (some 2_1/2_2 builds) removes every member."""
+    """CLEARLIST (in the stubs of some 2_1/2_2 builds) removes every member."""
     from support.soap import call, success
 
     ids = [_new_lead(server, unique_email)[1] for _ in range(2)]

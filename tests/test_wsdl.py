@@ -2,11 +2,12 @@
 
 2_2 must match the golden file exactly (apart from comments, documentation, whitespace,
 prefixes and the rewritten soap:address); 2_3/2_7/2_9/3_1 must match it with exactly the
-SPEC §9 deltas applied (see support/wsdl_model.expected_model).
+version deltas applied (see support/wsdl_model.expected_model).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import httpx
@@ -23,7 +24,10 @@ GOLDEN = Path(__file__).resolve().parents[2] / "shared/reference/wsdl/marketo-mk
 @pytest.fixture(scope="module")
 def golden() -> wsdl_model.Model:
     if not GOLDEN.is_file():
-        pytest.fail(f"golden WSDL not found at {GOLDEN} (the shared/ folder must sit beside the clone)")
+        message = f"the vendor's 2_2 WSDL is not at {GOLDEN} (a folder beside the clone that holds the team's reference files)"
+        if os.environ.get("MKTOWS_REQUIRE_VENDOR_WSDL") == "1":  # set by .ci/run
+            pytest.fail(message)
+        pytest.skip(message)
     return wsdl_model.parse(GOLDEN.read_bytes())
 
 
@@ -45,7 +49,7 @@ def _compare(actual: wsdl_model.Model, expected: wsdl_model.Model) -> None:
     assert actual.name == expected.name == "mktows"
     assert actual.target_namespace == expected.target_namespace
     assert actual.schema_target_namespace == expected.schema_target_namespace
-    # elementFormDefault / attributeFormDefault must stay unset (=unqualified, SPEC §2.3)
+    # elementFormDefault / attributeFormDefault must stay unset (=unqualified, as in the vendor's schema)
     assert actual.schema_attrs.get("elementFormDefault", "unqualified") == "unqualified"
     assert actual.schema_attrs.get("attributeFormDefault", "unqualified") == "unqualified"
 
@@ -121,7 +125,7 @@ def test_specific_deltas_spelled_out(served):
     assert n.index("cloneToProgramName") == n.index("programName") + 1
     for m in (m22, m23, m27, m29, m31):
         [lot] = [s for s in m.simple_types if s[0] == "ListOperationType"]
-        assert "CLEARLIST" not in lot[2], "CLEARLIST is accepted on input but never advertised (DECISIONS #47)"
+        assert "CLEARLIST" not in lot[2], "CLEARLIST is accepted on input but never advertised"
 
 
 @pytest.mark.parametrize("query", ["wsdl", "WSDL", "Wsdl"])

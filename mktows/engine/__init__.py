@@ -121,7 +121,7 @@ class Engine:
         with self.db.write() as conn:
             users.put_field(conn, field, self.now())
 
-    # --- leads (SPEC 7.1 - 7.5) -----------------------------------------------------------
+    # --- leads ----------------------------------------------------------------------------
     def get_leads(self, key: LeadKey) -> list[Lead]:
         with self.db.read() as conn:
             return leads.get_leads(conn, users.registry(conn), key)
@@ -135,7 +135,7 @@ class Engine:
         move_cookie: bool = False,
         workspace: str | None = None,
     ) -> SyncOutcome:
-        """syncLead: upsert one lead by Id > foreign id > anonymous cookie > email (SPEC 7.3)."""
+        """syncLead: upsert one lead by Id > foreign id > anonymous cookie > email (docs/leads.md)."""
         with self.db.write() as conn:
             return sync.sync_lead(conn, users.registry(conn), record, self.now(), return_lead=return_lead,
                                   cookie=cookie, move_cookie=move_cookie, workspace=workspace)
@@ -183,7 +183,7 @@ class Engine:
         with self.db.write() as conn:
             return sync.track_cookie(conn, cookie, self.now())
 
-    # --- activities (SPEC 7.6, 7.7) -------------------------------------------------------
+    # --- activities -----------------------------------------------------------------------
     def lead_activity(
         self,
         key: LeadKey,
@@ -225,7 +225,7 @@ class Engine:
                 selector=selector,
             )
 
-    # --- lists (SPEC 7.8) -----------------------------------------------------------------
+    # --- lists ----------------------------------------------------------------------------
     def list_operation(
         self,
         operation: str,
@@ -269,7 +269,7 @@ class Engine:
         with self.db.read() as conn:
             return one_lead_id(conn, key)
 
-    # --- metadata (SPEC 7.17, 7.18) -------------------------------------------------------
+    # --- metadata -------------------------------------------------------------------------
     def describe(self, object_name: str) -> ObjectMetadata:
         with self.db.read() as conn:
             return metadata.describe(object_name, users.registry(conn), opportunity_fields.load_schemas(conn),
@@ -278,7 +278,7 @@ class Engine:
     def object_names(self) -> list[str]:
         return metadata.object_names()
 
-    # --- MObjects (SPEC 7.14 - 7.16) ------------------------------------------------------
+    # --- MObjects -------------------------------------------------------------------------
     def get_mobjects(self, query: MObjectQuery) -> MObjectPage:
         secret = self._hmac_secret()
         with self.db.read() as conn:
@@ -293,7 +293,7 @@ class Engine:
         with self.db.write() as conn:
             return mobjects.delete_mobjects(conn, objects, self.now())
 
-    # --- channels and tags (SPEC 7.19, 7.20) ----------------------------------------------
+    # --- channels and tags ----------------------------------------------------------------
     def get_channels(self, names: list[str] | None = None) -> list[ChannelInfo]:
         """Every channel, or those named (unknown names left out), by name."""
         with self.db.read() as conn:
@@ -304,7 +304,7 @@ class Engine:
         with self.db.read() as conn:
             return catalog.get_tags(conn, wanted)
 
-    # --- custom objects (SPEC 7.21 - 7.23) ------------------------------------------------
+    # --- custom objects -------------------------------------------------------------------
     def get_custom_objects(
         self,
         type_name: str,
@@ -325,7 +325,7 @@ class Engine:
     def sync_custom_objects(
         self, type_name: str, records: list[CustomRecord], operation: str | None = None
     ) -> list[CustomObjectStatus]:
-        """Per-record statuses in input order; operation absent means UPSERT (DECISIONS #53)."""
+        """Per-record statuses in input order; operation absent means UPSERT."""
         with self.db.write() as conn:
             return custom_objects.sync_records(conn, users.registry(conn), type_name, records, operation, self.now())
 
@@ -333,7 +333,7 @@ class Engine:
         with self.db.write() as conn:
             return custom_objects.delete_records(conn, type_name, key_lists, self.now())
 
-    # --- campaigns and imports (SPEC 7.9 - 7.13) ---------------------------------------------
+    # --- campaigns and imports ---------------------------------------------------------------
     def campaigns_for_source(self, source: str, name: str | None = None, exact: bool = False) -> list[CampaignInfo]:
         with self.db.read() as conn:
             return programs.campaigns_for_source(conn, source, name, exact)

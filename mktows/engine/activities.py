@@ -1,4 +1,4 @@
-"""getLeadActivity (newest first) and getLeadChanges (oldest first), keyset paged (SPEC 7.6, 7.7).
+"""getLeadActivity (newest first) and getLeadChanges (oldest first), keyset paged.
 
 The position's `offset` carries `ID:{last id}`; the next page continues strictly after
 that row in the call's ordering, so pages never overlap whatever is written meanwhile.
@@ -133,7 +133,7 @@ ONE_SECOND = timedelta(seconds=1)
 
 
 def whole_second(moment: datetime) -> datetime:
-    """Positions travel without fractions (SPEC 2.4), so an upper bound covers its whole second."""
+    """Date-times go on the wire without fractions, so an upper bound covers its whole second."""
     return moment.replace(microsecond=0)
 
 
@@ -185,7 +185,7 @@ def _person(conn: Connection, lead_id: int) -> tuple[str | None, str | None]:
 def _selector_condition(
     conn: Connection, selector: LeadSelector | None
 ) -> tuple[ColumnElement[bool], datetime | None, datetime | None]:
-    """Lead filter plus window bounds a LastUpdateAtSelector contributes (SPEC 7.7)."""
+    """Lead filter plus window bounds a LastUpdateAtSelector contributes."""
     if selector is None:
         return true(), None, None
     if isinstance(selector, KeySelector):

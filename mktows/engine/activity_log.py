@@ -1,4 +1,4 @@
-"""Writing activity rows and reading them back as `Activity` values (SPEC 8.2).
+"""Writing activity rows and reading them back as `Activity` values.
 
 Callers pass the connection of their own write transaction, so an activity is logged
 atomically with the change that caused it.

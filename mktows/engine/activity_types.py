@@ -1,4 +1,4 @@
-"""The one table of activity types: WSDL enum code (SPEC 6.6 order) and display name (8.3).
+"""The one table of activity types: WSDL enum code (in the schema's order) and display name.
 
 The SOAP layer generates the WSDL `ActivityType` enumeration from `ACTIVITY_TYPE_ENUMS`;
 records and `activityNameFilter` use the display names.
@@ -124,5 +124,5 @@ def by_code(code: str) -> ActivityType:
 
 
 def by_name(name: str) -> ActivityType | None:
-    """The type for a display name, case-insensitively; None when unknown (DECISIONS #49)."""
+    """The type for a display name, case-insensitively; None when unknown (a filter name then matches nothing)."""
     return _BY_NAME_LOWER.get(name.strip().lower())

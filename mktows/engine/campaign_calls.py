@@ -1,4 +1,4 @@
-"""The rules of requestCampaign and scheduleCampaign around the campaign runtime (SPEC 7.12, 7.13).
+"""The rules of requestCampaign and scheduleCampaign around the campaign runtime.
 
 These functions resolve and check what the caller named (campaign, leads, tokens, clone)
 and hand a run to `engine.campaigns`, inside the caller's write transaction.
@@ -26,8 +26,8 @@ from mktows.errors import (
 )
 from mktows.store.tables import server_meta
 
-MAX_KEYS = 100  # requestCampaign: keys beyond the first 100 are ignored (SPEC 7.12)
-# The clone limit resets with the call quota: midnight US Central (DECISIONS #7, #23).
+MAX_KEYS = 100  # requestCampaign: keys beyond the first 100 are ignored, as the vendor's did
+# The clone limit resets with the call quota: midnight US Central.
 CLONE_COUNTER_PREFIX = "clones_on:"
 
 

@@ -90,7 +90,7 @@ def schedule_campaign(
 
 
 def request_activity(campaign: CampaignInfo, lead_id: int, source_label: str, now: datetime) -> ActivityRow:
-    """`Request Campaign` (SPEC 8.3): Source, Campaign ID, Lead ID; campaign = its full name."""
+    """`Request Campaign`: Source, Campaign ID, Lead ID; campaign = its full name."""
     return ActivityRow(
         lead_id=lead_id,
         created_at=now,

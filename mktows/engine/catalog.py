@@ -1,8 +1,8 @@
-"""The channel and tag catalogue the instance file declares: getChannels, getTags (SPEC 7.19,
-7.20) and the one reader of a channel's progression statuses.
+"""The channel and tag catalogue the instance file declares: getChannels, getTags and the one
+reader of a channel's progression statuses.
 
 Names match case-insensitively; what comes back is spelt as declared. A tag-type filter keeps
-the listed types and, when values are given, only those values (DECISIONS #9, #10); the
+the listed types and, when values are given, only those values (no values: all of them); the
 `Channel` type is never a tag type here: channels are their own table.
 """
 
@@ -42,7 +42,7 @@ def channel_statuses(conn: Connection, channel: str | None) -> list[ProgressionS
 
 def get_channels(conn: Connection, names: list[str] | None) -> list[ChannelInfo]:
     """Every channel, or those named (unknown names are left out), by name, each with its
-    statuses sorted by status name, as the vendor's sample shows (DECISIONS #45)."""
+    statuses sorted by status name, as the vendor's sample shows."""
     query = select(channels)
     wanted = {n.strip().lower() for n in names or () if n and n.strip()}
     if wanted:

@@ -1,4 +1,4 @@
-"""Custom object types from the instance file and their records (SPEC 7.21 - 7.23, 8.6).
+"""Custom object types from the instance file and their records.
 
 A type has fields; its *dedupe* fields, in declared order, form the key that names a record,
 and at most one field links the record to a lead through a lead field (`MKTOID` -> `Id`).
@@ -7,10 +7,11 @@ other values (JSON). Each dedupe and link value also gets a row in `custom_objec
 a partial-key filter is an indexed lookup and pages are keyset pages on the record id.
 
 Writes follow the MObject rules (a FAILED record changes nothing, 100 per call, duplicates
-inside a call fail) with the schema's status enum only (DECISIONS #4), and log `Change Custom
-Object` on the linked lead in the same transaction. A sync checks every record in Python
-against the rows loaded up front, then writes all of them in one savepoint with a few
-executemany statements; only if that fails in the database is each written in its own.
+inside a call fail) with the schema's status enum only (generated clients reject any other
+value), and log `Change Custom Object` on the linked lead in the same transaction. A sync
+checks every record in Python against the rows loaded up front, then writes all of them in
+one savepoint with a few executemany statements; only if that fails in the database is each
+written in its own.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from mktows.store.queries import bulk_insert, in_values, insert_returning_ids
 from mktows.store.tables import custom_object_keys, custom_object_records, custom_object_types, lead_values, leads
 
 PAGE_SIZE = 100
-MAX_FIELDS = 50  # SPEC 8.6
+MAX_FIELDS = 50  # Marketo's limit of fields per custom object type
 MAX_KEY_VALUE = 255  # characters per dedupe or link value (they are indexed)
 LEAD_ID_FIELD = "Id"  # the lead's id: not in the field registry, but a valid link target
 CHANGE_CUSTOM_OBJECT = next(t for t in activity_types.ACTIVITY_TYPES if t.name == "Change Custom Object")
@@ -133,7 +134,7 @@ def _type_of(row: Any) -> CustomType:
 
 
 def find_type(conn: Connection, name: str | None) -> CustomType:
-    """A type by case-insensitive name (DECISIONS #42), or fault 20110 naming the known ones."""
+    """A type by case-insensitive name, or fault 20110 naming the known ones."""
     row = conn.execute(
         select(custom_object_types).where(custom_object_types.c.name_lower == (name or "").strip().lower())
     ).first()
@@ -172,7 +173,7 @@ def get_records(
     ctype = find_type(conn, type_name)
     filters = _filters(ctype, keys)
     wanted = _projection(ctype, include)
-    size = positions.page_size(batch_size, PAGE_SIZE)  # default and ceiling 100 (SPEC 7.21, DECISIONS #24)
+    size = positions.page_size(batch_size, PAGE_SIZE)  # default and ceiling 100 (docs/objects.md, Custom objects)
     digest = positions.query_hash({"t": ctype.id, "k": sorted(filters)})
     after = _after_id(secret, position, digest, now) if position else 0
     cond = R.type_id == ctype.id
@@ -263,7 +264,7 @@ def sync_records(
     """One status per record, in input order; a FAILED record changes nothing."""
     ctype = find_type(conn, type_name)
     check_count(records, "syncCustomObjects")
-    op = (operation or "UPSERT").strip().upper()  # absent or nil: UPSERT (DECISIONS #53)
+    op = (operation or "UPSERT").strip().upper()  # absent or nil: UPSERT (the schema makes it optional)
     if op not in SYNC_OPERATIONS:
         raise BadParameter(f"Unknown operation {operation!r} (expected one of: {', '.join(SYNC_OPERATIONS)})")
     _check_names(ctype, (name for r in records for name, _ in (*r.keys, *r.attributes)))
@@ -341,7 +342,7 @@ def delete_records(
 
 def _check_names(ctype: CustomType, names: Iterable[str]) -> None:
     """An unknown field anywhere fails the whole call before anything is written
-    (as syncMultipleLeads does, DECISIONS #48)."""
+    (as syncMultipleLeads does)."""
     unknown = list(dict.fromkeys(n for n in names if ctype.field(n) is None))
     if unknown:
         listed = ", ".join(repr(n) for n in unknown)
@@ -504,7 +505,7 @@ class _Writer:
         return _Plan("CREATED", self._activity(lead_id, "Created", given.key, changed), create=record, indexed=indexed)
 
     def _update(self, row: Any, given: _Input) -> _Plan:
-        """UPDATED, also when nothing changed (the schema has no UNCHANGED, DECISIONS #4)."""
+        """UPDATED, also when nothing changed (the schema's status enum has no UNCHANGED)."""
         old = json.loads(row.field_values)
         new = dict(old)
         for name, value in given.values.items():
@@ -593,8 +594,7 @@ def _dump(values: dict[str, str]) -> str:
 
 
 def find_lead(conn: Connection, registry: FieldRegistry, lead_field: str, value: str) -> int | None:
-    """The lead whose `lead_field` holds `value`; the most recently updated one on ties
-    (DECISIONS #26)."""
+    """The lead whose `lead_field` holds `value`; the most recently updated one on ties."""
     if lead_field == LEAD_ID_FIELD:
         try:
             cond = leads.c.id == int(value)

@@ -1,6 +1,6 @@
-"""The lead field registry: standard fields (SPEC 8.1) plus custom ones from the database.
+"""The lead field registry: standard fields plus custom ones from the database.
 
-Lookups are case-insensitive (DECISIONS #42); output always uses the canonical API name.
+Lookups are case-insensitive; output always uses the canonical API name.
 Values are validated and normalised per data type on the way in, so what is stored is
 already in the output format (`YYYY-MM-DD`, `true`/`false`, plain decimals).
 """
@@ -62,7 +62,7 @@ def _f(name: str, display: str, data_type: str = "string", size: int | None = 25
     return Field(name, display, data_type, size, **kw)  # type: ignore[arg-type]
 
 
-# The ForeignSysType enumeration of the WSDL (SPEC 6.3): the value is echoed in a typed element.
+# The ForeignSysType enumeration of the WSDL: the value is echoed in a typed element.
 FOREIGN_SYS_TYPES = ("CUSTOM", "SFDC", "NETSUITE")
 
 # Fields that are top-level LeadRecord elements, never repeated in leadAttributeList.
@@ -78,7 +78,7 @@ STANDARD_FIELDS: tuple[Field, ...] = (
     _f("LastName", "Last Name"),
     _f("Title", "Job Title"),
     _f("Company", "Company Name"),
-    _f("Phone", "Phone Number"),  # string, as in the vendor's getLead sample (SPEC 8.1)
+    _f("Phone", "Phone Number"),  # string, as in the vendor's getLead sample
     _f("MobilePhone", "Mobile Phone Number", "phone"),
     _f("Fax", "Fax Number", "phone"),
     _f("Website", "Website", "url"),

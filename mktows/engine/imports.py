@@ -1,4 +1,4 @@
-"""importToList and getImportToListStatus (SPEC 7.9, 7.10; DECISIONS #5, #35, #36, #37, #50).
+"""importToList and getImportToListStatus (docs/campaigns.md, Imports and the campaign calls).
 
 `import_to_list` validates the call, writes an `import_jobs` row and enqueues the
 "list.import" job in the caller's transaction. The job works through the rows in chunks,
@@ -213,7 +213,7 @@ def import_to_list(
 
 
 def import_status(conn: Connection, program_name: str | None, list_name: str | None) -> ImportStatus:
-    """The last import into the list (SPEC 7.10; DECISIONS #50)."""
+    """The last import into the list; a list that never had one is 20110, not a COMPLETE."""
     program_name = (program_name or "").strip()
     list_name = (list_name or "").strip()
     if not program_name or not list_name:

@@ -1,6 +1,6 @@
 """Durable jobs in the same database: enqueued in the caller's transaction, run by workers.
 
-The narrow seam the scale-out issue will put on an existing job engine:
+The narrow seam through which an existing job engine could later take over:
 `enqueue`, `job_handler`, `Workers` (plus `current_job` / `now` for handlers that care).
 A handler must be idempotent: a job interrupted by a crash runs again after its lease ends.
 

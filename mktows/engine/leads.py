@@ -1,4 +1,4 @@
-"""Reading leads: key lookups, loading records in bulk, and keyset pages (SPEC 7.1, 7.2).
+"""Reading leads: key lookups, loading records in bulk, and keyset pages.
 
 Every read loads leads with two queries (rows, then values) whatever the page size,
 so there is no per-lead query anywhere.
@@ -129,7 +129,7 @@ def not_found(key: LeadKey) -> MarketoError:
 
 
 def one_lead_id(conn: Connection, key: LeadKey) -> int:
-    """The lead a single-lead call means: the most recently updated match (DECISIONS #26)."""
+    """The lead a single-lead call means: the most recently updated match."""
     ids = find_ids(conn, key, newest_first=True)
     if not ids:
         raise not_found(key)

@@ -175,7 +175,7 @@ def chunks(items: list[int], size: int = 500) -> list[list[int]]:
 def list_event(
     kind: object, lead_id: int, list_id: int, list_name: str, now: datetime, campaign: str | None = None
 ) -> ActivityRow:
-    """`Add to List` / `Remove from List`: asset = list name, List ID and Lead ID (SPEC 8.3)."""
+    """`Add to List` / `Remove from List`: asset = list name, List ID and Lead ID."""
     return ActivityRow(
         lead_id=lead_id,
         created_at=now,

@@ -1,4 +1,4 @@
-"""describeMObject / listMObjects (SPEC 7.17, 7.18, 8.5) from the engine's own tables."""
+"""describeMObject / listMObjects from the engine's own tables."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ OBJECT_NAMES = ["ActivityRecord", "LeadRecord", "Opportunity", "OpportunityPerso
 EPOCH = datetime(2010, 1, 1, tzinfo=UTC)
 DESCRIPTIONS = {OPPORTUNITY: "Opportunity", ROLE: "Role of a person in an opportunity"}
 
-# name, sourceObject, dataType, size, isName, isPrimaryKey  (SPEC 7.17)
+# name, sourceObject, dataType, size, isName, isPrimaryKey
 _ACTIVITY_FIELDS: tuple[tuple[str, str, str, int | None, bool, bool], ...] = (
     ("id", "Event", "integer", 10, False, True),
     ("activityDateTime", "Event", "dateTime", None, False, False),
@@ -101,7 +101,7 @@ def _lead_record(registry: FieldRegistry) -> ObjectMetadata:
 
 
 def _standard(schema: Schema, description: str) -> ObjectMetadata:
-    """Opportunity / OpportunityPersonRole: the standard fields of SPEC 8.5, then the custom ones."""
+    """Opportunity / OpportunityPersonRole: the standard fields, then the custom ones."""
     fields = [
         ObjectField(
             name=f.name,
@@ -154,7 +154,7 @@ def describe(
     """Metadata of one API object; any other name is fault 20110. `schemas` (opportunity_fields.load_schemas)
     adds the instance's custom Opportunity and OpportunityPersonRole fields. The instance's
     custom object types are described too (by case-insensitive name), although listMObjects
-    keeps to the vendor's four names (SPEC 7.18), which clients may compare literally."""
+    keeps to the vendor's four names, which clients may compare literally."""
     name = (object_name or "").strip()
     if name == "ActivityRecord":
         return _activity_record()

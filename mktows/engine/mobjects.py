@@ -1,4 +1,4 @@
-"""getMObjects, syncMObjects, deleteMObjects (SPEC 7.14 - 7.16) over the object types.
+"""getMObjects, syncMObjects, deleteMObjects over the object types.
 
 Each type (Program, Opportunity, OpportunityPersonRole) is an `ObjectType`: it knows its
 filters, how to read the objects after an id, and how to apply one sync or one delete.
@@ -133,7 +133,7 @@ def get_mobjects(conn: Connection, query: MObjectQuery, *, secret: bytes) -> MOb
 
 
 def comparison_of(criterion: Criterion) -> str:
-    """The criterion's comparison in upper case; one the SPEC does not list is fault 20110."""
+    """The criterion's comparison in upper case; any other than EQ NE LT LE GT GE is fault 20110."""
     op = criterion.comparison.upper()
     if op not in COMPARISONS:
         raise BadParameter(f"Unknown comparison {criterion.comparison!r} (expected one of: {', '.join(COMPARISONS)})")

@@ -190,7 +190,7 @@ class ObjectMetadata:
     updated_at: datetime
 
 
-# --- marketing assets (issue 3) ------------------------------------------------------------
+# --- marketing assets ----------------------------------------------------------------------
 
 
 @dataclass
@@ -235,13 +235,13 @@ class CampaignInfo:
 
     @property
     def full_name(self) -> str:
-        """`Program Name.Campaign Name`, or the bare name outside programs (SPEC 7.11)."""
+        """`Program Name.Campaign Name`, or the bare name outside programs."""
         return f"{self.program_name}.{self.name}" if self.program_name else self.name
 
 
 @dataclass
 class ImportStatus:
-    """The last importToList into a list (getImportToListStatus, SPEC 7.10)."""
+    """The last importToList into a list (getImportToListStatus)."""
 
     status: str  # PROCESSING | COMPLETE | FAILED | CANCELED
     started_at: datetime | None
@@ -254,7 +254,7 @@ class ImportStatus:
     summary: str | None
 
 
-# --- MObjects, channels and tags, custom objects (issue 4) ----------------------------------
+# --- MObjects, channels and tags, custom objects --------------------------------------------
 
 
 Pair = tuple[str, str]  # (name, value) as on the wire: Attrib, Attribute, token, key

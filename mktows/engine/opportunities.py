@@ -236,7 +236,7 @@ class _ObjectKind:
         return self._field_clause(f, Criterion(f.name, "EQ", value))
 
     def _newest(self, clause: ColumnElement[bool]) -> Select[Any]:
-        """The id of the most recently created match: externalKeys are not unique (SPEC 8.5)."""
+        """The id of the most recently created match: externalKeys are not unique."""
         return select(self.table.c.id).where(clause).order_by(self.table.c.created_at.desc(),
                                                               self.table.c.id.desc()).limit(1)
 
@@ -371,7 +371,7 @@ def _membership_activity(kind: activity_types.ActivityType, role: Row[Any], oppo
 def lead_query(conn: Connection, ref: ObjectRef, error: type[Exception]) -> Select[Any]:
     """The lead an association names: by id, or by an externalKey whose name is a lead key
     type or lead field (`Email`, `IDNUM`, `SFDCLeadId`, a custom field...), the most recently
-    updated lead on ties (DECISIONS #26)."""
+    updated lead on ties (as single-lead calls choose)."""
     newest = (leads.c.updated_at.desc(), leads.c.id.desc())
     if ref.id is not None:
         return select(leads.c.id).where(leads.c.id == ref.id)

@@ -1,11 +1,11 @@
-"""The fields of Opportunity and OpportunityPersonRole (SPEC 8.5) and their values.
+"""The fields of Opportunity and OpportunityPersonRole and their values.
 
 The standard fields are declared once, here: describeMObject lists them, syncMObjects
 validates against them, and each names the column that holds it. Custom fields come from the
 instance file (`mobject_fields`) and keep their values as text rows in the form
 `fields.normalize_value` gives (`YYYY-MM-DD`, `true`, plain decimals, UTC ISO date-times),
 so criteria compare them as text, or as numbers after a CAST. Attribute values use the
-SPEC 2.4 layouts (`YYYY-MM-DD`, `YYYY-MM-DD hh:mm:ss` in UTC, `true`/`false`, plain decimals).
+vendor's layouts (`YYYY-MM-DD`, `YYYY-MM-DD hh:mm:ss` in UTC, `true`/`false`, plain decimals).
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def _check_exact(name: str, value: Decimal, raw: str) -> None:
 
 
 def render(f: MObjectField, value: Any) -> str | None:
-    """A typed value as the attribute text (SPEC 2.4 layouts); None stays None."""
+    """A typed value as the attribute text (the vendor's layouts); None stays None."""
     if value is None:
         return None
     kind = f.kind

@@ -191,7 +191,7 @@ def campaign_by_id(conn: Connection, campaign_id: int) -> CampaignInfo:
 
 def campaigns_for_source(conn: Connection, source: str, name: str | None, exact: bool) -> list[CampaignInfo]:
     """Active trigger campaigns requestable from `source` (MKTOWS/SALES), filtered on the full
-    name (exact, or case-insensitive contains), sorted by full name then id (SPEC 7.11)."""
+    name (exact, or case-insensitive contains), sorted by full name then id."""
     wanted = (source or "").strip().upper()
     rows = conn.execute(_campaign_query().where(campaigns.c.kind == "trigger", campaigns.c.active.is_(True)))
     found = [c for c in map(_campaign_info, rows) if wanted in c.sources]

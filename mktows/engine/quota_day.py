@@ -1,7 +1,7 @@
 """The vendor's quota day, shared by every daily limit (the call quota, the clone limit).
 
 It ends at midnight US Central ("12:00AM CST" in the docs), read as America/Chicago so that
-it follows daylight saving time (DECISIONS #23).
+it follows daylight saving time.
 """
 
 from __future__ import annotations

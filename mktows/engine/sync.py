@@ -1,4 +1,4 @@
-"""syncLead / syncMultipleLeads (SPEC 7.3, 7.4): plan in memory, then write in bulk.
+"""syncLead / syncMultipleLeads (docs/leads.md): plan in memory, then write in bulk.
 
 A batch is resolved against leads preloaded with three IN queries (ids, foreign ids,
 emails), applied to in-memory states (so later records see leads created or changed by
@@ -53,7 +53,7 @@ class LeadState:
 
 @dataclass(frozen=True)
 class ChangeCause:
-    """Why values change when it is not the SOAP API, e.g. a campaign flow step (SPEC 8.3):
+    """Why values change when it is not the SOAP API, e.g. a campaign flow step:
     the Change Data Value reason, the campaign, and attributes put before `Lead ID`."""
 
     reason: str
@@ -276,7 +276,7 @@ class SyncBatch:
         st.events.append((self._tick(), "row", row))
 
     def check_foreign_type(self, record: LeadInput) -> None:
-        """ForeignSysType must accompany ForeignSysPersonId (SPEC 6.3), as element or attribute."""
+        """ForeignSysType must accompany ForeignSysPersonId, as element or attribute."""
         fspi, fst = _clean(record.foreign_sys_person_id), _clean(record.foreign_sys_type)
         for name, value in record.attributes:
             key = name.strip().lower()

@@ -1,4 +1,4 @@
-"""Render any MarketoError as the vendor's SOAP 1.1 fault (SPEC 4.1)."""
+"""Render any MarketoError as the vendor's SOAP 1.1 fault, shaped as Marketo's were."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Per-tenant call limits of SPEC 5: daily quota (20015), rate (20023), concurrency (20024).
+"""Per-tenant call limits, as Marketo's: daily quota (20015), rate (20023), concurrency (20024).
 
 Counters live in this process: with one `mktows serve` process that is the whole tenant.
-Calls rejected by authentication never reach here, so they do not count (DECISIONS #22).
+Calls rejected by authentication never reach here, so they do not count.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Decode requests and encode responses from the one type description in `types.py`.
 
-Input is lenient (SPEC 2.3/2.4): any namespace on children, any order, `xsi:type` resolved
+Input is lenient, as real clients need: any namespace on children, any order, `xsi:type` resolved
 through in-scope prefixes or inferred, nil or empty optional elements read as "not given",
 unknown children ignored. Output is strict: schema order, unqualified children, the nil and
 empty-element rules of the endpoint's version.
@@ -35,17 +35,16 @@ ENUM_ERRORS: dict[str, type[errors.MarketoError]] = {
     "LeadKeyRef": errors.LeadKeyBad,
     "ActivityType": errors.ActivityKeyBad,
 }
-# Values accepted on input although never advertised (DECISIONS #47), with the last version.
+# Values accepted on input although never advertised (old JAXB stubs send them), with the last version.
 EXTRA_INPUT_VALUES: dict[str, tuple[tuple[str, ...], str]] = {
     "ListOperationType": (("CLEARLIST",), "2_2"),
 }
-# Other names accepted for an element on input (DECISIONS #2).
+# Other names accepted for an element on input (the names the vendor's docs used).
 INPUT_ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
     ("ActivityTypeFilter", "includeTypes"): ("includeAttributes",),
     ("ActivityTypeFilter", "excludeTypes"): ("excludeAttributes",),
 }
-# Required elements whose absence is not a 20017: either a specific fault or a default
-# (SPEC 7.1, 7.3, 7.4; DECISIONS #5).
+# Required elements whose absence is not a 20017: either a specific fault or a default.
 MISSING_REQUIRED: dict[tuple[str, str], type[errors.MarketoError] | tuple[Any]] = {
     ("ParamsGetLead", "leadKey"): errors.LeadKeyRequired,
     ("ParamsGetLeadActivity", "leadKey"): errors.LeadKeyRequired,

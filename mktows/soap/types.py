@@ -1,7 +1,7 @@
 """The one description of the mktows WSDL types, per API version.
 
-Names, types, order and occurrence follow the vendor's 2_2 schema; `since`/`until` mark the
-version deltas of SPEC section 9. The served WSDL, request decoding and response encoding
+Names, types, order and occurrence follow the vendor's 2_2 schema; `since`/`until` mark what
+later versions (2_3 to 3_1) added or removed. The served WSDL, request decoding and response encoding
 are all derived from this module (see `schema.py`), so a change here changes all three.
 """
 

@@ -205,7 +205,7 @@ activities = Table(
     sqlite_autoincrement=True,
 )
 
-# --- marketing assets (issue 3): workspaces, channels, tags, programs, emails, campaigns ----
+# --- marketing assets: workspaces, channels, tags, programs, emails, campaigns --------------
 
 workspaces = Table(
     "workspaces",
@@ -464,8 +464,8 @@ outbox = Table(
     sqlite_autoincrement=True,
 )
 
-# --- opportunities and their person roles (issue 4): MObjects without a CRM ---------------
-# The standard fields (SPEC 8.5) are typed columns; engine/opportunities.py maps each field
+# --- opportunities and their person roles: MObjects without a CRM -------------------------
+# The standard fields are typed columns; engine/opportunities.py maps each field
 # name onto its column. Custom fields of both objects are rows (definitions + values).
 
 opportunities = Table(
@@ -563,7 +563,7 @@ opportunity_role_values = Table(
     Index("ix_opportunity_role_values_field_lower", "field_id", func.lower(text("value"))),
 )
 
-# --- custom objects (issue 4): types from the instance file and their records ----------
+# --- custom objects: types from the instance file and their records --------------------
 
 custom_object_types = Table(
     "custom_object_types",

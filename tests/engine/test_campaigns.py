@@ -1,5 +1,5 @@
 """Campaign runs: requestCampaign, scheduleCampaign and the resumable `campaign.run` job
-(docs/campaigns.md, SPEC 7.12, 7.13, 8.7)."""
+(docs/campaigns.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""getChannels and getTags at the engine level (SPEC 7.19, 7.20, DECISIONS #9, #10, #45)."""
+"""getChannels and getTags at the engine level (docs/objects.md, getChannels and getTags)."""
 
 from __future__ import annotations
 

@@ -26,8 +26,8 @@ from mktows.store.tables import (
     workspaces,
 )
 
-# the exact file of issue 3: outside tooling writes this shape
-ISSUE_YAML = (Path(__file__).resolve().parents[1] / "fixtures" / "issue3-instance.yaml").read_text()
+# an instance file exactly as outside tooling writes it
+TOOLING_YAML = (Path(__file__).resolve().parents[1] / "fixtures" / "tooling-instance.yaml").read_text()
 
 FULL_YAML = """\
 lead_fields:
@@ -119,13 +119,13 @@ def snapshot(engine) -> dict[str, int]:
     return {t.name: count(engine, t) for t in ALL}
 
 
-def test_issue_yaml_loads_as_is_and_reloading_changes_nothing(engine):
-    inst = load(engine, ISSUE_YAML)
+def test_tooling_yaml_loads_as_is_and_reloading_changes_nothing(engine):
+    inst = load(engine, TOOLING_YAML)
     assert inst.smtp_url == "smtp://127.0.0.1:2525"
     first = snapshot(engine)
     assert first == {"api_users": 1, "workspaces": 1, "channels": 1, "tag_types": 0, "programs": 1,
                      "program_costs": 0, "static_lists": 1, "emails": 1, "campaigns": 2}
-    load(engine, ISSUE_YAML)
+    load(engine, TOOLING_YAML)
     assert snapshot(engine) == first
     with engine.db.read() as conn:
         program = prog.find_program(conn, "seed PROGRAM")
@@ -234,7 +234,7 @@ def test_reload_updates_in_place_merges_and_never_deletes(engine):
 
 
 def test_a_file_may_refer_to_what_an_earlier_file_loaded(engine):
-    load(engine, ISSUE_YAML)
+    load(engine, TOOLING_YAML)
     load(engine, """\
 programs:
   - name: Second
@@ -305,7 +305,7 @@ def test_dangling_references_name_the_path_and_apply_nothing(engine, text, where
     assert snapshot(engine) == before
 
 
-# --- issue 4: tags as rows, archived / CRM id / event dates -----------------------------------
+# --- programs: tags as rows, archived / CRM id / event dates ----------------------------------
 
 TAGGED = """\
 tag_types:

@@ -1,4 +1,4 @@
-"""getLeadActivity and getLeadChanges: order, filters, paging by `ID:` offset (SPEC 7.6, 7.7)."""
+"""getLeadActivity and getLeadChanges: order, filters, paging by `ID:` offset."""
 
 from __future__ import annotations
 

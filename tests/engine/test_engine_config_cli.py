@@ -166,6 +166,7 @@ def test_missing_instance_file(tmp_path):
         load_instance(tmp_path / "nope.yaml")
 
 
+@pytest.mark.slow
 def test_cli_migrate_users_fields_lists(tmp_path):
     url = f"sqlite:///{tmp_path / 'sub' / 'cli.db'}"
     done = run_cli("migrate", "--db", url)
@@ -240,9 +241,10 @@ def test_serve_prints_endpoint_new_user_and_ready_line(tmp_path):
             proc.stdout.close()
 
 
+@pytest.mark.slow
 def test_cli_load_applies_idempotently_and_refuses_broken_files(tmp_path):
     url = f"sqlite:///{tmp_path / 'load.db'}"
-    good = REPO / "tests" / "fixtures" / "issue3-instance.yaml"
+    good = REPO / "tests" / "fixtures" / "tooling-instance.yaml"
     for _ in range(2):
         done = run_cli("load", str(good), "--db", url)
         assert done.returncode == 0, done.stderr

@@ -1,5 +1,5 @@
 """Custom objects at the engine level: instance-file types, records, activities, merges
-(SPEC 7.21 - 7.23, 8.6; DECISIONS #4, #24, #32, #41, #42, #53)."""
+(docs/objects.md, Custom objects)."""
 
 from __future__ import annotations
 

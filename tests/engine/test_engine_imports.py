@@ -1,4 +1,4 @@
-"""importToList / getImportToListStatus in the engine (SPEC 7.9, 7.10; DECISIONS #5, #35-#37, #50)."""
+"""importToList / getImportToListStatus in the engine (docs/campaigns.md, Imports and the campaign calls)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""getLead key matching and syncLead upsert rules (SPEC 7.1, 7.3)."""
+"""getLead key matching and syncLead upsert rules (docs/leads.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""listOperation (SPEC 7.8, DECISIONS #18, #27, #28, #47)."""
+"""listOperation (docs/leads.md, listOperation and List names)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""mergeLeads (SPEC 7.5, DECISIONS #15, #30)."""
+"""mergeLeads (docs/leads.md, mergeLeads)."""
 
 from __future__ import annotations
 

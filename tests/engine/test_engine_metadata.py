@@ -1,4 +1,4 @@
-"""describeMObject / listMObjects (SPEC 7.17, 7.18) and the field registry behind them."""
+"""describeMObject / listMObjects and the field registry behind them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""getMultipleLeads: selectors, keyset pages, exact remaining, signed positions (SPEC 7.2)."""
+"""getMultipleLeads: selectors, keyset pages, exact remaining, signed positions (docs/leads.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""syncMultipleLeads: dedupe, per-record failures, whole-call unknown-field fault (SPEC 7.4)."""
+"""syncMultipleLeads: dedupe, per-record failures, whole-call unknown-field fault (docs/leads.md)."""
 
 from __future__ import annotations
 

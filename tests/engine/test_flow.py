@@ -1,5 +1,5 @@
 """Flow steps: each step's effect and activity, with the campaign's full name, readable
-through getLeadActivity / getLeadChanges (docs/campaigns.md, SPEC 8.3)."""
+through getLeadActivity / getLeadChanges (docs/campaigns.md)."""
 
 from __future__ import annotations
 

@@ -172,6 +172,7 @@ def test_lease_of_a_dead_local_process_ends_at_start(database: Database, calls) 
     assert calls == [("test.ok", {"n": 1})]
 
 
+@pytest.mark.slow
 def test_heartbeat_keeps_a_long_job_to_its_worker(database: Database) -> None:
     runs: list[float] = []
 

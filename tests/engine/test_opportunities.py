@@ -1,4 +1,4 @@
-"""Opportunities and person roles in the engine (SPEC 7.14 - 7.17, 8.5): the instance file's
+"""Opportunities and person roles in the engine: the instance file's
 custom fields, sync statuses, reads by id / externalKey / criteria / associations, keyset
 pages, deletes with their cascade, and the activities each change logs, on both backends."""
 

@@ -1,4 +1,4 @@
-"""Program as an MObject at the engine level (SPEC 7.14 - 7.16): filters, output, paging and
+"""Program as an MObject at the engine level: filters, output, paging and
 the cost/tag/channel updates syncMObjects allows."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Program, campaign, email and list lookups and program cloning (SPEC 7.9 - 7.13)."""
+"""Program, campaign, email and list lookups and program cloning."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Token syntax and rendering (docs/campaigns.md, SPEC 8.7): pure functions, no database."""
+"""Token syntax and rendering (docs/campaigns.md): pure functions, no database."""
 
 from __future__ import annotations
 

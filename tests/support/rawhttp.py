@@ -117,7 +117,7 @@ def resign(xml: bytes, key: str, *, shift_body_dates: bool = True) -> bytes:
 
     Moving `oldestUpdatedAt`/`oldestCreatedAt` keeps the samples' windows short whatever the
     date the suite runs on (a window reaching back to the capture day could exceed the
-    30-day rule of SPEC §7.2 and turn a success sample into a 20022 fault).
+    30-day window limit and turn a success sample into a 20022 fault).
     """
     m_ts = _TS_ELEMENT.search(xml)
     m_user = _USER_ELEMENT.search(xml)

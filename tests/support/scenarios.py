@@ -56,7 +56,7 @@ def sync_lead_create_then_get(api: LeadApi, unique_email) -> None:
 
 
 def attribute_types_and_formats(api: LeadApi, unique_email) -> None:
-    """SPEC 8.1: attrType per field type (Phone is `string` in the vendor sample), numbers as
+    """attrType per field type (Phone is `string` in the vendor sample), numbers as
     plain decimals, booleans true/false, dates YYYY-MM-DD."""
     email = unique_email("types")
     lead_id = api.create_lead(email, {
@@ -419,7 +419,7 @@ def merge_leads_unknown_loser_fails(api: LeadApi, unique_email) -> None:
         winningLeadKeyList={"attribute": [{"attrName": "IDNUM", "attrValue": str(winner)}]},
         losingLeadKeyLists={"keyList": [{"attribute": [{"attrName": "IDNUM", "attrValue": "987654003"}]}]},
     )
-    if fault is not None:  # SPEC §7.5 allows a 20103 fault ...
+    if fault is not None:  # a 20103 fault is allowed ...
         assert fault.code == 20103, fault
     else:  # ... or status FAILED with an error text (preferred)
         assert res["mergeStatus"]["status"] == "FAILED" and res["mergeStatus"].get("error"), res
@@ -431,7 +431,7 @@ def position_back(res: dict) -> dict | None:
 
 
 def sync_lead_move_cookie(api: LeadApi, unique_email) -> None:
-    """3_1 `moveCookie` (DECISIONS #29): a cookie of a known lead moves only when asked."""
+    """3_1 `moveCookie` (docs/leads.md, Cookies): a cookie of a known lead moves only when asked."""
     cookie = f"id:561-HYG-937&token:_mch-example.com-{uuid.uuid4().int % 10**13}-{uuid.uuid4().hex[:5]}"
     a = int(api.sync_lead(unique_email("ca"), {"FirstName": "A"}, cookie=cookie)["leadId"])
     b_email = unique_email("cb")

@@ -49,7 +49,7 @@ INSTANCE = {
     # the importToList wire samples import into Seed Program.Seed List
     "programs": [
         {"name": "Seed Program", "lists": [SEED_LIST]},
-        # issue 4: programs as MObjects, channels, tags (tests/test_mobjects_programs.py)
+        # programs as MObjects, channels, tags (tests/test_mobjects_programs.py)
         {
             "name": "Spring Webinar", "type": "Marketing Event", "channel": "Webinar", "folder": "Events/2026",
             "tags": {"Region": "North"}, "costs": [{"month": "2026-03", "amount": 3000, "note": "Venue"}],
@@ -81,7 +81,7 @@ INSTANCE = {
         {"name": "Region", "values": ["North", "South", "EMEA"]},
         {"name": "Product Line", "values": ["Core", "Cloud"]},
     ],
-    # issue 4: opportunities without a CRM, custom objects
+    # opportunities without a CRM, custom objects
     "opportunity_fields": [
         {"name": "ExternalOpportunityId", "type": "string", "external_key": True},
         {"name": "Region", "type": "string"},

@@ -1,7 +1,7 @@
 """Raw SOAP helpers: signing, envelopes, posting, fault parsing and response validation.
 
-Everything here is written from the client's point of view: the signature is recomputed with `hmac` (SPEC §3.2), the fault
-shape is checked against SPEC §4.1 and every success body is validated against the XML
+Everything here is written from the client's point of view: the signature is recomputed with `hmac`, the fault
+shape is checked against Marketo's and every success body is validated against the XML
 Schema embedded in the WSDL that the server itself serves for that endpoint.
 """
 
@@ -35,7 +35,7 @@ TEST_KEY = "test-secret-key1"
 HOLDOUT_USER = "holdout_user"
 HOLDOUT_KEY = "holdout-secret-key"
 
-# SPEC §4.2's short texts: the server's one table (tests that need an exact text spell it out).
+# The short text of each fault code: the server's one table (tests that need an exact text spell it out).
 SHORT_MESSAGES = errors.SHORT_MESSAGES
 
 
@@ -43,7 +43,7 @@ SHORT_MESSAGES = errors.SHORT_MESSAGES
 
 
 def sign(timestamp: str, user_id: str, key: str) -> str:
-    """SPEC §3.2: lower-case hex HMAC-SHA1(key, timestamp + user_id)."""
+    """Lower-case hex HMAC-SHA1(key, timestamp + user_id)."""
     return hmac.new(key.encode("utf-8"), (timestamp + user_id).encode("utf-8"), hashlib.sha1).hexdigest()
 
 
@@ -222,7 +222,7 @@ def parse_fault(resp: httpx.Response) -> tuple[int, str, str]:
 
 
 def check_fault_shape(resp: httpx.Response, *, allowed_status: tuple[int, ...] = (500,)) -> Fault:
-    """Every SPEC §4.1 rule for a fault response; returns the parsed parts."""
+    """Every rule of Marketo's fault shape; returns the parsed parts."""
     assert resp.status_code in allowed_status, f"HTTP {resp.status_code} (want {allowed_status}): {resp.text[:2000]}"
     ctype = resp.headers.get("content-type", "")
     assert ctype.replace(" ", "").lower() == "text/xml;charset=utf-8", f"Content-Type {ctype!r}"

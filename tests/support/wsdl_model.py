@@ -237,7 +237,7 @@ def parse(wsdl_bytes: bytes) -> Model:
     )
 
 
-# --------------------------------------------------------------------------- SPEC §9 deltas
+# --------------------------------------------------------------------------- version deltas
 
 
 def _insert_after(ct: ComplexType, after: str, new: Elem) -> None:
@@ -261,7 +261,7 @@ def _remove(ct: ComplexType, name: str) -> None:
 
 
 def expected_model(golden: Model, version: str, address: str) -> Model:
-    """The golden 2_2 model with exactly the SPEC §9 changes for `version` applied."""
+    """The golden 2_2 model with exactly the changes later versions made, up to `version`."""
     m = copy.deepcopy(golden)
     if version != "2_2":
         # 2_3+: activityNameFilter after activityFilter; skipActivityLog gone.

@@ -1,4 +1,4 @@
-"""getLeadActivity and getLeadChanges (SPEC 7.6, 7.7)."""
+"""getLeadActivity and getLeadChanges."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def get_lead_changes(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     chosen = selector(params["leadSelector"]) if params.get("leadSelector") else None
     if chosen is None and not (position.oldest_created_at or position.activity_created_at or position.offset):
         raise errors.ParameterRequired("startPosition needs oldestCreatedAt (or a previous newStartPosition)")
-    # activityNameFilter exists from 2_3; an older endpoint ignores it (DECISIONS #54)
+    # activityNameFilter exists from 2_3; an older endpoint ignores it, as any unknown element
     name_filter = params.get("activityNameFilter") if version_at_least(call.version, "2_3") else None
     names = [n.strip() for n in name_filter or () if n and n.strip()]
     page = call.engine.lead_changes(

@@ -1,4 +1,4 @@
-"""getCampaignsForSource, requestCampaign, scheduleCampaign (SPEC 7.11 - 7.13)."""
+"""getCampaignsForSource, requestCampaign, scheduleCampaign."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""getCustomObjects, syncCustomObjects, deleteCustomObjects (SPEC 7.21 - 7.23): wire shapes <-> engine values."""
+"""getCustomObjects, syncCustomObjects, deleteCustomObjects: wire shapes <-> engine values."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""importToList and getImportToListStatus (SPEC 7.9, 7.10)."""
+"""importToList and getImportToListStatus."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def import_to_list(call: Call, params: dict[str, Any]) -> dict[str, Any]:
         params.get("importFileHeader"),
         [row if row is not None else "" for row in params.get("importFileRows") or ()],
         mode=params.get("importListMode"),
-        clear_list=bool(params.get("clearList")),  # absent: false (DECISIONS #5)
+        clear_list=bool(params.get("clearList")),  # absent: false (PHP clients may omit it)
         campaign_name=params.get("campaignName"),  # absent or nil: no campaign
     )
     return {"importStatus": status}

@@ -1,4 +1,4 @@
-"""getLead, getMultipleLeads, syncLead, syncMultipleLeads, mergeLeads (SPEC 7.1-7.5)."""
+"""getLead, getMultipleLeads, syncLead, syncMultipleLeads, mergeLeads."""
 
 from __future__ import annotations
 

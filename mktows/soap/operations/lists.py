@@ -1,4 +1,4 @@
-"""listOperation (SPEC 7.8)."""
+"""listOperation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""describeMObject and listMObjects (SPEC 7.17, 7.18)."""
+"""describeMObject and listMObjects."""
 
 from __future__ import annotations
 

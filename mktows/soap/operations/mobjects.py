@@ -1,4 +1,4 @@
-"""getMObjects, syncMObjects, deleteMObjects (SPEC 7.14 - 7.16): wire shapes <-> engine values."""
+"""getMObjects, syncMObjects, deleteMObjects: wire shapes <-> engine values."""
 
 from __future__ import annotations
 
@@ -67,7 +67,7 @@ def _mobject_out(obj: MObject) -> dict[str, Any]:
 
 
 def _status_out(call: Call, status: MObjectStatus) -> dict[str, Any]:
-    """`id` is required and not nillable up to 2_3: 0 stands for "no object" there (DECISIONS #51)."""
+    """`id` is required and not nillable up to 2_3: 0 stands for "no object" there."""
     object_id = status.id
     if object_id is None and not version_at_least(call.version, "2_7"):
         object_id = 0

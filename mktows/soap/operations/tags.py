@@ -1,4 +1,4 @@
-"""getChannels and getTags (SPEC 7.19, 7.20)."""
+"""getChannels and getTags."""
 
 from __future__ import annotations
 

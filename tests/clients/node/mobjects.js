@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /*
- * node-soap (npm `soap`) scenario for the MObject and custom-object calls (SPEC 7.14 -
- * 7.23), written the way a node user writes them against the served ?WSDL: plain objects
+ * node-soap (npm `soap`) scenario for the MObject and custom-object calls,
+ * written the way a node user writes them against the served ?WSDL: plain objects
  * for every request (the client takes the element names and namespaces from the WSDL) and
  * asList() around every list wrapper (node-soap gives a single item as an object).
  *

@@ -1,5 +1,5 @@
 #!/usr/bin/perl
-# SOAP::Lite scenario for the MObject and custom-object calls (SPEC 7.14 - 7.23), without
+# SOAP::Lite scenario for the MObject and custom-object calls, without
 # WSDL, the way Perl users build requests: every element named with SOAP::Data, nested
 # with \SOAP::Data->value(...), leaves typed xsd:string with str() (numbers autotyped as
 # xsd:int), the answer read from the deserialized hashes (a repeated element comes back as

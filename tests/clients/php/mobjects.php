@@ -1,6 +1,6 @@
 <?php
 /*
- * PHP SoapClient scenario for the MObject and custom-object calls (SPEC 7.14 - 7.23),
+ * PHP SoapClient scenario for the MObject and custom-object calls,
  * written the way a PHP user writes them against the served ?WSDL: nested PHP arrays for
  * every request, as_list() around every list wrapper (a single item comes back as an
  * object), and one read repeated with SOAP_SINGLE_ELEMENT_ARRAYS.

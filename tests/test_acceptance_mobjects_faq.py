@@ -1,4 +1,4 @@
-"""Issue #4 acceptance: what the seed's FAQ tells users to do with MObjects, done for real.
+"""End to end: what the vendor's FAQ tells users to do with MObjects, done for real.
 
 1. Opportunities without a CRM: create an opportunity and two person roles for existing leads
    with syncMObjects, then read them back with getMObjects filtered by the lead.
@@ -6,7 +6,7 @@
    includeDetails, paging while hasMore, and find each program's channel, tags and costs.
 
 Both run through zeep and suds clients built from the served ?WSDL; the clients' plugins
-validate every response against the served schema. The failure cases the issue names
+validate every response against the served schema. The failure cases users hit
 (unknown type, unknown field, bad comparison, duplicate external keys, update of a missing
 object - skipped, not failed - more than 100 objects) are covered per object type in tests/test_mobjects_*.py and
 tests/test_custom_objects.py, and once more here through both clients.
@@ -144,7 +144,7 @@ def test_faq_every_program_with_channel_tags_and_costs(lead_api, kind, version) 
     assert set(tags) >= {("Channel", "Blog"), ("Region", "EMEA"), ("Product Line", "Cloud")}
     assert sorted((c["Month"], float(c["Amount"])) for c in costs) == [("2026-01-01", 120.0), ("2026-02-01", 80.5)]
 
-    # without includeDetails: channel and tags, but no costs or tokens (DECISIONS #11)
+    # without includeDetails: channel and tags, but no costs or tokens (docs/objects.md)
     plain = {_attribs(p)["Name"]: p for p in _get_all(api, type="Program")}
     kinds = {t["attrType"] for t in items(plain["Spring Webinar"], "typeAttribList", "typeAttrib")}
     assert kinds == {"Tag"}
@@ -155,7 +155,7 @@ def _sync_fault_or_status(api: LeadApi, operation: str, objects: list[dict]):
 
 
 @pytest.mark.parametrize("kind, version", CLIENTS)
-def test_the_failure_cases_the_issue_names(lead_api, unique_email, kind, version) -> None:
+def test_mobject_failure_cases_through_both_clients(lead_api, unique_email, kind, version) -> None:
     api = lead_api(kind, version)
     name = f"Failure Deal {uuid.uuid4().hex[:8]}"
 

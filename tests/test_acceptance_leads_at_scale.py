@@ -1,4 +1,4 @@
-"""Issue #2 acceptance: a zeep client built from ?WSDL syncs 10,000 leads, pages them back
+"""End to end: a zeep client built from ?WSDL syncs 10,000 leads, pages them back
 exactly, puts 500 of them on a static list, and reads their activity and changes.
 
 Runs once per backend (the `server` fixture is parametrized over sqlite/postgresql).
@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
+import pytest
+
 from support.clients import LeadApi, attr_list, attr_map, clean_position, items, utcnow
 from support.server import SEED_CUSTOM_FIELD
 
@@ -18,7 +20,8 @@ PAGE = 1000
 LISTED = 500
 
 
-def test_issue2_ten_thousand_leads_round_trip(lead_api, fresh_list):
+@pytest.mark.slow
+def test_ten_thousand_leads_round_trip(lead_api, fresh_list):
     api: LeadApi = lead_api("zeep", "2_2")
     run = uuid.uuid4().hex[:10]
     emails = [f"i2-{run}-{n:05d}@issue2.example.com" for n in range(TOTAL)]
@@ -181,6 +184,7 @@ def test_parallel_clients_over_persistent_connections(server):
     assert [found for _, found in results] == [per_thread] * threads
 
 
+@pytest.mark.slow
 def test_data_survives_a_hard_kill_and_restart(tmp_path):
     """A lead acknowledged by syncLead is still there after `kill -9` and a restart."""
     from support.server import running_server

@@ -1,4 +1,4 @@
-"""Issue #3 acceptance: campaigns and imports send personalized email, for real.
+"""End to end: campaigns and imports send personalized email, for real.
 
 A dedicated `mktows serve` (its instance file declares a program with lists, an email and
 campaigns) delivers to an aiosmtpd server on 127.0.0.1; every check counts what arrived there.
@@ -93,7 +93,7 @@ def sink() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="module", params=backends())
-def i3(request, sink, tmp_path_factory) -> Iterator[Server]:
+def campaign_server(request, sink, tmp_path_factory) -> Iterator[Server]:
     """A dedicated server with the campaign instance, delivering to the sink."""
     with contextlib.ExitStack() as stack:
         workdir = tmp_path_factory.mktemp(f"issue3-{request.param}")
@@ -104,8 +104,8 @@ def i3(request, sink, tmp_path_factory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def apis(i3) -> dict[str, LeadApi]:
-    return lead_apis(i3, CLIENTS)
+def apis(campaign_server) -> dict[str, LeadApi]:
+    return lead_apis(campaign_server, CLIENTS)
 
 
 def run_tag() -> str:
@@ -197,7 +197,7 @@ def activity_count(api: LeadApi, lead_id: int) -> int:
 
 
 @pytest.mark.parametrize("kind", [k for k, _ in CLIENTS])
-def test_a_request_campaign_with_token_override(i3, apis, sink, kind):
+def test_a_request_campaign_with_token_override(campaign_server, apis, sink, kind):
     api = apis[kind]
     tag = run_tag()
     leads = create_leads(api, tag, ["Ann", "Bob", "Cid"])
@@ -245,7 +245,8 @@ def test_a_request_campaign_with_token_override(i3, apis, sink, kind):
 
 
 @pytest.mark.parametrize("kind", [k for k, _ in CLIENTS])
-def test_b_import_then_schedule_personalizes_each_recipient(i3, apis, sink, kind):
+@pytest.mark.slow
+def test_b_import_then_schedule_personalizes_each_recipient(campaign_server, apis, sink, kind):
     api = apis[kind]
     tag = run_tag()
     n = 1000
@@ -277,7 +278,8 @@ def test_b_import_then_schedule_personalizes_each_recipient(i3, apis, sink, kind
 
 
 @pytest.mark.parametrize("kind", [k for k, _ in CLIENTS])
-def test_c_future_run_at_waits_until_due(i3, apis, sink, kind):
+@pytest.mark.slow
+def test_c_future_run_at_waits_until_due(campaign_server, apis, sink, kind):
     api = apis[kind]
     tag = run_tag()
     email = f"i3c-{tag}@issue3.example.com"
@@ -298,6 +300,7 @@ def test_c_future_run_at_waits_until_due(i3, apis, sink, kind):
 
 
 @pytest.mark.parametrize("backend", backends())
+@pytest.mark.slow
 def test_d_sigkill_mid_run_resumes_without_duplicates(sink, tmp_path, backend):
     total = 10_000
     tag = run_tag()
@@ -367,7 +370,7 @@ def _fault(api: LeadApi, op: str, **kw) -> tuple[int, str]:
     return f.code, f.message
 
 
-def test_get_campaigns_for_source(i3, apis):
+def test_get_campaigns_for_source(campaign_server, apis):
     for api in apis.values():
         names = [r["name"] for r in items(api.call("getCampaignsForSource", source="MKTOWS"), "campaignRecordList", "campaignRecord")]
         assert f"{PROGRAM}.Requested" in names and names == sorted(names)
@@ -378,15 +381,15 @@ def test_get_campaigns_for_source(i3, apis):
         assert [r["name"] for r in items(part, "campaignRecordList", "campaignRecord")] == [f"{PROGRAM}.Requested"]
         none = api.call("getCampaignsForSource", source="MKTOWS", name="Requested", exactName=True)
         assert none["returnCount"] == 0 and items(none, "campaignRecordList", "campaignRecord") == []
-    # the empty list is an empty wrapper, not nil (DECISIONS #56)
+    # the empty list is an empty wrapper, not nil (clients loop over it without a null check)
     body = ("<ns1:paramsGetCampaignsForSource><source>MKTOWS</source><name>no such campaign</name>"
             "</ns1:paramsGetCampaignsForSource>")
-    el = success(call(i3.endpoint("2_2"), body), "getCampaignsForSource")
+    el = success(call(campaign_server.endpoint("2_2"), body), "getCampaignsForSource")
     wrapper = el.find("result/campaignRecordList")
     assert wrapper is not None and len(wrapper) == 0 and wrapper.get("{http://www.w3.org/2001/XMLSchema-instance}nil") is None
 
 
-def test_request_campaign_faults_change_nothing(i3, apis, sink):
+def test_request_campaign_faults_change_nothing(campaign_server, apis, sink):
     api = apis["zeep"]
     tag = run_tag()
     [(lead_id, email, _)] = create_leads(api, tag, ["Faulty"])
@@ -433,7 +436,7 @@ def test_request_campaign_faults_change_nothing(i3, apis, sink):
     wait_messages(sink, {email}, 1)
 
 
-def test_schedule_campaign_faults_and_clones(i3, apis, sink):
+def test_schedule_campaign_faults_and_clones(campaign_server, apis, sink):
     api = apis["zeep"]  # 3_1: declares cloneToProgramName
     cases = [
         (dict(programName="No Such Program", campaignName="Batch Send"), 20113),
@@ -455,7 +458,7 @@ def test_schedule_campaign_faults_and_clones(i3, apis, sink):
         body = (f"<ns1:paramsScheduleCampaign><programName>{PROGRAM}</programName><campaignName>Due Send</campaignName>"
                 f"<campaignRunAt>2030-01-01T00:00:00Z</campaignRunAt><cloneToProgramName>{name}</cloneToProgramName>"
                 "</ns1:paramsScheduleCampaign>")
-        assert success(call(i3.endpoint(version), body), "scheduleCampaign").findtext("result/success") == "true"
+        assert success(call(campaign_server.endpoint(version), body), "scheduleCampaign").findtext("result/success") == "true"
     # each clone exists with its lists: importToList into it works
     for name in clones[:CLONE_LIMIT]:
         res = api.call("importToList", programName=name, listName=LIST, importFileHeader="Email Address",
@@ -472,7 +475,7 @@ def test_schedule_campaign_faults_and_clones(i3, apis, sink):
     assert _fault(api, "getImportToListStatus", programName=clones[-1], listName=LIST)[0] == 20111
 
 
-def test_import_faults_change_nothing(i3, apis):
+def test_import_faults_change_nothing(campaign_server, apis):
     api = apis["suds"]
     spare = "Spare List"
     base = dict(programName=PROGRAM, listName=spare, importFileHeader="Email Address",
