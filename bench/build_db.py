@@ -48,17 +48,48 @@ SPAN_DAYS = 330
 LISTS = ("Bench Newsletter", "Bench Webinar")
 CUSTOM_FIELDS = (("Bench_Segment", "Bench Segment", "string"), ("Bench_Score", "Bench Score", "integer"))
 # the 10 fields of every lead, as getMultipleLeads' includeAttributes names them
-FIELDS = ("Email", "ForeignSysPersonId", "SFDCLeadId", "SFDCAccountId", "FirstName", "LastName", "Company",
-          "City", "Bench_Segment", "Bench_Score")
+FIELDS = (
+    "Email",
+    "ForeignSysPersonId",
+    "SFDCLeadId",
+    "SFDCAccountId",
+    "FirstName",
+    "LastName",
+    "Company",
+    "City",
+    "Bench_Segment",
+    "Bench_Score",
+)
 VALUE_FIELDS = ("FirstName", "LastName", "Company", "City", "Bench_Segment", "Bench_Score")
-CITIES = ("Paris", "Lyon", "Berlin", "Munich", "London", "Leeds", "Madrid", "Austin", "Boston", "Denver",
-          "Osaka", "Lagos", "Quito", "Perth", "Oslo", "Porto", "Turin", "Ghent", "Graz", "Cork")
+CITIES = (
+    "Paris",
+    "Lyon",
+    "Berlin",
+    "Munich",
+    "London",
+    "Leeds",
+    "Madrid",
+    "Austin",
+    "Boston",
+    "Denver",
+    "Osaka",
+    "Lagos",
+    "Quito",
+    "Perth",
+    "Oslo",
+    "Porto",
+    "Turin",
+    "Ghent",
+    "Graz",
+    "Cork",
+)
 SEGMENTS = ("Enterprise", "Mid-Market", "SMB", "Partner", "Public")
 FIRST = ("Ann", "Bob", "Chen", "Dana", "Eli", "Fay", "Gus", "Hana", "Ivo", "Jo", "Kai", "Lea", "Max", "Nia")
 LAST = ("Smith", "Garcia", "Novak", "Okafor", "Tanaka", "Dubois", "Rossi", "Kowalski", "Silva", "Berg")
 
 
 # --- what lead i looks like (also used by the benchmarks to pick keys and check replies) ----
+
 
 def email(i: int) -> str:
     return f"Lead{i}@Bench{i % 97}.Example.com"
@@ -77,9 +108,14 @@ def sfdc_account_id(i: int) -> str:
 
 
 def values(i: int) -> dict[str, str]:
-    return {"FirstName": f"{FIRST[i % len(FIRST)]}{i}", "LastName": LAST[i % len(LAST)],
-            "Company": f"Company {i % 5003}", "City": CITIES[i % len(CITIES)],
-            "Bench_Segment": SEGMENTS[i % len(SEGMENTS)], "Bench_Score": str(i % 1000)}
+    return {
+        "FirstName": f"{FIRST[i % len(FIRST)]}{i}",
+        "LastName": LAST[i % len(LAST)],
+        "Company": f"Company {i % 5003}",
+        "City": CITIES[i % len(CITIES)],
+        "Bench_Segment": SEGMENTS[i % len(SEGMENTS)],
+        "Bench_Score": str(i % 1000),
+    }
 
 
 def memberships(i: int) -> list[int]:
@@ -128,11 +164,12 @@ def pg_dsn(url: str) -> str:
     """A libpq DSN for psycopg from a SQLAlchemy-style URL."""
     for prefix in ("postgresql+psycopg://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql://" + url[len(prefix):]
+            return "postgresql://" + url[len(prefix) :]
     return url
 
 
 # --- the rows -------------------------------------------------------------------------
+
 
 def timeline(size: int, anchor_us: int) -> tuple[list[int], list[int]]:
     """(created_us, updated_us) per lead (index 0 is lead 1): ids increase with creation time."""
@@ -162,8 +199,10 @@ def activity_events(created: list[int], updated: list[int]) -> Iterator[tuple[in
 def activity_row(seq_per_lead: dict[int, int], when: str, day: str, kind: int, lead: int) -> tuple:
     lead_s = str(lead)
     if kind == 0:
-        attrs = (f'[["Source Type","Web service API"],["Source Info","Web service API"],'
-                 f'["Created Date","{day}"],["Lead ID","{lead_s}"]]')
+        attrs = (
+            f'[["Source Type","Web service API"],["Source Info","Web service API"],'
+            f'["Created Date","{day}"],["Lead ID","{lead_s}"]]'
+        )
         return (lead, when, "NewLead", "New Lead", "", None, attrs)
     if kind == 1:
         k = seq_per_lead.get(lead, 0)
@@ -175,8 +214,10 @@ def activity_row(seq_per_lead: dict[int, int], when: str, day: str, kind: int, l
         return (lead, when, "AddToList", "Add to List", LISTS[list_id - 1], None, attrs)
     city = CITIES[lead % len(CITIES)]
     old = CITIES[(lead + 7) % len(CITIES)]
-    attrs = (f'[["Attribute Name","City"],["Old Value","{old}"],["New Value","{city}"],'
-             f'["Reason","SOAP API"],["Lead ID","{lead_s}"]]')
+    attrs = (
+        f'[["Attribute Name","City"],["Old Value","{old}"],["New Value","{city}"],'
+        f'["Reason","SOAP API"],["Lead ID","{lead_s}"]]'
+    )
     return (lead, when, "ChangeDataValue", "Change Data Value", "City", None, attrs)
 
 
@@ -191,6 +232,7 @@ def migrate(url: str) -> None:
 
 # --- SQLite -------------------------------------------------------------------------
 
+
 def _sqlite_text(us: int) -> str:
     return stamp(us).replace(tzinfo=None).isoformat(" ", "microseconds")
 
@@ -202,20 +244,29 @@ def build_sqlite(size: int, path: Path, anchor_us: int, log) -> dict[str, int]: 
     migrate(f"sqlite:///{tmp}")
     db = sqlite3.connect(tmp, isolation_level=None)
     db.execute("PRAGMA journal_mode=DELETE")
-    db.executescript("PRAGMA synchronous=OFF; PRAGMA journal_mode=OFF; PRAGMA cache_size=-1000000;"
-                     "PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;")
+    db.executescript(
+        "PRAGMA synchronous=OFF; PRAGMA journal_mode=OFF; PRAGMA cache_size=-1000000;"
+        "PRAGMA temp_store=MEMORY; PRAGMA foreign_keys=OFF;"
+    )
     tables = ("leads", "lead_values", "cookies", "list_members", "activities")
-    indexes = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
-                         f"({','.join('?' * len(tables))})", tables).fetchall()
+    indexes = db.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN "
+        f"({','.join('?' * len(tables))})",
+        tables,
+    ).fetchall()
     for name, _ in indexes:
         db.execute(f"DROP INDEX {name}")
     built = _sqlite_text(anchor_us)
     db.execute("BEGIN")
     db.execute("INSERT OR REPLACE INTO api_users VALUES (?, ?, 1, ?)", ("bench_user", "bench-secret-key1", built))
-    db.executemany("INSERT OR REPLACE INTO lead_fields VALUES (?, ?, ?, ?, NULL, 0, ?)",
-                   [(n, n.lower(), d, t, built) for n, d, t in CUSTOM_FIELDS])
-    db.executemany("INSERT INTO static_lists (id, name, program_name, created_at) VALUES (?, ?, NULL, ?)",
-                   [(k + 1, name, built) for k, name in enumerate(LISTS)])
+    db.executemany(
+        "INSERT OR REPLACE INTO lead_fields VALUES (?, ?, ?, ?, NULL, 0, ?)",
+        [(n, n.lower(), d, t, built) for n, d, t in CUSTOM_FIELDS],
+    )
+    db.executemany(
+        "INSERT INTO static_lists (id, name, program_name, created_at) VALUES (?, ?, NULL, ?)",
+        [(k + 1, name, built) for k, name in enumerate(LISTS)],
+    )
     created, updated = timeline(size, anchor_us)
     log(f"  timeline ready; inserting {size:,} leads")
     db.executemany(
@@ -223,15 +274,32 @@ def build_sqlite(size: int, path: Path, anchor_us: int, log) -> dict[str, int]: 
         "sfdc_contact_id, sfdc_account_id, sfdc_lead_owner_id, sfdc_oppty_id, lead_owner_email, workspace, "
         "partition, anonymous, created_at, updated_at) "
         "VALUES (?, ?, ?, ?, 'CUSTOM', ?, NULL, ?, NULL, NULL, NULL, 'Default', 'Default', 0, ?, ?)",
-        ((i, email(i), email(i).lower(), f"crm-{i}", sfdc_lead_id(i), sfdc_account_id(i),
-          _sqlite_text(created[i - 1]), _sqlite_text(updated[i - 1])) for i in range(1, size + 1)))
-    db.executemany("INSERT INTO lead_values VALUES (?, ?, ?)",
-                   ((i, n, v) for i in range(1, size + 1) for n, v in sorted(values(i).items())))
-    db.executemany("INSERT INTO cookies VALUES (?, ?, ?)",
-                   ((c, i, _sqlite_text(created[i - 1])) for i in range(1, size + 1) if (c := cookie(i))))
-    db.executemany("INSERT INTO list_members VALUES (?, ?, ?)",
-                   ((k, i, _sqlite_text(created[i - 1] + 1_000_000)) for i in range(1, size + 1)
-                    for k in memberships(i)))
+        (
+            (
+                i,
+                email(i),
+                email(i).lower(),
+                f"crm-{i}",
+                sfdc_lead_id(i),
+                sfdc_account_id(i),
+                _sqlite_text(created[i - 1]),
+                _sqlite_text(updated[i - 1]),
+            )
+            for i in range(1, size + 1)
+        ),
+    )
+    db.executemany(
+        "INSERT INTO lead_values VALUES (?, ?, ?)",
+        ((i, n, v) for i in range(1, size + 1) for n, v in sorted(values(i).items())),
+    )
+    db.executemany(
+        "INSERT INTO cookies VALUES (?, ?, ?)",
+        ((c, i, _sqlite_text(created[i - 1])) for i in range(1, size + 1) if (c := cookie(i))),
+    )
+    db.executemany(
+        "INSERT INTO list_members VALUES (?, ?, ?)",
+        ((k, i, _sqlite_text(created[i - 1] + 1_000_000)) for i in range(1, size + 1) for k in memberships(i)),
+    )
     log("  leads, values, cookies and lists in; activities next")
     pending: dict[int, int] = {}
 
@@ -240,8 +308,11 @@ def build_sqlite(size: int, path: Path, anchor_us: int, log) -> dict[str, int]: 
             when = _sqlite_text(when_us)
             yield activity_row(pending, when, when[:10], kind, lead)
 
-    db.executemany("INSERT INTO activities (lead_id, created_at, type_code, type_name, asset_name, campaign, "
-                   "attributes) VALUES (?, ?, ?, ?, ?, ?, ?)", activity_rows())
+    db.executemany(
+        "INSERT INTO activities (lead_id, created_at, type_code, type_name, asset_name, campaign, "
+        "attributes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        activity_rows(),
+    )
     db.execute("COMMIT")
     log("  rows in; recreating indexes")
     for _, sql in indexes:
@@ -256,6 +327,7 @@ def build_sqlite(size: int, path: Path, anchor_us: int, log) -> dict[str, int]: 
 
 # --- PostgreSQL ---------------------------------------------------------------------
 
+
 def build_postgres(size: int, url: str, anchor_us: int, log) -> dict[str, int]:  # type: ignore[no-untyped-def]
     import psycopg
 
@@ -269,18 +341,27 @@ def build_postgres(size: int, url: str, anchor_us: int, log) -> dict[str, int]: 
         db.execute("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE")
         indexes = db.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY(%s) "
-            "AND indexname NOT IN (SELECT conname FROM pg_constraint)", (list(tables),)).fetchall()
+            "AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            (list(tables),),
+        ).fetchall()
         for index, _ in indexes:
             db.execute(f'DROP INDEX "{index}"')
         built = stamp(anchor_us)
-        db.execute("INSERT INTO api_users VALUES (%s, %s, true, %s) ON CONFLICT (user_id) DO UPDATE "
-                   "SET encryption_key = excluded.encryption_key", ("bench_user", "bench-secret-key1", built))
+        db.execute(
+            "INSERT INTO api_users VALUES (%s, %s, true, %s) ON CONFLICT (user_id) DO UPDATE "
+            "SET encryption_key = excluded.encryption_key",
+            ("bench_user", "bench-secret-key1", built),
+        )
         for n, d, t in CUSTOM_FIELDS:
-            db.execute("INSERT INTO lead_fields VALUES (%s, %s, %s, %s, NULL, false, %s) ON CONFLICT (name) DO NOTHING",
-                       (n, n.lower(), d, t, built))
+            db.execute(
+                "INSERT INTO lead_fields VALUES (%s, %s, %s, %s, NULL, false, %s) ON CONFLICT (name) DO NOTHING",
+                (n, n.lower(), d, t, built),
+            )
         for k, list_name in enumerate(LISTS):
-            db.execute("INSERT INTO static_lists (id, name, program_name, created_at) VALUES (%s, %s, NULL, %s)",
-                       (k + 1, list_name, built))
+            db.execute(
+                "INSERT INTO static_lists (id, name, program_name, created_at) VALUES (%s, %s, NULL, %s)",
+                (k + 1, list_name, built),
+            )
         created, updated = timeline(size, anchor_us)
         log(f"  timeline ready; copying {size:,} leads")
 
@@ -289,16 +370,39 @@ def build_postgres(size: int, url: str, anchor_us: int, log) -> dict[str, int]: 
                 for row in rows:
                     cp.write_row(row)
 
-        copy("COPY leads (id, email, email_lower, foreign_sys_person_id, foreign_sys_type, sfdc_lead_id, "
-             "sfdc_account_id, workspace, partition, anonymous, created_at, updated_at) FROM STDIN",
-             ((i, email(i), email(i).lower(), f"crm-{i}", "CUSTOM", sfdc_lead_id(i), sfdc_account_id(i), "Default",
-               "Default", False, stamp(created[i - 1]), stamp(updated[i - 1])) for i in range(1, size + 1)))
-        copy("COPY lead_values (lead_id, name, value) FROM STDIN",
-             ((i, n, v) for i in range(1, size + 1) for n, v in sorted(values(i).items())))
-        copy("COPY cookies (cookie, lead_id, created_at) FROM STDIN",
-             ((c, i, stamp(created[i - 1])) for i in range(1, size + 1) if (c := cookie(i))))
-        copy("COPY list_members (list_id, lead_id, created_at) FROM STDIN",
-             ((k, i, stamp(created[i - 1] + 1_000_000)) for i in range(1, size + 1) for k in memberships(i)))
+        copy(
+            "COPY leads (id, email, email_lower, foreign_sys_person_id, foreign_sys_type, sfdc_lead_id, "
+            "sfdc_account_id, workspace, partition, anonymous, created_at, updated_at) FROM STDIN",
+            (
+                (
+                    i,
+                    email(i),
+                    email(i).lower(),
+                    f"crm-{i}",
+                    "CUSTOM",
+                    sfdc_lead_id(i),
+                    sfdc_account_id(i),
+                    "Default",
+                    "Default",
+                    False,
+                    stamp(created[i - 1]),
+                    stamp(updated[i - 1]),
+                )
+                for i in range(1, size + 1)
+            ),
+        )
+        copy(
+            "COPY lead_values (lead_id, name, value) FROM STDIN",
+            ((i, n, v) for i in range(1, size + 1) for n, v in sorted(values(i).items())),
+        )
+        copy(
+            "COPY cookies (cookie, lead_id, created_at) FROM STDIN",
+            ((c, i, stamp(created[i - 1])) for i in range(1, size + 1) if (c := cookie(i))),
+        )
+        copy(
+            "COPY list_members (list_id, lead_id, created_at) FROM STDIN",
+            ((k, i, stamp(created[i - 1] + 1_000_000)) for i in range(1, size + 1) for k in memberships(i)),
+        )
         log("  leads, values, cookies and lists in; activities next")
         pending: dict[int, int] = {}
 
@@ -307,8 +411,11 @@ def build_postgres(size: int, url: str, anchor_us: int, log) -> dict[str, int]: 
                 when = stamp(when_us)
                 yield (n, *activity_row(pending, when, when.date().isoformat(), kind, lead))  # type: ignore[arg-type]
 
-        copy("COPY activities (id, lead_id, created_at, type_code, type_name, asset_name, campaign, attributes) "
-             "FROM STDIN", activity_rows())
+        copy(
+            "COPY activities (id, lead_id, created_at, type_code, type_name, asset_name, campaign, attributes) "
+            "FROM STDIN",
+            activity_rows(),
+        )
         log("  rows in; recreating indexes")
         for _, sql in indexes:
             db.execute(sql)
@@ -323,6 +430,7 @@ def build_postgres(size: int, url: str, anchor_us: int, log) -> dict[str, int]: 
 
 
 # --- entry points -------------------------------------------------------------------
+
 
 def ensure(size: int, db: str = "sqlite", *, force: bool = False, log=print) -> Built:  # type: ignore[no-untyped-def]
     """The cached database of `size` leads, built when missing or stale."""
@@ -343,8 +451,18 @@ def ensure(size: int, db: str = "sqlite", *, force: bool = False, log=print) -> 
     else:
         counts = build_postgres(size, url, anchor_us, log)
     seconds = time.perf_counter() - began
-    built = Built(FORMAT, size, url, anchor.isoformat(), counts["leads"], counts["lead_values"],
-                  counts["last_activity"], counts["cookies"], counts["list_members"], round(seconds, 1))
+    built = Built(
+        FORMAT,
+        size,
+        url,
+        anchor.isoformat(),
+        counts["leads"],
+        counts["lead_values"],
+        counts["last_activity"],
+        counts["cookies"],
+        counts["list_members"],
+        round(seconds, 1),
+    )
     side.write_text(json.dumps(asdict(built), indent=1))
     log(f"built {size:,} leads in {seconds:.1f} s ({counts})")
     return built
@@ -352,7 +470,7 @@ def ensure(size: int, db: str = "sqlite", *, force: bool = False, log=print) -> 
 
 def _present(built: Built) -> bool:
     if built.url.startswith("sqlite:///"):
-        return Path(built.url[len("sqlite:///"):]).exists()
+        return Path(built.url[len("sqlite:///") :]).exists()
     import psycopg
 
     try:
@@ -362,18 +480,29 @@ def _present(built: Built) -> bool:
         return False
 
 
-OBJECT_TABLES = ("opportunity_role_values", "opportunity_roles", "opportunity_values", "opportunities",
-                 "custom_object_keys", "custom_object_records")
+OBJECT_TABLES = (
+    "opportunity_role_values",
+    "opportunity_roles",
+    "opportunity_values",
+    "opportunities",
+    "custom_object_keys",
+    "custom_object_records",
+)
 
 
 def reset(built: Built) -> None:
     """Undo what a benchmark wrote: leads after the built ones, later activities, every object."""
     n, a = built.leads, built.activities
-    statements = [("DELETE FROM lead_values WHERE lead_id > ?", (n,)), ("DELETE FROM cookies WHERE lead_id > ?", (n,)),
-                  ("DELETE FROM list_members WHERE lead_id > ?", (n,)), ("DELETE FROM activities WHERE id > ?", (a,)),
-                  *((f"DELETE FROM {t}", ()) for t in OBJECT_TABLES), ("DELETE FROM leads WHERE id > ?", (n,))]
+    statements = [
+        ("DELETE FROM lead_values WHERE lead_id > ?", (n,)),
+        ("DELETE FROM cookies WHERE lead_id > ?", (n,)),
+        ("DELETE FROM list_members WHERE lead_id > ?", (n,)),
+        ("DELETE FROM activities WHERE id > ?", (a,)),
+        *((f"DELETE FROM {t}", ()) for t in OBJECT_TABLES),
+        ("DELETE FROM leads WHERE id > ?", (n,)),
+    ]
     if built.url.startswith("sqlite:///"):
-        db = sqlite3.connect(built.url[len("sqlite:///"):], isolation_level=None, timeout=60)
+        db = sqlite3.connect(built.url[len("sqlite:///") :], isolation_level=None, timeout=60)
         db.execute("BEGIN IMMEDIATE")
         for sql, params in statements:
             db.execute(sql, params)
@@ -397,8 +526,10 @@ def main() -> None:
     args = parser.parse_args()
     for size in args.size or [10_000]:
         built = ensure(size, args.db, force=args.force)
-        print(f"{built.url}: {built.leads:,} leads, {built.values:,} values, {built.activities:,} activities, "
-              f"{built.cookies:,} cookies, {built.members:,} list members (built in {built.seconds} s)")
+        print(
+            f"{built.url}: {built.leads:,} leads, {built.values:,} values, {built.activities:,} activities, "
+            f"{built.cookies:,} cookies, {built.members:,} list members (built in {built.seconds} s)"
+        )
         if args.verify:
             sys.path.insert(0, str(HERE))
             from leadbench import verify

@@ -53,17 +53,32 @@ def main() -> None:
     db = Database(args.db or f"sqlite:///{tempfile.mkdtemp()}/bench.db")
     db.migrate()
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [sys.executable, "-c", SERVER, str(port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert server.stdout is not None and server.stdin is not None
     server.stdout.readline()
     deliver.configure(f"smtp://127.0.0.1:{port}", connections=args.connections)
     before = status_counts(db).get("sent", 0)  # a reused database keeps earlier runs' rows
     with db.write() as conn:
-        queue_emails(conn, [Message(
-            to_addr=f"r{i}@example.test", from_addr="team@example.com", from_name="Seed Team",
-            reply_to="replies@example.com", subject=f"Hello {i}", html="<p>Hi there: 10% off</p>" * 20,
-            text="Hi there: 10% off\n" * 20, lead_id=i + 1, run_id=None, step_index=0) for i in range(args.n)])
+        queue_emails(
+            conn,
+            [
+                Message(
+                    to_addr=f"r{i}@example.test",
+                    from_addr="team@example.com",
+                    from_name="Seed Team",
+                    reply_to="replies@example.com",
+                    subject=f"Hello {i}",
+                    html="<p>Hi there: 10% off</p>" * 20,
+                    text="Hi there: 10% off\n" * 20,
+                    lead_id=i + 1,
+                    run_id=None,
+                    step_index=0,
+                )
+                for i in range(args.n)
+            ],
+        )
     workers = Workers(db, threads=args.threads)
     start = time.perf_counter()
     workers.start()
@@ -74,8 +89,10 @@ def main() -> None:
     server.stdin.close()
     received = int(server.stdout.readline())
     server.wait()
-    print(f"{db.dialect}: {args.n} messages in {elapsed:.2f}s = {args.n / elapsed:.0f} emails/s "
-          f"({args.threads} worker threads, {args.connections} SMTP connections); server received {received}")
+    print(
+        f"{db.dialect}: {args.n} messages in {elapsed:.2f}s = {args.n / elapsed:.0f} emails/s "
+        f"({args.threads} worker threads, {args.connections} SMTP connections); server received {received}"
+    )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,9 @@ from soapbench import bench_user_yaml, database_url, free_port, post, start_serv
 
 SINK = Path(__file__).with_name("smtp_sink.py")
 
-INSTANCE = bench_user_yaml() + """
+INSTANCE = (
+    bench_user_yaml()
+    + """
 lists: [Bench List]
 smtp_url: smtp://127.0.0.1:%(smtp_port)d
 programs:
@@ -51,6 +53,7 @@ programs:
         smart_list: [{member_of_list: Bench List}]
         flow: [{send_email: Bench Mail}]
 """
+)
 
 
 class Sink:
@@ -58,8 +61,9 @@ class Sink:
 
     def __init__(self, kind: str) -> None:
         self.port = free_port()
-        self.proc = subprocess.Popen([sys.executable, str(SINK), kind, str(self.port)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(SINK), kind, str(self.port)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self.proc.stdout is not None and self.proc.stdin is not None
         if self.proc.stdout.readline().strip() != "ready":
             raise SystemExit("the SMTP sink did not start")
@@ -93,20 +97,36 @@ def run_server(args: argparse.Namespace, workdir: Path, sink: Sink) -> float:
                 records = "".join(
                     f"<leadRecord><Email>r{i}@bench.example.com</Email><leadAttributeList><attribute>"
                     f"<attrName>FirstName</attrName><attrValue>R{i}</attrValue></attribute></leadAttributeList>"
-                    "</leadRecord>" for i in range(start, min(start + 300, args.recipients)))
-                text = post(client, url, f"<m:paramsSyncMultipleLeads><leadRecordList>{records}"
-                                         "</leadRecordList></m:paramsSyncMultipleLeads>").decode()
+                    "</leadRecord>"
+                    for i in range(start, min(start + 300, args.recipients))
+                )
+                text = post(
+                    client,
+                    url,
+                    f"<m:paramsSyncMultipleLeads><leadRecordList>{records}"
+                    "</leadRecordList></m:paramsSyncMultipleLeads>",
+                ).decode()
                 ids += [part.split("</leadId>")[0] for part in text.split("<leadId>")[1:]]
             for start in range(0, len(ids), 1000):
-                members = "".join(f"<leadKey><keyType>IDNUM</keyType><keyValue>{i}</keyValue></leadKey>"
-                                  for i in ids[start:start + 1000])
-                post(client, url, "<m:paramsListOperation><listOperation>ADDTOLIST</listOperation><listKey>"
-                                  "<keyType>MKTOLISTNAME</keyType><keyValue>Bench List</keyValue></listKey>"
-                                  f"<listMemberList>{members}</listMemberList></m:paramsListOperation>")
+                members = "".join(
+                    f"<leadKey><keyType>IDNUM</keyType><keyValue>{i}</keyValue></leadKey>"
+                    for i in ids[start : start + 1000]
+                )
+                post(
+                    client,
+                    url,
+                    "<m:paramsListOperation><listOperation>ADDTOLIST</listOperation><listKey>"
+                    "<keyType>MKTOLISTNAME</keyType><keyValue>Bench List</keyValue></listKey>"
+                    f"<listMemberList>{members}</listMemberList></m:paramsListOperation>",
+                )
             before = sink.count()
             began = time.perf_counter()
-            post(client, url, "<m:paramsScheduleCampaign><programName>Bench Program</programName>"
-                              "<campaignName>Bench Batch</campaignName></m:paramsScheduleCampaign>")
+            post(
+                client,
+                url,
+                "<m:paramsScheduleCampaign><programName>Bench Program</programName>"
+                "<campaignName>Bench Batch</campaignName></m:paramsScheduleCampaign>",
+            )
             sink.wait_for(before + args.recipients, limit=900)
             return time.perf_counter() - began
     finally:
@@ -158,9 +178,13 @@ def main() -> None:
         sink.stop()
     n, k = args.recipients, args.connections
     one = min(n, 2000) if k != 1 else n
-    print(f"backend: {args.db}; {n} recipients, one batch campaign run; {args.sink} sink in its own process; "
-          f"{k} SMTP connection(s)")
-    print(f"campaign run         : {n / served:6.0f} emails/s ({served:.2f} s from scheduleCampaign to the last message)")
+    print(
+        f"backend: {args.db}; {n} recipients, one batch campaign run; {args.sink} sink in its own process; "
+        f"{k} SMTP connection(s)"
+    )
+    print(
+        f"campaign run         : {n / served:6.0f} emails/s ({served:.2f} s from scheduleCampaign to the last message)"
+    )
     print(f"bare smtplib, {k} conn : {n / bare:6.0f} emails/s ({bare:.2f} s; the sink's ceiling at {k} connections)")
     print(f"bare smtplib, 1 conn : {one / bare_one:6.0f} emails/s")
     print(f"campaign run / bare smtplib over {k} connections: {bare / served:.0%}")

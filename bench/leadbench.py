@@ -26,10 +26,9 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
+import build_db as B
 import httpx
 from lxml import etree
-
-import build_db as B
 from soapbench import envelope
 
 HEADERS = {"Content-Type": "text/xml; charset=UTF-8"}
@@ -37,8 +36,10 @@ KEY_TYPES = ("IDNUM", "EMAIL", "COOKIE", "SFDCLEADID")
 PAGE = 1000
 SYNC_BATCH = 300
 INCLUDE = "".join(f"<stringItem>{f}</stringItem>" for f in B.FIELDS)
-_NUM = {name: re.compile(rf"<{name}>([^<]*)</{name}>".encode()) for name in
-        ("returnCount", "remainingCount", "newStreamPosition")}
+_NUM = {
+    name: re.compile(rf"<{name}>([^<]*)</{name}>".encode())
+    for name in ("returnCount", "remainingCount", "newStreamPosition")
+}
 
 
 def rss_kb(pid: int) -> int:
@@ -55,9 +56,15 @@ def _field(reply: bytes, name: str) -> str:
 
 # --- request bodies -------------------------------------------------------------------
 
+
 def key_value(key_type: str, i: int) -> str:
-    return {"IDNUM": str(i), "EMAIL": B.email(i), "COOKIE": B.cookie(i) or "", "SFDCLEADID": B.sfdc_lead_id(i),
-            "SFDCACCOUNTID": B.sfdc_account_id(i)}[key_type]
+    return {
+        "IDNUM": str(i),
+        "EMAIL": B.email(i),
+        "COOKIE": B.cookie(i) or "",
+        "SFDCLEADID": B.sfdc_lead_id(i),
+        "SFDCACCOUNTID": B.sfdc_account_id(i),
+    }[key_type]
 
 
 def sample_leads(size: int, key_type: str, count: int, seed: int = 7) -> list[int]:
@@ -70,25 +77,36 @@ def sample_leads(size: int, key_type: str, count: int, seed: int = 7) -> list[in
 
 
 def get_lead_body(key_type: str, value: str) -> str:
-    return (f"<m:paramsGetLead><leadKey><keyType>{key_type}</keyType><keyValue>{escape(value)}</keyValue>"
-            "</leadKey></m:paramsGetLead>")
+    return (
+        f"<m:paramsGetLead><leadKey><keyType>{key_type}</keyType><keyValue>{escape(value)}</keyValue>"
+        "</leadKey></m:paramsGetLead>"
+    )
 
 
 def page_body(oldest: datetime, latest: datetime | None, position: str, size: int = PAGE) -> str:
     pos = f"<streamPosition>{escape(position)}</streamPosition>" if position else ""
     end = f"<latestUpdatedAt>{latest.isoformat()}</latestUpdatedAt>" if latest else ""
-    return ('<m:paramsGetMultipleLeads><leadSelector xsi:type="m:LastUpdateAtSelector">'
-            f"<oldestUpdatedAt>{oldest.isoformat()}</oldestUpdatedAt>{end}</leadSelector>{pos}"
-            f"<batchSize>{size}</batchSize><includeAttributes>{INCLUDE}</includeAttributes>"
-            "</m:paramsGetMultipleLeads>")
+    return (
+        '<m:paramsGetMultipleLeads><leadSelector xsi:type="m:LastUpdateAtSelector">'
+        f"<oldestUpdatedAt>{oldest.isoformat()}</oldestUpdatedAt>{end}</leadSelector>{pos}"
+        f"<batchSize>{size}</batchSize><includeAttributes>{INCLUDE}</includeAttributes>"
+        "</m:paramsGetMultipleLeads>"
+    )
 
 
 def sync_records(run: str, count: int) -> list[dict[str, str]]:
     out = []
     for j in range(count):
         v = B.values(j)
-        out.append({"Email": f"Sync{run}-{j}@New.Example.com", "ForeignSysPersonId": f"new-{run}-{j}",
-                    "SFDCLeadId": f"00Q{run}{j:09d}", "SFDCAccountId": f"001{run}{j // 5:09d}", **v})
+        out.append(
+            {
+                "Email": f"Sync{run}-{j}@New.Example.com",
+                "ForeignSysPersonId": f"new-{run}-{j}",
+                "SFDCLeadId": f"00Q{run}{j:09d}",
+                "SFDCAccountId": f"001{run}{j // 5:09d}",
+                **v,
+            }
+        )
     return out
 
 
@@ -96,13 +114,19 @@ def sync_body(rows: Sequence[dict[str, str]]) -> str:
     records = "".join(
         f"<leadRecord><Email>{escape(r['Email'])}</Email><ForeignSysPersonId>{r['ForeignSysPersonId']}"
         "</ForeignSysPersonId><ForeignSysType>CUSTOM</ForeignSysType><leadAttributeList>"
-        + "".join(f"<attribute><attrName>{k}</attrName><attrValue>{escape(v)}</attrValue></attribute>"
-                  for k, v in r.items() if k not in ("Email", "ForeignSysPersonId"))
-        + "</leadAttributeList></leadRecord>" for r in rows)
+        + "".join(
+            f"<attribute><attrName>{k}</attrName><attrValue>{escape(v)}</attrValue></attribute>"
+            for k, v in r.items()
+            if k not in ("Email", "ForeignSysPersonId")
+        )
+        + "</leadAttributeList></leadRecord>"
+        for r in rows
+    )
     return f"<m:paramsSyncMultipleLeads><leadRecordList>{records}</leadRecordList></m:paramsSyncMultipleLeads>"
 
 
 # --- checking that the built rows read as synced ones -----------------------------------
+
 
 def verify(built: B.Built, url_or_tmp: str) -> None:
     """getLead by every key type on a few leads, each reply checked field by field."""
@@ -132,14 +156,17 @@ def verify(built: B.Built, url_or_tmp: str) -> None:
                     assert got == want, (key_type, i, got, want)
                     assert len(records) == (1 if key_type != "SFDCACCOUNTID" else len(records)), (key_type, i)
             first = client.post(url, content=envelope(page_body(built.start - timedelta(days=1), None, "")))
-            assert int(_field(first.content, "remainingCount")) + int(_field(first.content, "returnCount")) \
-                == built.leads, first.content[-400:]
+            assert (
+                int(_field(first.content, "remainingCount")) + int(_field(first.content, "returnCount")) == built.leads
+            ), first.content[-400:]
     finally:
         if proc is not None:
             stop_server(proc)
             shutil.rmtree(work, ignore_errors=True)
-    print(f"verified {built.url}: getLead by IDNUM, EMAIL, COOKIE, SFDCLEADID, SFDCACCOUNTID and a full "
-          "LastUpdateAtSelector count read the built rows as synced ones")
+    print(
+        f"verified {built.url}: getLead by IDNUM, EMAIL, COOKIE, SFDCLEADID, SFDCACCOUNTID and a full "
+        "LastUpdateAtSelector count read the built rows as synced ones"
+    )
 
 
 # --- getLead under load (wrk) -----------------------------------------------------------
@@ -170,26 +197,38 @@ end
 """
 
 
-def wrk_get_lead(url: str, size: int, key_type: str, seconds: int, connections: int, workdir: Path,
-                 server_pid: int) -> dict[str, Any]:
+def wrk_get_lead(
+    url: str, size: int, key_type: str, seconds: int, connections: int, workdir: Path, server_pid: int
+) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is required: apt-get install -y wrk")
-    bodies = [envelope(get_lead_body(key_type, key_value(key_type, i))).decode()
-              for i in sample_leads(size, key_type, 1000)]
+    bodies = [
+        envelope(get_lead_body(key_type, key_value(key_type, i))).decode() for i in sample_leads(size, key_type, 1000)
+    ]
     script = workdir / f"getlead-{key_type}.lua"
     script.write_text(LUA % ",\n".join(f"[==[{b}]==]" for b in bodies))
     before = rss_kb(server_pid)
-    out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script),
-                          url], capture_output=True, text=True, timeout=seconds + 60)
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+    )
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
     if line is None:
         raise RuntimeError(f"wrk failed: {out.stdout}\n{out.stderr}")
-    r = json.loads(line[len("WRKJSON "):])
+    r = json.loads(line[len("WRKJSON ") :])
     if r["errors"] or r["bad"]:
         raise RuntimeError(f"getLead {key_type}: {r['errors']} errors, {r['bad']} replies without exactly one lead")
     calls = r["requests"] / (r["duration_us"] / 1e6)
-    return {"calls_per_s": calls, "p50_ms": r["p50_us"] / 1000, "p99_ms": r["p99_us"] / 1000,
-            "ms_per_call": 1000 / calls, "requests": r["requests"], "rss_growth_mb": (rss_kb(server_pid) - before) / 1024}
+    return {
+        "calls_per_s": calls,
+        "p50_ms": r["p50_us"] / 1000,
+        "p99_ms": r["p99_us"] / 1000,
+        "ms_per_call": 1000 / calls,
+        "requests": r["requests"],
+        "rss_growth_mb": (rss_kb(server_pid) - before) / 1024,
+    }
 
 
 def probe_get_lead(url: str, size: int, key_type: str, calls: int = 20, budget_s: float = 20) -> dict[str, Any]:
@@ -204,13 +243,26 @@ def probe_get_lead(url: str, size: int, key_type: str, calls: int = 20, budget_s
             times.append(time.perf_counter() - t0)
             if time.perf_counter() - began > budget_s:
                 break
-    return {"calls": len(times), "p50_ms": statistics.median(times) * 1000, "ms_per_call": statistics.median(times) * 1000}
+    return {
+        "calls": len(times),
+        "p50_ms": statistics.median(times) * 1000,
+        "ms_per_call": statistics.median(times) * 1000,
+    }
 
 
 # --- getMultipleLeads --------------------------------------------------------------------
 
-def stream(url: str, oldest: datetime, latest: datetime | None, *, max_pages: int, max_seconds: float,
-           pid: int | None = None, client: httpx.Client | None = None) -> dict[str, Any]:
+
+def stream(
+    url: str,
+    oldest: datetime,
+    latest: datetime | None,
+    *,
+    max_pages: int,
+    max_seconds: float,
+    pid: int | None = None,
+    client: httpx.Client | None = None,
+) -> dict[str, Any]:
     """Page a LastUpdateAtSelector stream to its end or to the caps; per-page times and RSS."""
     own = client is None
     client = client or httpx.Client(timeout=300, headers=HEADERS)
@@ -234,9 +286,17 @@ def stream(url: str, oldest: datetime, latest: datetime | None, *, max_pages: in
         if own:
             client.close()
     total = time.perf_counter() - began
-    return {"pages": len(times), "leads": leads, "seconds": total, "leads_per_s": leads / total if total else 0,
-            "first_page_ms": times[0] * 1000, "last_page_ms": times[-1] * 1000,
-            "median_page_ms": statistics.median(times) * 1000, "remaining": remaining, "rss_kb": rss}
+    return {
+        "pages": len(times),
+        "leads": leads,
+        "seconds": total,
+        "leads_per_s": leads / total if total else 0,
+        "first_page_ms": times[0] * 1000,
+        "last_page_ms": times[-1] * 1000,
+        "median_page_ms": statistics.median(times) * 1000,
+        "remaining": remaining,
+        "rss_kb": rss,
+    }
 
 
 def tail_start(built: B.Built, leads_from_end: int) -> datetime:
@@ -244,7 +304,7 @@ def tail_start(built: B.Built, leads_from_end: int) -> datetime:
     sql = "SELECT updated_at FROM leads WHERE id <= {n} ORDER BY updated_at DESC, id DESC LIMIT 1 OFFSET {k}"
     query = sql.format(n=built.leads, k=max(leads_from_end - 1, 0))
     if built.url.startswith("sqlite:///"):
-        db = sqlite3.connect(built.url[len("sqlite:///"):])
+        db = sqlite3.connect(built.url[len("sqlite:///") :])
         value = db.execute(query).fetchone()[0]
         db.close()
         return datetime.fromisoformat(value).replace(tzinfo=B.UTC)
@@ -278,16 +338,22 @@ def parallel_windows(url: str, built: B.Built, max_pages: int, max_seconds: floa
     wall = time.perf_counter() - began
     leads = sum(r["leads"] for r in results)
     pages = sum(r["pages"] for r in results)
-    return {"leads": leads, "pages": pages, "seconds": wall, "leads_per_s": leads / wall,
-            "complete": all(r["remaining"] == 0 for r in results),
-            "median_page_ms": statistics.median(ms for r in results for ms in [r["median_page_ms"]])}
+    return {
+        "leads": leads,
+        "pages": pages,
+        "seconds": wall,
+        "leads_per_s": leads / wall,
+        "complete": all(r["remaining"] == 0 for r in results),
+        "median_page_ms": statistics.median(ms for r in results for ms in [r["median_page_ms"]]),
+    }
 
 
 # --- syncMultipleLeads -------------------------------------------------------------------
 
+
 def sync(url: str, count: int) -> dict[str, Any]:
     rows = sync_records(str(int(time.time()) % 100000), count)
-    bodies = [sync_body(rows[i:i + SYNC_BATCH]) for i in range(0, count, SYNC_BATCH)]
+    bodies = [sync_body(rows[i : i + SYNC_BATCH]) for i in range(0, count, SYNC_BATCH)]
     times = []
     with httpx.Client(timeout=300, headers=HEADERS) as client:
         began = time.perf_counter()
@@ -298,11 +364,16 @@ def sync(url: str, count: int) -> dict[str, Any]:
             assert reply.status_code == 200, reply.text[:600]
             assert reply.content.count(b"<status>CREATED</status>") == body.count("<leadRecord>"), reply.content[:600]
         seconds = time.perf_counter() - began
-    return {"leads": count, "seconds": seconds, "leads_per_s": count / seconds,
-            "ms_per_call": statistics.median(times) * 1000}
+    return {
+        "leads": count,
+        "seconds": seconds,
+        "leads_per_s": count / seconds,
+        "ms_per_call": statistics.median(times) * 1000,
+    }
 
 
 # --- the floors --------------------------------------------------------------------------
+
 
 class Bare:
     """Bare sqlite3 or psycopg on the built database, with `?` placeholders either way."""
@@ -310,7 +381,7 @@ class Bare:
     def __init__(self, built: B.Built) -> None:
         self.sqlite = built.url.startswith("sqlite:///")
         if self.sqlite:
-            self.db: Any = sqlite3.connect(built.url[len("sqlite:///"):], isolation_level=None, timeout=60)
+            self.db: Any = sqlite3.connect(built.url[len("sqlite:///") :], isolation_level=None, timeout=60)
             self.db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;")
         else:
             import psycopg
@@ -338,8 +409,12 @@ class Bare:
 
 
 LEAD_COLS = "id, email, foreign_sys_person_id, foreign_sys_type, sfdc_lead_id, sfdc_account_id, updated_at"
-KEY_SQL = {"IDNUM": "id = ?", "EMAIL": "email_lower = ?", "SFDCLEADID": "sfdc_lead_id = ?",
-           "COOKIE": "id IN (SELECT lead_id FROM cookies WHERE cookie = ?)"}
+KEY_SQL = {
+    "IDNUM": "id = ?",
+    "EMAIL": "email_lower = ?",
+    "SFDCLEADID": "sfdc_lead_id = ?",
+    "COOKIE": "id IN (SELECT lead_id FROM cookies WHERE cookie = ?)",
+}
 
 
 def _render(bare: Bare, rows: list[tuple], names: Sequence[str] | None, root_tag: str) -> bytes:
@@ -351,7 +426,7 @@ def _render(bare: Bare, rows: list[tuple], names: Sequence[str] | None, root_tag
         sql += f" AND name IN ({','.join('?' * len(names))})"
         params += list(names)
     by_lead: dict[int, list[tuple[str, str]]] = {}
-    for lead, name, value in (bare.q(sql, params) if rows else []):
+    for lead, name, value in bare.q(sql, params) if rows else []:
         by_lead.setdefault(lead, []).append((name, value))
     root = etree.Element(root_tag)
     for lead_id, mail, fspi, fst, sfdc, account, _ in rows:
@@ -371,11 +446,13 @@ def _render(bare: Bare, rows: list[tuple], names: Sequence[str] | None, root_tag
 
 def floor_get_lead(built: B.Built, key_type: str, seconds: float = 3.0) -> dict[str, Any]:
     bare = Bare(built)
-    bodies = [envelope(get_lead_body(key_type, key_value(key_type, i))) for i in sample_leads(built.size, key_type, 1000)]
+    bodies = [
+        envelope(get_lead_body(key_type, key_value(key_type, i))) for i in sample_leads(built.size, key_type, 1000)
+    ]
     calls, began = 0, time.perf_counter()
     try:
         while time.perf_counter() - began < seconds:
-            for body in bodies[calls % len(bodies):][:100]:
+            for body in bodies[calls % len(bodies) :][:100]:
                 key = etree.fromstring(body).find(".//leadKey")
                 value = key.findtext("keyValue")
                 kt = key.findtext("keyType")
@@ -390,12 +467,16 @@ def floor_get_lead(built: B.Built, key_type: str, seconds: float = 3.0) -> dict[
     return {"calls_per_s": calls / elapsed, "ms_per_call": elapsed / calls * 1000}
 
 
-def floor_stream(built: B.Built, oldest: datetime, latest: datetime | None, *, max_pages: int,
-                 max_seconds: float) -> dict[str, Any]:
+def floor_stream(
+    built: B.Built, oldest: datetime, latest: datetime | None, *, max_pages: int, max_seconds: float
+) -> dict[str, Any]:
     """Keyset pages by (updated_at, id) with the same window and fields, rendered as XML."""
     bare = Bare(built)
-    fmt: Callable[[datetime], Any] = (lambda d: d.astimezone(B.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")) \
-        if bare.sqlite else (lambda d: d)
+    fmt: Callable[[datetime], Any] = (
+        (lambda d: d.astimezone(B.UTC).replace(tzinfo=None).isoformat(" ", "microseconds"))
+        if bare.sqlite
+        else (lambda d: d)
+    )
     hi = latest or datetime.now(B.UTC)
     last: tuple[Any, int] = (fmt(oldest), 0)
     times, leads, began = [], 0, time.perf_counter()
@@ -405,9 +486,11 @@ def floor_stream(built: B.Built, oldest: datetime, latest: datetime | None, *, m
             t0 = time.perf_counter()
             body = envelope(page_body(oldest, latest, ""))
             etree.fromstring(body).find(".//leadSelector")
-            rows = bare.q(f"SELECT {LEAD_COLS} FROM leads WHERE updated_at >= ? AND updated_at <= ? "
-                          "AND (updated_at > ? OR (updated_at = ? AND id > ?)) ORDER BY updated_at, id LIMIT ?",
-                          (fmt(oldest), fmt(hi), last[0], last[0], last[1], PAGE))
+            rows = bare.q(
+                f"SELECT {LEAD_COLS} FROM leads WHERE updated_at >= ? AND updated_at <= ? "
+                "AND (updated_at > ? OR (updated_at = ? AND id > ?)) ORDER BY updated_at, id LIMIT ?",
+                (fmt(oldest), fmt(hi), last[0], last[0], last[1], PAGE),
+            )
             _render(bare, rows, names, "leadRecordList")
             times.append(time.perf_counter() - t0)
             leads += len(rows)
@@ -417,9 +500,15 @@ def floor_stream(built: B.Built, oldest: datetime, latest: datetime | None, *, m
     finally:
         bare.close()
     total = time.perf_counter() - began
-    return {"pages": len(times), "leads": leads, "seconds": total, "leads_per_s": leads / total,
-            "first_page_ms": times[0] * 1000, "last_page_ms": times[-1] * 1000,
-            "median_page_ms": statistics.median(times) * 1000}
+    return {
+        "pages": len(times),
+        "leads": leads,
+        "seconds": total,
+        "leads_per_s": leads / total,
+        "first_page_ms": times[0] * 1000,
+        "last_page_ms": times[-1] * 1000,
+        "median_page_ms": statistics.median(times) * 1000,
+    }
 
 
 def floor_sync(built: B.Built, count: int) -> dict[str, Any]:
@@ -428,14 +517,16 @@ def floor_sync(built: B.Built, count: int) -> dict[str, Any]:
     activities (SQLite: executemany; PostgreSQL: one multi-row INSERT RETURNING the new ids,
     then COPY)."""
     rows = sync_records("9" + str(int(time.time()) % 10000), count)
-    bodies = [envelope(sync_body(rows[i:i + SYNC_BATCH])) for i in range(0, count, SYNC_BATCH)]
+    bodies = [envelope(sync_body(rows[i : i + SYNC_BATCH])) for i in range(0, count, SYNC_BATCH)]
     bare = Bare(built)
     now = datetime.now(B.UTC)
     when = now.replace(tzinfo=None).isoformat(" ", "microseconds") if bare.sqlite else now
     columns = {"SFDCLeadId": 0, "SFDCAccountId": 1}
-    insert_lead = ("INSERT INTO leads (email, email_lower, foreign_sys_person_id, foreign_sys_type, sfdc_lead_id, "
-                   "sfdc_account_id, workspace, partition, anonymous, created_at, updated_at) "
-                   "VALUES (?, ?, ?, 'CUSTOM', ?, ?, 'Default', 'Default', ?, ?, ?)")
+    insert_lead = (
+        "INSERT INTO leads (email, email_lower, foreign_sys_person_id, foreign_sys_type, sfdc_lead_id, "
+        "sfdc_account_id, workspace, partition, anonymous, created_at, updated_at) "
+        "VALUES (?, ?, ?, 'CUSTOM', ?, ?, 'Default', 'Default', ?, ?, ?)"
+    )
     began = time.perf_counter()
     try:
         for body in bodies:
@@ -455,15 +546,18 @@ def floor_sync(built: B.Built, count: int) -> dict[str, Any]:
             bare.db.execute("BEGIN")
             fspis, mails = [r[2] for r in leads], [r[1] for r in leads]
             if bare.sqlite:
-                found = bare.q(f"SELECT id FROM leads WHERE foreign_sys_person_id IN ({','.join('?' * len(fspis))})",
-                               fspis)
+                found = bare.q(
+                    f"SELECT id FROM leads WHERE foreign_sys_person_id IN ({','.join('?' * len(fspis))})", fspis
+                )
                 found += bare.q(f"SELECT id FROM leads WHERE email_lower IN ({','.join('?' * len(mails))})", mails)
                 ids = [int(bare.db.execute(insert_lead, r).lastrowid) for r in leads]
             else:
                 found = bare.q("SELECT id FROM leads WHERE foreign_sys_person_id = ANY(?)", (fspis,))
                 found += bare.q("SELECT id FROM leads WHERE email_lower = ANY(?)", (mails,))
                 head, tail = insert_lead.split("VALUES ")
-                sql = head + "VALUES " + ", ".join([tail.replace("?", "%s")] * len(leads)) + " RETURNING id, email_lower"
+                sql = (
+                    head + "VALUES " + ", ".join([tail.replace("?", "%s")] * len(leads)) + " RETURNING id, email_lower"
+                )
                 by_mail = dict((m, i) for i, m in bare.db.execute(sql, [v for r in leads for v in r]).fetchall())
                 ids = [by_mail[r[1]] for r in leads]
             assert not found and len(ids) == len(leads)
@@ -471,24 +565,32 @@ def floor_sync(built: B.Built, count: int) -> dict[str, Any]:
             activity_rows = [(lead, when, "NewLead", "New Lead", "", f'[["Lead ID","{lead}"]]') for lead in ids]
             if bare.sqlite:
                 bare.many("INSERT INTO lead_values (lead_id, name, value) VALUES (?, ?, ?)", value_rows)
-                bare.many("INSERT INTO activities (lead_id, created_at, type_code, type_name, asset_name, attributes) "
-                          "VALUES (?, ?, ?, ?, ?, ?)", activity_rows)
+                bare.many(
+                    "INSERT INTO activities (lead_id, created_at, type_code, type_name, asset_name, attributes) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    activity_rows,
+                )
             else:
                 with bare.db.cursor().copy("COPY lead_values (lead_id, name, value) FROM STDIN") as cp:
                     for row in value_rows:
                         cp.write_row(row)
-                with bare.db.cursor().copy("COPY activities (lead_id, created_at, type_code, type_name, asset_name, "
-                                           "attributes) FROM STDIN") as cp:
+                with bare.db.cursor().copy(
+                    "COPY activities (lead_id, created_at, type_code, type_name, asset_name, attributes) FROM STDIN"
+                ) as cp:
                     for row in activity_rows:
                         cp.write_row(row)
             bare.db.execute("COMMIT")
     finally:
         bare.close()
     seconds = time.perf_counter() - began
-    return {"leads": count, "seconds": seconds, "leads_per_s": count / seconds,
-            "ms_per_call": seconds / len(bodies) * 1000}
+    return {
+        "leads": count,
+        "seconds": seconds,
+        "leads_per_s": count / seconds,
+        "ms_per_call": seconds / len(bodies) * 1000,
+    }
 
 
 def chunked(items: Sequence[Any], n: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), n):
-        yield items[i:i + n]
+        yield items[i : i + n]

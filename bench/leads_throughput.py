@@ -26,25 +26,40 @@ INSTANCE = bench_user_yaml() + "lead_fields:\n  - {name: Bench_Note, display_nam
 
 
 def lead_rows(count: int, run: str) -> list[dict[str, str]]:
-    return [{"Email": f"bench-{run}-{i}@example.com", "FirstName": f"First{i}", "LastName": f"Last{i}",
-             "Company": f"Company {i % 97}", "Bench_Note": f"note {i}"} for i in range(count)]
+    return [
+        {
+            "Email": f"bench-{run}-{i}@example.com",
+            "FirstName": f"First{i}",
+            "LastName": f"Last{i}",
+            "Company": f"Company {i % 97}",
+            "Bench_Note": f"note {i}",
+        }
+        for i in range(count)
+    ]
 
 
 def sync_body(rows: list[dict[str, str]]) -> str:
     records = "".join(
         f"<leadRecord><Email>{escape(r['Email'])}</Email><leadAttributeList>"
-        + "".join(f"<attribute><attrName>{k}</attrName><attrValue>{escape(v)}</attrValue></attribute>"
-                  for k, v in r.items() if k != "Email")
-        + "</leadAttributeList></leadRecord>" for r in rows)
+        + "".join(
+            f"<attribute><attrName>{k}</attrName><attrValue>{escape(v)}</attrValue></attribute>"
+            for k, v in r.items()
+            if k != "Email"
+        )
+        + "</leadAttributeList></leadRecord>"
+        for r in rows
+    )
     return f"<m:paramsSyncMultipleLeads><leadRecordList>{records}</leadRecordList></m:paramsSyncMultipleLeads>"
 
 
 def page_body(oldest: datetime, size: int, position: str) -> str:
     pos = f"<streamPosition>{escape(position)}</streamPosition>" if position else ""
-    return ('<m:paramsGetMultipleLeads><leadSelector xsi:type="m:LastUpdateAtSelector">'
-            f"<oldestUpdatedAt>{oldest.isoformat()}</oldestUpdatedAt></leadSelector>{pos}"
-            f"<batchSize>{size}</batchSize><includeAttributes><stringItem>FirstName</stringItem>"
-            "<stringItem>Bench_Note</stringItem></includeAttributes></m:paramsGetMultipleLeads>")
+    return (
+        '<m:paramsGetMultipleLeads><leadSelector xsi:type="m:LastUpdateAtSelector">'
+        f"<oldestUpdatedAt>{oldest.isoformat()}</oldestUpdatedAt></leadSelector>{pos}"
+        f"<batchSize>{size}</batchSize><includeAttributes><stringItem>FirstName</stringItem>"
+        "<stringItem>Bench_Note</stringItem></includeAttributes></m:paramsGetMultipleLeads>"
+    )
 
 
 def run_server(args: argparse.Namespace, workdir: Path) -> tuple[float, float, int]:
@@ -55,7 +70,7 @@ def run_server(args: argparse.Namespace, workdir: Path) -> tuple[float, float, i
         with httpx.Client(timeout=300, headers={"Content-Type": "text/xml; charset=UTF-8"}) as client:
             began = time.perf_counter()
             for i in range(0, len(rows), args.batch):
-                reply = client.post(url, content=envelope(sync_body(rows[i:i + args.batch])))
+                reply = client.post(url, content=envelope(sync_body(rows[i : i + args.batch])))
                 assert reply.status_code == 200, reply.text[:500]
             sync_seconds = time.perf_counter() - began
             began, position, seen = time.perf_counter(), "", 0
@@ -76,12 +91,14 @@ def run_server(args: argparse.Namespace, workdir: Path) -> tuple[float, float, i
 def run_bare(args: argparse.Namespace, workdir: Path) -> tuple[float, float]:
     """Lower bound: parse the same bodies with lxml, write them to SQLite, read pages back as XML."""
     rows = lead_rows(args.leads, "bare")
-    bodies = [envelope(sync_body(rows[i:i + args.batch])) for i in range(0, len(rows), args.batch)]
+    bodies = [envelope(sync_body(rows[i : i + args.batch])) for i in range(0, len(rows), args.batch)]
     db = sqlite3.connect(workdir / "bare.db", isolation_level=None)
-    db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                     "CREATE TABLE lead(id INTEGER PRIMARY KEY, email TEXT, updated REAL);"
-                     "CREATE INDEX lead_email ON lead(email); CREATE INDEX lead_upd ON lead(updated, id);"
-                     "CREATE TABLE val(lead INTEGER, name TEXT, value TEXT, PRIMARY KEY(lead, name));")
+    db.executescript(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+        "CREATE TABLE lead(id INTEGER PRIMARY KEY, email TEXT, updated REAL);"
+        "CREATE INDEX lead_email ON lead(email); CREATE INDEX lead_upd ON lead(updated, id);"
+        "CREATE TABLE val(lead INTEGER, name TEXT, value TEXT, PRIMARY KEY(lead, name));"
+    )
     began = time.perf_counter()
     for body in bodies:
         records = etree.fromstring(body).iter("leadRecord")
@@ -90,19 +107,25 @@ def run_bare(args: argparse.Namespace, workdir: Path) -> tuple[float, float]:
             email = record.findtext("Email")
             db.execute("SELECT id FROM lead WHERE email = ?", (email,)).fetchone()
             lead_id = db.execute("INSERT INTO lead(email, updated) VALUES (?, ?)", (email, time.time())).lastrowid
-            db.executemany("INSERT INTO val VALUES (?, ?, ?)",
-                           [(lead_id, a.findtext("attrName"), a.findtext("attrValue"))
-                            for a in record.iter("attribute")])
+            db.executemany(
+                "INSERT INTO val VALUES (?, ?, ?)",
+                [(lead_id, a.findtext("attrName"), a.findtext("attrValue")) for a in record.iter("attribute")],
+            )
         db.execute("COMMIT")
     sync_seconds = time.perf_counter() - began
     began, last = time.perf_counter(), (0.0, 0)
     while True:
-        page = db.execute("SELECT id, email, updated FROM lead WHERE (updated, id) > (?, ?) "
-                          "ORDER BY updated, id LIMIT ?", (*last, args.page)).fetchall()
+        page = db.execute(
+            "SELECT id, email, updated FROM lead WHERE (updated, id) > (?, ?) ORDER BY updated, id LIMIT ?",
+            (*last, args.page),
+        ).fetchall()
         if not page:
             break
-        values = db.execute(f"SELECT lead, name, value FROM val WHERE lead IN ({','.join('?' * len(page))}) "
-                            "AND name IN ('FirstName', 'Bench_Note')", [p[0] for p in page]).fetchall()
+        values = db.execute(
+            f"SELECT lead, name, value FROM val WHERE lead IN ({','.join('?' * len(page))}) "
+            "AND name IN ('FirstName', 'Bench_Note')",
+            [p[0] for p in page],
+        ).fetchall()
         root = etree.Element("leadRecordList")
         by_lead: dict[int, list[tuple[str, str]]] = {}
         for lead, name, value in values:
@@ -132,12 +155,18 @@ def main() -> None:
         sync_s, page_s, seen = run_server(args, Path(tmp))
         bare_sync_s, bare_page_s = run_bare(args, Path(tmp))
     assert seen == args.leads, f"paged {seen} leads, expected {args.leads}"
-    print(f"backend: {args.db}; {args.leads} leads, syncMultipleLeads batches of {args.batch}, "
-          f"getMultipleLeads pages of {args.page}")
-    print(f"syncMultipleLeads: {args.leads / sync_s:8.0f} leads/s ({sync_s:.2f} s); "
-          f"bare sqlite3+lxml {args.leads / bare_sync_s:8.0f} leads/s; ratio {sync_s / bare_sync_s:.1f}x")
-    print(f"getMultipleLeads : {args.leads / page_s:8.0f} leads/s ({page_s:.2f} s); "
-          f"bare sqlite3+lxml {args.leads / bare_page_s:8.0f} leads/s; ratio {page_s / bare_page_s:.1f}x")
+    print(
+        f"backend: {args.db}; {args.leads} leads, syncMultipleLeads batches of {args.batch}, "
+        f"getMultipleLeads pages of {args.page}"
+    )
+    print(
+        f"syncMultipleLeads: {args.leads / sync_s:8.0f} leads/s ({sync_s:.2f} s); "
+        f"bare sqlite3+lxml {args.leads / bare_sync_s:8.0f} leads/s; ratio {sync_s / bare_sync_s:.1f}x"
+    )
+    print(
+        f"getMultipleLeads : {args.leads / page_s:8.0f} leads/s ({page_s:.2f} s); "
+        f"bare sqlite3+lxml {args.leads / bare_page_s:8.0f} leads/s; ratio {page_s / bare_page_s:.1f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,9 @@ from soapbench import TNS, bench_user_yaml, database_url, envelope, post, start_
 
 BATCH = 100
 LEADS = 50
-INSTANCE = bench_user_yaml() + """
+INSTANCE = (
+    bench_user_yaml()
+    + """
 custom_objects:
   - name: Visit
     fields:
@@ -35,10 +37,12 @@ custom_objects:
       - {name: city, type: string}
       - {name: attendees, type: integer}
 """
+)
 
 
-def _attribs(pairs: dict[str, str], wrapper: str = "attribList", item: str = "attrib",
-             name: str = "name", value: str = "value") -> str:
+def _attribs(
+    pairs: dict[str, str], wrapper: str = "attribList", item: str = "attrib", name: str = "name", value: str = "value"
+) -> str:
     inner = "".join(f"<{item}><{name}>{k}</{name}><{value}>{escape(v)}</{value}></{item}>" for k, v in pairs.items())
     return f"<{wrapper}>{inner}</{wrapper}>"
 
@@ -49,7 +53,8 @@ def opportunity_bodies(count: int, run: str) -> Iterator[str]:
             "<mObject><type>Opportunity</type>"
             + _attribs({"Name": f"Deal {run} {i}", "Stage": "Prospecting", "Amount": f"{1000 + i}.50"})
             + "</mObject>"
-            for i in range(start, min(start + BATCH, count)))
+            for i in range(start, min(start + BATCH, count))
+        )
         yield f"<m:paramsSyncMObjects><mObjectList>{objects}</mObjectList><operation>INSERT</operation></m:paramsSyncMObjects>"
 
 
@@ -57,14 +62,27 @@ def custom_bodies(count: int, lead_ids: list[str]) -> Iterator[str]:
     for start in range(0, count, BATCH):
         records = "".join(
             "<customObj>"
-            + _attribs({"MKTOID": lead_ids[i % len(lead_ids)], "vid": f"v{i}"}, "customObjKeyList", "attribute",
-                       "attrName", "attrValue")
-            + _attribs({"city": f"City {i % 40}", "attendees": str(i % 90)}, "customObjAttributeList", "attribute",
-                       "attrName", "attrValue")
+            + _attribs(
+                {"MKTOID": lead_ids[i % len(lead_ids)], "vid": f"v{i}"},
+                "customObjKeyList",
+                "attribute",
+                "attrName",
+                "attrValue",
+            )
+            + _attribs(
+                {"city": f"City {i % 40}", "attendees": str(i % 90)},
+                "customObjAttributeList",
+                "attribute",
+                "attrName",
+                "attrValue",
+            )
             + "</customObj>"
-            for i in range(start, min(start + BATCH, count)))
-        yield (f"<m:paramsSyncCustomObjects><objTypeName>Visit</objTypeName><customObjList>{records}"
-               "</customObjList><operation>UPSERT</operation></m:paramsSyncCustomObjects>")
+            for i in range(start, min(start + BATCH, count))
+        )
+        yield (
+            f"<m:paramsSyncCustomObjects><objTypeName>Visit</objTypeName><customObjList>{records}"
+            "</customObjList><operation>UPSERT</operation></m:paramsSyncCustomObjects>"
+        )
 
 
 def _result(reply: bytes, operation: str) -> etree._Element:
@@ -109,22 +127,31 @@ def measure_server(url: str, objects: int) -> dict[str, float]:
     timings: dict[str, float] = {}
     with httpx.Client(timeout=300) as client:
         run = str(int(time.time()))
-        records = "".join(f"<leadRecord><Email>visit-{run}-{i}@example.com</Email></leadRecord>"
-                          for i in range(LEADS))
-        reply = post(client, url, f"<m:paramsSyncMultipleLeads><leadRecordList>{records}"
-                                  "</leadRecordList></m:paramsSyncMultipleLeads>")
+        records = "".join(f"<leadRecord><Email>visit-{run}-{i}@example.com</Email></leadRecord>" for i in range(LEADS))
+        reply = post(
+            client,
+            url,
+            f"<m:paramsSyncMultipleLeads><leadRecordList>{records}</leadRecordList></m:paramsSyncMultipleLeads>",
+        )
         lead_ids = [el.text for el in etree.fromstring(reply).iter("leadId")]
 
         timings["syncMObjects"] = _timed_writes(client, url, opportunity_bodies(objects, run), "SyncMObjects")
         timings["getMObjects"] = _timed_paging(
-            client, url, "GetMObjects", "<m:paramsGetMObjects><type>Opportunity</type>{position}</m:paramsGetMObjects>",
-            objects)
-        timings["syncCustomObjects"] = _timed_writes(client, url, custom_bodies(objects, lead_ids),
-                                                     "SyncCustomObjects")
+            client,
+            url,
+            "GetMObjects",
+            "<m:paramsGetMObjects><type>Opportunity</type>{position}</m:paramsGetMObjects>",
+            objects,
+        )
+        timings["syncCustomObjects"] = _timed_writes(client, url, custom_bodies(objects, lead_ids), "SyncCustomObjects")
         timings["getCustomObjects"] = _timed_paging(
-            client, url, "GetCustomObjects",
+            client,
+            url,
+            "GetCustomObjects",
             "<m:paramsGetCustomObjects><objTypeName>Visit</objTypeName>{position}<batchSize>100</batchSize>"
-            "<includeAttributes/></m:paramsGetCustomObjects>", objects)
+            "<includeAttributes/></m:paramsGetCustomObjects>",
+            objects,
+        )
     return timings
 
 
@@ -132,8 +159,10 @@ def run_bare(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
     """Lower bound: the same request bodies parsed with lxml into plain SQLite rows, read back
     100 at a time by id and rendered as XML."""
     db = sqlite3.connect(workdir / "bare.db", isolation_level=None)
-    db.executescript("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                     "CREATE TABLE obj(id INTEGER PRIMARY KEY, kind TEXT, k TEXT, attrs TEXT, UNIQUE(kind, k));")
+    db.executescript(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+        "CREATE TABLE obj(id INTEGER PRIMARY KEY, kind TEXT, k TEXT, attrs TEXT, UNIQUE(kind, k));"
+    )
     lead_ids = [str(i + 1) for i in range(LEADS)]
     timings: dict[str, float] = {}
     for label, kind, bodies, item in (
@@ -156,8 +185,9 @@ def run_bare(args: argparse.Namespace, workdir: Path) -> dict[str, float]:
     for label, kind in (("getMObjects", "opp"), ("getCustomObjects", "visit")):
         began, last = time.perf_counter(), 0
         while True:
-            page = db.execute("SELECT id, attrs FROM obj WHERE kind = ? AND id > ? ORDER BY id LIMIT ?",
-                              (kind, last, BATCH)).fetchall()
+            page = db.execute(
+                "SELECT id, attrs FROM obj WHERE kind = ? AND id > ? ORDER BY id LIMIT ?", (kind, last, BATCH)
+            ).fetchall()
             if not page:
                 break
             root = etree.Element("list")
@@ -184,9 +214,11 @@ def main() -> None:
         bare = run_bare(args, Path(tmp))
     print(f"backend: {args.db}; {args.objects} objects of each kind, 100 per call / page")
     for label in ("syncMObjects", "getMObjects", "syncCustomObjects", "getCustomObjects"):
-        print(f"{label:18}: {args.objects / server[label]:8.0f} objects/s ({server[label]:.2f} s); "
-              f"bare sqlite3+lxml {args.objects / bare[label]:8.0f} objects/s; "
-              f"ratio {server[label] / bare[label]:.1f}x")
+        print(
+            f"{label:18}: {args.objects / server[label]:8.0f} objects/s ({server[label]:.2f} s); "
+            f"bare sqlite3+lxml {args.objects / bare[label]:8.0f} objects/s; "
+            f"ratio {server[label] / bare[label]:.1f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -33,11 +33,13 @@ def envelope(body: str) -> bytes:
     """A signed envelope around `body` (whose elements use the `m:` prefix for the API namespace)."""
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     signature = hmac.new(KEY.encode(), (stamp + USER).encode(), hashlib.sha1).hexdigest()
-    return (f'<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="{ENV}" xmlns:m="{TNS}" '
-            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><s:Header><m:AuthenticationHeader>'
-            f"<mktowsUserId>{USER}</mktowsUserId><requestSignature>{signature}</requestSignature>"
-            f"<requestTimestamp>{stamp}</requestTimestamp></m:AuthenticationHeader></s:Header>"
-            f"<s:Body>{body}</s:Body></s:Envelope>").encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="{ENV}" xmlns:m="{TNS}" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><s:Header><m:AuthenticationHeader>'
+        f"<mktowsUserId>{USER}</mktowsUserId><requestSignature>{signature}</requestSignature>"
+        f"<requestTimestamp>{stamp}</requestTimestamp></m:AuthenticationHeader></s:Header>"
+        f"<s:Body>{body}</s:Body></s:Envelope>"
+    ).encode()
 
 
 def post(client: httpx.Client, url: str, body: str) -> bytes:
@@ -57,9 +59,13 @@ def start_server(db_url: str, workdir: Path, instance_yaml: str) -> tuple[subpro
     instance = workdir / "instance.yaml"
     instance.write_text(instance_yaml)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "mktows", "serve", "--port", str(port), "--db", db_url,
-                             "--instance", str(instance)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, "MKTOWS_LIMITS_ENABLED": "0"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mktows", "serve", "--port", str(port), "--db", db_url, "--instance", str(instance)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "MKTOWS_LIMITS_ENABLED": "0"},
+    )
     for line in proc.stdout:  # type: ignore[union-attr]
         if "mktows ready on" in line:
             return proc, f"http://127.0.0.1:{port}/soap/mktows/{VERSION}"

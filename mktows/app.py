@@ -11,10 +11,10 @@ from starlette.routing import Route
 from mktows import errors
 from mktows.config import Settings
 from mktows.engine import Engine
+from mktows.soap.envelope import parse_envelope
 from mktows.soap.faults import render_fault
 from mktows.soap.limits import CallLimits
 from mktows.soap.schema_model import VERSIONS
-from mktows.soap.envelope import parse_envelope
 from mktows.soap.service import SoapService, answers_inline
 from mktows.soap.wsdl import render_wsdl
 
@@ -56,8 +56,9 @@ def create_app(settings: Settings, engine: Engine) -> Starlette:
     async def endpoint(request: Request) -> Response:
         version = request.path_params["version"]
         if version not in VERSIONS:
-            return PlainTextResponse(f"Unknown API version {version}; this server has {', '.join(VERSIONS)}",
-                                     status_code=404)
+            return PlainTextResponse(
+                f"Unknown API version {version}; this server has {', '.join(VERSIONS)}", status_code=404
+            )
         if request.method == "GET":
             if any(key.lower() == "wsdl" for key in request.query_params):
                 url = str(request.url.replace(query=""))
@@ -67,7 +68,8 @@ def create_app(settings: Settings, engine: Engine) -> Starlette:
             body = await read_body(request, settings.max_body_bytes)
         except BodyTooLarge:
             fault = errors.RequestNotUnderstood(
-                f"The request body is larger than the limit of {settings.max_body_bytes} bytes")
+                f"The request body is larger than the limit of {settings.max_body_bytes} bytes"
+            )
             return Response(render_fault(fault), status_code=500, media_type=XML)
         status, payload = await answer(version, body)
         return Response(payload, status_code=status, media_type=XML)
@@ -87,7 +89,9 @@ def create_app(settings: Settings, engine: Engine) -> Starlette:
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")
 
-    return Starlette(routes=[
-        Route("/soap/mktows/{version}", endpoint, methods=["GET", "POST"]),
-        Route("/health", health),
-    ])
+    return Starlette(
+        routes=[
+            Route("/soap/mktows/{version}", endpoint, methods=["GET", "POST"]),
+            Route("/health", health),
+        ]
+    )

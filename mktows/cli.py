@@ -9,16 +9,15 @@ from __future__ import annotations
 import gc
 import secrets
 import string
-import sys
 from typing import Annotated, Any
 
 import typer
 
 from mktows.config import Settings
-from mktows.instance import InstanceError, apply_instance, load_instance
 from mktows.engine import Engine
 from mktows.engine.models import FieldInfo
 from mktows.errors import MarketoError
+from mktows.instance import InstanceError, apply_instance, load_instance
 from mktows.soap.schema_model import VERSIONS
 from mktows.store.database import Database
 
@@ -273,11 +272,22 @@ def outbox_show(
         _fail(f"no outbox message {message_id}")
         return
     sender = f"{m.from_name} <{m.from_addr}>" if m.from_name else m.from_addr
-    for name, value in (("Id", m.id), ("Status", m.status), ("Message-ID", m.message_id), ("From", sender),
-                        ("Reply-To", m.reply_to), ("To", m.to_addr), ("Subject", m.subject),
-                        ("Created", m.created_at.isoformat()), ("Sent", m.sent_at and m.sent_at.isoformat()),
-                        ("Attempts", m.attempts), ("Error", m.error), ("Campaign", m.campaign),
-                        ("Email", m.email_name), ("Lead", m.lead_id)):
+    for name, value in (
+        ("Id", m.id),
+        ("Status", m.status),
+        ("Message-ID", m.message_id),
+        ("From", sender),
+        ("Reply-To", m.reply_to),
+        ("To", m.to_addr),
+        ("Subject", m.subject),
+        ("Created", m.created_at.isoformat()),
+        ("Sent", m.sent_at and m.sent_at.isoformat()),
+        ("Attempts", m.attempts),
+        ("Error", m.error),
+        ("Campaign", m.campaign),
+        ("Email", m.email_name),
+        ("Lead", m.lead_id),
+    ):
         if value is not None:
             say(f"{name}: {value}")
     say("\n--- text ---")
@@ -291,4 +301,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -58,29 +58,28 @@ DESCRIPTIONS = {
     "port": "Port `serve` listens on.",
     "instance_file": "Instance file applied when `serve` starts. None: no file is applied.",
     "freshness_window_seconds": "How far `requestTimestamp` may be from the server's clock, either way"
-                                " (fault 20016 outside it).",
+    " (fault 20016 outside it).",
     "max_body_bytes": "Largest request body accepted (fault 20012 above it).",
     "max_window_days": "Longest window a `LastUpdateAtSelector` of getMultipleLeads may span when it gives"
-                       " both dates (fault 20022).",
+    " both dates (fault 20022).",
     "max_batch_size": "Most leads in one getMultipleLeads page; a larger `batchSize` is cut to it.",
     "max_sync_leads": "Most `leadRecord`s in one syncMultipleLeads (fault 20110 above it). One call is one"
-                      " transaction, so this bounds how long it holds the write lock.",
+    " transaction, so this bounds how long it holds the write lock.",
     "max_page_bytes": "Most bytes of lead values in one getMultipleLeads page: a page that would hold more"
-                      " ends early and the stream position continues after its last lead.",
+    " ends early and the stream position continues after its last lead.",
     "daily_quota": "Calls per day, counted from midnight America/Chicago (fault 20015).",
     "rate_limit_calls": "Calls allowed in one rolling window of `MKTOWS_RATE_LIMIT_SECONDS` (fault 20023).",
     "rate_limit_seconds": "Length of the rolling rate window, in seconds.",
     "max_concurrency": "Calls in flight at once (fault 20024).",
     "limits_enabled": "`0` (or `false`, `no`, `off`) switches the three call limits off.",
-    "workers": "Job worker threads in `serve` (campaign runs, imports, delivery); `0` runs no jobs in"
-               " that process.",
+    "workers": "Job worker threads in `serve` (campaign runs, imports, delivery); `0` runs no jobs in that process.",
     "smtp_url": "SMTP server for email, over the instance file's `smtp_url`:"
-                " `smtp://[user:pass@]host[:port][?starttls=true]` or `smtps://...`, options `timeout`,"
-                " `cafile`, `verify=false`. None: messages stay `captured` in the outbox.",
+    " `smtp://[user:pass@]host[:port][?starttls=true]` or `smtps://...`, options `timeout`,"
+    " `cafile`, `verify=false`. None: messages stay `captured` in the outbox.",
     "smtp_timeout": "Seconds per SMTP command (the URL's `timeout=` wins).",
     "smtp_connections": "SMTP connections one delivery drain keeps open and sends over in parallel.",
     "max_clones_per_day": "scheduleCampaign calls with `cloneToProgramName` per day, counted from midnight"
-                          " America/Chicago (fault 20015).",
+    " America/Chicago (fault 20015).",
 }
 _INT_FIELDS = {f.name for f in fields(Settings) if f.type in ("int", int)}
 _POSITIVE_FIELDS = {"smtp_connections", "max_sync_leads", "max_page_bytes", "max_batch_size"}

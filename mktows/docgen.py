@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import MISSING, fields
 from pathlib import Path
+from typing import Any
 
 COMMAND = ".venv/bin/python -m mktows.docgen"
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,13 +36,14 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def _table(header: list[str], rows: list[list[object]]) -> str:
+def _table(header: list[str], rows: Sequence[Sequence[object]]) -> str:
     out = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return "\n".join(out) + "\n"
 
 
 # --- faults -----------------------------------------------------------------------------------
+
 
 def faults_page() -> str:
     from mktows import errors
@@ -59,21 +61,27 @@ def faults_page() -> str:
     for code in sorted(errors.SHORT_MESSAGES):
         fault = render_fault(errors.MarketoError(code=code)).decode()
         faultcode = re.search(r"<faultcode>(.*?)</faultcode>", fault).group(1)  # type: ignore[union-attr]
-        rows.append([code, f"`{names.get(code, '')}`", errors.SHORT_MESSAGES[code], f"`{faultcode}`",
-                     errors.WHEN_RETURNED[code]])
+        rows.append(
+            [
+                code,
+                f"`{names.get(code, '')}`",
+                errors.SHORT_MESSAGES[code],
+                f"`{faultcode}`",
+                errors.WHEN_RETURNED[code],
+            ]
+        )
     return (
-        _banner("mktows/errors.py")
-        + "\n# Faults\n\n"
+        _banner("mktows/errors.py") + "\n# Faults\n\n"
         "The error codes mktows knows, and when it answers with each. A fault is a SOAP 1.1 `Fault` sent with HTTP\n"
         "status 500: `faultstring` is the code and its short text (`20103 - Lead not found`), and\n"
         "`detail/serviceException` holds `name` (`mktServiceException`), `message` (what went wrong,\n"
         "in words, with the code appended) and `code`. The name is the exception class in\n"
-        "`mktows/errors.py`.\n\n"
-        + _table(["code", "name", "short text", "faultcode", "when mktows returns it"], rows)
+        "`mktows/errors.py`.\n\n" + _table(["code", "name", "short text", "faultcode", "when mktows returns it"], rows)
     )
 
 
 # --- lead fields ------------------------------------------------------------------------------
+
 
 def fields_page() -> str:
     from mktows.engine import fields as lead_fields
@@ -83,21 +91,26 @@ def fields_page() -> str:
         limit = lead_fields.max_length(f)
         stored = f"column `leads.{f.column}`" if f.column else "value row"
         values = ", ".join(f"`{c}`" for c in f.choices) if f.choices else ""
-        rows.append([
-            f"`{f.name}`", f.display_name, f.data_type, "" if limit is None else limit,
-            "yes" if f.read_only else "no", stored, values,
-        ])
+        rows.append(
+            [
+                f"`{f.name}`",
+                f.display_name,
+                f.data_type,
+                "" if limit is None else limit,
+                "yes" if f.read_only else "no",
+                stored,
+                values,
+            ]
+        )
     lengths = ", ".join(f"{t} {n:,}" for t, n in lead_fields.TEXT_TYPE_MAX_LENGTH.items())
     top = ", ".join(f"`{n}`" for n in sorted(lead_fields.TOP_LEVEL))
     types = ", ".join(sorted(lead_fields.FIELD_TYPES))
     return (
-        _banner("mktows/engine/fields.py")
-        + "\n# Standard lead fields\n\n"
+        _banner("mktows/engine/fields.py") + "\n# Standard lead fields\n\n"
         "The lead fields every instance has, in registry order. Names match ignoring case; answers\n"
         "use the spelling below. Custom fields come from the instance file\n"
         "(`lead_fields`) or `mktows fields add`.\n\n"
-        + _table(["name", "display name", "type", "max length", "read-only", "stored in", "allowed values"],
-                 rows)
+        + _table(["name", "display name", "type", "max length", "read-only", "stored in", "allowed values"], rows)
         + "\n"
         f"- **max length** is in characters; a longer value is refused with 20110. A text field that\n"
         f"  declares no size holds, by type: {lengths}. Numbers, dates and flags have no length.\n"
@@ -109,6 +122,7 @@ def fields_page() -> str:
 
 
 # --- settings ---------------------------------------------------------------------------------
+
 
 def _setting_default(value: object) -> str:
     if value is None:
@@ -134,11 +148,11 @@ def settings_page() -> str:
         if f.name in config._POSITIVE_FIELDS:
             kind += " ≥ 1"
         default = f.default if f.default is not MISSING else None
-        rows.append([f"`{env}`", f"`{flag}`" if flag else "", kind, _setting_default(default),
-                     config.DESCRIPTIONS[f.name]])
+        rows.append(
+            [f"`{env}`", f"`{flag}`" if flag else "", kind, _setting_default(default), config.DESCRIPTIONS[f.name]]
+        )
     return (
-        _banner("mktows/config.py")
-        + "\n# Settings\n\n"
+        _banner("mktows/config.py") + "\n# Settings\n\n"
         "Every setting of the server. Each is an environment variable; the ones with a flag can also\n"
         "be given on the command line, and the flag wins. An empty variable counts as unset. A value\n"
         "of the wrong kind is refused with a message naming the variable.\n\n"
@@ -149,7 +163,8 @@ def settings_page() -> str:
 
 # --- command line -----------------------------------------------------------------------------
 
-def _root_command():  # type: ignore[no-untyped-def]
+
+def _root_command() -> Any:  # typer's group, on typer's own copy of click
     import typer
 
     from mktows.cli import app
@@ -202,12 +217,10 @@ def cli_page() -> str:
 
     walk(root, [])
     return (
-        _banner("mktows/cli.py")
-        + "\n# Command line\n\n"
+        _banner("mktows/cli.py") + "\n# Command line\n\n"
         f"The `mktows` command: {(root.help or '').strip()} Every command and its options, as\n"
         "`mktows COMMAND --help` lists them. `--db` defaults to `MKTOWS_DB`, else the SQLite file under\n"
-        "`./mktows-data/` (see [settings.md](settings.md)).\n\n"
-        + "\n".join(sections)
+        "`./mktows-data/` (see [settings.md](settings.md)).\n\n" + "\n".join(sections)
     )
 
 
@@ -237,8 +250,10 @@ def _reference_sections() -> dict[str, str]:
             if not match:
                 continue
             level, heading = len(match.group(1)), match.group(2)
-            end = next((i for i in range(number + 1, len(lines))
-                        if re.match(r"#{1,%d} " % level, lines[i])), len(lines))
+            end = next(
+                (i for i in range(number + 1, len(lines)) if re.match(r"#{1," + str(level) + r"} ", lines[i])),
+                len(lines),
+            )
             words = re.findall(r"\w+", heading)
             for name in names:
                 if name in words:
@@ -255,8 +270,8 @@ def coverage_page() -> str:
     from mktows.soap.wsdl import wsdl_template
 
     in_version = {
-        v: set(re.findall(r'<wsdl:operation name="(\w+)"', wsdl_template(v))) or
-        set(re.findall(r'<operation name="(\w+)"', wsdl_template(v)))
+        v: set(re.findall(r'<wsdl:operation name="(\w+)"', wsdl_template(v)))
+        or set(re.findall(r'<operation name="(\w+)"', wsdl_template(v)))
         for v in VERSIONS
     }
     references = _reference_sections()
@@ -267,23 +282,40 @@ def coverage_page() -> str:
         deltas = []
         for f in schema.STRUCTS[op.request_type].fields:
             if (f.since, f.until) != (VERSIONS[0], VERSIONS[-1]):
-                span = f"from {f.since}" if f.until == VERSIONS[-1] else (
-                    f"up to {f.until}" if f.since == VERSIONS[0] else f"{f.since} to {f.until}")
+                span = (
+                    f"from {f.since}"
+                    if f.until == VERSIONS[-1]
+                    else (f"up to {f.until}" if f.since == VERSIONS[0] else f"{f.since} to {f.until}")
+                )
                 deltas.append(f"`{f.name}` {span}")
         reference = references.get(op.name)
-        rows.append([
-            f"`{op.name}`", op.documentation, "yes" if op.name in HANDLERS else "no", shown,
-            "; ".join(deltas), f"[{reference.split('#')[0]}]({reference})" if reference else "",
-        ])
+        rows.append(
+            [
+                f"`{op.name}`",
+                op.documentation,
+                "yes" if op.name in HANDLERS else "no",
+                shown,
+                "; ".join(deltas),
+                f"[{reference.split('#')[0]}]({reference})" if reference else "",
+            ]
+        )
     implemented = sum(op.name in HANDLERS for op in types.OPERATIONS)
     return (
-        _banner("mktows/soap/types.py")
-        + "\n# Operation coverage\n\n"
+        _banner("mktows/soap/types.py") + "\n# Operation coverage\n\n"
         f"The operations of the WSDL, in WSDL order, and whether mktows answers them: {implemented} of\n"
         f"{len(types.OPERATIONS)} are implemented. Versions served: {', '.join(VERSIONS)}, each at\n"
         "`/soap/mktows/{version}`. The last column links the operation's reference section.\n\n"
-        + _table(["operation", "what it does", "implemented", "versions", "request elements not in every version",
-                  "reference"], rows)
+        + _table(
+            [
+                "operation",
+                "what it does",
+                "implemented",
+                "versions",
+                "request elements not in every version",
+                "reference",
+            ],
+            rows,
+        )
         + "\nAn operation element the WSDL does not define is fault 20019.\n"
     )
 

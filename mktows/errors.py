@@ -44,39 +44,36 @@ WHEN_RETURNED: dict[int, str] = {
     10001: "An unexpected error in the server (the server's log has the traceback).",
     20011: "A response the server built does not fit the schema of the endpoint's version (a server bug).",
     20012: "The body is empty, too large, not well-formed XML, has a DOCTYPE, is not a SOAP 1.1 Envelope,"
-           " or its Body does not hold exactly one operation element.",
+    " or its Body does not hold exactly one operation element.",
     20013: "The API user exists and signed the call, but is disabled.",
     20014: "The AuthenticationHeader is missing, names an unknown user, or its signature does not match.",
-    20015: "The daily call quota is used up, or scheduleCampaign has used up the day's"
-           " `cloneToProgramName` calls.",
+    20015: "The daily call quota is used up, or scheduleCampaign has used up the day's `cloneToProgramName` calls.",
     20016: "`requestTimestamp` cannot be read, or is further from the server's clock than the freshness window.",
     20017: "A required element is missing, or an element's value is not of its schema type.",
     20018: "The request's bytes are not valid in its declared character encoding.",
     20019: "The Body names an element that is not an operation of the WSDL.",
     20022: "getMultipleLeads: a `LastUpdateAtSelector` gives both dates and they are further apart than"
-           " the window limit.",
+    " the window limit.",
     20023: "More calls in the rolling rate window than allowed.",
     20024: "More calls in flight at once than allowed.",
     20101: "A lead key, its type or its value is missing (getLead, getLeadActivity, syncLead without key or"
-           " cookie, mergeLeads, requestCampaign).",
+    " cookie, mergeLeads, requestCampaign).",
     20102: "A lead key type that does not apply to the call, or a lead id that is not a number"
-           " (listOperation takes IDNUM keys only; requestCampaign refuses COOKIE).",
+    " (listOperation takes IDNUM keys only; requestCampaign refuses COOKIE).",
     20103: "No lead matches the key (getLead, syncLead by `Id`, requestCampaign when no listed lead exists).",
     20104: "syncLead has no `leadRecord`, or syncMultipleLeads no `leadRecord` at all.",
     20105: "A lead attribute names no lead field (the whole sync call fails, naming it).",
     20106: "syncLead names a workspace the instance does not declare, or finds a lead outside the workspace"
-           " of its `MktowsContextHeader`.",
+    " of its `MktowsContextHeader`.",
     20107: "An activity type filter names an unknown activity type.",
     20108: "A `LEADOWNEREMAIL` key matches no lead owner.",
-    20109: "A parameter the call needs is missing (for example importToList token columns without"
-           " `campaignName`).",
+    20109: "A parameter the call needs is missing (for example importToList token columns without `campaignName`).",
     20110: "A parameter has a value the call cannot use: a bad enumeration value, a count over a limit,"
-           " an unknown object type, field or criterion, an ambiguous list name, and the like.",
+    " an unknown object type, field or criterion, an ambiguous list name, and the like.",
     20111: "The static list named does not exist.",
     20113: "The program or campaign named does not exist, or the campaign cannot be run by this call.",
     20114: "Not returned by mktows: object parameter problems are 20110.",
-    20122: "A stream position or offset that was altered, expired, comes from another query, or cannot"
-           " be read.",
+    20122: "A stream position or offset that was altered, expired, comes from another query, or cannot be read.",
     20123: "Not returned by mktows: reading past the end gives an empty page.",
 }
 

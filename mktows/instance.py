@@ -33,8 +33,8 @@ from mktows.engine.definitions import (
     WorkspaceDef,
 )
 from mktows.engine.fields import FIELD_TYPES, STANDARD_BY_LOWER, decimal_text
-from mktows.engine.models import ApiUser, FieldInfo
 from mktows.engine.mobjects import parse_datetime
+from mktows.engine.models import ApiUser, FieldInfo
 from mktows.engine.opportunity_fields import OPPORTUNITY, ROLE
 from mktows.engine.opportunity_fields import STANDARD_FIELDS as STANDARD_MOBJECT_FIELDS
 from mktows.engine.tokens import token_name
@@ -78,8 +78,18 @@ class Instance:
 
 
 KNOWN_KEYS = {
-    "api_users", "lead_fields", "lists", "workspaces", "channels", "tag_types", "programs", "campaigns", "smtp_url",
-    "custom_objects", "opportunity_fields", "opportunity_role_fields",
+    "api_users",
+    "lead_fields",
+    "lists",
+    "workspaces",
+    "channels",
+    "tag_types",
+    "programs",
+    "campaigns",
+    "smtp_url",
+    "custom_objects",
+    "opportunity_fields",
+    "opportunity_role_fields",
 }
 FUTURE_KEYS: set[str] = set()
 
@@ -221,8 +231,9 @@ def _mobject_fields(c: _Checker, value: Any, key: str, object_name: str) -> list
     for i, item in enumerate(c.items(value, key)):
         path = f"{key}[{i}]"
         m = c.mapping(item, path, {"name", "type"}, {"display_name", "size", "external_key", "description"})
-        name, dtype, size, display = _custom_field(c, m, path, seen, RESERVED_MOBJECT_NAMES[object_name],
-                                                   f"{object_name} ")
+        name, dtype, size, display = _custom_field(
+            c, m, path, seen, RESERVED_MOBJECT_NAMES[object_name], f"{object_name} "
+        )
         external_key = _flag(c, m, "external_key", path, False)
         taken = next((f.name for f in out if f.external_key), None)
         if external_key and taken is not None:
@@ -274,8 +285,18 @@ PROGRAM_TYPES = {t.lower(): t for t in ("Marketing Program", "Marketing Event", 
 CHANNEL_KINDS = ("program", "event", "webinar")
 REQUEST_SOURCES = {"web_service_api": "MKTOWS", "mktows": "MKTOWS", "sales_insight": "SALES", "sales": "SALES"}
 FIELD_OPS = (
-    "is", "is_not", "contains", "not_contains", "starts_with", "ends_with", "is_empty", "is_not_empty",
-    "greater_than", "less_than", "at_least", "at_most",
+    "is",
+    "is_not",
+    "contains",
+    "not_contains",
+    "starts_with",
+    "ends_with",
+    "is_empty",
+    "is_not_empty",
+    "greater_than",
+    "less_than",
+    "at_least",
+    "at_most",
 )
 NO_VALUE_OPS = frozenset({"is_empty", "is_not_empty"})
 LIST_OPS = frozenset({"is", "is_not"})
@@ -283,8 +304,16 @@ LIST_FILTERS = ("member_of_list", "not_member_of_list")
 MOMENT_TYPES = {t.lower(): t for t in ("Web", "Email", "Milestone")}
 WAIT_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 FLOW_STEPS = (
-    "send_email", "change_data_value", "change_score", "add_to_list", "remove_from_list",
-    "change_program_status", "interesting_moment", "wait", "request_campaign", "remove_from_flow",
+    "send_email",
+    "change_data_value",
+    "change_score",
+    "add_to_list",
+    "remove_from_list",
+    "change_program_status",
+    "interesting_moment",
+    "wait",
+    "request_campaign",
+    "remove_from_flow",
 )
 _EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+$")
 _FROM_RE = re.compile(r"^\s*(?P<name>[^<]*?)\s*<(?P<email>[^>]+)>\s*$")
@@ -304,8 +333,8 @@ def _scalar(c: _Checker, value: Any, path: str) -> str:
         return "true" if value else "false"
     if isinstance(value, (str, int, float)):
         return str(value)
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
+    if hasattr(value, "isoformat"):  # a date or datetime
+        return str(value.isoformat())
     raise c.fail(path, f"expected a single value, got {type(value).__name__}")
 
 
@@ -411,8 +440,21 @@ def _tag_types(c: _Checker, value: Any) -> list[TagTypeDef]:
 
 
 PROGRAM_KEYS = {
-    "type", "channel", "workspace", "folder", "description", "tags", "costs", "tokens", "lists", "emails", "campaigns",
-    "archived", "crm_id", "start_date", "end_date",
+    "type",
+    "channel",
+    "workspace",
+    "folder",
+    "description",
+    "tags",
+    "costs",
+    "tokens",
+    "lists",
+    "emails",
+    "campaigns",
+    "archived",
+    "crm_id",
+    "start_date",
+    "end_date",
 }
 EVENT_PROGRAM = "Marketing Event"
 
@@ -606,7 +648,9 @@ def _campaign_list(c: _Checker, value: Any, path: str) -> list[CampaignDef]:
         name = c.text(m["name"], f"{p}.name").strip()
         _unique(c, seen, name, f"{p}.name", "campaign")
         sources = _trigger(c, m["trigger"], f"{p}.trigger") if m.get("trigger") is not None else []
-        smart_list = [_filter(c, f, f"{p}.smart_list[{j}]") for j, f in enumerate(c.items(m.get("smart_list"), f"{p}.smart_list"))]
+        smart_list = [
+            _filter(c, f, f"{p}.smart_list[{j}]") for j, f in enumerate(c.items(m.get("smart_list"), f"{p}.smart_list"))
+        ]
         if not sources and not smart_list:
             raise c.fail(p, "a campaign needs a trigger (trigger campaign) or a smart_list (batch campaign)")
         out.append(
@@ -615,10 +659,13 @@ def _campaign_list(c: _Checker, value: Any, path: str) -> list[CampaignDef]:
                 kind="trigger" if sources else "batch",
                 sources=sources,
                 smart_list=smart_list,
-                filter_logic=_choice(c, m["filter_logic"], f"{p}.filter_logic", ("all", "any")) if "filter_logic" in m else "all",
+                filter_logic=_choice(c, m["filter_logic"], f"{p}.filter_logic", ("all", "any"))
+                if "filter_logic" in m
+                else "all",
                 flow=[_step(c, s, f"{p}.flow[{j}]") for j, s in enumerate(c.items(m.get("flow"), f"{p}.flow"))],
                 qualification=_choice(c, m["qualification"], f"{p}.qualification", ("every_time", "once"))
-                if "qualification" in m else "every_time",
+                if "qualification" in m
+                else "every_time",
                 active=_flag(c, m, "active", p, True),
                 description=_scalar(c, m.get("description"), f"{p}.description"),
                 path=p,
@@ -644,10 +691,12 @@ def _trigger(c: _Checker, value: Any, path: str) -> list[str]:
 
 def _filter(c: _Checker, value: Any, path: str) -> dict[str, Any]:
     if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in LIST_FILTERS:
-        (kind, name), = value.items()
+        ((kind, name),) = value.items()
         return {kind: c.text(name, f"{path}.{kind}").strip()}
     if not isinstance(value, dict) or "field" not in value:
-        raise c.fail(path, "expected {member_of_list: NAME}, {not_member_of_list: NAME} or {field: F, op: OP, value: V}")
+        raise c.fail(
+            path, "expected {member_of_list: NAME}, {not_member_of_list: NAME} or {field: F, op: OP, value: V}"
+        )
     m = c.mapping(value, path, {"field", "op"}, {"value"})
     op = _choice(c, m["op"], f"{path}.op", FIELD_OPS)
     out: dict[str, Any] = {"field": c.text(m["field"], f"{path}.field").strip(), "op": op}
@@ -669,7 +718,7 @@ def _filter(c: _Checker, value: Any, path: str) -> dict[str, Any]:
 def _step(c: _Checker, value: Any, path: str) -> dict[str, Any]:
     if not isinstance(value, dict) or len(value) != 1:
         raise c.fail(path, "expected one step, e.g. {send_email: Welcome}")
-    (kind, arg), = value.items()
+    ((kind, arg),) = value.items()
     if kind not in FLOW_STEPS:
         raise c.fail(f"{path}.{kind}", f"unknown flow step (expected one of: {', '.join(FLOW_STEPS)})")
     p = f"{path}.{kind}"

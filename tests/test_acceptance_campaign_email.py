@@ -24,7 +24,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-
 from support.clients import LeadApi, items, lead_apis, make_zeep_client
 from support.pg import backends, database_url
 from support.server import INSTANCE, Server, running_server
@@ -62,21 +61,40 @@ def instance(smtp_port: int) -> dict:
                     }
                 ],
                 "campaigns": [
-                    {"name": "Requested", "description": "requested through the API",
-                     "trigger": {"campaign_is_requested": ["web_service_api"]}, "flow": [{"send_email": "Hello"}]},
-                    {"name": "Sales Only", "trigger": {"campaign_is_requested": ["sales_insight"]},
-                     "flow": [{"send_email": "Hello"}]},
+                    {
+                        "name": "Requested",
+                        "description": "requested through the API",
+                        "trigger": {"campaign_is_requested": ["web_service_api"]},
+                        "flow": [{"send_email": "Hello"}],
+                    },
+                    {
+                        "name": "Sales Only",
+                        "trigger": {"campaign_is_requested": ["sales_insight"]},
+                        "flow": [{"send_email": "Hello"}],
+                    },
                     {"name": "Batch Send", "smart_list": [{"member_of_list": LIST}], "flow": [{"send_email": "Hello"}]},
-                    {"name": "Due Send", "smart_list": [{"member_of_list": DUE_LIST}], "flow": [{"send_email": "Hello"}]},
-                    {"name": "Crash Send", "smart_list": [{"member_of_list": CRASH_LIST}],
-                     "flow": [{"send_email": "Hello"}]},
+                    {
+                        "name": "Due Send",
+                        "smart_list": [{"member_of_list": DUE_LIST}],
+                        "flow": [{"send_email": "Hello"}],
+                    },
+                    {
+                        "name": "Crash Send",
+                        "smart_list": [{"member_of_list": CRASH_LIST}],
+                        "flow": [{"send_email": "Hello"}],
+                    },
                 ],
             },
             {
                 "name": "Issue3 Other",
                 "lists": ["Other Program List"],
-                "campaigns": [{"name": "Other Batch", "smart_list": [{"member_of_list": "Other Program List"}],
-                               "flow": [{"send_email": f"{PROGRAM}.Hello"}]}],
+                "campaigns": [
+                    {
+                        "name": "Other Batch",
+                        "smart_list": [{"member_of_list": "Other Program List"}],
+                        "flow": [{"send_email": f"{PROGRAM}.Hello"}],
+                    }
+                ],
             },
         ],
         "smtp_url": f"smtp://127.0.0.1:{smtp_port}",
@@ -175,8 +193,14 @@ def key_list(keys: list[tuple[str, str]]):
 def import_rows(api: LeadApi, list_name: str, header: str, rows: list[str], **kw) -> dict:
     kw.setdefault("importListMode", "UPSERTLEADS")
     kw.setdefault("clearList", False)
-    res = api.call("importToList", programName=PROGRAM, listName=list_name, importFileHeader=header,
-                   importFileRows={"stringItem": rows}, **kw)
+    res = api.call(
+        "importToList",
+        programName=PROGRAM,
+        listName=list_name,
+        importFileHeader=header,
+        importFileRows={"stringItem": rows},
+        **kw,
+    )
     assert res["importStatus"] in ("PROCESSING", "COMPLETE"), res
     return res
 
@@ -227,8 +251,12 @@ def test_a_request_campaign_with_token_override(campaign_server, apis, sink, kin
     found = api.call("getCampaignsForSource", source="MKTOWS", name=f"{PROGRAM}.Requested", exactName=True)
     [record] = items(found, "campaignRecordList", "campaignRecord")
     assert record["description"] == "requested through the API"
-    res = api.call("requestCampaign", source="MKTOWS", campaignId=int(record["id"]),
-                   leadList=key_list([("IDNUM", str(i)) for i, _, _ in leads]))
+    res = api.call(
+        "requestCampaign",
+        source="MKTOWS",
+        campaignId=int(record["id"]),
+        leadList=key_list([("IDNUM", str(i)) for i, _, _ in leads]),
+    )
     assert res["success"] is True
     got = wait_messages(sink, recipients, 6)
     second = [m for m in got if f"[{OFFER}]" in m.text]
@@ -270,8 +298,10 @@ def test_b_import_then_schedule_personalizes_each_recipient(campaign_server, api
     for m in got:
         i = int(m.to.split("-")[-1].split("@")[0])
         assert f"Hi Row{i}: [{OFFER}] <code, {tag}-{i:04d}>" in m.text, m.text
-    print(f"\n[issue3] {kind}: scheduleCampaign -> {n} messages at the sink in {last_at - started:.1f}s "
-          f"({n / (last_at - started):.0f}/s end to end, {(n - 1) / (last_at - first_at):.0f}/s first to last message)")
+    print(
+        f"\n[issue3] {kind}: scheduleCampaign -> {n} messages at the sink in {last_at - started:.1f}s "
+        f"({n / (last_at - started):.0f}/s end to end, {(n - 1) / (last_at - first_at):.0f}/s first to last message)"
+    )
 
 
 # --------------------------------------------------------------------------- (c)
@@ -285,7 +315,7 @@ def test_c_future_run_at_waits_until_due(campaign_server, apis, sink, kind):
     email = f"i3c-{tag}@issue3.example.com"
     import_rows(api, DUE_LIST, "Email Address,First Name", [f"{email},Due"], clearList=True)
     wait_import(api, DUE_LIST)
-    run_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=6)
+    run_at = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=6)
     assert api.call("scheduleCampaign", programName=PROGRAM, campaignName="Due Send", campaignRunAt=run_at)["success"]
     time.sleep(3)
     assert arrived(sink, {email}) == [], "ran before campaignRunAt"
@@ -313,14 +343,23 @@ def test_d_sigkill_mid_run_resumes_without_duplicates(sink, tmp_path, backend):
             try:
                 return wait_for(predicate, timeout, what, interval)
             except AssertionError as exc:
-                raise AssertionError(f"{exc}; {len(arrived(sink, recipients))} messages arrived\n{work_state(db_url)}\n"
-                                     f"--- server output ---\n{srv.output()[-5000:]}") from None
+                raise AssertionError(
+                    f"{exc}; {len(arrived(sink, recipients))} messages arrived\n{work_state(db_url)}\n"
+                    f"--- server output ---\n{srv.output()[-5000:]}"
+                ) from None
 
         with running_server(db_url, tmp_path / "run1", instance=instance(sink.port)) as srv:
             api = LeadApi("zeep", make_zeep_client(srv.endpoint("2_9")), "2_9")
             import_rows(api, CRASH_LIST, "Email Address,First Name", [f"{e},N{i}" for i, e in enumerate(emails)])
-            waiting(srv, lambda: api.call("getImportToListStatus", programName=PROGRAM, listName=CRASH_LIST)["status"]
-                    == "COMPLETE", 300, "the import", 0.5)
+            waiting(
+                srv,
+                lambda: (
+                    api.call("getImportToListStatus", programName=PROGRAM, listName=CRASH_LIST)["status"] == "COMPLETE"
+                ),
+                300,
+                "the import",
+                0.5,
+            )
             t0 = time.monotonic()
             assert api.call("scheduleCampaign", programName=PROGRAM, campaignName="Crash Send")["success"]
             waiting(srv, lambda: len(arrived(sink, recipients)) >= 1500, 300, "the run to be under way", 0.05)
@@ -336,8 +375,10 @@ def test_d_sigkill_mid_run_resumes_without_duplicates(sink, tmp_path, backend):
         got = messages_to(sink, recipients)
         assert {m.to for m in got} == recipients, "somebody was skipped"
         assert len(got) == total, f"{len(got) - total} duplicate messages"
-        print(f"\n[issue3] 10k run: {before_kill} before SIGKILL at {rate:.0f}/s; "
-              f"{total - before_kill} after restart in {after:.1f}s ({(total - before_kill) / after:.0f}/s)")
+        print(
+            f"\n[issue3] 10k run: {before_kill} before SIGKILL at {rate:.0f}/s; "
+            f"{total - before_kill} after restart in {after:.1f}s ({(total - before_kill) / after:.0f}/s)"
+        )
 
 
 def work_state(db_url: str) -> str:
@@ -351,8 +392,12 @@ def work_state(db_url: str) -> str:
     try:
         with db.read() as conn:
             parts = []
-            for table, cols in ((jobs, (jobs.c.kind, jobs.c.status)), (campaign_runs, (campaign_runs.c.status,)),
-                                (run_leads, (run_leads.c.status,)), (outbox, (outbox.c.status,))):
+            for table, cols in (
+                (jobs, (jobs.c.kind, jobs.c.status)),
+                (campaign_runs, (campaign_runs.c.status,)),
+                (run_leads, (run_leads.c.status,)),
+                (outbox, (outbox.c.status,)),
+            ):
                 rows = conn.execute(select(*cols, func.count()).group_by(*cols)).all()
                 parts.append(f"{table.name}: {[tuple(r) for r in rows]}")
             errors = conn.execute(select(jobs.c.kind, jobs.c.last_error).where(jobs.c.last_error.is_not(None))).all()
@@ -372,21 +417,33 @@ def _fault(api: LeadApi, op: str, **kw) -> tuple[int, str]:
 
 def test_get_campaigns_for_source(campaign_server, apis):
     for api in apis.values():
-        names = [r["name"] for r in items(api.call("getCampaignsForSource", source="MKTOWS"), "campaignRecordList", "campaignRecord")]
+        names = [
+            r["name"]
+            for r in items(api.call("getCampaignsForSource", source="MKTOWS"), "campaignRecordList", "campaignRecord")
+        ]
         assert f"{PROGRAM}.Requested" in names and names == sorted(names)
         assert not any(n.endswith(("Batch Send", "Sales Only")) for n in names)
-        sales = [r["name"] for r in items(api.call("getCampaignsForSource", source="SALES"), "campaignRecordList", "campaignRecord")]
+        sales = [
+            r["name"]
+            for r in items(api.call("getCampaignsForSource", source="SALES"), "campaignRecordList", "campaignRecord")
+        ]
         assert f"{PROGRAM}.Sales Only" in sales and f"{PROGRAM}.Requested" not in sales
         part = api.call("getCampaignsForSource", source="MKTOWS", name="issue3 program.REQ", exactName=False)
         assert [r["name"] for r in items(part, "campaignRecordList", "campaignRecord")] == [f"{PROGRAM}.Requested"]
         none = api.call("getCampaignsForSource", source="MKTOWS", name="Requested", exactName=True)
         assert none["returnCount"] == 0 and items(none, "campaignRecordList", "campaignRecord") == []
     # the empty list is an empty wrapper, not nil (clients loop over it without a null check)
-    body = ("<ns1:paramsGetCampaignsForSource><source>MKTOWS</source><name>no such campaign</name>"
-            "</ns1:paramsGetCampaignsForSource>")
+    body = (
+        "<ns1:paramsGetCampaignsForSource><source>MKTOWS</source><name>no such campaign</name>"
+        "</ns1:paramsGetCampaignsForSource>"
+    )
     el = success(call(campaign_server.endpoint("2_2"), body), "getCampaignsForSource")
     wrapper = el.find("result/campaignRecordList")
-    assert wrapper is not None and len(wrapper) == 0 and wrapper.get("{http://www.w3.org/2001/XMLSchema-instance}nil") is None
+    assert (
+        wrapper is not None
+        and len(wrapper) == 0
+        and wrapper.get("{http://www.w3.org/2001/XMLSchema-instance}nil") is None
+    )
 
 
 def test_request_campaign_faults_change_nothing(campaign_server, apis, sink):
@@ -394,8 +451,11 @@ def test_request_campaign_faults_change_nothing(campaign_server, apis, sink):
     tag = run_tag()
     [(lead_id, email, _)] = create_leads(api, tag, ["Faulty"])
     before = activity_count(api, lead_id)
-    campaigns = items(api.call("getCampaignsForSource", source="MKTOWS", name=f"{PROGRAM}.Requested", exactName=True),
-                      "campaignRecordList", "campaignRecord")
+    campaigns = items(
+        api.call("getCampaignsForSource", source="MKTOWS", name=f"{PROGRAM}.Requested", exactName=True),
+        "campaignRecordList",
+        "campaignRecord",
+    )
     cid = int(campaigns[0]["id"])
     keys = key_list([("IDNUM", str(lead_id))])
     t = tokens({"{{my.Offer}}": "x"})
@@ -405,7 +465,11 @@ def test_request_campaign_faults_change_nothing(campaign_server, apis, sink):
         (dict(programName=PROGRAM, campaignName="No Such Campaign"), 20113, "No Such Campaign"),
         (dict(programName=PROGRAM, campaignName="Batch Send"), 20113, "batch"),
         (dict(programName=PROGRAM, campaignName="Sales Only"), 20113, "Web Service API"),
-        (dict(campaignId=cid, programName=PROGRAM, campaignName="Requested"), 20110, "campaignId + programName + campaignName"),
+        (
+            dict(campaignId=cid, programName=PROGRAM, campaignName="Requested"),
+            20110,
+            "campaignId + programName + campaignName",
+        ),
         (dict(campaignId=cid, programTokenList=t), 20110, "campaignId + programTokenList"),
         (dict(campaignName="Requested"), 20110, "got campaignName"),
         (dict(programName=PROGRAM), 20110, "got programName"),
@@ -417,21 +481,46 @@ def test_request_campaign_faults_change_nothing(campaign_server, apis, sink):
     # SALES may not request a Web Service API campaign
     assert _fault(api, "requestCampaign", source="SALES", campaignId=cid, leadList=keys)[0] == 20113
     # COOKIE keys are refused; unknown leads give 20103
-    assert _fault(api, "requestCampaign", source="MKTOWS", campaignId=cid,
-                  leadList=key_list([("IDNUM", str(lead_id)), ("COOKIE", "id:123-ABC-456&token:_mch-x")]))[0] == 20102
-    code, message = _fault(api, "requestCampaign", source="MKTOWS", campaignId=cid,
-                           leadList=key_list([("EMAIL", f"nobody-{tag}@issue3.example.com")]))
+    assert (
+        _fault(
+            api,
+            "requestCampaign",
+            source="MKTOWS",
+            campaignId=cid,
+            leadList=key_list([("IDNUM", str(lead_id)), ("COOKIE", "id:123-ABC-456&token:_mch-x")]),
+        )[0]
+        == 20102
+    )
+    code, message = _fault(
+        api,
+        "requestCampaign",
+        source="MKTOWS",
+        campaignId=cid,
+        leadList=key_list([("EMAIL", f"nobody-{tag}@issue3.example.com")]),
+    )
     assert (code, message) == (20103, f"No lead found with EMAIL = nobody-{tag}@issue3.example.com (20103)")
     # only the first 100 keys count: a known lead at position 101 is not reached
     unknown = [("IDNUM", str(900_000_000 + i)) for i in range(100)]
-    assert _fault(api, "requestCampaign", source="MKTOWS", campaignId=cid,
-                  leadList=key_list([*unknown, ("IDNUM", str(lead_id))]))[0] == 20103
+    assert (
+        _fault(
+            api,
+            "requestCampaign",
+            source="MKTOWS",
+            campaignId=cid,
+            leadList=key_list([*unknown, ("IDNUM", str(lead_id))]),
+        )[0]
+        == 20103
+    )
     time.sleep(1)
     assert activity_count(api, lead_id) == before
     assert messages_to(sink, {email}) == []
     # ... while a known lead among the first 100 is queued, unknown ones skipped
-    res = api.call("requestCampaign", source="MKTOWS", campaignId=cid,
-                   leadList=key_list([*unknown[:50], ("IDNUM", str(lead_id)), *unknown[50:]]))
+    res = api.call(
+        "requestCampaign",
+        source="MKTOWS",
+        campaignId=cid,
+        leadList=key_list([*unknown[:50], ("IDNUM", str(lead_id)), *unknown[50:]]),
+    )
     assert res["success"] is True
     wait_messages(sink, {email}, 1)
 
@@ -450,26 +539,41 @@ def test_schedule_campaign_faults_and_clones(campaign_server, apis, sink):
     tag = run_tag()
     clones = [f"Clone {tag} {i}" for i in range(CLONE_LIMIT + 1)]
     # 1: a 3_1 client puts cloneToProgramName second (schema order)
-    assert api.call("scheduleCampaign", programName=PROGRAM, campaignName="Batch Send",
-                    cloneToProgramName=clones[0])["success"]
+    assert api.call("scheduleCampaign", programName=PROGRAM, campaignName="Batch Send", cloneToProgramName=clones[0])[
+        "success"
+    ]
     # 2, 3: the vendor's sample puts it after campaignRunAt; a 2_2 endpoint honours it too
     # (its schema lacks the element, requests are decoded with the union of all versions)
     for version, name in (("2_2", clones[1]), ("3_1", clones[2])):
-        body = (f"<ns1:paramsScheduleCampaign><programName>{PROGRAM}</programName><campaignName>Due Send</campaignName>"
-                f"<campaignRunAt>2030-01-01T00:00:00Z</campaignRunAt><cloneToProgramName>{name}</cloneToProgramName>"
-                "</ns1:paramsScheduleCampaign>")
-        assert success(call(campaign_server.endpoint(version), body), "scheduleCampaign").findtext("result/success") == "true"
+        body = (
+            f"<ns1:paramsScheduleCampaign><programName>{PROGRAM}</programName><campaignName>Due Send</campaignName>"
+            f"<campaignRunAt>2030-01-01T00:00:00Z</campaignRunAt><cloneToProgramName>{name}</cloneToProgramName>"
+            "</ns1:paramsScheduleCampaign>"
+        )
+        assert (
+            success(call(campaign_server.endpoint(version), body), "scheduleCampaign").findtext("result/success")
+            == "true"
+        )
     # each clone exists with its lists: importToList into it works
     for name in clones[:CLONE_LIMIT]:
-        res = api.call("importToList", programName=name, listName=LIST, importFileHeader="Email Address",
-                       importFileRows={"stringItem": [f"clone-{tag}@issue3.example.com"]}, importListMode="UPSERTLEADS",
-                       clearList=False)
+        res = api.call(
+            "importToList",
+            programName=name,
+            listName=LIST,
+            importFileHeader="Email Address",
+            importFileRows={"stringItem": [f"clone-{tag}@issue3.example.com"]},
+            importListMode="UPSERTLEADS",
+            clearList=False,
+        )
         assert res["importStatus"] in ("PROCESSING", "COMPLETE")
     # a taken name stays 20110; the daily limit (MKTOWS_MAX_CLONES_PER_DAY) counts successful clones only
-    assert _fault(api, "scheduleCampaign", programName=PROGRAM, campaignName="Batch Send",
-                  cloneToProgramName=clones[0])[0] == 20110
-    code, message = _fault(api, "scheduleCampaign", programName=PROGRAM, campaignName="Batch Send",
-                           cloneToProgramName=clones[-1])
+    assert (
+        _fault(api, "scheduleCampaign", programName=PROGRAM, campaignName="Batch Send", cloneToProgramName=clones[0])[0]
+        == 20110
+    )
+    code, message = _fault(
+        api, "scheduleCampaign", programName=PROGRAM, campaignName="Batch Send", cloneToProgramName=clones[-1]
+    )
     assert code == 20015 and f"{CLONE_LIMIT} calls per day" in message
     # the program named in the refused call was not created
     assert _fault(api, "getImportToListStatus", programName=clones[-1], listName=LIST)[0] == 20111
@@ -478,8 +582,14 @@ def test_schedule_campaign_faults_and_clones(campaign_server, apis, sink):
 def test_import_faults_change_nothing(campaign_server, apis):
     api = apis["suds"]
     spare = "Spare List"
-    base = dict(programName=PROGRAM, listName=spare, importFileHeader="Email Address",
-                importFileRows={"stringItem": ["x@issue3.example.com"]}, importListMode="UPSERTLEADS", clearList=False)
+    base = dict(
+        programName=PROGRAM,
+        listName=spare,
+        importFileHeader="Email Address",
+        importFileRows={"stringItem": ["x@issue3.example.com"]},
+        importListMode="UPSERTLEADS",
+        clearList=False,
+    )
     cases = [
         (dict(programName="No Such Program"), 20113, "No Such Program"),
         (dict(listName="No Such List"), 20111, "No Such List"),
@@ -503,14 +613,19 @@ def test_import_while_processing_is_refused_raw_xml(sink, tmp_path):
     PROCESSING with a nil endedTime. The server runs no workers (MKTOWS_WORKERS=0), so the
     first import stays PROCESSING for as long as the test needs."""
     rows = "".join(f"<stringItem>busy-{i}@issue3.example.com,B{i}</stringItem>" for i in range(30))
-    body = ("<ns1:paramsImportToList><programName>Issue3 Other</programName><importFileHeader>Email Address,First Name"
-            f"</importFileHeader><importFileRows>{rows}</importFileRows><importListMode>UPSERTLEADS</importListMode>"
-            "<listName>Other Program List</listName></ns1:paramsImportToList>")
-    status_body = ("<ns1:paramsGetImportToListStatus><programName>issue3 other</programName>"
-                   "<listName>other program list</listName></ns1:paramsGetImportToListStatus>")
+    body = (
+        "<ns1:paramsImportToList><programName>Issue3 Other</programName><importFileHeader>Email Address,First Name"
+        f"</importFileHeader><importFileRows>{rows}</importFileRows><importListMode>UPSERTLEADS</importListMode>"
+        "<listName>Other Program List</listName></ns1:paramsImportToList>"
+    )
+    status_body = (
+        "<ns1:paramsGetImportToListStatus><programName>issue3 other</programName>"
+        "<listName>other program list</listName></ns1:paramsGetImportToListStatus>"
+    )
     nil = "{http://www.w3.org/2001/XMLSchema-instance}nil"
-    with running_server(f"sqlite:///{tmp_path / 'idle.db'}", tmp_path, instance=instance(sink.port),
-                        env={"MKTOWS_WORKERS": "0"}) as srv:
+    with running_server(
+        f"sqlite:///{tmp_path / 'idle.db'}", tmp_path, instance=instance(sink.port), env={"MKTOWS_WORKERS": "0"}
+    ) as srv:
         first = success(call(srv.endpoint("2_9"), body), "importToList")
         assert first.findtext("result/importStatus") == "PROCESSING"
         second = call(srv.endpoint("2_9"), body)
@@ -519,5 +634,10 @@ def test_import_while_processing_is_refused_raw_xml(sink, tmp_path):
         res = success(call(srv.endpoint("2_9"), status_body), "getImportToListStatus").find("result")
         assert res.findtext("status") == "PROCESSING" and res.findtext("startedTime")
         assert res.find("endedTime").get(nil) == "true" and res.find("estimatedTime").get(nil) == "true"
-        assert [res.findtext(n) for n in ("estimatedRows", "rowsImported", "rowsFailed", "rowsIgnored")] == ["30", "0", "0", "0"]
+        assert [res.findtext(n) for n in ("estimatedRows", "rowsImported", "rowsFailed", "rowsIgnored")] == [
+            "30",
+            "0",
+            "0",
+            "0",
+        ]
         assert res.find("importSummary").get(nil) == "true"

@@ -10,7 +10,6 @@ import datetime as dt
 import uuid
 
 import pytest
-
 from support.clients import LeadApi, attr_list, attr_map, clean_position, items, utcnow
 from support.server import SEED_CUSTOM_FIELD
 
@@ -35,7 +34,9 @@ def test_ten_thousand_leads_round_trip(lead_api, fresh_list):
             "syncMultipleLeads",
             leadRecordList={
                 "leadRecord": [
-                    api.lead_record(e, {"FirstName": f"F{start + i}", "LastName": "Issue2", SEED_CUSTOM_FIELD: f"c-{start + i}"})
+                    api.lead_record(
+                        e, {"FirstName": f"F{start + i}", "LastName": "Issue2", SEED_CUSTOM_FIELD: f"c-{start + i}"}
+                    )
                     for i, e in enumerate(chunk)
                 ]
             },
@@ -44,7 +45,7 @@ def test_ten_thousand_leads_round_trip(lead_api, fresh_list):
         statuses = items(res, "syncStatusList", "syncStatus")
         assert len(statuses) == len(chunk)
         assert [s["status"] for s in statuses] == ["CREATED"] * len(chunk), statuses[:3]
-        for e, s in zip(chunk, statuses):
+        for e, s in zip(chunk, statuses, strict=True):
             ids_by_email[e] = int(s["leadId"])
     assert len(set(ids_by_email.values())) == TOTAL
 
@@ -88,7 +89,7 @@ def test_ten_thousand_leads_round_trip(lead_api, fresh_list):
     assert returned_total == first_remaining == len(seen_ids)
     assert len(mine) == TOTAL, f"{TOTAL - len(mine)} synced leads missing from the window"
     assert set(mine) == set(ids_by_email.values())
-    for lead_id, rec in list(mine.items())[:: TOTAL // 50]:
+    for _lead_id, rec in list(mine.items())[:: TOTAL // 50]:
         n = int(rec["Email"].split("-")[-1].split("@")[0])
         assert attr_map(rec) == {"FirstName": f"F{n}", SEED_CUSTOM_FIELD: f"c-{n}"}, "includeAttributes honoured"
     assert pages >= TOTAL // PAGE
@@ -164,14 +165,18 @@ def test_parallel_clients_over_persistent_connections(server):
         for start in range(0, per_thread, batch):
             res = api.call(
                 "syncMultipleLeads",
-                leadRecordList={"leadRecord": [api.lead_record(e, {"FirstName": f"T{n}"}) for e in emails[start : start + batch]]},
+                leadRecordList={
+                    "leadRecord": [api.lead_record(e, {"FirstName": f"T{n}"}) for e in emails[start : start + batch]]
+                },
             )
             statuses = items(res, "syncStatusList", "syncStatus")
             assert [s["status"] for s in statuses] == ["CREATED"] * batch
             ids.update(int(s["leadId"]) for s in statuses)
         found = 0
         for start in range(0, per_thread, 100):
-            res = api.call("getMultipleLeads", leadSelector=api.key_selector("EMAIL", emails[start : start + 100]), batchSize=100)
+            res = api.call(
+                "getMultipleLeads", leadSelector=api.key_selector("EMAIL", emails[start : start + 100]), batchSize=100
+            )
             recs = items(res, "leadRecordList", "leadRecord")
             assert all(attr_map(r)["FirstName"] == f"T{n}" for r in recs)
             found += len(recs)

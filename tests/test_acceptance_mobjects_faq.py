@@ -17,7 +17,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from support.clients import LeadApi, items
 
 CLIENTS = [("zeep", "3_1"), ("suds", "2_2")]
@@ -65,25 +64,64 @@ def test_faq_opportunity_and_two_person_roles_read_back_by_lead(lead_api, unique
     advisor = api.create_lead(unique_email("advisor"), {"FirstName": "Alan"})
     deal = f"FAQ Deal {uuid.uuid4().hex[:8]}"
 
-    created = _statuses(api.call("syncMObjects", operation="INSERT", mObjectList={"mObject": [
-        _mobject("Opportunity", {"Name": deal, "Stage": "Prospecting", "Amount": "25000.50",
-                                 "CloseDate": "2026-12-31", "ExternalOpportunityId": deal}),
-    ]}))
+    created = _statuses(
+        api.call(
+            "syncMObjects",
+            operation="INSERT",
+            mObjectList={
+                "mObject": [
+                    _mobject(
+                        "Opportunity",
+                        {
+                            "Name": deal,
+                            "Stage": "Prospecting",
+                            "Amount": "25000.50",
+                            "CloseDate": "2026-12-31",
+                            "ExternalOpportunityId": deal,
+                        },
+                    ),
+                ]
+            },
+        )
+    )
     assert [s["status"] for s in created] == ["CREATED"], created
     opportunity_id = int(created[0]["id"])
 
-    roles = _statuses(api.call("syncMObjects", operation="INSERT", mObjectList={"mObject": [
-        _mobject("OpportunityPersonRole", {"OpportunityId": opportunity_id, "PersonId": buyer,
-                                           "Role": "Decision Maker", "IsPrimary": "true"}),
-        _mobject("OpportunityPersonRole", {"OpportunityId": opportunity_id, "PersonId": advisor,
-                                           "Role": "Influencer", "IsPrimary": "false"}),
-    ]}))
+    roles = _statuses(
+        api.call(
+            "syncMObjects",
+            operation="INSERT",
+            mObjectList={
+                "mObject": [
+                    _mobject(
+                        "OpportunityPersonRole",
+                        {
+                            "OpportunityId": opportunity_id,
+                            "PersonId": buyer,
+                            "Role": "Decision Maker",
+                            "IsPrimary": "true",
+                        },
+                    ),
+                    _mobject(
+                        "OpportunityPersonRole",
+                        {
+                            "OpportunityId": opportunity_id,
+                            "PersonId": advisor,
+                            "Role": "Influencer",
+                            "IsPrimary": "false",
+                        },
+                    ),
+                ]
+            },
+        )
+    )
     assert [s["status"] for s in roles] == ["CREATED", "CREATED"], roles
     buyer_role, advisor_role = (int(s["id"]) for s in roles)
 
     # the roles of one lead: exactly its own role, linked to the opportunity
-    by_lead = _get_all(api, type="OpportunityPersonRole",
-                       mObjAssociationList={"mObjAssociation": [{"mObjType": "Lead", "id": buyer}]})
+    by_lead = _get_all(
+        api, type="OpportunityPersonRole", mObjAssociationList={"mObjAssociation": [{"mObjType": "Lead", "id": buyer}]}
+    )
     assert [int(o["id"]) for o in by_lead] == [buyer_role]
     role = _attribs(by_lead[0])
     assert role["Role"] == "Decision Maker"
@@ -92,8 +130,9 @@ def test_faq_opportunity_and_two_person_roles_read_back_by_lead(lead_api, unique
     assert links == {("Lead", buyer), ("Opportunity", opportunity_id)}
 
     # the opportunities of the other lead: the one just created, with its fields
-    opportunities = _get_all(api, type="Opportunity",
-                             mObjAssociationList={"mObjAssociation": [{"mObjType": "Lead", "id": advisor}]})
+    opportunities = _get_all(
+        api, type="Opportunity", mObjAssociationList={"mObjAssociation": [{"mObjType": "Lead", "id": advisor}]}
+    )
     assert [int(o["id"]) for o in opportunities] == [opportunity_id]
     fields = _attribs(opportunities[0])
     assert fields["Name"] == deal and fields["Stage"] == "Prospecting"
@@ -101,8 +140,11 @@ def test_faq_opportunity_and_two_person_roles_read_back_by_lead(lead_api, unique
     assert opportunities[0]["externalKey"]["value"] == deal
 
     # both roles of the opportunity, in id order
-    of_deal = _get_all(api, type="OpportunityPersonRole",
-                       mObjAssociationList={"mObjAssociation": [{"mObjType": "Opportunity", "id": opportunity_id}]})
+    of_deal = _get_all(
+        api,
+        type="OpportunityPersonRole",
+        mObjAssociationList={"mObjAssociation": [{"mObjType": "Opportunity", "id": opportunity_id}]},
+    )
     assert [int(o["id"]) for o in of_deal] == [buyer_role, advisor_role]
 
     # each lead's activity log shows it was added to the opportunity
@@ -161,44 +203,89 @@ def test_mobject_failure_cases_through_both_clients(lead_api, unique_email, kind
 
     # unknown type: a fault for a query, a FAILED object for a write
     assert api.fault("getMObjects", type="Invoice").code == 20110
-    [status] = _statuses(api.call("syncMObjects", operation="UPSERT", mObjectList={"mObject": [
-        _mobject("Invoice", {"Name": name})]}))
+    [status] = _statuses(
+        api.call("syncMObjects", operation="UPSERT", mObjectList={"mObject": [_mobject("Invoice", {"Name": name})]})
+    )
     assert status["status"] == "FAILED" and "Invoice" in status["error"]
 
     # unknown field: the object fails with the field's name, nothing is created
-    [status] = _statuses(api.call("syncMObjects", operation="INSERT", mObjectList={"mObject": [
-        _mobject("Opportunity", {"Name": name, "Colour": "red"})]}))
+    [status] = _statuses(
+        api.call(
+            "syncMObjects",
+            operation="INSERT",
+            mObjectList={"mObject": [_mobject("Opportunity", {"Name": name, "Colour": "red"})]},
+        )
+    )
     assert status["status"] == "FAILED" and "Colour" in status["error"]
-    assert _get_all(api, type="Opportunity", mObjCriteriaList={"mObjCriteria": [
-        {"attrName": "Name", "comparison": "EQ", "attrValue": name}]}) == []
-    fault = api.fault("getMObjects", type="Opportunity", mObjCriteriaList={"mObjCriteria": [
-        {"attrName": "Colour", "comparison": "EQ", "attrValue": "red"}]})
+    assert (
+        _get_all(
+            api,
+            type="Opportunity",
+            mObjCriteriaList={"mObjCriteria": [{"attrName": "Name", "comparison": "EQ", "attrValue": name}]},
+        )
+        == []
+    )
+    fault = api.fault(
+        "getMObjects",
+        type="Opportunity",
+        mObjCriteriaList={"mObjCriteria": [{"attrName": "Colour", "comparison": "EQ", "attrValue": "red"}]},
+    )
     assert fault.code == 20110 and "Colour" in fault.message
 
     # bad comparison value (not a number for a number field)
-    fault = api.fault("getMObjects", type="Opportunity", mObjCriteriaList={"mObjCriteria": [
-        {"attrName": "Amount", "comparison": "GT", "attrValue": "lots"}]})
+    fault = api.fault(
+        "getMObjects",
+        type="Opportunity",
+        mObjCriteriaList={"mObjCriteria": [{"attrName": "Amount", "comparison": "GT", "attrValue": "lots"}]},
+    )
     assert fault.code == 20110 and "lots" in fault.message
 
     # duplicate external keys in one call: the first applies, the second fails
     key = {"name": "ExternalOpportunityId", "value": name}
-    statuses = _statuses(api.call("syncMObjects", operation="UPSERT", mObjectList={"mObject": [
-        _mobject("Opportunity", {"Name": name}, externalKey=key),
-        _mobject("Opportunity", {"Name": name + " again"}, externalKey=key),
-    ]}))
+    statuses = _statuses(
+        api.call(
+            "syncMObjects",
+            operation="UPSERT",
+            mObjectList={
+                "mObject": [
+                    _mobject("Opportunity", {"Name": name}, externalKey=key),
+                    _mobject("Opportunity", {"Name": name + " again"}, externalKey=key),
+                ]
+            },
+        )
+    )
     assert [s["status"] for s in statuses] == ["CREATED", "FAILED"]
     assert "Duplicate" in statuses[1]["error"]
 
     # update of a missing object: UPDATE never creates, so it is skipped and nothing is made
-    [status] = _statuses(api.call("syncMObjects", operation="UPDATE", mObjectList={"mObject": [
-        _mobject("Opportunity", {"Name": name + " ghost", "Stage": "Won"}, id=2_000_000_000)]}))
+    [status] = _statuses(
+        api.call(
+            "syncMObjects",
+            operation="UPDATE",
+            mObjectList={
+                "mObject": [_mobject("Opportunity", {"Name": name + " ghost", "Stage": "Won"}, id=2_000_000_000)]
+            },
+        )
+    )
     assert status["status"] == "SKIPPED" and int(status["id"]) == 2_000_000_000 and not status.get("error")
-    assert _get_all(api, type="Opportunity", mObjCriteriaList={"mObjCriteria": [
-        {"attrName": "Name", "comparison": "EQ", "attrValue": name + " ghost"}]}) == []
+    assert (
+        _get_all(
+            api,
+            type="Opportunity",
+            mObjCriteriaList={"mObjCriteria": [{"attrName": "Name", "comparison": "EQ", "attrValue": name + " ghost"}]},
+        )
+        == []
+    )
 
     # more than 100 objects: the whole call is refused and nothing is created
     many = [_mobject("Opportunity", {"Name": f"{name} {i}"}) for i in range(101)]
     result, fault = _sync_fault_or_status(api, "INSERT", many)
     assert result is None and fault.code == 20110
-    assert _get_all(api, type="Opportunity", mObjCriteriaList={"mObjCriteria": [
-        {"attrName": "Name", "comparison": "EQ", "attrValue": f"{name} 0"}]}) == []
+    assert (
+        _get_all(
+            api,
+            type="Opportunity",
+            mObjCriteriaList={"mObjCriteria": [{"attrName": "Name", "comparison": "EQ", "attrValue": f"{name} 0"}]},
+        )
+        == []
+    )

@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
 from support.soap import (
     TEST_KEY,
     TEST_USER,
@@ -96,7 +95,7 @@ def test_test_helper_signs_like_the_vectors():
 
 
 def _ts(delta: timedelta = timedelta(0), fmt: str = "%Y-%m-%dT%H:%M:%S+00:00") -> str:
-    return (datetime.now(timezone.utc) + delta).strftime(fmt)
+    return (datetime.now(UTC) + delta).strftime(fmt)
 
 
 def test_good_signature_is_accepted(server):
@@ -112,7 +111,9 @@ def test_signature_compared_case_insensitively(server):
 def test_bad_signature_is_20014(server):
     ts = _ts()
     bad = sign(ts, TEST_USER, "wrong-key-123")
-    f = assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts, signature=bad)), 20014)
+    f = assert_fault(
+        call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts, signature=bad)), 20014
+    )
     assert f.faultstring == "20014 - Authentication failed"
 
 
@@ -142,22 +143,31 @@ def test_resigned_with_other_users_key_is_20014(server):
 
 
 def _users_cli(server, *args: str) -> None:
-    done = subprocess.run([sys.executable, "-m", "mktows", "users", *args, "--db", server.db_url],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "mktows", "users", *args, "--db", server.db_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
 
 
 def test_user_added_and_rekeyed_by_another_process_works_on_its_next_call(server):
     # the server keeps its users in memory; `mktows users add` is another process
     _users_cli(server, "add", "rotating_user", "--key", "first-key-111")
-    success(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "first-key-111")),
-            "listMObjects")
+    success(
+        call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "first-key-111")),
+        "listMObjects",
+    )
     _users_cli(server, "add", "rotating_user", "--key", "second-key-222")
-    success(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "second-key-222")),
-            "listMObjects")
+    success(
+        call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "second-key-222")),
+        "listMObjects",
+    )
     # the server saw the new key, so the old one is refused from now on
-    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "first-key-111")),
-                 20014)
+    assert_fault(
+        call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "first-key-111")), 20014
+    )
 
 
 EXPIRED = re.compile(
@@ -175,7 +185,7 @@ def _expired(server, ts: str) -> re.Match[str]:
     assert found["ts"] == ts
     server_time = datetime.fromisoformat(found["now"])
     assert server_time.utcoffset() == timedelta(0)
-    assert abs(server_time - datetime.now(timezone.utc)) < timedelta(seconds=30)
+    assert abs(server_time - datetime.now(UTC)) < timedelta(seconds=30)
     return found
 
 
@@ -191,20 +201,38 @@ def test_future_timestamp_is_20016_saying_how_far_ahead(server):
     assert (found["skew"], found["direction"]) == ("20 min", "ahead of")
 
 
-@pytest.mark.parametrize(("seconds", "expected"), [
-    (0, "0 s"), (45, "45 s"), (60, "1 min"), (90, "1 min 30 s"), (900, "15 min"), (3600, "1 h"),
-    (3900, "1 h 5 min"), (7500, "2 h 5 min"), (90061, "25 h 1 min 1 s"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (0, "0 s"),
+        (45, "45 s"),
+        (60, "1 min"),
+        (90, "1 min 30 s"),
+        (900, "15 min"),
+        (3600, "1 h"),
+        (3900, "1 h 5 min"),
+        (7500, "2 h 5 min"),
+        (90061, "25 h 1 min 1 s"),
+    ],
+)
 def test_durations_read_in_whole_units(seconds, expected):
     from mktows.soap.auth import duration_text
 
     assert duration_text(seconds) == expected
 
 
-@pytest.mark.parametrize(("skew", "window", "expected"), [
-    (1199.6, 900, "20 min"), (1200.4, 900, "20 min"), (7499.8, 900, "2 h 5 min"),
-    (900.3, 900, "15 min 1 s"), (910.2, 900, "15 min 10 s"), (45.4, 30, "45 s"), (30.2, 30, "31 s"),
-])
+@pytest.mark.parametrize(
+    ("skew", "window", "expected"),
+    [
+        (1199.6, 900, "20 min"),
+        (1200.4, 900, "20 min"),
+        (7499.8, 900, "2 h 5 min"),
+        (900.3, 900, "15 min 1 s"),
+        (910.2, 900, "15 min 10 s"),
+        (45.4, 30, "45 s"),
+        (30.2, 30, "31 s"),
+    ],
+)
 def test_skew_is_rounded_but_never_to_a_figure_inside_the_window(skew, window, expected):
     from mktows.soap.auth import skew_text
 
@@ -213,7 +241,9 @@ def test_skew_is_rounded_but_never_to_a_figure_inside_the_window(skew, window, e
 
 def test_slightly_skewed_clocks_are_accepted(server):
     for delta in (timedelta(minutes=-10), timedelta(minutes=10)):
-        success(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=_ts(delta))), "listMObjects")
+        success(
+            call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=_ts(delta))), "listMObjects"
+        )
 
 
 @pytest.mark.parametrize("value", ["now", "28/11/2026 13:55", "2026-13-45T99:99:99Z"])
@@ -233,8 +263,8 @@ TIMESTAMP_SHAPES = {
     "Z": lambda: _ts(fmt="%Y-%m-%dT%H:%M:%SZ"),
     "+00:00": lambda: _ts(),
     "+0000": lambda: _ts(fmt="%Y-%m-%dT%H:%M:%S+0000"),
-    "fraction-Z (node-soap)": lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-    "fraction+offset": lambda: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00"),
+    "fraction-Z (node-soap)": lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+    "fraction+offset": lambda: datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00"),
     "no offset = UTC": lambda: _ts(fmt="%Y-%m-%dT%H:%M:%S"),
     "-08:00 (PHP DATE_W3C)": lambda: _local(-8, "%Y-%m-%dT%H:%M:%S-08:00"),
     "+05:00": lambda: _local(5, "%Y-%m-%dT%H:%M:%S+05:00"),
@@ -256,7 +286,7 @@ def test_no_offset_is_read_as_utc_not_local(server):
 
 def test_offset_is_honoured(server):
     # The wall-clock time is "now" but labelled -05:00, so the instant is 5 hours ahead.
-    ts = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S-05:00")
+    ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S-05:00")
     assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), 20016)
 
 

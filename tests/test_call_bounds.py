@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from support.clients import LeadApi, attr_map, items, lead_apis, utcnow
 from support.pg import backends, database_url
 from support.server import Server, running_server
@@ -54,8 +53,15 @@ def test_a_value_longer_than_its_field_is_refused_naming_the_field(api):
     address = "a" * 65535  # a text area holds 65,535 characters
     lead = api.create_lead(email, {"Address": address})
     assert attr_map(api.lead_records(api.get_lead("IDNUM", str(lead)))[0])["Address"] == address
-    res = api.call("syncMultipleLeads", leadRecordList={"leadRecord": [
-        api.lead_record(email, {"Address": address + "a"}), api.lead_record(_email("ok"), {"FirstName": "Fine"})]})
+    res = api.call(
+        "syncMultipleLeads",
+        leadRecordList={
+            "leadRecord": [
+                api.lead_record(email, {"Address": address + "a"}),
+                api.lead_record(_email("ok"), {"FirstName": "Fine"}),
+            ]
+        },
+    )
     first, second = items(res, "syncStatusList", "syncStatus")
     assert first["status"] == "FAILED" and "Address" in first["error"] and "65535" in first["error"]
     assert second["status"] == "CREATED"
@@ -66,7 +72,10 @@ def test_sync_multiple_leads_above_the_ceiling_is_refused_whole(api):
     records = [api.lead_record(f"ceiling-{tag}-{i}@mktows-test.example.com") for i in range(1001)]
     fault = api.fault("syncMultipleLeads", leadRecordList={"leadRecord": records})
     assert fault.code == 20110 and "at most 1000" in fault.message
-    assert api.fault("getLead", leadKey={"keyType": "EMAIL", "keyValue": f"ceiling-{tag}-0@mktows-test.example.com"}).code == 20103
+    assert (
+        api.fault("getLead", leadKey={"keyType": "EMAIL", "keyValue": f"ceiling-{tag}-0@mktows-test.example.com"}).code
+        == 20103
+    )
 
 
 @pytest.mark.slow
@@ -76,15 +85,21 @@ def test_a_page_of_large_leads_ends_early_and_the_stream_loses_nothing(api):
     big = "v" * 60_000
     created = []
     for _ in range(3):
-        res = api.call("syncMultipleLeads", leadRecordList={"leadRecord": [
-            api.lead_record(_email("big"), {"Address": big}) for _ in range(5)]})
+        res = api.call(
+            "syncMultipleLeads",
+            leadRecordList={"leadRecord": [api.lead_record(_email("big"), {"Address": big}) for _ in range(5)]},
+        )
         created += [int(s["leadId"]) for s in items(res, "syncStatusList", "syncStatus")]
     time.sleep(1.1)
     seen: list[int] = []
     position = None
     for _ in range(50):
-        page = api.call("getMultipleLeads", leadSelector=api.update_selector(start, utcnow()),
-                        streamPosition=position, batchSize=1000)
+        page = api.call(
+            "getMultipleLeads",
+            leadSelector=api.update_selector(start, utcnow()),
+            streamPosition=position,
+            batchSize=1000,
+        )
         records = items(page, "leadRecordList", "leadRecord")
         assert 1 <= len(records) <= PAGE_BYTES // 60_000 + 1
         seen += [int(r["Id"]) for r in records]
@@ -103,8 +118,14 @@ def test_other_calls_are_served_while_the_largest_sync_runs(apis):
     def big_syncs() -> None:
         try:
             for _ in range(3):
-                api.call("syncMultipleLeads", leadRecordList={"leadRecord": [
-                    api.lead_record(_email("max"), {"FirstName": "Bulk", "City": "Lyon"}) for _ in range(1000)]})
+                api.call(
+                    "syncMultipleLeads",
+                    leadRecordList={
+                        "leadRecord": [
+                            api.lead_record(_email("max"), {"FirstName": "Bulk", "City": "Lyon"}) for _ in range(1000)
+                        ]
+                    },
+                )
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:
@@ -128,10 +149,13 @@ def test_the_window_of_a_stream_is_not_the_page_budget(api):
     """A narrow window still pages by batchSize when the values are small."""
     time.sleep(1.1)
     start = utcnow()
-    res = api.call("syncMultipleLeads", leadRecordList={"leadRecord": [
-        api.lead_record(_email("small"), {"FirstName": "S"}) for _ in range(30)]})
+    res = api.call(
+        "syncMultipleLeads",
+        leadRecordList={"leadRecord": [api.lead_record(_email("small"), {"FirstName": "S"}) for _ in range(30)]},
+    )
     assert len(items(res, "syncStatusList", "syncStatus")) == 30
     time.sleep(1.1)
-    page = api.call("getMultipleLeads", leadSelector=api.update_selector(start, start + dt.timedelta(minutes=5)),
-                    batchSize=1000)
+    page = api.call(
+        "getMultipleLeads", leadSelector=api.update_selector(start, start + dt.timedelta(minutes=5)), batchSize=1000
+    )
     assert int(page["returnCount"]) == 30

@@ -8,7 +8,6 @@ server.py); no API call creates or changes them, so they can be asserted exactly
 from __future__ import annotations
 
 import pytest
-
 from support.clients import LeadApi, items
 from support.soap import TNS, assert_fault, call, success
 
@@ -72,19 +71,26 @@ def test_get_tags_all_and_filtered(api):
     assert every["Product Line"] == ["Core", "Cloud"]
     assert "Channel" not in every
     # a type alone keeps all its values; values keep only those, in stored order
-    result = api.call("getTags", tagList={"tag": [
-        {"type": "region", "values": {"stringItem": ["emea", "North", "Mars"]}},
-        {"type": "Product Line"},
-        {"type": "Colour"},
-    ]})
+    result = api.call(
+        "getTags",
+        tagList={
+            "tag": [
+                {"type": "region", "values": {"stringItem": ["emea", "North", "Mars"]}},
+                {"type": "Product Line"},
+                {"type": "Colour"},
+            ]
+        },
+    )
     assert _tags(result) == [("Product Line", ["Core", "Cloud"]), ("Region", ["North", "EMEA"])]
     assert _tags(api.call("getTags", tagList={"tag": [{"type": "Channel"}]})) == []
 
 
 def test_raw_wire_shape_and_a_tag_without_type(server):
     endpoint = server.endpoint("2_2")
-    resp = call(endpoint, "<ns1:paramsGetChannels><tag><values><stringItem>Tradeshow</stringItem>"
-                          "</values></tag></ns1:paramsGetChannels>")
+    resp = call(
+        endpoint,
+        "<ns1:paramsGetChannels><tag><values><stringItem>Tradeshow</stringItem></values></tag></ns1:paramsGetChannels>",
+    )
     body = success(resp, "getChannels")  # validated against the served schema by `call`
     [tag_status] = body.findall("result/tags/tagStatus")
     assert tag_status.findtext("tagValue") == "Tradeshow"
@@ -93,12 +99,22 @@ def test_raw_wire_shape_and_a_tag_without_type(server):
     assert all(el.tag == el.tag.split("}")[-1] for el in body.iter() if el is not body), "children are unqualified"
     assert body.tag == f"{{{TNS}}}successGetChannels"
 
-    resp = call(endpoint, "<ns1:paramsGetTags><tagList><tag><type>Region</type><values><stringItem>South"
-                          "</stringItem></values></tag></tagList></ns1:paramsGetTags>")
+    resp = call(
+        endpoint,
+        "<ns1:paramsGetTags><tagList><tag><type>Region</type><values><stringItem>South"
+        "</stringItem></values></tag></tagList></ns1:paramsGetTags>",
+    )
     tags = success(resp, "getTags").findall("result/tagList/tag")
     assert [(t.findtext("type"), [v.text for v in t.findall("values/stringItem")]) for t in tags] == [
-        ("Region", ["South"])]
+        ("Region", ["South"])
+    ]
 
-    fault = assert_fault(call(endpoint, "<ns1:paramsGetTags><tagList><tag><values><stringItem>North</stringItem>"
-                                        "</values></tag></tagList></ns1:paramsGetTags>"), 20110)
+    fault = assert_fault(
+        call(
+            endpoint,
+            "<ns1:paramsGetTags><tagList><tag><values><stringItem>North</stringItem>"
+            "</values></tag></tagList></ns1:paramsGetTags>",
+        ),
+        20110,
+    )
     assert "type" in fault.message

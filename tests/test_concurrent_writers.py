@@ -14,7 +14,6 @@ from xml.sax.saxutils import escape
 import httpx
 import pytest
 from lxml import etree
-
 from support.pg import backends, database_url
 from support.server import Server, running_server
 from support.soap import call, success
@@ -42,18 +41,24 @@ def _record(email: str, first_name: str, crm_id: str | None = None) -> str:
 
 
 def _sync_multiple(records: list[str]) -> str:
-    return (f"<ns1:paramsSyncMultipleLeads><leadRecordList>{''.join(records)}</leadRecordList>"
-            "<dedupEnabled>true</dedupEnabled></ns1:paramsSyncMultipleLeads>")
+    return (
+        f"<ns1:paramsSyncMultipleLeads><leadRecordList>{''.join(records)}</leadRecordList>"
+        "<dedupEnabled>true</dedupEnabled></ns1:paramsSyncMultipleLeads>"
+    )
 
 
 def _sync_with_cookie(email: str, cookie: str) -> str:
-    return (f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email></leadRecord><returnLead>false</returnLead>"
-            f"<marketoCookie>{escape(cookie)}</marketoCookie></ns1:paramsSyncLead>")
+    return (
+        f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email></leadRecord><returnLead>false</returnLead>"
+        f"<marketoCookie>{escape(cookie)}</marketoCookie></ns1:paramsSyncLead>"
+    )
 
 
 def _leads_with(endpoint: str, key_type: str, value: str) -> list[etree._Element]:
-    body = (f"<ns1:paramsGetLead><leadKey><keyType>{key_type}</keyType><keyValue>{escape(value)}</keyValue></leadKey>"
-            "</ns1:paramsGetLead>")
+    body = (
+        f"<ns1:paramsGetLead><leadKey><keyType>{key_type}</keyType><keyValue>{escape(value)}</keyValue></leadKey>"
+        "</ns1:paramsGetLead>"
+    )
     return success(call(endpoint, body), "getLead").findall(".//leadRecord")
 
 
@@ -72,7 +77,9 @@ def test_overlapping_writers_leave_one_lead_per_email_foreign_id_and_cookie(two_
             for c in range(CALLS_PER_WRITER):
                 endpoint = endpoints[(n + c) % 2]
                 records = [_record(e, f"W{n}C{c}") for e in rng.sample(emails, RECORDS_PER_CALL - 10)]
-                records += [_record(email, f"W{n}C{c}", crm_id) for crm_id, email in rng.sample(sorted(crm.items()), 10)]
+                records += [
+                    _record(email, f"W{n}C{c}", crm_id) for crm_id, email in rng.sample(sorted(crm.items()), 10)
+                ]
                 rng.shuffle(records)
                 statuses.append(call(endpoint, _sync_multiple(records), client=client).status_code)
                 own = f"cw-{tag}-cookie{n}-{c}@mktows-test.example.com"

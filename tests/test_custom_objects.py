@@ -9,7 +9,6 @@ attendees (integer). Every test works on its own new leads and filters by them.
 from __future__ import annotations
 
 import pytest
-
 from support.clients import LeadApi, attr_list, clean_position, items, utcnow
 from support.soap import assert_fault, call, is_nil, success
 
@@ -37,21 +36,33 @@ def _show(lead_id: int, rid: str, **attrs: object) -> dict:
 
 
 def _sync(api: LeadApi, *objs: dict, operation: str | None = "UPSERT", type_name: str = "RoadShow") -> list[dict]:
-    result = api.call("syncCustomObjects", objTypeName=type_name, customObjList={"customObj": list(objs)},
-                      operation=operation)
+    result = api.call(
+        "syncCustomObjects", objTypeName=type_name, customObjList={"customObj": list(objs)}, operation=operation
+    )
     return items(result, "syncCustomObjStatusList", "syncCustomObjStatus")
 
 
-def _get(api: LeadApi, keys: dict[str, object] | None = None, *, include: list[str] | None = None,
-         type_name: str = "RoadShow", **kw) -> dict:
-    return api.call("getCustomObjects", objTypeName=type_name,
-                    customObjKeyList=_attributes(keys) if keys else None,
-                    includeAttributes={"stringItem": include or []}, **kw)
+def _get(
+    api: LeadApi,
+    keys: dict[str, object] | None = None,
+    *,
+    include: list[str] | None = None,
+    type_name: str = "RoadShow",
+    **kw,
+) -> dict:
+    return api.call(
+        "getCustomObjects",
+        objTypeName=type_name,
+        customObjKeyList=_attributes(keys) if keys else None,
+        includeAttributes={"stringItem": include or []},
+        **kw,
+    )
 
 
 def _delete(api: LeadApi, *keys: dict[str, object], type_name: str = "RoadShow") -> list[dict]:
-    result = api.call("deleteCustomObjects", objTypeName=type_name,
-                      customObjKeyLists={"keyList": [_attributes(k) for k in keys]})
+    result = api.call(
+        "deleteCustomObjects", objTypeName=type_name, customObjKeyLists={"keyList": [_attributes(k) for k in keys]}
+    )
     return items(result, "deleteCustomObjStatusList", "syncCustomObjStatus")
 
 
@@ -62,8 +73,10 @@ def _pairs(parent: dict, wrapper: str) -> list[tuple[str, str]]:
 
 
 def _records(result: dict) -> list[tuple[list, list]]:
-    return [(_pairs(o, "customObjKeyList"), _pairs(o, "customObjAttributeList"))
-            for o in items(result, "customObjList", "customObj")]
+    return [
+        (_pairs(o, "customObjKeyList"), _pairs(o, "customObjAttributeList"))
+        for o in items(result, "customObjList", "customObj")
+    ]
 
 
 def _statuses(statuses: list[dict]) -> list[tuple[str, str | None]]:
@@ -75,8 +88,9 @@ def _statuses(statuses: list[dict]) -> list[tuple[str, str | None]]:
 
 def test_sample_flow_upsert_get_by_lead_and_key_project_delete(api, unique_email):
     lead_id = api.create_lead(unique_email("roadshow"))
-    statuses = _sync(api, _show(lead_id, "r1", city="Oslo", visited_on="2026-03-01", attendees=12),
-                     _show(lead_id, "r2", city="Rome"))
+    statuses = _sync(
+        api, _show(lead_id, "r1", city="Oslo", visited_on="2026-03-01", attendees=12), _show(lead_id, "r2", city="Rome")
+    )
     assert _statuses(statuses) == [("CREATED", None), ("CREATED", None)]
     assert {s["objTypeName"] for s in statuses} == {"Roadshow"}  # canonical name
     assert _pairs(statuses[0], "customObjKeyList") == [("MKTOID", str(lead_id)), ("rid", "r1")]  # echo
@@ -85,7 +99,10 @@ def test_sample_flow_upsert_get_by_lead_and_key_project_delete(api, unique_email
     assert (by_lead["objTypeName"], by_lead["returnCount"], by_lead["remainingCount"]) == ("Roadshow", 2, 0)
     assert not by_lead["newStreamPosition"]  # nothing remains
     assert _records(by_lead) == [
-        ([("MKTOID", str(lead_id)), ("rid", "r1")], [("city", "Oslo"), ("visited_on", "2026-03-01"), ("attendees", "12")]),
+        (
+            [("MKTOID", str(lead_id)), ("rid", "r1")],
+            [("city", "Oslo"), ("visited_on", "2026-03-01"), ("attendees", "12")],
+        ),
         ([("MKTOID", str(lead_id)), ("rid", "r2")], [("city", "Rome")]),
     ]
     by_key = _get(api, {"MKTOID": lead_id, "rid": "r2"})
@@ -165,28 +182,41 @@ def test_unknown_type_faults_20110(api):
 
 def test_unknown_field_faults_20110_and_applies_nothing(api, unique_email):
     lead_id = api.create_lead(unique_email("unknown"))
-    fault = api.fault("syncCustomObjects", objTypeName="Roadshow", operation="UPSERT", customObjList={"customObj": [
-        _show(lead_id, "ok", city="Oslo"), _show(lead_id, "r2", colour="red")]})
+    fault = api.fault(
+        "syncCustomObjects",
+        objTypeName="Roadshow",
+        operation="UPSERT",
+        customObjList={"customObj": [_show(lead_id, "ok", city="Oslo"), _show(lead_id, "r2", colour="red")]},
+    )
     assert fault.code == 20110 and "colour" in fault.message
     assert _get(api, {"MKTOID": lead_id})["returnCount"] == 0
-    for keys, include, name in [({"colour": "red"}, [], "colour"), ({"MKTOID": lead_id}, ["city", "size"], "size"),
-                                ({"city": "Oslo"}, [], "city is not a key field")]:
-        fault = api.fault("getCustomObjects", objTypeName="Roadshow", customObjKeyList=_attributes(keys),
-                          includeAttributes={"stringItem": include})
+    for keys, include, name in [
+        ({"colour": "red"}, [], "colour"),
+        ({"MKTOID": lead_id}, ["city", "size"], "size"),
+        ({"city": "Oslo"}, [], "city is not a key field"),
+    ]:
+        fault = api.fault(
+            "getCustomObjects",
+            objTypeName="Roadshow",
+            customObjKeyList=_attributes(keys),
+            includeAttributes={"stringItem": include},
+        )
         assert fault.code == 20110 and name in fault.message
 
 
 def test_record_level_failures(api, unique_email):
     lead_id = api.create_lead(unique_email("failures"))
-    statuses = _statuses(_sync(
-        api,
-        _show(lead_id, "bad", attendees="many"),
-        _obj({"MKTOID": lead_id}, {"city": "Oslo"}),
-        _show(2_000_000_000, "ghost"),
-        _show(lead_id, "dup", city="first"),
-        _show(lead_id, "dup", city="second"),
-        _obj({"MKTOID": lead_id, "rid": "r1", "city": "Oslo"}),
-    ))
+    statuses = _statuses(
+        _sync(
+            api,
+            _show(lead_id, "bad", attendees="many"),
+            _obj({"MKTOID": lead_id}, {"city": "Oslo"}),
+            _show(2_000_000_000, "ghost"),
+            _show(lead_id, "dup", city="first"),
+            _show(lead_id, "dup", city="second"),
+            _obj({"MKTOID": lead_id, "rid": "r1", "city": "Oslo"}),
+        )
+    )
     assert [s for s, _ in statuses] == ["FAILED", "FAILED", "FAILED", "CREATED", "FAILED", "FAILED"]
     assert statuses[0][1] == "Invalid integer value for attendees: many"
     assert statuses[1][1] == "Missing key field(s) of Roadshow: rid"
@@ -194,13 +224,18 @@ def test_record_level_failures(api, unique_email):
     assert statuses[4][1].startswith(f"Duplicate key MKTOID={lead_id}, rid=dup in this request")
     assert statuses[5][1].startswith("city is not a dedupe field of Roadshow")
     assert _records(_get(api, {"MKTOID": lead_id})) == [
-        ([("MKTOID", str(lead_id)), ("rid", "dup")], [("city", "first")])]
+        ([("MKTOID", str(lead_id)), ("rid", "dup")], [("city", "first")])
+    ]
 
 
 def test_more_than_100_records_fault_20110(api, unique_email):
     lead_id = api.create_lead(unique_email("many"))
-    fault = api.fault("syncCustomObjects", objTypeName="Roadshow", operation="UPSERT",
-                      customObjList={"customObj": [_show(lead_id, f"r{i}") for i in range(101)]})
+    fault = api.fault(
+        "syncCustomObjects",
+        objTypeName="Roadshow",
+        operation="UPSERT",
+        customObjList={"customObj": [_show(lead_id, f"r{i}") for i in range(101)]},
+    )
     assert fault.code == 20110 and "at most 100" in fault.message
     assert _get(api, {"MKTOID": lead_id})["returnCount"] == 0
 
@@ -218,11 +253,21 @@ def test_bad_stream_position_faults_20122(api, unique_email):
     first = _get(api, {"MKTOID": lead_id}, batchSize=1)
     assert first["remainingCount"] == 1 and first["newStreamPosition"]
     for bad in ("not-a-position", first["newStreamPosition"][:-3] + "abc"):
-        fault = api.fault("getCustomObjects", objTypeName="Roadshow", streamPosition=bad,
-                          customObjKeyList=_attributes({"MKTOID": lead_id}), includeAttributes={"stringItem": []})
+        fault = api.fault(
+            "getCustomObjects",
+            objTypeName="Roadshow",
+            streamPosition=bad,
+            customObjKeyList=_attributes({"MKTOID": lead_id}),
+            includeAttributes={"stringItem": []},
+        )
         assert fault.code == 20122
-    other_query = api.fault("getCustomObjects", objTypeName="Roadshow", streamPosition=first["newStreamPosition"],
-                            customObjKeyList=_attributes({"rid": "r1"}), includeAttributes={"stringItem": []})
+    other_query = api.fault(
+        "getCustomObjects",
+        objTypeName="Roadshow",
+        streamPosition=first["newStreamPosition"],
+        customObjKeyList=_attributes({"rid": "r1"}),
+        includeAttributes={"stringItem": []},
+    )
     assert other_query.code == 20122
 
 
@@ -239,17 +284,30 @@ def test_changes_are_logged_as_change_custom_object(api, unique_email):
     logged = [r for r in api.all_activities(lead_id) if r["activityType"] == "Change Custom Object"]
     assert [dict(attr_list(r))["Action"] for r in logged] == ["Deleted", "Updated", "Created"]  # newest first
     assert {r["mktgAssetName"] for r in logged} == {"Road Show"}
-    assert attr_list(logged[1]) == [("Object Name", "Roadshow"), ("Action", "Updated"), ("MKTOID", str(lead_id)),
-                                    ("rid", "r1"), ("city", "Rome"), ("Lead ID", str(lead_id))]
+    assert attr_list(logged[1]) == [
+        ("Object Name", "Roadshow"),
+        ("Action", "Updated"),
+        ("MKTOID", str(lead_id)),
+        ("rid", "r1"),
+        ("city", "Rome"),
+        ("Lead ID", str(lead_id)),
+    ]
     if api.version == "2_2":
         return  # activityNameFilter exists from 2_3
     position = {"oldestCreatedAt": t0}
-    changes = api.call("getLeadChanges", startPosition=position, batchSize=1000,
-                       activityNameFilter={"stringItem": ["Change Custom Object"]},
-                       leadSelector=api.key_selector("IDNUM", [str(lead_id)]))
+    changes = api.call(
+        "getLeadChanges",
+        startPosition=position,
+        batchSize=1000,
+        activityNameFilter={"stringItem": ["Change Custom Object"]},
+        leadSelector=api.key_selector("IDNUM", [str(lead_id)]),
+    )
     records = items(changes, "leadChangeRecordList", "leadChangeRecord")
     assert [(r["activityType"], dict(attr_list(r))["Action"]) for r in records] == [
-        ("Change Custom Object", "Created"), ("Change Custom Object", "Updated"), ("Change Custom Object", "Deleted")]
+        ("Change Custom Object", "Created"),
+        ("Change Custom Object", "Updated"),
+        ("Change Custom Object", "Deleted"),
+    ]
     assert changes["remainingCount"] == 0 and clean_position(changes["newStartPosition"])
 
 
@@ -257,8 +315,11 @@ def test_merge_moves_the_losers_records_to_the_winner(api, unique_email):
     winner = api.create_lead(unique_email("winner"))
     loser = api.create_lead(unique_email("loser"))
     _sync(api, _show(winner, "both", city="winner's"), _show(loser, "both", city="loser's"), _show(loser, "own"))
-    merged = api.call("mergeLeads", winningLeadKeyList=_attributes({"IDNUM": winner}),
-                      losingLeadKeyLists={"keyList": [_attributes({"IDNUM": loser})]})
+    merged = api.call(
+        "mergeLeads",
+        winningLeadKeyList=_attributes({"IDNUM": winner}),
+        losingLeadKeyLists={"keyList": [_attributes({"IDNUM": loser})]},
+    )
     assert merged["mergeStatus"]["status"] == "MERGED"
     assert _records(_get(api, {"MKTOID": winner})) == [
         ([("MKTOID", str(winner)), ("rid", "both")], [("city", "winner's")]),
@@ -271,53 +332,85 @@ def test_merge_moves_the_losers_records_to_the_winner(api, unique_email):
 
 
 def _raw_sync(server, version: str, lead_id: int, rid: str, operation: str = "<operation>UPSERT</operation>"):
-    return call(server.endpoint(version), (
-        "<ns1:paramsSyncCustomObjects><objTypeName>RoadShow</objTypeName><customObjList><customObj>"
-        f"<customObjKeyList><attribute><attrName>MKTOID</attrName><attrValue>{lead_id}</attrValue></attribute>"
-        f"<attribute><attrName>rid</attrName><attrValue>{rid}</attrValue></attribute></customObjKeyList>"
-        "<customObjAttributeList><attribute><attrName>city</attrName><attrValue>Oslo</attrValue></attribute>"
-        f"</customObjAttributeList></customObj></customObjList>{operation}</ns1:paramsSyncCustomObjects>"))
+    return call(
+        server.endpoint(version),
+        (
+            "<ns1:paramsSyncCustomObjects><objTypeName>RoadShow</objTypeName><customObjList><customObj>"
+            f"<customObjKeyList><attribute><attrName>MKTOID</attrName><attrValue>{lead_id}</attrValue></attribute>"
+            f"<attribute><attrName>rid</attrName><attrValue>{rid}</attrValue></attribute></customObjKeyList>"
+            "<customObjAttributeList><attribute><attrName>city</attrName><attrValue>Oslo</attrValue></attribute>"
+            f"</customObjAttributeList></customObj></customObjList>{operation}</ns1:paramsSyncCustomObjects>"
+        ),
+    )
 
 
 @pytest.mark.parametrize("version", ["2_2", "3_1"])
 def test_spec_samples_as_raw_xml(server, lead_api, unique_email, version):
     lead_id = lead_api("zeep", version).create_lead(unique_email("raw"))
-    result = success(_raw_sync(server, version, lead_id, "k1", operation='<operation xsi:nil="true"/>'),
-                     "syncCustomObjects").find("result")
+    result = success(
+        _raw_sync(server, version, lead_id, "k1", operation='<operation xsi:nil="true"/>'), "syncCustomObjects"
+    ).find("result")
     [status] = result.findall("syncCustomObjStatusList/syncCustomObjStatus")
     assert (status.findtext("objTypeName"), status.findtext("status")) == ("Roadshow", "CREATED")
     assert is_nil(status.find("error"))
     assert all(is_nil(a.find("attrType")) for a in status.iterfind("customObjKeyList/attribute"))
     success(_raw_sync(server, version, lead_id, "k2", operation=""), "syncCustomObjects")  # no operation: UPSERT
 
-    result = success(call(server.endpoint(version), (
-        "<ns1:paramsGetCustomObjects><objTypeName>RoadShow</objTypeName><customObjKeyList><attribute>"
-        f"<attrName>MKTOID</attrName><attrValue>{lead_id}</attrValue></attribute></customObjKeyList>"
-        "<includeAttributes/></ns1:paramsGetCustomObjects>")), "getCustomObjects").find("result")
+    result = success(
+        call(
+            server.endpoint(version),
+            (
+                "<ns1:paramsGetCustomObjects><objTypeName>RoadShow</objTypeName><customObjKeyList><attribute>"
+                f"<attrName>MKTOID</attrName><attrValue>{lead_id}</attrValue></attribute></customObjKeyList>"
+                "<includeAttributes/></ns1:paramsGetCustomObjects>"
+            ),
+        ),
+        "getCustomObjects",
+    ).find("result")
     assert [result.findtext(n) for n in ("objTypeName", "returnCount", "remainingCount", "newStreamPosition")] == [
-        "Roadshow", "2", "0", ""]
+        "Roadshow",
+        "2",
+        "0",
+        "",
+    ]
     first = result.find("customObjList/customObj")
-    assert [(a.findtext("attrName"), a.findtext("attrValue")) for a in first.iterfind("customObjKeyList/attribute")] == [
-        ("MKTOID", str(lead_id)), ("rid", "k1")]
-    assert [(a.findtext("attrName"), a.findtext("attrValue"))
-            for a in first.iterfind("customObjAttributeList/attribute")] == [("city", "Oslo")]
+    assert [
+        (a.findtext("attrName"), a.findtext("attrValue")) for a in first.iterfind("customObjKeyList/attribute")
+    ] == [("MKTOID", str(lead_id)), ("rid", "k1")]
+    assert [
+        (a.findtext("attrName"), a.findtext("attrValue")) for a in first.iterfind("customObjAttributeList/attribute")
+    ] == [("city", "Oslo")]
     assert all(is_nil(a.find("attrType")) for a in first.iter("attribute"))
 
-    result = success(call(server.endpoint(version), (
-        "<ns1:paramsDeleteCustomObjects><objTypeName>RoadShow</objTypeName><customObjKeyLists><keyList>"
-        f"<attribute><attrName>MKTOID</attrName><attrValue>{lead_id}</attrValue></attribute>"
-        "<attribute><attrName>rid</attrName><attrValue>k1</attrValue></attribute></keyList></customObjKeyLists>"
-        "</ns1:paramsDeleteCustomObjects>")), "deleteCustomObjects").find("result")
+    result = success(
+        call(
+            server.endpoint(version),
+            (
+                "<ns1:paramsDeleteCustomObjects><objTypeName>RoadShow</objTypeName><customObjKeyLists><keyList>"
+                f"<attribute><attrName>MKTOID</attrName><attrValue>{lead_id}</attrValue></attribute>"
+                "<attribute><attrName>rid</attrName><attrValue>k1</attrValue></attribute></keyList></customObjKeyLists>"
+                "</ns1:paramsDeleteCustomObjects>"
+            ),
+        ),
+        "deleteCustomObjects",
+    ).find("result")
     [status] = result.findall("deleteCustomObjStatusList/syncCustomObjStatus")
     assert (status.findtext("objTypeName"), status.findtext("status")) == ("Roadshow", "DELETED")
 
 
 def test_empty_result_has_an_empty_list_wrapper(server, lead_api, unique_email):
     lead_id = lead_api("zeep", "2_2").create_lead(unique_email("empty"))
-    result = success(call(server.endpoint("2_2"), (
-        "<ns1:paramsGetCustomObjects><objTypeName>Roadshow</objTypeName><customObjKeyList><attribute>"
-        f"<attrName>MKTOID</attrName><attrValue>{lead_id}</attrValue></attribute></customObjKeyList>"
-        "<includeAttributes/></ns1:paramsGetCustomObjects>")), "getCustomObjects").find("result")
+    result = success(
+        call(
+            server.endpoint("2_2"),
+            (
+                "<ns1:paramsGetCustomObjects><objTypeName>Roadshow</objTypeName><customObjKeyList><attribute>"
+                f"<attrName>MKTOID</attrName><attrValue>{lead_id}</attrValue></attribute></customObjKeyList>"
+                "<includeAttributes/></ns1:paramsGetCustomObjects>"
+            ),
+        ),
+        "getCustomObjects",
+    ).find("result")
     wrapper = result.find("customObjList")
     assert wrapper is not None and not is_nil(wrapper) and len(wrapper) == 0  # empty wrapper, never nil
     assert result.findtext("returnCount") == "0" and result.findtext("newStreamPosition") == ""
@@ -325,6 +418,11 @@ def test_empty_result_has_an_empty_list_wrapper(server, lead_api, unique_email):
 
 def test_missing_include_attributes_is_accepted_and_bad_xml_values_fault(server, unique_email, lead_api):
     lead_id = lead_api("suds", "2_2").create_lead(unique_email("noinclude"))
-    success(call(server.endpoint("2_2"), "<ns1:paramsGetCustomObjects><objTypeName>Roadshow</objTypeName>"
-                                         "</ns1:paramsGetCustomObjects>"), "getCustomObjects")
+    success(
+        call(
+            server.endpoint("2_2"),
+            "<ns1:paramsGetCustomObjects><objTypeName>Roadshow</objTypeName></ns1:paramsGetCustomObjects>",
+        ),
+        "getCustomObjects",
+    )
     assert_fault(_raw_sync(server, "2_2", lead_id, "k", operation="<operation>MERGE</operation>"), 20110)

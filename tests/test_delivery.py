@@ -18,18 +18,17 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, text, update
+from support.pg import backends, migrated_database, migrated_sqlite_file
+from support.server import free_port
+from support.smtp import SmtpSink, smtp_sink
 
 from mktows.config import Settings
-
 from mktows.delivery import deliver, smtp
 from mktows.delivery.outbox import Message, list_messages, queue_email, status_counts
 from mktows.engine import jobs
 from mktows.store.database import Database
 from mktows.store.tables import activities, outbox
 from mktows.store.tables import jobs as jobs_table
-from support.pg import backends, migrated_database, migrated_sqlite_file
-from support.server import free_port
-from support.smtp import SmtpSink, smtp_sink
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,10 +74,20 @@ def capture_by_default() -> Iterator[None]:
 
 def message(n: int, **over: Any) -> Message:
     values: dict[str, Any] = dict(
-        to_addr=f"lead{n}@example.test", from_addr="team@example.com", from_name="Séed Team",
-        reply_to="replies@example.com", subject=f"Hello Ada {n}", html=f"<p>Hi <b>Ada</b> {n}: 10% off</p>",
-        text=f"Hi Ada {n}: 10% off\n.a line that starts with a dot", lead_id=1000 + n, run_id=1, step_index=0,
-        campaign="Seed Program.Seed Campaign", email_id=5, email_name="Seed Program.Welcome")
+        to_addr=f"lead{n}@example.test",
+        from_addr="team@example.com",
+        from_name="Séed Team",
+        reply_to="replies@example.com",
+        subject=f"Hello Ada {n}",
+        html=f"<p>Hi <b>Ada</b> {n}: 10% off</p>",
+        text=f"Hi Ada {n}: 10% off\n.a line that starts with a dot",
+        lead_id=1000 + n,
+        run_id=1,
+        step_index=0,
+        campaign="Seed Program.Seed Campaign",
+        email_id=5,
+        email_name="Seed Program.Welcome",
+    )
     values.update(over)
     return Message(**values)
 
@@ -157,15 +166,28 @@ def test_sent_message_has_the_right_headers_and_both_bodies(db: Database, sink: 
     assert msg.get_body(("html",)).get_content().rstrip("\n") == "<p>Hi <b>Ada</b> 1: 10% off</p>"
     (act,) = activity_rows(db)
     assert (act.lead_id, act.type_name, act.asset_name, act.campaign) == (
-        1001, "Email Delivered", "Seed Program.Welcome", "Seed Program.Seed Campaign")
+        1001,
+        "Email Delivered",
+        "Seed Program.Welcome",
+        "Seed Program.Seed Campaign",
+    )
     assert json.loads(act.attributes) == [["Message Id", row.message_id], ["Lead ID", "1001"]]
 
 
 def test_non_ascii_subject_and_bodies_survive(db: Database, sink: SmtpSink) -> None:
     deliver.configure(sink.url)
     long_line = "ü" * 1200
-    queue(db, message(1, subject="Grüße, Zoë — 10 % Rabatt", text=long_line, html=f"<p>{long_line}</p>",
-                      from_name=None, reply_to=None))
+    queue(
+        db,
+        message(
+            1,
+            subject="Grüße, Zoë — 10 % Rabatt",
+            text=long_line,
+            html=f"<p>{long_line}</p>",
+            from_name=None,
+            reply_to=None,
+        ),
+    )
     jobs.Workers(db).run_until_idle()
     msg = sink.wait_for(1)[0].message
     assert str(msg["Subject"]) == "Grüße, Zoë — 10 % Rabatt"
@@ -185,9 +207,13 @@ def test_permanent_failure_bounces_and_logs_email_bounced(db: Database, sink: Sm
     assert statuses["lead1@example.test"][0] == statuses["lead3@example.test"][0] == "sent"
     bounced = [a for a in activity_rows(db) if a.type_name == "Email Bounced"]
     assert [(a.lead_id, a.campaign, a.asset_name) for a in bounced] == [
-        (1002, "Seed Program.Seed Campaign", "Seed Program.Welcome")]
+        (1002, "Seed Program.Seed Campaign", "Seed Program.Welcome")
+    ]
     assert json.loads(bounced[0].attributes) == [
-        ["Details", "550 5.1.1 No such user"], ["Email", "lead2@example.test"], ["Lead ID", "1002"]]
+        ["Details", "550 5.1.1 No such user"],
+        ["Email", "lead2@example.test"],
+        ["Lead ID", "1002"],
+    ]
     assert Counter(a.type_name for a in activity_rows(db)) == {"Email Delivered": 2, "Email Bounced": 1}
 
 
@@ -336,8 +362,12 @@ def test_rows_of_a_dead_worker_are_settled_never_sent_twice(db: Database, sink: 
     queue(db, message(1), message(2))
     dead = "gone-host:1:cafe:0.0"  # holds no job lease
     with db.write() as conn:
-        conn.execute(update(outbox).where(outbox.c.to_addr == "lead1@example.test").values(status="sending", error=dead))
-        conn.execute(update(outbox).where(outbox.c.to_addr == "lead2@example.test").values(status="claimed", error=dead))
+        conn.execute(
+            update(outbox).where(outbox.c.to_addr == "lead1@example.test").values(status="sending", error=dead)
+        )
+        conn.execute(
+            update(outbox).where(outbox.c.to_addr == "lead2@example.test").values(status="claimed", error=dead)
+        )
     jobs.Workers(db).run_until_idle()
     first, second = rows(db)
     assert first.status == "sent" and first.error.startswith("delivery unconfirmed")
@@ -353,8 +383,11 @@ def test_rows_held_by_a_live_lease_are_left_alone(db: Database, sink: SmtpSink) 
     with db.write() as conn:
         conn.execute(update(outbox).values(status="sending", error=alive))
         jobs.enqueue(conn, "test.other", {})
-        conn.execute(update(jobs_table).where(jobs_table.c.kind == "test.other").values(
-            status="running", locked_by=alive, locked_until=datetime.now(UTC) + timedelta(minutes=5)))
+        conn.execute(
+            update(jobs_table)
+            .where(jobs_table.c.kind == "test.other")
+            .values(status="running", locked_by=alive, locked_until=datetime.now(UTC) + timedelta(minutes=5))
+        )
         jobs.enqueue(conn, deliver.DELIVER, {})
     jobs.Workers(db).run_until_idle()
     assert [(r.status, r.error) for r in rows(db)] == [("sending", alive)]
@@ -378,8 +411,9 @@ def test_killed_sender_resumes_and_every_recipient_gets_exactly_one(db: Database
     total = 2000
     queue(db, *(message(n) for n in range(total // 2)))
     queue(db, *(message(n) for n in range(total // 2, total)))  # two jobs: both worker threads take one
-    proc = subprocess.Popen([sys.executable, "-c", SENDER, db.url, sink.url], cwd=REPO,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SENDER, db.url, sink.url], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}
+    )
     try:
         sink.wait_for(total // 4, timeout=60)
     finally:
@@ -404,8 +438,12 @@ def test_two_sender_processes_share_the_outbox_without_duplicates(db: Database, 
         queue(db, *(message(n) for n in range(part * total // 4, (part + 1) * total // 4)))
         with db.write() as conn:  # one job per transaction, so both processes find work
             conn.execute(update(jobs_table).values(created_at=datetime.now(UTC) - timedelta(minutes=1)))
-    procs = [subprocess.Popen([sys.executable, "-c", SENDER, db.url, sink.url], cwd=REPO,
-                              env={**os.environ, "PYTHONPATH": str(REPO)}) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", SENDER, db.url, sink.url], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}
+        )
+        for _ in range(2)
+    ]
     try:
         sink.wait_for(total, timeout=120)
         deadline = time.monotonic() + 30
@@ -423,9 +461,17 @@ def test_two_sender_processes_share_the_outbox_without_duplicates(db: Database, 
 
 def test_fast_layout_matches_the_email_package() -> None:
     """Plain ASCII messages skip the email package; the bytes are the same (but the boundary)."""
-    base: dict[str, Any] = dict(to_addr="r1@x.test", from_addr="a@b.com", from_name="Bench Team", reply_to="r@b.com",
-                                subject="Hello R1", text="Hi R1: 10% off\n.dot line", html="<p>Hi R1: 10% off</p>",
-                                message_id="<abc@mktows>", date=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC))
+    base: dict[str, Any] = dict(
+        to_addr="r1@x.test",
+        from_addr="a@b.com",
+        from_name="Bench Team",
+        reply_to="r@b.com",
+        subject="Hello R1",
+        text="Hi R1: 10% off\n.dot line",
+        html="<p>Hi R1: 10% off</p>",
+        message_id="<abc@mktows>",
+        date=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    )
     variants: dict[str, list[Any]] = {
         "from_name": [None, "Bench", "A. B", "Bench, Team", "José", "a  b", " a", "=?utf-8?q?x?="],
         "reply_to": [None],
@@ -457,13 +503,22 @@ def test_outbox_command_lists_and_shows(db: Database, tmp_path: Path) -> None:
         [str(ids[0]), "captured", "lead1@example.test", "Hello Ada 1"],
     ]
     assert lines[0][4].startswith(str(datetime.now(UTC).year))
-    limited = subprocess.run([*run, "list", "--status", "captured", "--limit", "1"], env=env, cwd=REPO,
-                             capture_output=True, text=True, check=True).stdout
+    limited = subprocess.run(
+        [*run, "list", "--status", "captured", "--limit", "1"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert limited.splitlines() == [listed.splitlines()[0]]
-    assert subprocess.run([*run, "--status", "sent"], env=env, cwd=REPO, capture_output=True, text=True,
-                          check=True).stdout == ""
-    shown = subprocess.run([*run, "show", str(ids[0])], env=env, cwd=REPO, capture_output=True, text=True,
-                           check=True).stdout
+    assert (
+        subprocess.run([*run, "--status", "sent"], env=env, cwd=REPO, capture_output=True, text=True, check=True).stdout
+        == ""
+    )
+    shown = subprocess.run(
+        [*run, "show", str(ids[0])], env=env, cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout
     assert "From: Séed Team <team@example.com>" in shown
     assert "Reply-To: replies@example.com" in shown
     assert "Subject: Hello Ada 1" in shown

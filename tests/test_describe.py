@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import pytest
-
 from support.clients import LeadApi, items
 from support.server import SEED_CUSTOM_FIELD, SEED_INT_FIELD
 
 KINDS_VERSIONS = [("zeep", "2_2"), ("zeep", "3_1"), ("suds", "2_2"), ("suds", "3_1")]
 
 FIELD_ELEMENTS = [
-    "name", "description", "displayName", "sourceObject", "dataType", "size", "isReadonly",
-    "isUpdateBlocked", "isName", "isPrimaryKey", "isCustom", "isDynamic", "dynamicFieldRef", "updatedAt",
+    "name",
+    "description",
+    "displayName",
+    "sourceObject",
+    "dataType",
+    "size",
+    "isReadonly",
+    "isUpdateBlocked",
+    "isName",
+    "isPrimaryKey",
+    "isCustom",
+    "isDynamic",
+    "dynamicFieldRef",
+    "updatedAt",
 ]
 
 # name, sourceObject, dataType, size, isName, isPrimaryKey
@@ -61,12 +72,19 @@ def test_describe_lead_record(api):
     md = api.call("describeMObject", objectName="LeadRecord")["metadata"]
     assert md["name"] == "LeadRecord" and md["isVirtual"] is True
     fields = {f["name"]: f for f in items(md, "fieldList", "field")}
-    for std, display in (("FirstName", "First Name"), ("LastName", "Last Name"), ("Email", "Email Address"), ("Company", "Company Name")):
+    for std, display in (
+        ("FirstName", "First Name"),
+        ("LastName", "Last Name"),
+        ("Email", "Email Address"),
+        ("Company", "Company Name"),
+    ):
         assert std in fields, f"{std} missing from LeadRecord fields"
         assert fields[std]["displayName"] == display
         assert fields[std]["isCustom"] is False
     custom = fields[SEED_CUSTOM_FIELD]
-    assert custom["displayName"] == "Seed Custom Field" and custom["dataType"] == "string" and custom["isCustom"] is True
+    assert (
+        custom["displayName"] == "Seed Custom Field" and custom["dataType"] == "string" and custom["isCustom"] is True
+    )
     score = fields[SEED_INT_FIELD]
     assert score["displayName"] == "Seed Score" and score["dataType"] == "integer" and score["isCustom"] is True
     for f in fields.values():

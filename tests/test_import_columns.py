@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from support.clients import LeadApi, attr_map, is_nil, items, lead_apis
 from support.pg import backends, database_url
 from support.server import INSTANCE, SEED_CUSTOM_FIELD, Server, running_server
@@ -55,8 +54,15 @@ def tag() -> str:
 
 
 def import_rows(api: LeadApi, list_name: str, header: str, rows: list[str]) -> None:
-    res = api.call("importToList", programName=PROGRAM, listName=list_name, importFileHeader=header,
-                   importFileRows={"stringItem": rows}, importListMode="UPSERTLEADS", clearList=False)
+    res = api.call(
+        "importToList",
+        programName=PROGRAM,
+        listName=list_name,
+        importFileHeader=header,
+        importFileRows={"stringItem": rows},
+        importListMode="UPSERTLEADS",
+        clearList=False,
+    )
     assert res["importStatus"] in ("PROCESSING", "COMPLETE"), res
 
 
@@ -93,10 +99,15 @@ def test_columns_that_name_no_field_are_ignored_and_reported(srv, apis, kind):
     colour = f"Teal-{t}"
     # the vendor's own example header is `Email | First | Last`; First and Last name no field
     header = "Email,First,Last,Favourite Colour,Company Name,Seed Custom Field,Favourite Colour"
-    import_rows(api, list_name, header, [
-        f"{known},Changed-{t},Changed-{t},{colour},Acme {t},seed {t},{colour}-2",
-        f"{new},Ann-{t},Lee-{t},{colour},Beta {t},,",
-    ])
+    import_rows(
+        api,
+        list_name,
+        header,
+        [
+            f"{known},Changed-{t},Changed-{t},{colour},Acme {t},seed {t},{colour}-2",
+            f"{new},Ann-{t},Lee-{t},{colour},Beta {t},,",
+        ],
+    )
     st = wait_complete(api, list_name)
     assert (st["status"], st["rowsImported"], st["rowsFailed"], st["rowsIgnored"]) == ("COMPLETE", 2, 0, 0)
     assert st["importSummary"].splitlines() == [
@@ -133,15 +144,23 @@ def test_columns_match_api_names_case_insensitively(apis, kind):
     list_name = list_for("Api Names", kind)
     t = tag()
     email = f"api-{t}@columns.example.com"
-    import_rows(api, list_name, "email,firstname,LASTNAME,seed_custom_field,company name",
-                [f"{email},Ann {t},Lee {t},seed {t},Gamma {t}"])
+    import_rows(
+        api,
+        list_name,
+        "email,firstname,LASTNAME,seed_custom_field,company name",
+        [f"{email},Ann {t},Lee {t},seed {t},Gamma {t}"],
+    )
     st = wait_complete(api, list_name)
     assert (st["status"], st["rowsImported"], st["rowsFailed"]) == ("COMPLETE", 1, 0)
     assert is_nil(st["importSummary"])  # every column named a field
     [record] = api.lead_records(api.get_lead("EMAIL", email))
     values = attr_map(record)
     assert (values["FirstName"], values["LastName"], values[SEED_CUSTOM_FIELD], values["Company"]) == (
-        f"Ann {t}", f"Lee {t}", f"seed {t}", f"Gamma {t}")
+        f"Ann {t}",
+        f"Lee {t}",
+        f"seed {t}",
+        f"Gamma {t}",
+    )
 
 
 @pytest.mark.parametrize("kind", [k for k, _ in CLIENTS])
@@ -149,8 +168,13 @@ def test_a_header_without_email_is_refused_and_creates_nothing(apis, kind):
     api = apis[kind]
     list_name = list_for("No Email", kind)
     email = f"none-{tag()}@columns.example.com"
-    base = dict(programName=PROGRAM, listName=list_name, importFileRows={"stringItem": [f"{email},Ann,Teal"]},
-                importListMode="UPSERTLEADS", clearList=False)
+    base = dict(
+        programName=PROGRAM,
+        listName=list_name,
+        importFileRows={"stringItem": [f"{email},Ann,Teal"]},
+        importListMode="UPSERTLEADS",
+        clearList=False,
+    )
     fault = api.fault("importToList", importFileHeader="E-mail,First Name,Favourite Colour", **base)
     assert fault.code == 20110, fault
     assert "no Email Address column" in fault.message and "E-mail, Favourite Colour" in fault.message
@@ -160,5 +184,11 @@ def test_a_header_without_email_is_refused_and_creates_nothing(apis, kind):
     assert api.fault("getLead", leadKey={"keyType": "EMAIL", "keyValue": email}).code == 20103
     status = api.fault("getImportToListStatus", programName=PROGRAM, listName=list_name)
     assert (status.code, status.message) == (20110, f"No import found for list {PROGRAM}.{list_name} (20110)")
-    assert items(api.call("getMultipleLeads", leadSelector=api.list_selector(f"{PROGRAM}.{list_name}"),
-                          batchSize=10), "leadRecordList", "leadRecord") == []
+    assert (
+        items(
+            api.call("getMultipleLeads", leadSelector=api.list_selector(f"{PROGRAM}.{list_name}"), batchSize=10),
+            "leadRecordList",
+            "leadRecord",
+        )
+        == []
+    )

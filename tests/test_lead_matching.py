@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from support.clients import LeadApi, attr_map, items
 
 KINDS_VERSIONS = [("zeep", "2_2"), ("zeep", "3_1"), ("suds", "2_2"), ("suds", "3_1")]
@@ -93,7 +92,9 @@ def test_a_cookie_joins_the_known_lead_and_brings_its_history(api, unique_email,
     [anon_record] = api.lead_records(api.get_lead("COOKIE", cookie))
     assert int(anon_record["Id"]) == anonymous and anon_record["Email"] is None
     api.call(
-        "listOperation", listOperation="ADDTOLIST", listKey={"keyType": "MKTOLISTNAME", "keyValue": fresh_list},
+        "listOperation",
+        listOperation="ADDTOLIST",
+        listKey={"keyType": "MKTOLISTNAME", "keyValue": fresh_list},
         listMemberList={"leadKey": [{"keyType": "IDNUM", "keyValue": str(anonymous)}]},
     )
     email = unique_email("known")
@@ -112,7 +113,9 @@ def test_a_cookie_joins_the_known_lead_and_brings_its_history(api, unique_email,
     assert len(new_leads) == 2, "the anonymous lead's New Lead activity moved to the known lead"
     assert any(a["activityType"] == "Add to List" and a["mktgAssetName"] == fresh_list for a in activity)
     member = api.call(
-        "listOperation", listOperation="ISMEMBEROFLIST", listKey={"keyType": "MKTOLISTNAME", "keyValue": fresh_list},
+        "listOperation",
+        listOperation="ISMEMBEROFLIST",
+        listKey={"keyType": "MKTOLISTNAME", "keyValue": fresh_list},
         listMemberList={"leadKey": [{"keyType": "IDNUM", "keyValue": str(known)}]},
     )
     assert member["success"] is True, "the list membership moved too"
@@ -167,7 +170,10 @@ def test_sync_lead_into_a_declared_workspace(lead_api, unique_email, version):
     emea_lead = int(created["leadId"])
 
     # named by id or foreign id, a lead must live in the target workspace
-    assert _sync_in(api, "EMEA", api.lead_record(None, {"LastName": "Ok"}, lead_id=emea_lead))["syncStatus"]["status"] == "UPDATED"
+    assert (
+        _sync_in(api, "EMEA", api.lead_record(None, {"LastName": "Ok"}, lead_id=emea_lead))["syncStatus"]["status"]
+        == "UPDATED"
+    )
     for record in (
         api.lead_record(None, {"LastName": "Wrong"}, lead_id=emea_lead),
         api.lead_record(None, {"LastName": "Wrong"}, fspi=crm, fstype="SFDC"),
@@ -175,7 +181,9 @@ def test_sync_lead_into_a_declared_workspace(lead_api, unique_email, version):
         fault = _fault_in(api, "Default", record)
         assert (fault.code, fault.faultstring) == (20106, "20106 - Lead Sync Failed")
         assert "EMEA" in fault.message and "Default" in fault.message
-    assert attr_map(_by_id(api, "IDNUM", str(emea_lead))[emea_lead])["LastName"] == "Ok", "a refused call changed nothing"
+    assert attr_map(_by_id(api, "IDNUM", str(emea_lead))[emea_lead])["LastName"] == "Ok", (
+        "a refused call changed nothing"
+    )
 
     # found by email, a lead is updated wherever it lives
     default_email = unique_email("default")

@@ -7,7 +7,6 @@ import datetime as dt
 import time
 
 import pytest
-
 from support.clients import LeadApi, items, utcnow
 
 KINDS_VERSIONS = [("zeep", "2_2"), ("zeep", "3_1"), ("suds", "2_2"), ("suds", "3_1")]
@@ -61,7 +60,9 @@ def test_a_position_is_refused_by_another_kind_of_selector_or_when_forged(api, u
     _settle()
     position = _page(api, api.update_selector(start), batch_size=1)["newStreamPosition"]
     assert position
-    assert api.fault("getMultipleLeads", leadSelector=api.list_selector(fresh_list), streamPosition=position).code == 20122
+    assert (
+        api.fault("getMultipleLeads", leadSelector=api.list_selector(fresh_list), streamPosition=position).code == 20122
+    )
     body, signature = position.split(".")
     forged = body[:-2] + ("AA" if body[-2:] != "AA" else "BB") + "." + signature
     fault = api.fault("getMultipleLeads", leadSelector=api.update_selector(start), streamPosition=forged)
@@ -103,6 +104,9 @@ def test_default_page_sizes_are_a_thousand(lead_api, unique_email, kind):
     _settle()
     leads = _page(api, api.update_selector(start, utcnow()))
     assert (int(leads["returnCount"]), int(leads["remainingCount"])) == (1000, 1)
-    changes = api.call("getLeadChanges", startPosition={"oldestCreatedAt": start}, activityFilter={
-        "includeTypes": {"activityType": ["NewLead"]}})
+    changes = api.call(
+        "getLeadChanges",
+        startPosition={"oldestCreatedAt": start},
+        activityFilter={"includeTypes": {"activityType": ["NewLead"]}},
+    )
     assert (int(changes["returnCount"]), int(changes["remainingCount"])) == (1000, 1)

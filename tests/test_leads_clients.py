@@ -7,12 +7,12 @@ every response body is validated against the served schema by the client hook.
 from __future__ import annotations
 
 import pytest
-
 from support import scenarios
 
 
-@pytest.fixture(params=[("zeep", "2_2"), ("zeep", "3_1"), ("suds", "2_2"), ("suds", "3_1")],
-                ids=lambda p: f"{p[0]}-{p[1]}")
+@pytest.fixture(
+    params=[("zeep", "2_2"), ("zeep", "3_1"), ("suds", "2_2"), ("suds", "3_1")], ids=lambda p: f"{p[0]}-{p[1]}"
+)
 def api(request, lead_api):
     kind, version = request.param
     return lead_api(kind, version)

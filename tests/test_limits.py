@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from support.server import running_server
+from support.soap import assert_fault, auth_header_xml, call, success
 
 from mktows import errors
 from mktows.soap.limits import CallLimits
-from support.server import running_server
-from support.soap import assert_fault, auth_header_xml, call, success
 
 LIST_MOBJECTS = "<ns1:paramsListMObjects/>"
 
 
 def _server(tmp_path, **limits: str):
-    env = {"MKTOWS_RATE_LIMIT_CALLS": "1000", "MKTOWS_DAILY_QUOTA": "1000", "MKTOWS_MAX_CONCURRENCY": "10",
-           **limits}
+    env = {"MKTOWS_RATE_LIMIT_CALLS": "1000", "MKTOWS_DAILY_QUOTA": "1000", "MKTOWS_MAX_CONCURRENCY": "10", **limits}
     return running_server(f"sqlite:///{tmp_path / 'limits.db'}", tmp_path, env=env)
 
 

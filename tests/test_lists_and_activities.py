@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-
 from support.clients import LeadApi, attr_list, clean_position, items, utcnow
 from support.soap import assert_fault, call, success
 
@@ -97,7 +96,9 @@ def test_list_operation_takes_idnum_keys_only(api, unique_email, fresh_list):
     email = unique_email("by-email")
     api.create_lead(email)
     fault = api.fault(
-        "listOperation", listOperation="ADDTOLIST", listKey={"keyType": "MKTOLISTNAME", "keyValue": fresh_list},
+        "listOperation",
+        listOperation="ADDTOLIST",
+        listKey={"keyType": "MKTOLISTNAME", "keyValue": fresh_list},
         listMemberList={"leadKey": [{"keyType": "EMAIL", "keyValue": email}]},
     )
     assert (fault.code, fault.faultstring) == (20102, "20102 - Lead Key Bad")
@@ -109,15 +110,25 @@ def test_a_program_list_answers_to_its_bare_name_when_unique(api, unique_email):
     res = _list_op(api, "ADDTOLIST", "Summit Attendees", [lead])  # a list of the Autumn Summit program
     assert res["success"] is True
     assert _statuses(_list_op(api, "ISMEMBEROFLIST", "Autumn Summit.Summit Attendees", [lead])) == [(str(lead), True)]
-    assert lead in [int(r["Id"]) for r in api.lead_records(
-        api.call("getMultipleLeads", leadSelector=api.list_selector("summit attendees"), batchSize=1000))]
+    assert lead in [
+        int(r["Id"])
+        for r in api.lead_records(
+            api.call("getMultipleLeads", leadSelector=api.list_selector("summit attendees"), batchSize=1000)
+        )
+    ]
     _list_op(api, "REMOVEFROMLIST", "Summit Attendees", [lead])
 
     fault = api.fault(  # two programs have a "Follow Ups" list
-        "listOperation", listOperation="ADDTOLIST", listKey={"keyType": "MKTOLISTNAME", "keyValue": "Follow Ups"},
+        "listOperation",
+        listOperation="ADDTOLIST",
+        listKey={"keyType": "MKTOLISTNAME", "keyValue": "Follow Ups"},
         listMemberList={"leadKey": [{"keyType": "IDNUM", "keyValue": str(lead)}]},
     )
-    assert fault.code == 20110 and "Autumn Summit.Follow Ups" in fault.message and "Winter Summit.Follow Ups" in fault.message
+    assert (
+        fault.code == 20110
+        and "Autumn Summit.Follow Ups" in fault.message
+        and "Winter Summit.Follow Ups" in fault.message
+    )
     res = _list_op(api, "ADDTOLIST", "Winter Summit.Follow Ups", [lead])
     assert res["success"] is True
     assert _statuses(_list_op(api, "ISMEMBEROFLIST", "Autumn Summit.Follow Ups", [lead])) == [(str(lead), False)]
@@ -142,15 +153,20 @@ def test_lead_activity_new_lead_and_change_data_value(api, unique_email):
     assert _attrs(new_lead)["Source Type"] == "Web service API"
     dt.date.fromisoformat(_attrs(new_lead)["Created Date"])  # YYYY-MM-DD
 
-    changes = [r for r in acts if r["activityType"] == "Change Data Value" and _attrs(r).get("Attribute Name") == "First Name"]
-    assert any(_attrs(r).get("Old Value") == "Before" and _attrs(r).get("New Value") == "After" for r in changes), changes
+    changes = [
+        r for r in acts if r["activityType"] == "Change Data Value" and _attrs(r).get("Attribute Name") == "First Name"
+    ]
+    assert any(_attrs(r).get("Old Value") == "Before" and _attrs(r).get("New Value") == "After" for r in changes), (
+        changes
+    )
     [chg] = [r for r in changes if _attrs(r).get("New Value") == "After"]
     a = _attrs(chg)
     assert a["Reason"] == "SOAP API" and a["Lead ID"] == str(lead)
     assert [n for n, _ in attr_list(chg)][-1] == "Lead ID"
     assert chg["mktgAssetName"] == "First Name"
     no_ops = [
-        r for r in acts
+        r
+        for r in acts
         if r["activityType"] == "Change Data Value" and _attrs(r).get("Old Value") == _attrs(r).get("New Value")
     ]
     assert not no_ops, "re-sending an unchanged value logs no Change Data Value"
@@ -225,7 +241,9 @@ def test_lead_activity_unknown_lead_20103(api):
 # --------------------------------------------------------------------------- getLeadChanges
 
 
-def _changes(api: LeadApi, start: dict, *, selector=None, names=None, include=None, batch_size=None) -> tuple[list[dict], list[tuple[int, int]]]:
+def _changes(
+    api: LeadApi, start: dict, *, selector=None, names=None, include=None, batch_size=None
+) -> tuple[list[dict], list[tuple[int, int]]]:
     out: list[dict] = []
     pages: list[tuple[int, int]] = []
     position = start
@@ -303,11 +321,14 @@ def test_lead_changes_static_list_and_time_window_selectors(api, unique_email, f
     people = {int(r["mktPersonId"]) for r in records}
     assert inside in people and outside not in people
     t1 = utcnow() + dt.timedelta(seconds=2)
-    records, _ = _changes(api, {"oldestCreatedAt": t0 - dt.timedelta(days=1)}, selector=api.update_selector(t0, t1), batch_size=1000)
+    records, _ = _changes(
+        api, {"oldestCreatedAt": t0 - dt.timedelta(days=1)}, selector=api.update_selector(t0, t1), batch_size=1000
+    )
     people = {int(r["mktPersonId"]) for r in records}
     assert {inside, outside} <= people
     records, _ = _changes(
-        api, {"oldestCreatedAt": t0 - dt.timedelta(days=1)},
+        api,
+        {"oldestCreatedAt": t0 - dt.timedelta(days=1)},
         selector=api.update_selector(t0 - dt.timedelta(hours=3), t0 - dt.timedelta(hours=2)),
     )
     assert not {inside, outside} & {int(r["mktPersonId"]) for r in records}
@@ -332,7 +353,13 @@ def test_empty_results_use_empty_wrappers(server):
 def test_get_lead_activity_vendor_php_empty_start_position(server, unique_email):
     """The vendor PHP sample sends <startPosition><latestCreatedAt/><offset/></startPosition>."""
     email = unique_email("php")
-    success(call(server.endpoint(), f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email></leadRecord><returnLead>false</returnLead></ns1:paramsSyncLead>"), "syncLead")
+    success(
+        call(
+            server.endpoint(),
+            f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email></leadRecord><returnLead>false</returnLead></ns1:paramsSyncLead>",
+        ),
+        "syncLead",
+    )
     body = (
         f"<ns1:paramsGetLeadActivity><leadKey><keyType>EMAIL</keyType><keyValue>{email}</keyValue></leadKey>"
         "<activityFilter><includeTypes><activityType>NewLead</activityType></includeTypes></activityFilter>"
@@ -368,7 +395,9 @@ def _raw_sync(server, email: str, first: str, version: str = "2_2", extra: str =
 def _raw_changes(server, version: str, lead_id: int, t0: dt.datetime, names: list[str] | None = None):
     name_filter = ""
     if names is not None:
-        name_filter = "<activityNameFilter>" + "".join(f"<stringItem>{n}</stringItem>" for n in names) + "</activityNameFilter>"
+        name_filter = (
+            "<activityNameFilter>" + "".join(f"<stringItem>{n}</stringItem>" for n in names) + "</activityNameFilter>"
+        )
     body = (
         f"<ns1:paramsGetLeadChanges><startPosition><oldestCreatedAt>{t0.strftime('%Y-%m-%dT%H:%M:%S+00:00')}</oldestCreatedAt>"
         f"</startPosition>{name_filter}<batchSize>100</batchSize>"
@@ -388,7 +417,10 @@ def test_lead_change_record_without_asset_has_nil_mktg_asset_name(server, unique
     email = unique_email("asset")
     lead = _raw_sync(server, email, "A")
     _raw_sync(server, email, "B")
-    records = {r.findtext("activityType"): r for r in _raw_changes(server, version, lead, t0).iterfind("leadChangeRecordList/leadChangeRecord")}
+    records = {
+        r.findtext("activityType"): r
+        for r in _raw_changes(server, version, lead, t0).iterfind("leadChangeRecordList/leadChangeRecord")
+    }
     assert set(records) == {"New Lead", "Change Data Value"}
     assert is_nil(records["New Lead"].find("mktgAssetName"))
     assert records["Change Data Value"].findtext("mktgAssetName") == "First Name"
@@ -398,7 +430,9 @@ def test_lead_change_record_without_asset_has_nil_mktg_asset_name(server, unique
         f"<ns1:paramsGetLeadActivity><leadKey><keyType>IDNUM</keyType><keyValue>{lead}</keyValue></leadKey>"
         "<activityFilter><includeTypes><activityType>NewLead</activityType></includeTypes></activityFilter></ns1:paramsGetLeadActivity>"
     )
-    rec = success(call(server.endpoint(version), body), "getLeadActivity").find("leadActivityList/activityRecordList/activityRecord")
+    rec = success(call(server.endpoint(version), body), "getLeadActivity").find(
+        "leadActivityList/activityRecordList/activityRecord"
+    )
     asset = rec.find("mktgAssetName")
     assert asset is not None and not is_nil(asset) and not (asset.text or ""), "ActivityRecord: empty element"
 
@@ -411,11 +445,15 @@ def test_activity_name_filter_only_on_2_3_and_later(server, unique_email):
     _raw_sync(server, email, "B")
     on_22 = _raw_changes(server, "2_2", lead, t0, names=["New Lead"])
     assert {r.findtext("activityType") for r in on_22.iterfind("leadChangeRecordList/leadChangeRecord")} == {
-        "New Lead", "Change Data Value"}
+        "New Lead",
+        "Change Data Value",
+    }
     assert on_22.findtext("remainingCount") == "0"
     for version in ("2_3", "2_7", "3_1"):
         res = _raw_changes(server, version, lead, t0, names=["New Lead"])
-        assert [r.findtext("activityType") for r in res.iterfind("leadChangeRecordList/leadChangeRecord")] == ["New Lead"]
+        assert [r.findtext("activityType") for r in res.iterfind("leadChangeRecordList/leadChangeRecord")] == [
+            "New Lead"
+        ]
 
 
 def test_move_cookie_only_on_3_1(server, unique_email):
@@ -426,15 +464,19 @@ def test_move_cookie_only_on_3_1(server, unique_email):
     a = _raw_sync(server, unique_email("mca"), "A", extra=f"<marketoCookie>{cookie}</marketoCookie>")
     b_email = unique_email("mcb")
     b = _raw_sync(server, b_email, "B")
-    get_by_cookie = (
-        f"<ns1:paramsGetLead><leadKey><keyType>COOKIE</keyType><keyValue>{cookie}</keyValue></leadKey></ns1:paramsGetLead>"
-    )
+    get_by_cookie = f"<ns1:paramsGetLead><leadKey><keyType>COOKIE</keyType><keyValue>{cookie}</keyValue></leadKey></ns1:paramsGetLead>"
     move = f"<marketoCookie>{cookie}</marketoCookie><moveCookie>true</moveCookie>"
     _raw_sync(server, b_email, "B2", version="2_7", extra=move)
-    owners = [r.findtext("Id") for r in success(call(server.endpoint(), get_by_cookie), "getLead").iterfind("result/leadRecordList/leadRecord")]
+    owners = [
+        r.findtext("Id")
+        for r in success(call(server.endpoint(), get_by_cookie), "getLead").iterfind("result/leadRecordList/leadRecord")
+    ]
     assert owners == [str(a)]
     _raw_sync(server, b_email, "B3", version="3_1", extra=move)
-    owners = [r.findtext("Id") for r in success(call(server.endpoint(), get_by_cookie), "getLead").iterfind("result/leadRecordList/leadRecord")]
+    owners = [
+        r.findtext("Id")
+        for r in success(call(server.endpoint(), get_by_cookie), "getLead").iterfind("result/leadRecordList/leadRecord")
+    ]
     assert owners == [str(b)]
 
 
@@ -451,7 +493,9 @@ def test_activity_record_foreign_sys_id_is_the_leads_foreign_id(server, unique_e
     _raw_sync(server, plain, "P")
     for address, expected in ((email, f"crm-{email}"), (plain, None)):
         body = f"<ns1:paramsGetLeadActivity><leadKey><keyType>EMAIL</keyType><keyValue>{address}</keyValue></leadKey></ns1:paramsGetLeadActivity>"
-        rec = success(call(server.endpoint(), body), "getLeadActivity").find("leadActivityList/activityRecordList/activityRecord")
+        rec = success(call(server.endpoint(), body), "getLeadActivity").find(
+            "leadActivityList/activityRecordList/activityRecord"
+        )
         if expected is None:
             assert is_nil(rec.find("foreignSysId"))
         else:
@@ -469,7 +513,9 @@ def test_list_operation_echoes_each_lead_key_as_sent(server, unique_email, fresh
         f"<listMemberList>{members}</listMemberList><strict>false</strict></ns1:paramsListOperation>"
     )
     result = success(call(server.endpoint(), body), "listOperation").find("result")
-    got = [(s.findtext("leadKey/keyType"), s.findtext("leadKey/keyValue"), s.findtext("status"))
-           for s in result.iterfind("statusList/leadStatus")]
+    got = [
+        (s.findtext("leadKey/keyType"), s.findtext("leadKey/keyValue"), s.findtext("status"))
+        for s in result.iterfind("statusList/leadStatus")
+    ]
     assert got == [("IDNUM", sent[0], "true"), ("IDNUM", sent[1], "true"), ("IDNUM", sent[2], "false")]
     assert result.findtext("success") == "false"

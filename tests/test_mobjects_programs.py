@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 
 import pytest
-
 from support.clients import LeadApi, items, make_suds_client, make_zeep_client
 from support.pg import backends, temporary_database
 from support.server import INSTANCE, Server, running_server
@@ -31,19 +30,31 @@ PROGRAMS_INSTANCE = {
     "tag_types": INSTANCE["tag_types"],
     "programs": [
         {
-            "name": "Alpha Webinar", "type": "Marketing Event", "channel": "Webinar", "folder": "Events/2026",
-            "crm_id": "CRM-A", "start_date": "2026-04-01 09:30:00", "end_date": "2026-04-02 17:00:00",
+            "name": "Alpha Webinar",
+            "type": "Marketing Event",
+            "channel": "Webinar",
+            "folder": "Events/2026",
+            "crm_id": "CRM-A",
+            "start_date": "2026-04-01 09:30:00",
+            "end_date": "2026-04-02 17:00:00",
             "tags": {"Region": "North", "Product Line": "Core"},
             "costs": [{"month": "2026-03", "amount": 3000, "note": "Venue"}],
             "tokens": {"my.Speaker": "Ada Lovelace"},
         },
-        {"name": "Beta Blog", "channel": "Blog", "workspace": "EMEA", "folder": "Content",
-         "tags": {"Region": "EMEA", "Product Line": "Cloud"}},
+        {
+            "name": "Beta Blog",
+            "channel": "Blog",
+            "workspace": "EMEA",
+            "folder": "Content",
+            "tags": {"Region": "EMEA", "Product Line": "Cloud"},
+        },
         {"name": "Gamma Archived", "channel": "Tradeshow", "archived": True, "tags": {"Region": "South"}},
         *({"name": f"Sync {kind} {version}"} for kind, version in KINDS_VERSIONS),
         *({"name": f"Skip {kind} {version}"} for kind, version in KINDS_VERSIONS),
-        *({"name": f"Bulk {i:03d}", "folder": "Bulk", "tags": {"Region": "South" if i % 2 else "North"}}
-          for i in range(BULK)),
+        *(
+            {"name": f"Bulk {i:03d}", "folder": "Bulk", "tags": {"Region": "South" if i % 2 else "North"}}
+            for i in range(BULK)
+        ),
     ],
 }
 
@@ -68,8 +79,9 @@ def programs_server(request, tmp_path_factory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def clients(programs_server) -> dict[tuple[str, str], LeadApi]:
     return {
-        (kind, version): LeadApi(kind, (make_zeep_client if kind == "zeep" else make_suds_client)(
-            programs_server.endpoint(version)), version)
+        (kind, version): LeadApi(
+            kind, (make_zeep_client if kind == "zeep" else make_suds_client)(programs_server.endpoint(version)), version
+        )
         for kind, version in KINDS_VERSIONS
     }
 
@@ -87,8 +99,10 @@ def _attribs(parent: dict, wrapper: str = "attribList") -> dict[str, str]:
 
 
 def _typed(program: dict) -> list[tuple[str, list[tuple[str, str]]]]:
-    return [(t["attrType"], [(a["name"], a["value"]) for a in items(t, "attrList", "attrib")])
-            for t in items(program, "typeAttribList", "typeAttrib")]
+    return [
+        (t["attrType"], [(a["name"], a["value"]) for a in items(t, "attrList", "attrib")])
+        for t in items(program, "typeAttribList", "typeAttrib")
+    ]
 
 
 def _criteria(*criteria: tuple[str, str, str]) -> dict:
@@ -121,8 +135,11 @@ def _programs(api: LeadApi, *criteria: tuple[str, str, str], **params) -> list[d
 
 
 def _names(api: LeadApi, *criteria: tuple[str, str, str], **params) -> list[str]:
-    return [_attribs(p)["Name"] for p in _programs(api, *criteria, **params) if not _attribs(p)["Name"].startswith(
-        ("Bulk ", "Sync ", "Skip "))]
+    return [
+        _attribs(p)["Name"]
+        for p in _programs(api, *criteria, **params)
+        if not _attribs(p)["Name"].startswith(("Bulk ", "Sync ", "Skip "))
+    ]
 
 
 def _one(api: LeadApi, name: str, **params) -> dict:
@@ -140,10 +157,12 @@ def _program(program_id: int | None = None, *typed: tuple[str, dict[str, str]], 
     if program_id is not None:
         obj["id"] = program_id
     if typed:
-        obj["typeAttribList"] = {"typeAttrib": [
-            {"attrType": kind, "attrList": {"attrib": [{"name": k, "value": v} for k, v in attrs.items()]}}
-            for kind, attrs in typed
-        ]}
+        obj["typeAttribList"] = {
+            "typeAttrib": [
+                {"attrType": kind, "attrList": {"attrib": [{"name": k, "value": v} for k, v in attrs.items()]}}
+                for kind, attrs in typed
+            ]
+        }
     return obj
 
 
@@ -155,16 +174,29 @@ def test_program_output_as_the_sample_shows_it(api):
     assert alpha["type"] == "Program" and int(alpha["id"]) > 0
     assert alpha["createdAt"] is not None and alpha["updatedAt"] is not None
     attrs = _attribs(alpha)
-    assert list(attrs) == ["Name", "Type", "Workspace Id", "Workspace Name", "Tree Path", "Is Archived",
-                           "Start Date", "End Date"]
+    assert list(attrs) == [
+        "Name",
+        "Type",
+        "Workspace Id",
+        "Workspace Name",
+        "Tree Path",
+        "Is Archived",
+        "Start Date",
+        "End Date",
+    ]
     assert attrs["Type"] == "Marketing Event" and attrs["Workspace Name"] == "Default"
     assert attrs["Tree Path"] == "/Marketing Activities/Default/Events/2026/Alpha Webinar"
     assert (attrs["Is Archived"], attrs["Start Date"], attrs["End Date"]) == (
-        "false", "2026-04-01 09:30:00", "2026-04-02 17:00:00")
+        "false",
+        "2026-04-01 09:30:00",
+        "2026-04-02 17:00:00",
+    )
     typed = _typed(alpha)
-    assert typed[:3] == [("Tag", [("Type", "Channel"), ("Value", "Webinar")]),
-                         ("Tag", [("Type", "Region"), ("Value", "North")]),
-                         ("Tag", [("Type", "Product Line"), ("Value", "Core")])]
+    assert typed[:3] == [
+        ("Tag", [("Type", "Channel"), ("Value", "Webinar")]),
+        ("Tag", [("Type", "Region"), ("Value", "North")]),
+        ("Tag", [("Type", "Product Line"), ("Value", "Core")]),
+    ]
     [(kind, cost)] = [t for t in typed if t[0] == "Cost"]
     assert [n for n, _ in cost] == ["Id", "Month", "Amount", "Note"]
     assert dict(cost)["Month"] == "2026-03-01" and dict(cost)["Amount"] == "3000" and dict(cost)["Note"] == "Venue"
@@ -223,16 +255,25 @@ def test_updates_of_costs_tags_and_channel(api):
     before = _one(api, name, includeDetails=True)
     program_id = int(before["id"])
     note = f"Print {uuid.uuid4().hex[:6]}"
-    [status] = _sync(api, "UPDATE", _program(program_id, ("Cost", {"Month": "2026-06", "Amount": "2000", "Note": note}),
-                                             ("Tag", {"Type": "Region", "Value": "south"}),
-                                             ("Tag", {"Type": "Channel", "Value": "webinar"})))
+    [status] = _sync(
+        api,
+        "UPDATE",
+        _program(
+            program_id,
+            ("Cost", {"Month": "2026-06", "Amount": "2000", "Note": note}),
+            ("Tag", {"Type": "Region", "Value": "south"}),
+            ("Tag", {"Type": "Channel", "Value": "webinar"}),
+        ),
+    )
     assert (status["status"], int(status["id"])) == ("UPDATED", program_id)
     assert not status.get("error")
     after = _one(api, name, includeDetails=True)
     assert after["updatedAt"] > before["updatedAt"]
     typed = _typed(after)
-    assert [t for t in typed if t[0] == "Tag"] == [("Tag", [("Type", "Channel"), ("Value", "Webinar")]),
-                                                   ("Tag", [("Type", "Region"), ("Value", "South")])]
+    assert [t for t in typed if t[0] == "Tag"] == [
+        ("Tag", [("Type", "Channel"), ("Value", "Webinar")]),
+        ("Tag", [("Type", "Region"), ("Value", "South")]),
+    ]
     [cost] = [dict(pairs) for kind, pairs in typed if kind == "Cost"]
     assert (cost["Month"], cost["Amount"], cost["Note"]) == ("2026-06-01", "2000", note)
 
@@ -243,8 +284,13 @@ def test_updates_of_costs_tags_and_channel(api):
     costs = [dict(p) for k, p in _typed(_one(api, name, includeDetails=True)) if k == "Cost"]
     assert costs == [{"Id": cost["Id"], "Month": "2026-07-01", "Amount": "2500.5"}]
     # identified by its name (externalKey), the status echoes the key
-    [status] = _sync(api, "UPDATE", _program(None, ("Tag", {"Type": "Product Line", "Value": "Cloud"}),
-                                             externalKey={"name": "Name", "value": name}))
+    [status] = _sync(
+        api,
+        "UPDATE",
+        _program(
+            None, ("Tag", {"Type": "Product Line", "Value": "Cloud"}), externalKey={"name": "Name", "value": name}
+        ),
+    )
     assert (status["status"], int(status["id"]), status["externalKey"]["value"]) == ("UPDATED", program_id, name)
     assert ("Product Line", "Cloud") in [tuple(dict(p).values()) for k, p in _typed(_one(api, name)) if k == "Tag"]
 
@@ -254,10 +300,13 @@ def test_sync_and_delete_failures_are_per_object(api):
     target = _one(api, name, includeDetails=True)
     program_id = int(target["id"])
     cost = ("Cost", {"Month": "2026-09", "Amount": "1"})
-    statuses = _sync(api, "UPDATE",
-                     _program(program_id, cost, ("Tag", {"Type": "Region", "Value": "Atlantis"})),
-                     _program(None, cost, externalKey={"name": "Colour", "value": "Red"}),
-                     _program(int(_one(api, "Beta Blog")["id"]), cost, ("Tag", {"Type": "Colour", "Value": "Red"})))
+    statuses = _sync(
+        api,
+        "UPDATE",
+        _program(program_id, cost, ("Tag", {"Type": "Region", "Value": "Atlantis"})),
+        _program(None, cost, externalKey={"name": "Colour", "value": "Red"}),
+        _program(int(_one(api, "Beta Blog")["id"]), cost, ("Tag", {"Type": "Colour", "Value": "Red"})),
+    )
     assert [s["status"] for s in statuses] == ["FAILED", "FAILED", "FAILED"]
     assert "Atlantis" in statuses[0]["error"] and "Name or CRM Id" in statuses[1]["error"]
     assert "Colour" in statuses[2]["error"]
@@ -271,8 +320,9 @@ def test_sync_and_delete_failures_are_per_object(api):
     [status] = items(result, "mObjStatusList", "mObjStatus")
     assert status["status"] == "FAILED" and "cannot be deleted" in status["error"]
 
-    result, fault = api.call_or_fault("syncMObjects", operation="UPDATE",
-                                      mObjectList={"mObject": [_program(program_id, cost)] * 101})
+    result, fault = api.call_or_fault(
+        "syncMObjects", operation="UPDATE", mObjectList={"mObject": [_program(program_id, cost)] * 101}
+    )
     assert result is None and fault.code == 20110 and "100" in fault.message
     assert _typed(_one(api, name, includeDetails=True)) == _typed(target)
 
@@ -283,13 +333,20 @@ def test_update_skips_a_missing_program_and_applies_the_rest_of_the_call(api):
     missing = 2_000_000_000
     note = f"Skip {uuid.uuid4().hex[:6]}"
     cost = ("Cost", {"Month": "2026-10", "Amount": "10", "Note": note})
-    statuses = _sync(api, "UPDATE",
-                     _program(missing, cost),
-                     _program(program_id, cost),
-                     _program(None, cost, externalKey={"name": "Name", "value": f"No such program {note}"}),
-                     _program(None, cost, externalKey={"name": "CRM Id", "value": f"CRM-{note}"}))
+    statuses = _sync(
+        api,
+        "UPDATE",
+        _program(missing, cost),
+        _program(program_id, cost),
+        _program(None, cost, externalKey={"name": "Name", "value": f"No such program {note}"}),
+        _program(None, cost, externalKey={"name": "CRM Id", "value": f"CRM-{note}"}),
+    )
     assert [(s["status"], s.get("error")) for s in statuses] == [
-        ("SKIPPED", None), ("UPDATED", None), ("SKIPPED", None), ("SKIPPED", None)]
+        ("SKIPPED", None),
+        ("UPDATED", None),
+        ("SKIPPED", None),
+        ("SKIPPED", None),
+    ]
     assert int(statuses[0]["id"]) == missing and int(statuses[1]["id"]) == program_id
     assert [s["externalKey"]["value"] for s in statuses[2:]] == [f"No such program {note}", f"CRM-{note}"]
     # the existing program got its cost; no program appeared and no other one changed
@@ -324,19 +381,28 @@ def test_bad_queries_fault_20110_or_20122(api):
 
 
 def _get_body(criteria_xml: str) -> str:
-    return (f"<ns1:paramsGetMObjects><type>Program</type><mObjCriteriaList>{criteria_xml}</mObjCriteriaList>"
-            "</ns1:paramsGetMObjects>")
+    return (
+        f"<ns1:paramsGetMObjects><type>Program</type><mObjCriteriaList>{criteria_xml}</mObjCriteriaList>"
+        "</ns1:paramsGetMObjects>"
+    )
 
 
 def test_raw_soap_sample_query_and_bad_comparison(programs_server):
     endpoint = programs_server.endpoint("2_2")
     # the sample's request, attrValue typed as JAX-WS stubs send it
-    body = success(call(endpoint, _get_body(
-        '<mObjCriteria><attrName>Id</attrName><comparison>LE</comparison>'
-        '<attrValue xmlns:xs="http://www.w3.org/2001/XMLSchema" '
-        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">1010</attrValue></mObjCriteria>'
-        "<mObjCriteria><attrName>Name</attrName><comparison>EQ</comparison>"
-        "<attrValue>Alpha Webinar</attrValue></mObjCriteria>")), "getMObjects")
+    body = success(
+        call(
+            endpoint,
+            _get_body(
+                "<mObjCriteria><attrName>Id</attrName><comparison>LE</comparison>"
+                '<attrValue xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+                'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="xs:string">1010</attrValue></mObjCriteria>'
+                "<mObjCriteria><attrName>Name</attrName><comparison>EQ</comparison>"
+                "<attrValue>Alpha Webinar</attrValue></mObjCriteria>"
+            ),
+        ),
+        "getMObjects",
+    )
     result = body.find("result")
     assert [result.findtext("returnCount"), result.findtext("hasMore")] == ["1", "false"]
     assert result.findtext("newStreamPosition")
@@ -344,22 +410,46 @@ def test_raw_soap_sample_query_and_bad_comparison(programs_server):
     assert [child.tag for child in program] == ["type", "id", "createdAt", "updatedAt", "attribList", "typeAttribList"]
     assert program.findtext("attribList/attrib/value") == "Alpha Webinar"
 
-    fault = assert_fault(call(endpoint, _get_body(
-        "<mObjCriteria><attrName>Name</attrName><comparison>XX</comparison><attrValue>a</attrValue></mObjCriteria>")),
-        20110)
+    fault = assert_fault(
+        call(
+            endpoint,
+            _get_body(
+                "<mObjCriteria><attrName>Name</attrName><comparison>XX</comparison><attrValue>a</attrValue></mObjCriteria>"
+            ),
+        ),
+        20110,
+    )
     assert "XX" in fault.message
-    fault = assert_fault(call(endpoint, _get_body(
-        "<mObjCriteria><attrName>Role</attrName><comparison>EQ</comparison><attrValue>a</attrValue></mObjCriteria>")),
-        20110)
+    fault = assert_fault(
+        call(
+            endpoint,
+            _get_body(
+                "<mObjCriteria><attrName>Role</attrName><comparison>EQ</comparison><attrValue>a</attrValue></mObjCriteria>"
+            ),
+        ),
+        20110,
+    )
     assert "Role" in fault.message
     # the vendor's Ruby sample misspells <comparison>: ignored as unknown, then required-missing (docs/objects.md)
-    fault = assert_fault(call(endpoint, _get_body(
-        "<mObjCriteria><attrName>Id</attrName><comparsion>LE</comparsion><attrValue>1010</attrValue></mObjCriteria>")),
-        20017)
+    fault = assert_fault(
+        call(
+            endpoint,
+            _get_body(
+                "<mObjCriteria><attrName>Id</attrName><comparsion>LE</comparsion><attrValue>1010</attrValue></mObjCriteria>"
+            ),
+        ),
+        20017,
+    )
     assert "comparison" in fault.message
 
-    insert = call(endpoint, "<ns1:paramsSyncMObjects><mObjectList><mObject><type>Program</type><id>1</id>"
-                            "</mObject></mObjectList><operation>INSERT</operation></ns1:paramsSyncMObjects>")
+    insert = call(
+        endpoint,
+        "<ns1:paramsSyncMObjects><mObjectList><mObject><type>Program</type><id>1</id>"
+        "</mObject></mObjectList><operation>INSERT</operation></ns1:paramsSyncMObjects>",
+    )
     status = success(insert, "syncMObjects").find("result/mObjStatusList/mObjStatus")
     assert [status.findtext("id"), status.findtext("status"), status.findtext("error")] == [
-        "1", "FAILED", "Program supports operation UPDATE only"]
+        "1",
+        "FAILED",
+        "Program supports operation UPDATE only",
+    ]

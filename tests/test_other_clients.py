@@ -30,7 +30,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from support.server import SEED_CUSTOM_FIELD
 from support.soap import TEST_KEY, TEST_USER
 
@@ -88,11 +87,22 @@ def run_client_script(client: str, script: str, *args: str) -> dict:
     skips (see _require) when the runtime is absent."""
     _require(client)
     cmd = [client, str(CLIENTS_DIR / client / script), *args]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"))
+    }
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     proc = subprocess.run(
-        cmd, cwd=CLIENTS_DIR / client, env=env, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=SCRIPT_TIMEOUT,
+        cmd,
+        cwd=CLIENTS_DIR / client,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+        timeout=SCRIPT_TIMEOUT,
     )
     report = f"command: {' '.join(cmd)}\nexit code: {proc.returncode}\n--- stdout ---\n{proc.stdout}\n--- stderr ---\n{proc.stderr}"
     try:

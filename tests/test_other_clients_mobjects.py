@@ -43,7 +43,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-
 from support.clients import attr_map, items
 from support.soap import TEST_KEY, TEST_USER
 from test_other_clients import run_client_script
@@ -96,8 +95,9 @@ def assert_writes_and_reads_back(out: dict, deal: str, started: datetime) -> Non
     assert by_lead["returnCount"] == 1 and by_lead["hasMore"] is False
     [role] = by_lead["objects"]
     assert (role["type"], role["id"]) == ("OpportunityPersonRole", buyer_role)
-    assert _has(role["attrs"], OpportunityId=str(opportunity_id), PersonId=str(buyer), Role="Decision Maker",
-                IsPrimary="true"), role["attrs"]
+    assert _has(
+        role["attrs"], OpportunityId=str(opportunity_id), PersonId=str(buyer), Role="Decision Maker", IsPrimary="true"
+    ), role["attrs"]
     assert sorted(map(tuple, role["associations"])) == [("Lead", buyer), ("Opportunity", opportunity_id)]
 
     by_name = out["opportunityByName"]
@@ -117,11 +117,20 @@ def assert_pages(out: dict) -> None:
     assert ids == sorted(set(ids)), "pages overlap or are out of order"
     assert sum(programs["pageSizes"]) == len(ids) and max(programs["pageSizes"]) <= 100
     [webinar] = [p for p in programs["objects"] if p["attrs"].get("Name") == "Spring Webinar"]
-    assert _has(webinar["attrs"], Type="Marketing Event", **{"Workspace Name": "Default", "Is Archived": "false",
-                "Tree Path": "/Marketing Activities/Default/Events/2026/Spring Webinar"}), webinar["attrs"]
+    assert _has(
+        webinar["attrs"],
+        Type="Marketing Event",
+        **{
+            "Workspace Name": "Default",
+            "Is Archived": "false",
+            "Tree Path": "/Marketing Activities/Default/Events/2026/Spring Webinar",
+        },
+    ), webinar["attrs"]
     typed = [(t["attrType"], t["attrs"]) for t in webinar["typeAttribs"]]
-    assert [a for kind, a in typed if kind == "Tag"] == [{"Type": "Channel", "Value": "Webinar"},
-                                                         {"Type": "Region", "Value": "North"}]
+    assert [a for kind, a in typed if kind == "Tag"] == [
+        {"Type": "Channel", "Value": "Webinar"},
+        {"Type": "Region", "Value": "North"},
+    ]
     [cost] = [a for kind, a in typed if kind == "Cost"]
     assert (cost["Month"], Decimal(cost["Amount"]), cost.get("Note")) == ("2026-03-01", Decimal(3000), "Venue")
     assert [a for kind, a in typed if kind == "Token"] == [{"Name": "Speaker", "Value": "Ada Lovelace"}]
@@ -139,12 +148,22 @@ def assert_custom_objects(out: dict) -> None:
     records = {rid: {"keys": keys[rid], "attrs": attrs} for rid, attrs in VISITS.items()}
     co = out["customObjects"]
     assert [(s["status"], s["keys"], s["error"]) for s in co["sync"]] == [
-        ("CREATED", keys["rs-1"], None), ("CREATED", keys["rs-2"], None)]
-    assert co["get"] == {"objTypeName": "Roadshow", "returnCount": 2, "remainingCount": 0,
-                         "records": [records["rs-1"], records["rs-2"]]}
+        ("CREATED", keys["rs-1"], None),
+        ("CREATED", keys["rs-2"], None),
+    ]
+    assert co["get"] == {
+        "objTypeName": "Roadshow",
+        "returnCount": 2,
+        "remainingCount": 0,
+        "records": [records["rs-1"], records["rs-2"]],
+    }
     assert [(s["status"], s["keys"]) for s in co["delete"]] == [("DELETED", keys["rs-1"])]
-    assert co["afterDelete"] == {"objTypeName": "Roadshow", "returnCount": 1, "remainingCount": 0,
-                                 "records": [records["rs-2"]]}
+    assert co["afterDelete"] == {
+        "objTypeName": "Roadshow",
+        "returnCount": 1,
+        "remainingCount": 0,
+        "records": [records["rs-2"]],
+    }
 
 
 def assert_catalog_and_fault(out: dict) -> None:
@@ -172,13 +191,16 @@ def assert_zeep_reads_back(api, out: dict, deal: str) -> None:
 
     [opportunity] = objects(type="Opportunity", id=opportunity_id)
     assert {a["name"]: a["value"] for a in items(opportunity, "attribList", "attrib")}["Name"] == deal
-    roles = objects(type="OpportunityPersonRole",
-                    mObjAssociationList={"mObjAssociation": [{"mObjType": "Opportunity", "id": opportunity_id}]})
+    roles = objects(
+        type="OpportunityPersonRole",
+        mObjAssociationList={"mObjAssociation": [{"mObjType": "Opportunity", "id": opportunity_id}]},
+    )
     assert [int(r["id"]) for r in roles] == [s["id"] for s in out["roles"]]
 
     by_lead = {"attribute": [{"attrName": "MKTOID", "attrValue": str(out["leads"][0])}]}
-    visits = api.call("getCustomObjects", objTypeName="Roadshow", customObjKeyList=by_lead,
-                      includeAttributes={"stringItem": []})
+    visits = api.call(
+        "getCustomObjects", objTypeName="Roadshow", customObjKeyList=by_lead, includeAttributes={"stringItem": []}
+    )
     assert [attr_map(c, "customObjKeyList")["rid"] for c in items(visits, "customObjList", "customObj")] == ["rs-2"]
 
 

@@ -24,33 +24,47 @@ def params(body: str, version: str = "2_2") -> dict:
 
 
 def test_qualified_children_and_any_prefix_are_read() -> None:
-    decoded = params('<x:paramsGetLead xmlns:x="http://www.marketo.com/mktows/"><x:leadKey>'
-                     "<x:keyType>EMAIL</x:keyType><keyValue>a@b.c</keyValue></x:leadKey></x:paramsGetLead>")
+    decoded = params(
+        '<x:paramsGetLead xmlns:x="http://www.marketo.com/mktows/"><x:leadKey>'
+        "<x:keyType>EMAIL</x:keyType><keyValue>a@b.c</keyValue></x:leadKey></x:paramsGetLead>"
+    )
     assert decoded == {"leadKey": {"keyType": "EMAIL", "keyValue": "a@b.c"}}
 
 
-@pytest.mark.parametrize("xsi_type", ['xsi:type="m:LeadKeySelector"', 'xsi:type="LeadKeySelector"',
-                                      'xsi:type="q:LeadKeySelector" xmlns:q="http://www.marketo.com/mktows/"',
-                                      ""])
+@pytest.mark.parametrize(
+    "xsi_type",
+    [
+        'xsi:type="m:LeadKeySelector"',
+        'xsi:type="LeadKeySelector"',
+        'xsi:type="q:LeadKeySelector" xmlns:q="http://www.marketo.com/mktows/"',
+        "",
+    ],
+)
 def test_lead_selector_subtype_from_xsi_type_or_children(xsi_type: str) -> None:
-    decoded = params(f"<m:paramsGetMultipleLeads><leadSelector {xsi_type}><keyType>IDNUM</keyType>"
-                     "<keyValues><stringItem>1</stringItem><stringItem>2</stringItem></keyValues>"
-                     "</leadSelector></m:paramsGetMultipleLeads>")
+    decoded = params(
+        f"<m:paramsGetMultipleLeads><leadSelector {xsi_type}><keyType>IDNUM</keyType>"
+        "<keyValues><stringItem>1</stringItem><stringItem>2</stringItem></keyValues>"
+        "</leadSelector></m:paramsGetMultipleLeads>"
+    )
     assert decoded["leadSelector"] == {"__type__": "LeadKeySelector", "keyType": "IDNUM", "keyValues": ["1", "2"]}
 
 
 def test_empty_and_nil_optional_elements_mean_not_given() -> None:
-    decoded = params("<m:paramsGetLeadActivity><leadKey><keyType>IDNUM</keyType><keyValue>5</keyValue></leadKey>"
-                     "<startPosition><latestCreatedAt/><offset/></startPosition>"
-                     '<batchSize xsi:nil="true"/></m:paramsGetLeadActivity>')
+    decoded = params(
+        "<m:paramsGetLeadActivity><leadKey><keyType>IDNUM</keyType><keyValue>5</keyValue></leadKey>"
+        "<startPosition><latestCreatedAt/><offset/></startPosition>"
+        '<batchSize xsi:nil="true"/></m:paramsGetLeadActivity>'
+    )
     assert decoded["startPosition"]["latestCreatedAt"] is None
     assert decoded["startPosition"]["offset"] is None
     assert decoded["batchSize"] is None
 
 
 def test_capitalised_lead_record_children_match_case_insensitively() -> None:
-    decoded = params("<m:paramsSyncLead><leadRecord><email>x@y.z</email><id>7</id></leadRecord>"
-                     "<returnLead>True</returnLead></m:paramsSyncLead>")
+    decoded = params(
+        "<m:paramsSyncLead><leadRecord><email>x@y.z</email><id>7</id></leadRecord>"
+        "<returnLead>True</returnLead></m:paramsSyncLead>"
+    )
     assert decoded["leadRecord"]["Email"] == "x@y.z"
     assert decoded["leadRecord"]["Id"] == 7
     assert decoded["returnLead"] is True
@@ -64,13 +78,14 @@ def test_bad_values_give_the_right_faults() -> None:
     with pytest.raises(errors.LeadKeyRequired):
         params("<m:paramsGetLead/>")
     with pytest.raises(errors.InvalidRequest, match="oldestUpdatedAt"):
-        params('<m:paramsGetMultipleLeads><leadSelector xsi:type="m:LastUpdateAtSelector"/>'
-               "</m:paramsGetMultipleLeads>")
+        params('<m:paramsGetMultipleLeads><leadSelector xsi:type="m:LastUpdateAtSelector"/></m:paramsGetMultipleLeads>')
 
 
 def test_clearlist_is_accepted_on_2_2_only() -> None:
-    body = ("<m:paramsListOperation><listOperation>CLEARLIST</listOperation><listKey><keyType>MKTOLISTNAME"
-            "</keyType><keyValue>L</keyValue></listKey><listMemberList/></m:paramsListOperation>")
+    body = (
+        "<m:paramsListOperation><listOperation>CLEARLIST</listOperation><listKey><keyType>MKTOLISTNAME"
+        "</keyType><keyValue>L</keyValue></listKey><listMemberList/></m:paramsListOperation>"
+    )
     assert params(body, "2_2")["listOperation"] == "CLEARLIST"
     with pytest.raises(errors.BadParameter):
         params(body, "2_3")
@@ -78,8 +93,13 @@ def test_clearlist_is_accepted_on_2_2_only() -> None:
 
 def test_timestamps_in_every_client_shape() -> None:
     expected = datetime(2015, 7, 6, 4, 43, 43, tzinfo=UTC)
-    for text in ("2015-07-06 13:43:43 +0900", "2015-07-06T13:43:43+09:00", "2015-07-06T04:43:43Z",
-                 "2015-07-06T04:43:43", "2015-07-06T04:43:43.000+0000"):
+    for text in (
+        "2015-07-06 13:43:43 +0900",
+        "2015-07-06T13:43:43+09:00",
+        "2015-07-06T04:43:43Z",
+        "2015-07-06T04:43:43",
+        "2015-07-06T04:43:43.000+0000",
+    ):
         assert schema.parse_datetime(text) == expected
 
 
@@ -90,13 +110,23 @@ def _render(version: str, operation: str, result: dict) -> etree._Element:
 
 
 ACTIVITY = {
-    "id": 9, "activityDateTime": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), "activityType": "New Lead",
-    "mktgAssetName": "", "activityAttributes": [], "campaign": "", "personName": None, "mktPersonId": "1",
-    "foreignSysId": None, "orgName": None, "foreignSysOrgId": None,
+    "id": 9,
+    "activityDateTime": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+    "activityType": "New Lead",
+    "mktgAssetName": "",
+    "activityAttributes": [],
+    "campaign": "",
+    "personName": None,
+    "mktPersonId": "1",
+    "foreignSysId": None,
+    "orgName": None,
+    "foreignSysOrgId": None,
 }
-PAGE = {"returnCount": 1, "remainingCount": 0,
-        "newStartPosition": {"latestCreatedAt": None, "oldestCreatedAt": None, "activityCreatedAt": None,
-                             "offset": "ID:9"}}
+PAGE = {
+    "returnCount": 1,
+    "remainingCount": 0,
+    "newStartPosition": {"latestCreatedAt": None, "oldestCreatedAt": None, "activityCreatedAt": None, "offset": "ID:9"},
+}
 
 
 def test_activity_records_follow_the_version() -> None:
@@ -105,8 +135,7 @@ def test_activity_records_follow_the_version() -> None:
     assert [c.tag for c in record][:3] == ["id", "activityDateTime", "activityType"]
     assert record.findtext("campaign") == "" and record.find("campaign").get(f"{{{schema.XSI}}}nil") is None
     assert record.find("personName").get(f"{{{schema.XSI}}}nil") == "true"
-    new = _render("3_1", "getLeadActivity",
-                  {**PAGE, "activityRecordList": [{**ACTIVITY, "marketoGUID": "9"}]})
+    new = _render("3_1", "getLeadActivity", {**PAGE, "activityRecordList": [{**ACTIVITY, "marketoGUID": "9"}]})
     record = new.find("leadActivityList/activityRecordList/activityRecord")
     assert [c.tag for c in record][:3] == ["id", "marketoGUID", "activityDateTime"]
 
@@ -125,21 +154,28 @@ def test_encoder_refuses_unknown_elements() -> None:
 
 
 def _attributes(inner: str) -> list[dict]:
-    decoded = params("<m:paramsSyncLead><leadRecord><Email>a@b.c</Email><leadAttributeList>"
-                     f"{inner}</leadAttributeList></leadRecord></m:paramsSyncLead>")
+    decoded = params(
+        "<m:paramsSyncLead><leadRecord><Email>a@b.c</Email><leadAttributeList>"
+        f"{inner}</leadAttributeList></leadRecord></m:paramsSyncLead>"
+    )
     return decoded["leadRecord"]["leadAttributeList"]
 
 
 def test_lead_attributes_read_alike_in_every_spelling() -> None:
-    plain = _attributes("<attribute><attrName>City</attrName><attrType>string</attrType>"
-                        "<attrValue> Lyon </attrValue></attribute>")
+    plain = _attributes(
+        "<attribute><attrName>City</attrName><attrType>string</attrType><attrValue> Lyon </attrValue></attribute>"
+    )
     assert plain == [{"attrName": "City", "attrType": "string", "attrValue": " Lyon "}]
     # other letter cases, any order, a nil type, a repeated child (the first one counts)
-    assert _attributes('<attribute><attrvalue> Lyon </attrvalue><ATTRNAME>City</ATTRNAME>'
-                       '<attrType xsi:nil="true"/></attribute>') == [
-        {"attrName": "City", "attrType": None, "attrValue": " Lyon "}]
-    assert _attributes("<attribute><attrName>City</attrName><attrName>Town</attrName>"
-                       "<attrValue>Lyon</attrValue></attribute>")[0]["attrName"] == "City"
+    assert _attributes(
+        '<attribute><attrvalue> Lyon </attrvalue><ATTRNAME>City</ATTRNAME><attrType xsi:nil="true"/></attribute>'
+    ) == [{"attrName": "City", "attrType": None, "attrValue": " Lyon "}]
+    assert (
+        _attributes(
+            "<attribute><attrName>City</attrName><attrName>Town</attrName><attrValue>Lyon</attrValue></attribute>"
+        )[0]["attrName"]
+        == "City"
+    )
     # an empty value is an empty string (the value is required), a missing name is a fault
     assert _attributes("<attribute><attrName>City</attrName><attrValue/></attribute>")[0]["attrValue"] == ""
     with pytest.raises(errors.InvalidRequest, match="attrName"):

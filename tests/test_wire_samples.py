@@ -14,7 +14,6 @@ from pathlib import Path
 import httpx
 import pytest
 from lxml import etree
-
 from support.rawhttp import (
     RawConnection,
     RawResponse,
@@ -135,7 +134,10 @@ def test_replay_sample(server, seeded, stem):
         assert rec.findtext("Email") == sent_email
         attrs = {a.findtext("attrName"): a.findtext("attrValue") for a in rec.iterfind("leadAttributeList/attribute")}
         sent = dict(
-            re.findall(r"<attrName[^>]*>([^<]+)</attrName>(?:<attrType>[^<]*</attrType>)?<attrValue[^>]*>([^<]*)</attrValue>", body.decode("utf-8"))
+            re.findall(
+                r"<attrName[^>]*>([^<]+)</attrName>(?:<attrType>[^<]*</attrType>)?<attrValue[^>]*>([^<]*)</attrValue>",
+                body.decode("utf-8"),
+            )
         )
         for k, v in sent.items():
             assert attrs.get(k) == v, f"{k}: sent {v!r}, lead has {attrs.get(k)!r}"
@@ -226,7 +228,9 @@ def test_keep_alive_several_requests_on_one_socket(server, seeded):
         bad = build_request(cap, "/soap/mktows/2_2", f"127.0.0.1:{server.port}", body)  # stale timestamp
         resp = conn.request(bad)
         assert resp.status == 500 and _fault_code(resp) == 20016
-        resp = conn.request(build_request(cap, "/soap/mktows/2_2", f"127.0.0.1:{server.port}", resign(body, HOLDOUT_KEY)))
+        resp = conn.request(
+            build_request(cap, "/soap/mktows/2_2", f"127.0.0.1:{server.port}", resign(body, HOLDOUT_KEY))
+        )
         _assert_success(server, resp, "getLead")
 
 
@@ -237,7 +241,10 @@ def test_keep_alive_with_httpx_client(server, seeded):
             resp = client.post(
                 server.endpoint("2_2"),
                 content=resign(body, HOLDOUT_KEY),
-                headers={"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '"http://www.marketo.com/mktows/getLead"'},
+                headers={
+                    "Content-Type": "text/xml; charset=utf-8",
+                    "SOAPAction": '"http://www.marketo.com/mktows/getLead"',
+                },
             )
             assert resp.status_code == 200, resp.text[:2000]
             validator_for(server.endpoint("2_2")).validate_envelope(resp.content)
@@ -256,7 +263,8 @@ def _call_ok(server, op: str, body: str, *, version: str = "2_2", header: str | 
 def _new_lead(server, unique_email) -> tuple[str, str]:
     email = unique_email("quirk")
     el = _call_ok(
-        server, "syncLead",
+        server,
+        "syncLead",
         f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email><leadAttributeList><attribute><attrName>FirstName</attrName>"
         "<attrValue>Q</attrValue></attribute></leadAttributeList></leadRecord><returnLead>false</returnLead></ns1:paramsSyncLead>",
     )
@@ -279,7 +287,8 @@ def test_lowercase_email_element_and_capitalised_boolean(server, unique_email):
     """Savon turns :email into <email>; the Ruby samples send "True"."""
     email = unique_email("savon")
     el = _call_ok(
-        server, "syncLead",
+        server,
+        "syncLead",
         f"<ns1:paramsSyncLead><leadRecord><email>{email}</email></leadRecord><returnLead>True</returnLead></ns1:paramsSyncLead>",
     )
     assert el.findtext("result/leadRecord/Email") == email
@@ -288,13 +297,15 @@ def test_lowercase_email_element_and_capitalised_boolean(server, unique_email):
 def test_empty_and_nil_request_elements_mean_not_given(server, unique_email):
     email, lead_id = _new_lead(server, unique_email)
     el = _call_ok(
-        server, "syncLead",
-        f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email><ForeignSysPersonId xsi:nil=\"true\"/></leadRecord>"
-        '<returnLead>false</returnLead><marketoCookie></marketoCookie></ns1:paramsSyncLead>',
+        server,
+        "syncLead",
+        f'<ns1:paramsSyncLead><leadRecord><Email>{email}</Email><ForeignSysPersonId xsi:nil="true"/></leadRecord>'
+        "<returnLead>false</returnLead><marketoCookie></marketoCookie></ns1:paramsSyncLead>",
     )
     assert el.findtext("result/leadId") == lead_id
     el = _call_ok(
-        server, "getMultipleLeads",
+        server,
+        "getMultipleLeads",
         '<ns1:paramsGetMultipleLeads><leadSelector xsi:type="ns1:LeadKeySelector"><keyType>IDNUM</keyType>'
         f"<keyValues><stringItem>{lead_id}</stringItem></keyValues></leadSelector>"
         '<streamPosition xsi:nil="true"/><batchSize xsi:nil="true"/><includeAttributes/></ns1:paramsGetMultipleLeads>',
@@ -308,13 +319,25 @@ def test_nil_context_header_and_lowercase_workspace(server, unique_email):
     body = f"<ns1:paramsSyncLead><leadRecord><Email>{unique_email('ws')}</Email></leadRecord><returnLead>false</returnLead></ns1:paramsSyncLead>"
     _call_ok(server, "syncLead", body, header=auth_header_xml() + '<ns1:MktowsContextHeader xsi:nil="true"/>')
     body = f"<ns1:paramsSyncLead><leadRecord><Email>{unique_email('ws')}</Email></leadRecord><returnLead>false</returnLead></ns1:paramsSyncLead>"
-    _call_ok(server, "syncLead", body, header=auth_header_xml() + "<ns1:MktowsContextHeader><targetWorkspace>default</targetWorkspace></ns1:MktowsContextHeader>")
+    _call_ok(
+        server,
+        "syncLead",
+        body,
+        header=auth_header_xml()
+        + "<ns1:MktowsContextHeader><targetWorkspace>default</targetWorkspace></ns1:MktowsContextHeader>",
+    )
 
 
 @pytest.mark.parametrize(
     "soapaction",
-    ['"http://www.marketo.com/mktows/listMObjects"', "http://www.marketo.com/mktows/listMObjects", "", '""',
-     "http://www.marketo.com/mktows/#paramsListMObjects", None],
+    [
+        '"http://www.marketo.com/mktows/listMObjects"',
+        "http://www.marketo.com/mktows/listMObjects",
+        "",
+        '""',
+        "http://www.marketo.com/mktows/#paramsListMObjects",
+        None,
+    ],
 )
 def test_any_soapaction_form(server, soapaction):
     from support.soap import envelope, post, success
@@ -325,7 +348,9 @@ def test_any_soapaction_form(server, soapaction):
     success(post(server.endpoint(), envelope("<ns1:paramsListMObjects/>"), headers), "listMObjects")
 
 
-@pytest.mark.parametrize("ctype", ["text/xml", "text/xml;charset=UTF-8", "text/xml; charset=utf-8", "text/xml; charset=\"utf-8\""])
+@pytest.mark.parametrize(
+    "ctype", ["text/xml", "text/xml;charset=UTF-8", "text/xml; charset=utf-8", 'text/xml; charset="utf-8"']
+)
 def test_content_type_spellings(server, ctype):
     from support.soap import envelope, post, success
 
@@ -351,7 +376,8 @@ def test_2_2_request_on_3_1_endpoint_and_3_1_fields_on_2_2(server, unique_email)
 def test_response_datetimes_have_offset_and_no_fraction(server, unique_email):
     email, lead_id = _new_lead(server, unique_email)
     el = _call_ok(
-        server, "getLeadActivity",
+        server,
+        "getLeadActivity",
         f"<ns1:paramsGetLeadActivity><leadKey><keyType>IDNUM</keyType><keyValue>{lead_id}</keyValue></leadKey></ns1:paramsGetLeadActivity>",
     )
     stamps = [t.text for t in el.iter("activityDateTime", "latestCreatedAt") if t.text]
@@ -372,7 +398,8 @@ def test_skip_activity_log_on_2_2(server, unique_email):
     )
     assert success(call(server.endpoint("2_2"), body), "listOperation").findtext("result/success") == "true"
     el = _call_ok(
-        server, "getLeadActivity",
+        server,
+        "getLeadActivity",
         f"<ns1:paramsGetLeadActivity><leadKey><keyType>IDNUM</keyType><keyValue>{lead_id}</keyValue></leadKey></ns1:paramsGetLeadActivity>",
     )
     assert "Add to List" not in [t.text for t in el.iter("activityType")]

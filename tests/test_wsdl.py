@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 from lxml import etree
-
 from support import wsdl_model
 from support.clients import make_suds_client, make_zeep_client
 from support.server import VERSIONS
@@ -54,11 +53,11 @@ def _compare(actual: wsdl_model.Model, expected: wsdl_model.Model) -> None:
     assert actual.schema_attrs.get("attributeFormDefault", "unqualified") == "unqualified"
 
     assert [s[0] for s in actual.simple_types] == [s[0] for s in expected.simple_types], "simpleType names/order"
-    for a, e in zip(actual.simple_types, expected.simple_types):
+    for a, e in zip(actual.simple_types, expected.simple_types, strict=True):
         assert a == e, f"simpleType {e[0]}"
 
     assert [c.name for c in actual.complex_types] == [c.name for c in expected.complex_types], "complexType names/order"
-    for a, e in zip(actual.complex_types, expected.complex_types):
+    for a, e in zip(actual.complex_types, expected.complex_types, strict=True):
         assert (a.abstract, a.base) == (e.abstract, e.base), f"complexType {e.name}: abstract/extension base"
         assert a.compositor == e.compositor, f"complexType {e.name}: compositor"
         assert a.elements == e.elements, f"complexType {e.name}: elements"

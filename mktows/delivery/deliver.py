@@ -23,7 +23,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -55,15 +55,26 @@ UNCONFIRMED = "delivery unconfirmed: the sender stopped after handing the messag
 
 
 # the two statements of every round, built once: claimed -> sending, sending -> sent
-_SENDING = (update(outbox)
-            .where(outbox.c.id.in_(bindparam("ids", expanding=True)), outbox.c.status == "claimed",
-                   outbox.c.error == bindparam("owner"))
-            .values(status="sending").returning(outbox.c.id))
-_SENT = (update(outbox)
-         .where(outbox.c.id.in_(bindparam("ids", expanding=True)), outbox.c.status == "sending",
-                outbox.c.error == bindparam("owner"))
-         .values(status="sent", sent_at=bindparam("t"), error=None, attempts=outbox.c.attempts + 1)
-         .returning(outbox.c.id))
+_SENDING = (
+    update(outbox)
+    .where(
+        outbox.c.id.in_(bindparam("ids", expanding=True)),
+        outbox.c.status == "claimed",
+        outbox.c.error == bindparam("owner"),
+    )
+    .values(status="sending")
+    .returning(outbox.c.id)
+)
+_SENT = (
+    update(outbox)
+    .where(
+        outbox.c.id.in_(bindparam("ids", expanding=True)),
+        outbox.c.status == "sending",
+        outbox.c.error == bindparam("owner"),
+    )
+    .values(status="sent", sent_at=bindparam("t"), error=None, attempts=outbox.c.attempts + 1)
+    .returning(outbox.c.id)
+)
 
 
 @dataclass(frozen=True)
@@ -95,8 +106,11 @@ def configure_from(settings: Any, instance: Any = None) -> DeliveryConfig:
     """MKTOWS_SMTP_URL (Settings.smtp_url) wins over the instance file's `smtp_url`;
     Settings.smtp_connections (MKTOWS_SMTP_CONNECTIONS) sets the connections of a drain."""
     url = getattr(settings, "smtp_url", None) or getattr(instance, "smtp_url", None)
-    return configure(url, timeout=float(getattr(settings, "smtp_timeout", 30)),
-                     connections=int(getattr(settings, "smtp_connections", DeliveryConfig.connections)))
+    return configure(
+        url,
+        timeout=float(getattr(settings, "smtp_timeout", 30)),
+        connections=int(getattr(settings, "smtp_connections", DeliveryConfig.connections)),
+    )
 
 
 def current_config() -> DeliveryConfig:
@@ -209,18 +223,25 @@ def recover(database: Database) -> None:
         dead = owners - jobs.live_owners(conn, owners, t)
         if not dead:
             return
-        rows = conn.execute(select(outbox).where(outbox.c.status.in_(("claimed", "sending")),
-                                                 outbox.c.error.in_(sorted(dead)))).all()
+        rows = conn.execute(
+            select(outbox).where(outbox.c.status.in_(("claimed", "sending")), outbox.c.error.in_(sorted(dead)))
+        ).all()
         delivered: list[Any] = []
         for row in rows:
             if row.status == "claimed":  # never handed over: deliver it later
-                conn.execute(update(outbox).where(outbox.c.id == row.id, outbox.c.status == "claimed")
-                             .values(status="queued", error=None))
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row.id, outbox.c.status == "claimed")
+                    .values(status="queued", error=None)
+                )
                 if row.attempts:
                     jobs.enqueue(conn, DELIVER, {"outbox_id": int(row.id)})
             else:
-                conn.execute(update(outbox).where(outbox.c.id == row.id, outbox.c.status == "sending")
-                             .values(status="sent", error=UNCONFIRMED, sent_at=t, attempts=row.attempts + 1))
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row.id, outbox.c.status == "sending")
+                    .values(status="sent", error=UNCONFIRMED, sent_at=t, attempts=row.attempts + 1)
+                )
                 delivered.append(row)
         write_activities(conn, [_delivered_activity(r, t) for r in delivered if r.lead_id is not None])
     if rows:
@@ -228,16 +249,25 @@ def recover(database: Database) -> None:
 
 
 def _delivered_activity(row: Any, t: datetime) -> ActivityRow:
-    return ActivityRow(lead_id=int(row.lead_id), created_at=t, type=EMAIL_DELIVERED, asset_name=row.email_name or "",
-                       attributes=[("Message Id", row.message_id), ("Lead ID", str(row.lead_id))],
-                       campaign=row.campaign)
+    return ActivityRow(
+        lead_id=int(row.lead_id),
+        created_at=t,
+        type=EMAIL_DELIVERED,
+        asset_name=row.email_name or "",
+        attributes=[("Message Id", row.message_id), ("Lead ID", str(row.lead_id))],
+        campaign=row.campaign,
+    )
 
 
 def _bounce_activity(row: Any, t: datetime, error: str, soft: bool) -> ActivityRow:
-    return ActivityRow(lead_id=int(row.lead_id), created_at=t, type=EMAIL_BOUNCED_SOFT if soft else EMAIL_BOUNCED,
-                       asset_name=row.email_name or "",
-                       attributes=[("Details", error), ("Email", row.to_addr), ("Lead ID", str(row.lead_id))],
-                       campaign=row.campaign)
+    return ActivityRow(
+        lead_id=int(row.lead_id),
+        created_at=t,
+        type=EMAIL_BOUNCED_SOFT if soft else EMAIL_BOUNCED,
+        asset_name=row.email_name or "",
+        attributes=[("Details", error), ("Email", row.to_addr), ("Lead ID", str(row.lead_id))],
+        campaign=row.campaign,
+    )
 
 
 @dataclass
@@ -262,27 +292,39 @@ class _Drain:
 
     # --- claiming ------------------------------------------------------------------------
 
-    def _claimed(self, conn: Connection, ids: list[int]) -> list[Any]:
+    def _claimed(self, conn: Connection, ids: list[int]) -> Sequence[Any]:
         if not ids:
             return []
-        conn.execute(update(outbox).where(outbox.c.id.in_(ids), outbox.c.status == "queued")
-                     .values(status="claimed", error=self.owner))
-        return conn.execute(select(outbox).where(outbox.c.id.in_(ids), outbox.c.status == "claimed",
-                                                 outbox.c.error == self.owner).order_by(outbox.c.id)).all()
+        conn.execute(
+            update(outbox)
+            .where(outbox.c.id.in_(ids), outbox.c.status == "queued")
+            .values(status="claimed", error=self.owner)
+        )
+        return conn.execute(
+            select(outbox)
+            .where(outbox.c.id.in_(ids), outbox.c.status == "claimed", outbox.c.error == self.owner)
+            .order_by(outbox.c.id)
+        ).all()
 
-    def claim_one(self, outbox_id: int, *, retries_only: bool = False) -> list[Any]:
+    def claim_one(self, outbox_id: int, *, retries_only: bool = False) -> Sequence[Any]:
         with self.database.write() as conn:
-            if retries_only and not conn.execute(select(outbox.c.id).where(
-                    outbox.c.id == outbox_id, outbox.c.attempts > 0)).first():
+            if (
+                retries_only
+                and not conn.execute(select(outbox.c.id).where(outbox.c.id == outbox_id, outbox.c.attempts > 0)).first()
+            ):
                 return []
             return self._claimed(conn, [outbox_id])
 
-    def claim_batch(self) -> list[Any]:
+    def claim_batch(self) -> Sequence[Any]:
         """Up to `batch_size` fresh rows, in one commit (PostgreSQL: skipping rows that another
         process is claiming; SQLite: one writer per process)."""
         with self.database.write() as conn:
-            q = (select(outbox.c.id).where(outbox.c.status == "queued", outbox.c.attempts == 0)
-                 .order_by(outbox.c.id).limit(self.cfg.batch_size))
+            q = (
+                select(outbox.c.id)
+                .where(outbox.c.status == "queued", outbox.c.attempts == 0)
+                .order_by(outbox.c.id)
+                .limit(self.cfg.batch_size)
+            )
             if not self.database.is_sqlite:
                 q = q.with_for_update(skip_locked=True)
             return self._claimed(conn, [int(r[0]) for r in conn.execute(q)])
@@ -311,7 +353,7 @@ class _Drain:
 
     # --- sending -------------------------------------------------------------------------
 
-    def send_all(self, rows: list[Any]) -> None:
+    def send_all(self, rows: Sequence[Any]) -> None:
         """Rounds of one row per connection; rows left when stopping go back (close())."""
         width = len(self.conns)
         for start in range(0, len(rows), width):
@@ -319,16 +361,27 @@ class _Drain:
                 return
             self.round(rows[start : start + width])
 
-    def round(self, rows: list[Any]) -> None:
+    def round(self, rows: Sequence[Any]) -> None:
         t = jobs.now()
         conns = self.conns[: len(rows)]
-        datas = [build_message(to_addr=r.to_addr, from_addr=r.from_addr, from_name=r.from_name, reply_to=r.reply_to,
-                               subject=r.subject, text=r.text, html=r.html, message_id=r.message_id, date=t)
-                 for r in rows]
-        begun = begin_many([(c, r.from_addr, r.to_addr, d) for c, r, d in zip(conns, rows, datas)])
+        datas = [
+            build_message(
+                to_addr=r.to_addr,
+                from_addr=r.from_addr,
+                from_name=r.from_name,
+                reply_to=r.reply_to,
+                subject=r.subject,
+                text=r.text,
+                html=r.html,
+                message_id=r.message_id,
+                date=t,
+            )
+            for r in rows
+        ]
+        begun = begin_many([(c, r.from_addr, r.to_addr, d) for c, r, d in zip(conns, rows, datas, strict=True)])
         ready: list[int] = []
         unavailable = 0
-        for i, (row, exc) in enumerate(zip(rows, begun)):
+        for i, (row, exc) in enumerate(zip(rows, begun, strict=True)):
             if exc is None:
                 ready.append(i)
             elif isinstance(exc, SmtpFailure):
@@ -349,7 +402,7 @@ class _Drain:
             if int(rows[i].id) not in moved:
                 conns[i].abort()  # the row was taken from us: drop the message before the dot
         verdicts = finish_many([conns[i] for i in going])
-        for i, exc in zip(going, verdicts):
+        for i, exc in zip(going, verdicts, strict=True):
             row = rows[i]
             if exc is None:
                 self.outcomes.append((row, "sending", "sent", None))
@@ -367,8 +420,10 @@ class _Drain:
             self._settle(conn, t, acts)
             moved: set[int] = set()
             if sending:
-                moved = {int(r[0]) for r in conn.execute(
-                    _SENDING, {"ids": [int(r.id) for r in sending], "owner": self.owner})}
+                moved = {
+                    int(r[0])
+                    for r in conn.execute(_SENDING, {"ids": [int(r.id) for r in sending], "owner": self.owner})
+                }
             write_activities(conn, acts)
         self.outcomes = []
         return moved
@@ -377,15 +432,24 @@ class _Drain:
         """Write the recorded outcomes: the plain `sent` ones with one statement."""
         plain = [row for row, was, outcome, error in self.outcomes if outcome == "sent" and error is None]
         if plain:
-            done = {int(r[0]) for r in conn.execute(
-                _SENT, {"ids": [int(r.id) for r in plain], "owner": self.owner, "t": t})}
+            done = {
+                int(r[0]) for r in conn.execute(_SENT, {"ids": [int(r.id) for r in plain], "owner": self.owner, "t": t})
+            }
             acts.extend(_delivered_activity(r, t) for r in plain if int(r.id) in done and r.lead_id is not None)
         for row, was, outcome, error in self.outcomes:
             if not (outcome == "sent" and error is None):
                 self._move(conn, row, was, outcome, error, t, acts)
 
-    def _move(self, conn: Connection, row: Any, was: str, outcome: str, error: str | None, t: datetime,
-              acts: list[ActivityRow]) -> bool:
+    def _move(
+        self,
+        conn: Connection,
+        row: Any,
+        was: str,
+        outcome: str,
+        error: str | None,
+        t: datetime,
+        acts: list[ActivityRow],
+    ) -> bool:
         values: dict[str, Any]
         if outcome == "sent":
             values = {"status": "sent", "sent_at": t, "error": error, "attempts": row.attempts + 1}
@@ -397,8 +461,11 @@ class _Drain:
             values = {"status": "failed" if final else "queued", "error": error, "attempts": attempts}
         else:  # pragma: no cover
             raise ValueError(outcome)
-        result = conn.execute(update(outbox).where(outbox.c.id == row.id, outbox.c.status == was,
-                                                   outbox.c.error == self.owner).values(**values))
+        result = conn.execute(
+            update(outbox)
+            .where(outbox.c.id == row.id, outbox.c.status == was, outbox.c.error == self.owner)
+            .values(**values)
+        )
         if not result.rowcount:
             return False
         if outcome == "retry" and values["status"] == "queued":
@@ -425,8 +492,11 @@ class _Drain:
                 acts: list[ActivityRow] = []
                 self._settle(conn, t, acts)
                 write_activities(conn, acts)
-                conn.execute(update(outbox).where(outbox.c.status == "claimed", outbox.c.error == self.owner)
-                             .values(status="queued", error=None))
+                conn.execute(
+                    update(outbox)
+                    .where(outbox.c.status == "claimed", outbox.c.error == self.owner)
+                    .values(status="queued", error=None)
+                )
             self.outcomes = []
         finally:
             for smtp in self.conns:

@@ -47,11 +47,22 @@ def new_message_id() -> str:
 
 def _values(message: Message, t: datetime) -> dict[str, object]:
     return {
-        "run_id": message.run_id, "lead_id": message.lead_id, "step_index": message.step_index,
-        "campaign": message.campaign, "email_id": message.email_id, "email_name": message.email_name,
-        "to_addr": message.to_addr, "from_name": message.from_name, "from_addr": message.from_addr,
-        "reply_to": message.reply_to, "subject": message.subject, "html": message.html,
-        "text": message.text, "message_id": new_message_id(), "status": "queued", "attempts": 0,
+        "run_id": message.run_id,
+        "lead_id": message.lead_id,
+        "step_index": message.step_index,
+        "campaign": message.campaign,
+        "email_id": message.email_id,
+        "email_name": message.email_name,
+        "to_addr": message.to_addr,
+        "from_name": message.from_name,
+        "from_addr": message.from_addr,
+        "reply_to": message.reply_to,
+        "subject": message.subject,
+        "html": message.html,
+        "text": message.text,
+        "message_id": new_message_id(),
+        "status": "queued",
+        "attempts": 0,
         "created_at": t,
     }
 
@@ -86,8 +97,9 @@ def existing_steps(conn: Connection, run_id: int, lead_ids: Sequence[int]) -> se
     ids = list(lead_ids)
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
-        rows = conn.execute(select(outbox.c.lead_id, outbox.c.step_index)
-                            .where(outbox.c.run_id == run_id, outbox.c.lead_id.in_(part)))
+        rows = conn.execute(
+            select(outbox.c.lead_id, outbox.c.step_index).where(outbox.c.run_id == run_id, outbox.c.lead_id.in_(part))
+        )
         found.update((int(r[0]), int(r[1])) for r in rows)
     return found
 

@@ -112,8 +112,17 @@ def build_message(
     fast = _fast_message(to_addr, from_addr, from_name, reply_to, subject, text, html, message_id, date)
     if fast is not None:
         return fast
-    return email_package_message(to_addr=to_addr, from_addr=from_addr, from_name=from_name, reply_to=reply_to,
-                                 subject=subject, text=text, html=html, message_id=message_id, date=date)
+    return email_package_message(
+        to_addr=to_addr,
+        from_addr=from_addr,
+        from_name=from_name,
+        reply_to=reply_to,
+        subject=subject,
+        text=text,
+        html=html,
+        message_id=message_id,
+        date=date,
+    )
 
 
 def email_package_message(
@@ -148,8 +157,10 @@ _SIMPLE_NAME = re.compile(rf"{_ATEXT}(?: {_ATEXT})*")
 _SIMPLE_SUBJECT = re.compile(r"[!-~]+(?: [!-~]+)*")
 _SIMPLE_ID = re.compile(r"<[A-Za-z0-9._-]+@[A-Za-z0-9._-]+>")
 _MAX_LINE = 78  # policy.max_line_length: longer lines are quoted-printable, headers folded
-_PARTS = (b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: 7bit\r\n\r\n',
-          b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: 7bit\r\nMIME-Version: 1.0\r\n\r\n')
+_PARTS = (
+    b'Content-Type: text/plain; charset="utf-8"\r\nContent-Transfer-Encoding: 7bit\r\n\r\n',
+    b'Content-Type: text/html; charset="utf-8"\r\nContent-Transfer-Encoding: 7bit\r\nMIME-Version: 1.0\r\n\r\n',
+)
 
 
 def _fast_body(body: str) -> bytes | None:
@@ -161,12 +172,26 @@ def _fast_body(body: str) -> bytes | None:
     return CRLF.join(lines) + CRLF
 
 
-def _fast_message(to_addr: str, from_addr: str, from_name: str | None, reply_to: str | None, subject: str,
-                  text: str, html: str, message_id: str, date: datetime) -> bytes | None:
-    if not (_SIMPLE_ADDR.fullmatch(to_addr) and _SIMPLE_ADDR.fullmatch(from_addr)
-            and (not reply_to or _SIMPLE_ADDR.fullmatch(reply_to))
-            and (not from_name or (_SIMPLE_NAME.fullmatch(from_name) and "=?" not in from_name))
-            and _SIMPLE_SUBJECT.fullmatch(subject) and "=?" not in subject and _SIMPLE_ID.fullmatch(message_id)):
+def _fast_message(
+    to_addr: str,
+    from_addr: str,
+    from_name: str | None,
+    reply_to: str | None,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str,
+    date: datetime,
+) -> bytes | None:
+    if not (
+        _SIMPLE_ADDR.fullmatch(to_addr)
+        and _SIMPLE_ADDR.fullmatch(from_addr)
+        and (not reply_to or _SIMPLE_ADDR.fullmatch(reply_to))
+        and (not from_name or (_SIMPLE_NAME.fullmatch(from_name) and "=?" not in from_name))
+        and _SIMPLE_SUBJECT.fullmatch(subject)
+        and "=?" not in subject
+        and _SIMPLE_ID.fullmatch(message_id)
+    ):
         return None
     sender = f"{from_name} <{from_addr}>" if from_name else from_addr
     headers = [f"From: {sender}", f"To: {to_addr}"]
@@ -179,14 +204,40 @@ def _fast_message(to_addr: str, from_addr: str, from_name: str | None, reply_to:
     if plain is None or marked is None:
         return None
     while True:  # as email.generator does: a random boundary that no body contains
-        boundary = ("=" * 15 + "%019d" % randrange(9223372036854775807) + "==").encode("ascii")
+        boundary = ("=" * 15 + f"{randrange(9223372036854775807):019d}" + "==").encode("ascii")
         if boundary not in plain and boundary not in marked:
             break
-    head = "\r\n".join([*headers, f"Date: {format_datetime(date)}", f"Message-ID: {message_id}", "MIME-Version: 1.0",
-                         "Content-Type: multipart/alternative;"]).encode("ascii")
+    head = "\r\n".join(
+        [
+            *headers,
+            f"Date: {format_datetime(date)}",
+            f"Message-ID: {message_id}",
+            "MIME-Version: 1.0",
+            "Content-Type: multipart/alternative;",
+        ]
+    ).encode("ascii")
     sep = b"--" + boundary
-    return b"".join((head, b'\r\n boundary="', boundary, b'"\r\n\r\n', sep, CRLF, _PARTS[0], plain, CRLF,
-                     sep, CRLF, _PARTS[1], marked, CRLF, sep, b"--", CRLF))
+    return b"".join(
+        (
+            head,
+            b'\r\n boundary="',
+            boundary,
+            b'"\r\n\r\n',
+            sep,
+            CRLF,
+            _PARTS[0],
+            plain,
+            CRLF,
+            sep,
+            CRLF,
+            _PARTS[1],
+            marked,
+            CRLF,
+            sep,
+            b"--",
+            CRLF,
+        )
+    )
 
 
 def _address(name: str | None, addr: str) -> Any:
@@ -235,8 +286,9 @@ class SmtpConnection:
         cfg = self.config
         try:
             if cfg.implicit_tls:
-                smtp: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout,
-                                                      context=cfg.ssl_context())
+                smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    cfg.host, cfg.port, timeout=cfg.timeout, context=cfg.ssl_context()
+                )
             else:
                 smtp = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout)
             try:
@@ -409,8 +461,10 @@ def begin_many(items: list[tuple[SmtpConnection, str, str, bytes]]) -> list[Exce
         smtp.putcmd("mail", f"FROM:{_quote(sender)}{option}")
 
     phase(mail, (250,))
-    phase(lambda i: items[i][0]._smtp.putcmd("rcpt", f"TO:{_quote(items[i][2])}"),  # type: ignore[union-attr]
-          (250, 251))
+    phase(
+        lambda i: items[i][0]._smtp.putcmd("rcpt", f"TO:{_quote(items[i][2])}"),  # type: ignore[union-attr]
+        (250, 251),
+    )
     phase(lambda i: items[i][0]._smtp.putcmd("data"), (354,))  # type: ignore[union-attr]
     for i in live:
         conn, _, _, data = items[i]

@@ -137,8 +137,16 @@ class Engine:
     ) -> SyncOutcome:
         """syncLead: upsert one lead by Id > foreign id > anonymous cookie > email (docs/leads.md)."""
         with self.db.write() as conn:
-            return sync.sync_lead(conn, users.registry(conn), record, self.now(), return_lead=return_lead,
-                                  cookie=cookie, move_cookie=move_cookie, workspace=workspace)
+            return sync.sync_lead(
+                conn,
+                users.registry(conn),
+                record,
+                self.now(),
+                return_lead=return_lead,
+                cookie=cookie,
+                move_cookie=move_cookie,
+                workspace=workspace,
+            )
 
     def sync_leads(self, records: list[LeadInput], *, dedup: bool = True) -> list[SyncOutcome]:
         """syncMultipleLeads: per-record outcomes; an unknown field name fails the whole call."""
@@ -272,8 +280,9 @@ class Engine:
     # --- metadata -------------------------------------------------------------------------
     def describe(self, object_name: str) -> ObjectMetadata:
         with self.db.read() as conn:
-            return metadata.describe(object_name, users.registry(conn), opportunity_fields.load_schemas(conn),
-                                     custom_objects.all_types(conn))
+            return metadata.describe(
+                object_name, users.registry(conn), opportunity_fields.load_schemas(conn), custom_objects.all_types(conn)
+            )
 
     def object_names(self) -> list[str]:
         return metadata.object_names()
@@ -318,8 +327,14 @@ class Engine:
         secret = self._hmac_secret()
         with self.db.read() as conn:
             return custom_objects.get_records(
-                conn, type_name, keys=keys or [], include=include or [], batch_size=batch_size,
-                position=position, secret=secret, now=self.now(),
+                conn,
+                type_name,
+                keys=keys or [],
+                include=include or [],
+                batch_size=batch_size,
+                position=position,
+                secret=secret,
+                now=self.now(),
             )
 
     def sync_custom_objects(
@@ -351,8 +366,14 @@ class Engine:
         """requestCampaign: queue existing leads into a requestable trigger campaign; the run id."""
         with self.db.write() as conn:
             return campaign_calls.request_campaign(
-                conn, source, lead_keys, campaign_id=campaign_id, program_name=program_name,
-                campaign_name=campaign_name, tokens=tokens or [], now=self.now(),
+                conn,
+                source,
+                lead_keys,
+                campaign_id=campaign_id,
+                program_name=program_name,
+                campaign_name=campaign_name,
+                tokens=tokens or [],
+                now=self.now(),
             )
 
     def schedule_campaign(
@@ -367,8 +388,14 @@ class Engine:
         """scheduleCampaign: a run of a batch campaign (on a fresh clone of its program); the run id."""
         with self.db.write() as conn:
             return campaign_calls.schedule_campaign(
-                conn, program_name, campaign_name, run_at=run_at, tokens=tokens or [], clone_to=clone_to,
-                max_clones_per_day=self.max_clones_per_day, now=self.now(),
+                conn,
+                program_name,
+                campaign_name,
+                run_at=run_at,
+                tokens=tokens or [],
+                clone_to=clone_to,
+                max_clones_per_day=self.max_clones_per_day,
+                now=self.now(),
             )
 
     def import_to_list(
@@ -385,8 +412,15 @@ class Engine:
         """importToList: queue the import; its status (PROCESSING)."""
         with self.db.write() as conn:
             return imports.import_to_list(
-                conn, program_name=program_name, list_name=list_name, header=header, rows=rows, mode=mode,
-                clear_list=clear_list, campaign_name=campaign_name, now=self.now(),
+                conn,
+                program_name=program_name,
+                list_name=list_name,
+                header=header,
+                rows=rows,
+                mode=mode,
+                clear_list=clear_list,
+                campaign_name=campaign_name,
+                now=self.now(),
             )
 
     def import_status(self, program_name: str | None, list_name: str | None) -> ImportStatus:

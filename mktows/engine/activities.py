@@ -7,11 +7,12 @@ A non-`ID:` offset is read leniently as a number of rows to skip.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, ColumnElement, and_, false, func, or_, select, true, tuple_
+from sqlalchemy import ColumnElement, Connection, and_, false, func, or_, select, true, tuple_
 
 from mktows.engine import activity_types, positions
 from mktows.engine.activity_log import to_activity
@@ -109,7 +110,7 @@ def _page(
     position: StreamPosition,
     size: int,
     descending: bool,
-) -> tuple[list[Any], int, str | None]:
+) -> tuple[Sequence[Any], int, str | None]:
     """A keyset page of activities matching `cond` within `window`, after the position's row."""
     anchor, skip = _parse_offset(position.offset)
     where = and_(cond, *_bounds(window, descending, None))

@@ -98,9 +98,7 @@ def request_campaign(
             + (" (it is inactive)" if not campaign.active else "")
         )
     lead_ids = resolve_leads(conn, lead_keys)
-    return campaigns.request_campaign(
-        conn, campaign, lead_ids, source=source, tokens=override_tokens(tokens), now=now
-    )
+    return campaigns.request_campaign(conn, campaign, lead_ids, source=source, tokens=override_tokens(tokens), now=now)
 
 
 def schedule_campaign(
@@ -121,7 +119,9 @@ def schedule_campaign(
     if campaign.program_id != program.id:
         raise CampaignNotFound(f"Campaign {campaign_name} is not in program {program.name}")
     if campaign.kind != "batch":
-        raise CampaignNotFound(f"Campaign {campaign.full_name} is a trigger campaign; scheduleCampaign runs batch campaigns")
+        raise CampaignNotFound(
+            f"Campaign {campaign.full_name} is a trigger campaign; scheduleCampaign runs batch campaigns"
+        )
     overrides = override_tokens(tokens)
     clone_to = (clone_to or "").strip() or None
     if clone_to is not None:
@@ -143,9 +143,7 @@ def count_clone(conn: Connection, now: datetime, limit: int) -> int:
         raise RequestLimitExceeded(f"cloneToProgramName is limited to {limit} calls per day")
     if current is None:
         conn.execute(
-            delete(server_meta).where(
-                server_meta.c.key.like(CLONE_COUNTER_PREFIX + "%"), server_meta.c.key != key
-            )
+            delete(server_meta).where(server_meta.c.key.like(CLONE_COUNTER_PREFIX + "%"), server_meta.c.key != key)
         )
         conn.execute(insert(server_meta).values(key=key, value="1"))
     else:

@@ -118,8 +118,16 @@ def create_run(
     run_id = int(
         conn.execute(
             insert(campaign_runs)
-            .values(campaign_id=campaign.id, origin=origin, source=source, tokens=stored, run_at=run_at or now,
-                    status="scheduled", lead_count=0, created_at=now)
+            .values(
+                campaign_id=campaign.id,
+                origin=origin,
+                source=source,
+                tokens=stored,
+                run_at=run_at or now,
+                status="scheduled",
+                lead_count=0,
+                created_at=now,
+            )
             .returning(campaign_runs.c.id)
         ).scalar_one()
     )
@@ -128,8 +136,9 @@ def create_run(
         if campaign.qualification == "once":
             ids = [i for i in ids if i not in _past_leads(conn, campaign.id, ids)]
         if ids:
-            conn.execute(insert(run_leads), [{"run_id": run_id, "lead_id": i, "next_step": 0, "status": "pending"}
-                                             for i in ids])
+            conn.execute(
+                insert(run_leads), [{"run_id": run_id, "lead_id": i, "next_step": 0, "status": "pending"} for i in ids]
+            )
         _entered(conn, run_id, campaign, now)
     jobs.enqueue(conn, RUN_JOB, {"run_id": run_id}, run_at=run_at or now)
     return run_id
@@ -139,8 +148,13 @@ def _past_leads(conn: Connection, campaign_id: int, ids: list[int]) -> set[int]:
     found: set[int] = set()
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
-        found.update(conn.execute(select(campaign_leads.c.lead_id).where(
-            campaign_leads.c.campaign_id == campaign_id, in_values(campaign_leads.c.lead_id, part))).scalars())
+        found.update(
+            conn.execute(
+                select(campaign_leads.c.lead_id).where(
+                    campaign_leads.c.campaign_id == campaign_id, in_values(campaign_leads.c.lead_id, part)
+                )
+            ).scalars()
+        )
     return found
 
 
@@ -154,8 +168,9 @@ def _select_leads(
         cond, leads.c.anonymous.is_(False)
     )
     if campaign.qualification == "once":
-        chosen = chosen.where(~exists().where(campaign_leads.c.campaign_id == campaign.id,
-                                              campaign_leads.c.lead_id == leads.c.id))
+        chosen = chosen.where(
+            ~exists().where(campaign_leads.c.campaign_id == campaign.id, campaign_leads.c.lead_id == leads.c.id)
+        )
     if campaign.smart_list:
         stmt = upsert(conn, run_leads).from_select(["run_id", "lead_id", "next_step", "status"], chosen)
         conn.execute(stmt.on_conflict_do_nothing())
@@ -165,21 +180,25 @@ def _select_leads(
 def _entered(conn: Connection, run_id: int, campaign: CampaignInfo, now: datetime) -> None:
     """Book keeping once a run's leads are in: qualification history, per-recipient tokens
     (importToList's values for this campaign, consumed by this run) and the lead count."""
-    entered = select(
-        literal(campaign.id), run_leads.c.lead_id, literal(1), literal(now, UTCDateTime())
-    ).where(run_leads.c.run_id == run_id)
+    entered = select(literal(campaign.id), run_leads.c.lead_id, literal(1), literal(now, UTCDateTime())).where(
+        run_leads.c.run_id == run_id
+    )
     stmt = upsert(conn, campaign_leads).from_select(["campaign_id", "lead_id", "runs", "last_run_at"], entered)
-    conn.execute(stmt.on_conflict_do_update(
-        index_elements=[campaign_leads.c.campaign_id, campaign_leads.c.lead_id],
-        set_={"runs": campaign_leads.c.runs + 1, "last_run_at": now},
-    ))
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[campaign_leads.c.campaign_id, campaign_leads.c.lead_id],
+            set_={"runs": campaign_leads.c.runs + 1, "last_run_at": now},
+        )
+    )
     bound = select(lead_tokens.c.lead_id).where(lead_tokens.c.campaign_id == campaign.id)
     conn.execute(
         update(run_leads)
         .where(run_leads.c.run_id == run_id, run_leads.c.lead_id.in_(bound))
-        .values(tokens=select(lead_tokens.c.tokens)
-                .where(lead_tokens.c.campaign_id == campaign.id, lead_tokens.c.lead_id == run_leads.c.lead_id)
-                .scalar_subquery())
+        .values(
+            tokens=select(lead_tokens.c.tokens)
+            .where(lead_tokens.c.campaign_id == campaign.id, lead_tokens.c.lead_id == run_leads.c.lead_id)
+            .scalar_subquery()
+        )
     )
     in_run = select(run_leads.c.lead_id).where(run_leads.c.run_id == run_id)
     conn.execute(delete(lead_tokens).where(lead_tokens.c.campaign_id == campaign.id, lead_tokens.c.lead_id.in_(in_run)))
@@ -254,8 +273,11 @@ def _start(conn: Connection, run_id: int, now: datetime) -> str:
             _select_leads(conn, run_id, campaign, users.registry(conn), now)
         except MarketoError as exc:
             log.error("campaign %s run %s failed to select its leads: %s", campaign.full_name, run_id, exc.detail)
-            conn.execute(update(campaign_runs).where(campaign_runs.c.id == run_id)
-                         .values(status="failed", started_at=now, finished_at=now))
+            conn.execute(
+                update(campaign_runs)
+                .where(campaign_runs.c.id == run_id)
+                .values(status="failed", started_at=now, finished_at=now)
+            )
             return "failed"
     conn.execute(update(campaign_runs).where(campaign_runs.c.id == run_id).values(status="running", started_at=now))
     log.info("campaign %s run %s started", campaign.full_name, run_id)
@@ -263,8 +285,9 @@ def _start(conn: Connection, run_id: int, now: datetime) -> str:
 
 
 def _plan(conn: Connection, registry: FieldRegistry, run_id: int) -> flow.RunPlan:
-    run = conn.execute(select(campaign_runs.c.campaign_id, campaign_runs.c.tokens)
-                       .where(campaign_runs.c.id == run_id)).one()
+    run = conn.execute(
+        select(campaign_runs.c.campaign_id, campaign_runs.c.tokens).where(campaign_runs.c.id == run_id)
+    ).one()
     campaign = programs.campaign_by_id(conn, run.campaign_id)
     return flow.compile_plan(conn, registry, run_id, campaign, flow.pairs(run.tokens))
 
@@ -293,6 +316,9 @@ def _finish(conn: Connection, run_id: int, now: datetime) -> str:
     ).first()
     if left is not None:
         return "running"
-    conn.execute(update(campaign_runs).where(campaign_runs.c.id == run_id, campaign_runs.c.status == "running")
-                 .values(status="done", finished_at=now))
+    conn.execute(
+        update(campaign_runs)
+        .where(campaign_runs.c.id == run_id, campaign_runs.c.status == "running")
+        .values(status="done", finished_at=now)
+    )
     return "done"

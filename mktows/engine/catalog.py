@@ -73,12 +73,12 @@ def get_tags(conn: Connection, wanted: list[tuple[str, list[str]]] | None) -> li
         query = query.where(tag_types.c.name_lower.in_(list(keep)))
     out: list[TagTypeInfo] = []
     for row in conn.execute(query.order_by(func.lower(tag_types.c.name), tag_types.c.name)):
-        values: list[str] = json.loads(row.tag_values)
+        tag_values: list[str] = json.loads(row.tag_values)
         only = keep.get(row.name.lower())
         if only is not None:
-            values = [v for v in values if v.lower() in only]
-        if values:
-            out.append(TagTypeInfo(row.name, values))
+            tag_values = [v for v in tag_values if v.lower() in only]
+        if tag_values:
+            out.append(TagTypeInfo(row.name, tag_values))
     return out
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from mktows.engine import activity_types, positions
 from mktows.engine.activity_log import ActivityRow, write_activities
-from mktows.engine.fields import TEXT_TYPE_MAX_LENGTH, STANDARD_BY_LOWER, Field, FieldRegistry, normalize_value
+from mktows.engine.fields import STANDARD_BY_LOWER, TEXT_TYPE_MAX_LENGTH, Field, FieldRegistry, normalize_value
 from mktows.engine.mobjects import SYNC_OPERATIONS, ObjectFailed, check_count
 from mktows.engine.models import CustomObjectPage, CustomObjectStatus, CustomRecord, Pair
 from mktows.errors import BadParameter, BadStreamPosition
@@ -55,8 +55,13 @@ class CustomField:
     link: str | None = None  # canonical API name of the lead field the value names
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "display_name": self.display_name,
-                "dedupe": self.dedupe, "link": self.link}
+        return {
+            "name": self.name,
+            "type": self.type,
+            "display_name": self.display_name,
+            "dedupe": self.dedupe,
+            "link": self.link,
+        }
 
     def normalize(self, raw: str) -> str:
         """The stored form of a value (ValueError with a readable message when invalid);
@@ -108,6 +113,7 @@ def incompatible_change(old: Sequence[CustomField], new: Sequence[CustomField]) 
 
     Adding or dropping a non-key field and relabelling are fine (values of a dropped field
     stay stored, hidden, and come back if the field is declared again)."""
+
     def key(fields: Sequence[CustomField]) -> list[tuple[str, str]]:
         return [(f.name, f.type) for f in fields if f.dedupe]
 
@@ -279,8 +285,10 @@ def sync_records(
             if isinstance(given, ObjectFailed):
                 raise given
             if given.key_text in seen:
-                raise ObjectFailed(f"Duplicate key {ctype.key_description(given.key)} in this request; "
-                                   "only the first record with a key is processed")
+                raise ObjectFailed(
+                    f"Duplicate key {ctype.key_description(given.key)} in this request; "
+                    "only the first record with a key is processed"
+                )
             seen.add(given.key_text)
             plan = writer.plan(given, op)
         except ObjectFailed as exc:
@@ -306,8 +314,12 @@ def sync_records(
                     writer.write([plan])
             except IntegrityError:  # the same key created by a concurrent call
                 plan.activity = None
-                out[place] = CustomObjectStatus(ctype.name, out[place].keys, "FAILED", "The record was written by "
-                                                "another request at the same time; retry")
+                out[place] = CustomObjectStatus(
+                    ctype.name,
+                    out[place].keys,
+                    "FAILED",
+                    "The record was written by another request at the same time; retry",
+                )
     for _, plan in planned:
         writer.log(plan.activity)
     writer.flush()
@@ -346,8 +358,10 @@ def _check_names(ctype: CustomType, names: Iterable[str]) -> None:
     unknown = list(dict.fromkeys(n for n in names if ctype.field(n) is None))
     if unknown:
         listed = ", ".join(repr(n) for n in unknown)
-        raise BadParameter(f"Unknown fields of custom object {ctype.name}: {listed} "
-                           f"(fields: {', '.join(f.name for f in ctype.fields)})")
+        raise BadParameter(
+            f"Unknown fields of custom object {ctype.name}: {listed} "
+            f"(fields: {', '.join(f.name for f in ctype.fields)})"
+        )
 
 
 def _canonical(ctype: CustomType, pairs: list[Pair]) -> list[Pair]:
@@ -373,8 +387,10 @@ def _parse(ctype: CustomType, record: CustomRecord) -> _Input:
         f = _field(ctype, name)
         if not f.dedupe:
             keyed = ", ".join(k.name for k in ctype.key_fields)
-            raise ObjectFailed(f"{f.name} is not a dedupe field of {ctype.name}: only {keyed} form the key "
-                               "(other fields go in customObjAttributeList)")
+            raise ObjectFailed(
+                f"{f.name} is not a dedupe field of {ctype.name}: only {keyed} form the key "
+                "(other fields go in customObjAttributeList)"
+            )
         _put(key, f, raw)
     values: dict[str, str] = {}
     for name, raw in record.attributes:
@@ -500,8 +516,14 @@ class _Writer:
         if link is not None and link_value is not None:
             indexed[link.name] = link_value
         changed = [(f.name, values[f.name]) for f in self.ctype.fields if f.name in values]
-        record = {"type_id": self.ctype.id, "lead_id": lead_id, "key_text": given.key_text,
-                  "field_values": _dump(values), "created_at": self.now, "updated_at": self.now}
+        record = {
+            "type_id": self.ctype.id,
+            "lead_id": lead_id,
+            "key_text": given.key_text,
+            "field_values": _dump(values),
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
         return _Plan("CREATED", self._activity(lead_id, "Created", given.key, changed), create=record, indexed=indexed)
 
     def _update(self, row: Any, given: _Input) -> _Plan:
@@ -535,10 +557,15 @@ class _Writer:
         creates = [p for p in plans if p.create is not None]
         if creates:
             ids = insert_returning_ids(self.conn, custom_object_records, [p.create for p in creates])  # type: ignore[misc]
-            bulk_insert(self.conn, custom_object_keys, [
-                {"record_id": record_id, "type_id": self.ctype.id, "field": name, "value": value}
-                for record_id, p in zip(ids, creates, strict=True) for name, value in (p.indexed or {}).items()
-            ])
+            bulk_insert(
+                self.conn,
+                custom_object_keys,
+                [
+                    {"record_id": record_id, "type_id": self.ctype.id, "field": name, "value": value}
+                    for record_id, p in zip(ids, creates, strict=True)
+                    for name, value in (p.indexed or {}).items()
+                ],
+            )
         relinks = [p.relink for p in plans if p.relink is not None]
         if relinks:
             self.conn.execute(
@@ -552,7 +579,9 @@ class _Writer:
             self.conn.execute(
                 update(custom_object_records)
                 .where(R.id == bindparam("record"))
-                .values(field_values=bindparam("new_values"), lead_id=bindparam("new_lead"), updated_at=bindparam("now")),
+                .values(
+                    field_values=bindparam("new_values"), lead_id=bindparam("new_lead"), updated_at=bindparam("now")
+                ),
                 updates,
             )
 
@@ -609,8 +638,9 @@ def find_lead(conn: Connection, registry: FieldRegistry, lead_field: str, value:
         elif f.column:
             cond = leads.c[f.column] == value
         else:
-            cond = leads.c.id.in_(select(lead_values.c.lead_id).where(lead_values.c.name == f.name,
-                                                                      lead_values.c.value == value))
+            cond = leads.c.id.in_(
+                select(lead_values.c.lead_id).where(lead_values.c.name == f.name, lead_values.c.value == value)
+            )
     found = conn.execute(select(leads.c.id).where(cond).order_by(leads.c.updated_at.desc(), leads.c.id.desc()).limit(1))
     lead_id = found.scalar()
     return None if lead_id is None else int(lead_id)
@@ -641,13 +671,14 @@ def move_records(conn: Connection, winner_id: int, loser_ids: list[int]) -> None
     if not loser_ids:
         return
     rank = {lead_id: n for n, lead_id in enumerate(loser_ids)}
-    rows = conn.execute(select(custom_object_records).where(in_values(R.lead_id, loser_ids))).all()
+    rows = list(conn.execute(select(custom_object_records).where(in_values(R.lead_id, loser_ids))))
     rows.sort(key=lambda r: (rank[r.lead_id], r.id))
     types: dict[int, CustomType] = {}
     for row in rows:
         if row.type_id not in types:
-            types[row.type_id] = _type_of(conn.execute(
-                select(custom_object_types).where(custom_object_types.c.id == row.type_id)).one())
+            types[row.type_id] = _type_of(
+                conn.execute(select(custom_object_types).where(custom_object_types.c.id == row.type_id)).one()
+            )
         _move(conn, types[row.type_id], row, winner_id)
 
 
@@ -667,9 +698,7 @@ def _move(conn: Connection, ctype: CustomType, row: Any, winner_id: int) -> None
         else:
             values[link.name] = value
     key_text = json.dumps(key, separators=(",", ":"), ensure_ascii=False)
-    clash = conn.execute(
-        select(R.id).where(R.type_id == ctype.id, R.key_text == key_text, R.id != row.id)
-    ).scalar()
+    clash = conn.execute(select(R.id).where(R.type_id == ctype.id, R.key_text == key_text, R.id != row.id)).scalar()
     if clash is not None:
         conn.execute(delete(custom_object_records).where(R.id == row.id))
         return

@@ -26,10 +26,10 @@ from sqlalchemy import Connection, func, insert, select, update
 from mktows.engine import catalog, users
 from mktows.engine import custom_objects as co
 from mktows.engine import opportunities as opp
-from mktows.engine.opportunity_fields import MObjectField
 from mktows.engine import programs as prog
 from mktows.engine.fields import Field, FieldRegistry, normalize_value
 from mktows.engine.models import ApiUser, FieldInfo, ProgramInfo
+from mktows.engine.opportunity_fields import MObjectField
 from mktows.engine.tokens import TOKEN_RE
 from mktows.engine.workspaces import DEFAULT_WORKSPACE
 from mktows.errors import MarketoError
@@ -244,8 +244,8 @@ def apply_definitions(conn: Connection, defs: Definitions, now: datetime) -> Non
     owned += [(c, None) for c in defs.campaigns]
     ids = [_put_campaign_row(conn, cdef, program, now) for cdef, program in owned]
     registry = users.registry(conn)
-    for campaign_id, (cdef, program) in zip(ids, owned, strict=True):
-        resolver = _Resolver(conn, registry, program, cdef.path)
+    for campaign_id, (cdef, home_program) in zip(ids, owned, strict=True):
+        resolver = _Resolver(conn, registry, home_program, cdef.path)
         smart_list = [resolver.filter(f, i) for i, f in enumerate(cdef.smart_list)]
         flow = [resolver.step(s, i) for i, s in enumerate(cdef.flow)]
         conn.execute(
@@ -321,15 +321,21 @@ def _put_channel(conn: Connection, channel: ChannelDef, now: datetime) -> None:
 
 def _put_tag_type(conn: Connection, tag_type: TagTypeDef, now: datetime) -> None:
     """Values are merged: a value a program may still carry is never dropped."""
-    stored = conn.execute(select(tag_types.c.tag_values).where(tag_types.c.name_lower == tag_type.name.lower())).scalar()
+    stored = conn.execute(
+        select(tag_types.c.tag_values).where(tag_types.c.name_lower == tag_type.name.lower())
+    ).scalar()
     merged = json.loads(stored) if stored else []
     known = {v.lower() for v in merged}
     merged += [v for v in tag_type.values if v.lower() not in known]
-    _upsert_named(conn, tag_types, tag_type.name, {"name": tag_type.name, "tag_values": json.dumps(merged)},
-                  {"created_at": now})
+    _upsert_named(
+        conn, tag_types, tag_type.name, {"name": tag_type.name, "tag_values": json.dumps(merged)}, {"created_at": now}
+    )
     # programs' tags follow a new spelling of the type's name
-    conn.execute(update(program_tags).where(func.lower(program_tags.c.tag_type) == tag_type.name.lower())
-                 .values(tag_type=tag_type.name))
+    conn.execute(
+        update(program_tags)
+        .where(func.lower(program_tags.c.tag_type) == tag_type.name.lower())
+        .values(tag_type=tag_type.name)
+    )
 
 
 def _upsert_named(conn: Connection, table: Any, name: str, values: dict[str, Any], on_insert: dict[str, Any]) -> int:
@@ -405,7 +411,8 @@ def _tag(conn: Connection, type_name: str, value: str, path: str) -> tuple[str, 
     declared = catalog.declared_value(tag_type, value)
     if declared is None:
         raise DefinitionError(
-            path, f"{value!r} is not a value of tag type {tag_type.name!r} (values: {', '.join(tag_type.values)})")
+            path, f"{value!r} is not a value of tag type {tag_type.name!r} (values: {', '.join(tag_type.values)})"
+        )
     return tag_type.name, declared
 
 
@@ -435,12 +442,16 @@ def _put_list(conn: Connection, name: str, program: str | None, now: datetime) -
         else func.lower(static_lists.c.program_name) == program.lower()
     )
     found = conn.execute(
-        select(static_lists.c.id).where(func.lower(static_lists.c.name) == name.lower(), owner).order_by(static_lists.c.id)
+        select(static_lists.c.id)
+        .where(func.lower(static_lists.c.name) == name.lower(), owner)
+        .order_by(static_lists.c.id)
     ).scalar()
     if found is None:
         return int(
             conn.execute(
-                insert(static_lists).values(name=name, program_name=program, created_at=now).returning(static_lists.c.id)
+                insert(static_lists)
+                .values(name=name, program_name=program, created_at=now)
+                .returning(static_lists.c.id)
             ).scalar_one()
         )
     conn.execute(update(static_lists).where(static_lists.c.id == found).values(name=name, program_name=program))
@@ -462,7 +473,9 @@ def _put_email(conn: Connection, program_id: int, edef: EmailDef, now: datetime)
         select(emails.c.id).where(emails.c.program_id == program_id, emails.c.name_lower == edef.name.lower())
     ).scalar()
     if found is None:
-        conn.execute(insert(emails).values(program_id=program_id, name_lower=edef.name.lower(), created_at=now, **values))
+        conn.execute(
+            insert(emails).values(program_id=program_id, name_lower=edef.name.lower(), created_at=now, **values)
+        )
     else:
         conn.execute(update(emails).where(emails.c.id == found).values(**values))
 
@@ -519,7 +532,7 @@ class _Resolver:
     def filter(self, item: dict[str, Any], i: int) -> dict[str, Any]:
         path = f"{self.path}.smart_list[{i}]"
         if "field" not in item:
-            (kind, name), = item.items()
+            ((kind, name),) = item.items()
             return {kind: self.list_ref(name, f"{path}.{kind}")}
         f = self.field(item["field"], f"{path}.field")
         values = item.get("value")
@@ -528,7 +541,7 @@ class _Resolver:
         return {**item, "field": f.name}
 
     def step(self, step: dict[str, Any], i: int) -> dict[str, Any]:
-        (kind, arg), = step.items()
+        ((kind, arg),) = step.items()
         path = f"{self.path}.flow[{i}].{kind}"
         method = getattr(self, f"_step_{kind}", None)
         return {kind: method(arg, path) if method is not None else arg}
@@ -537,7 +550,9 @@ class _Resolver:
         found = prog.email_or_none(self.conn, self.program.id if self.program else None, name)
         if found is None:
             where = f"in program {self.program.name!r} " if self.program else ""
-            raise DefinitionError(path, f"unknown email {name!r} {where}(declare it under emails, or use Program.Email)")
+            raise DefinitionError(
+                path, f"unknown email {name!r} {where}(declare it under emails, or use Program.Email)"
+            )
         if self.program is not None and found.program_id == self.program.id:
             return found.name
         return f"{prog.program_by_id(self.conn, found.program_id).name}.{found.name}"
@@ -580,7 +595,9 @@ class _Resolver:
                 out = {"status": s.name}
                 return {**out, "program": program.name} if "program" in arg else out
         names = ", ".join(s.name for s in statuses)
-        raise DefinitionError(f"{path}.status", f"{arg['status']!r} is not a status of channel {program.channel!r} ({names})")
+        raise DefinitionError(
+            f"{path}.status", f"{arg['status']!r} is not a status of channel {program.channel!r} ({names})"
+        )
 
     def _campaign(self, name: str, path: str) -> str:
         found = None
@@ -633,8 +650,9 @@ def _put_custom_object(conn: Connection, codef: CustomObjectDef, lead_fields: Fi
         count = co.record_count(conn, row.id)
         if count:
             raise DefinitionError(
-                codef.path, f"{problem}, but custom object {row.name} has {count} record(s): "
-                            "delete them (deleteCustomObjects) or declare a new object"
+                codef.path,
+                f"{problem}, but custom object {row.name} has {count} record(s): "
+                "delete them (deleteCustomObjects) or declare a new object",
             )
     values = {
         "name": codef.name,

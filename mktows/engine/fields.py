@@ -155,7 +155,12 @@ def decimal_text(raw: str) -> str:
 # a one-line field holds 255 characters, a text area 65,535 (so one value stays far below
 # what a request or a response page may hold).
 TEXT_TYPE_MAX_LENGTH: dict[str, int] = {
-    "string": 255, "email": 255, "url": 255, "phone": 255, "reference": 255, "text": 65535,
+    "string": 255,
+    "email": 255,
+    "url": 255,
+    "phone": 255,
+    "reference": 255,
+    "text": 65535,
 }
 
 

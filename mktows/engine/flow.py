@@ -109,8 +109,14 @@ def compile_plan(
     for index, raw in enumerate(campaign.flow):
         step = _compile(conn, registry, plan, index, raw)
         if step.error:
-            log.warning("campaign %s run %s: step %s (%s) is skipped: %s",
-                        campaign.full_name, run_id, step.step_id, step.kind, step.error)
+            log.warning(
+                "campaign %s run %s: step %s (%s) is skipped: %s",
+                campaign.full_name,
+                run_id,
+                step.step_id,
+                step.kind,
+                step.error,
+            )
         plan.steps.append(step)
     return plan
 
@@ -118,7 +124,7 @@ def compile_plan(
 def _compile(conn: Connection, registry: FieldRegistry, plan: RunPlan, index: int, raw: Any) -> Step:
     if not isinstance(raw, dict) or len(raw) != 1:
         return Step(index, "?", error=f"a flow step is a mapping with one key, got {raw!r}")
-    (kind, arg), = raw.items()
+    ((kind, arg),) = raw.items()
     compiler = _COMPILERS.get(kind)
     if compiler is None:
         return Step(index, kind, error=f"unknown flow step {kind!r}")
@@ -296,8 +302,15 @@ class _Chunk:
             if f.name not in TOP_LEVEL and v not in (None, ""):
                 attrs.append(LeadAttribute(f.name, f.data_type, str(v)))
         assert st.id is not None
-        lead = Lead(st.id, st.cols.get("email"), st.cols.get("foreign_sys_person_id"),
-                    st.cols.get("foreign_sys_type"), attrs, st.updated_at, st.updated_at)
+        lead = Lead(
+            st.id,
+            st.cols.get("email"),
+            st.cols.get("foreign_sys_person_id"),
+            st.cols.get("foreign_sys_type"),
+            attrs,
+            st.updated_at,
+            st.updated_at,
+        )
         lead_values = tk.lead_token_values(lead, self.registry)
         company = {k: v for k, v in lead_values.items() if k in self.company_keys}
         if "Company" in lead_values:
@@ -320,11 +333,16 @@ class _Chunk:
                 keys.update((f.name, f.display_name))
         return frozenset(keys)
 
-    def row(self, st: LeadState, kind: Any, asset: str, attrs: Sequence[tuple[str, str]],
-            campaign: str | None = None) -> None:
+    def row(
+        self, st: LeadState, kind: Any, asset: str, attrs: Sequence[tuple[str, str]], campaign: str | None = None
+    ) -> None:
         assert st.id is not None
-        self.batch.log(st, ActivityRow(st.id, self.now, kind, asset[:ASSET_MAX],
-                                       [*attrs, ("Lead ID", str(st.id))], campaign or self.full))
+        self.batch.log(
+            st,
+            ActivityRow(
+                st.id, self.now, kind, asset[:ASSET_MAX], [*attrs, ("Lead ID", str(st.id))], campaign or self.full
+            ),
+        )
 
     def cause(self, step: Step, action: str) -> ChangeCause:
         return ChangeCause(self.plan.reason(action), self.full, step.attributes())
@@ -340,21 +358,23 @@ class _Chunk:
             return None  # this (run, lead, step) already has its message: nobody gets it twice
         self.queued.add((st.id, step.index))
         ctx = self.context(st, recipient)
-        self.outgoing.append(Message(
-            to_addr=to_addr,
-            from_addr=tk.render(email.from_email, ctx, html=False),
-            from_name=tk.render(email.from_name, ctx, html=False) if email.from_name else None,
-            reply_to=tk.render(email.reply_to, ctx, html=False) if email.reply_to else None,
-            subject=tk.render(email.subject, ctx, html=False),
-            html=tk.render(email.html, ctx, html=True),
-            text=tk.render(email.text, ctx, html=False),
-            lead_id=st.id,
-            run_id=self.plan.run_id,
-            step_index=step.index,
-            campaign=self.full,
-            email_id=email.id,
-            email_name=email.name,
-        ))
+        self.outgoing.append(
+            Message(
+                to_addr=to_addr,
+                from_addr=tk.render(email.from_email, ctx, html=False),
+                from_name=tk.render(email.from_name, ctx, html=False) if email.from_name else None,
+                reply_to=tk.render(email.reply_to, ctx, html=False) if email.reply_to else None,
+                subject=tk.render(email.subject, ctx, html=False),
+                html=tk.render(email.html, ctx, html=True),
+                text=tk.render(email.text, ctx, html=False),
+                lead_id=st.id,
+                run_id=self.plan.run_id,
+                step_index=step.index,
+                campaign=self.full,
+                email_id=email.id,
+                email_name=email.name,
+            )
+        )
         self.row(st, SEND_EMAIL, email.name, [("Mailing ID", str(email.id)), *step.attributes()])
         return None
 
@@ -384,8 +404,12 @@ class _Chunk:
             return None
         change = f"{sign}{amount}"
         reason = self.plan.reason("Change Score")
-        self.row(st, CHANGE_SCORE, f.display_name,
-                 [("Change Value", change), ("New Value", str(new)), ("Old Value", str(old)), ("Reason", reason)])
+        self.row(
+            st,
+            CHANGE_SCORE,
+            f.display_name,
+            [("Change Value", change), ("New Value", str(new)), ("Old Value", str(old)), ("Reason", reason)],
+        )
         self.batch.apply(st, [(f, str(new))], self.cause(step, "Change Score"))
         return None
 
@@ -420,25 +444,33 @@ class _Chunk:
         stmt = upsert(self.conn, program_members).values(
             program_id=program.id, lead_id=st.id, status=status.name, success=success, updated_at=self.now
         )
-        self.conn.execute(stmt.on_conflict_do_update(
-            index_elements=[program_members.c.program_id, program_members.c.lead_id],
-            set_={"status": status.name, "success": success, "updated_at": self.now},
-        ))
-        self.row(st, CHANGE_STATUS, program.name, [
-            ("Old Status", old or "Not in Program"),
-            ("New Status", status.name),
-            ("Program ID", str(program.id)),
-            ("Success", "true" if status.success else "false"),
-            ("Reason", self.plan.reason("Change Program Status")),
-            *step.attributes(),
-        ])
+        self.conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[program_members.c.program_id, program_members.c.lead_id],
+                set_={"status": status.name, "success": success, "updated_at": self.now},
+            )
+        )
+        self.row(
+            st,
+            CHANGE_STATUS,
+            program.name,
+            [
+                ("Old Status", old or "Not in Program"),
+                ("New Status", status.name),
+                ("Program ID", str(program.id)),
+                ("Success", "true" if status.success else "false"),
+                ("Reason", self.plan.reason("Change Program Status")),
+                *step.attributes(),
+            ],
+        )
         return None
 
     def interesting_moment(self, step: Step, st: LeadState, recipient: list[tuple[str, str]]) -> _Stop | None:
         kind, template = step.arg
         description = tk.render(template, self.context(st, recipient), html=False)
-        self.row(st, INTERESTING_MOMENT, description,
-                 [("Type", kind), ("Description", description), *step.attributes()])
+        self.row(
+            st, INTERESTING_MOMENT, description, [("Type", kind), ("Description", description), *step.attributes()]
+        )
         return None
 
     def wait(self, step: Step, st: LeadState, recipient: list[tuple[str, str]]) -> _Stop | None:
@@ -449,8 +481,13 @@ class _Chunk:
     def request_campaign(self, step: Step, st: LeadState, recipient: list[tuple[str, str]]) -> _Stop | None:
         target: CampaignInfo = step.arg
         assert st.id is not None
-        self.row(st, REQUEST_CAMPAIGN, target.full_name,
-                 [("Source", FLOW_ACTION_SOURCE), ("Campaign ID", str(target.id))], campaign=target.full_name)
+        self.row(
+            st,
+            REQUEST_CAMPAIGN,
+            target.full_name,
+            [("Source", FLOW_ACTION_SOURCE), ("Campaign ID", str(target.id))],
+            campaign=target.full_name,
+        )
         self.result.requested.setdefault(target.id, (target, []))[1].append(st.id)
         return None
 
@@ -497,8 +534,15 @@ class _Chunk:
                 if stop is not None:
                     status, wake_at = stop.status, stop.wake_at
                     break
-            updates.append({"b_run": self.plan.run_id, "b_lead": int(row.lead_id), "b_next": index,
-                            "b_status": status, "b_wake": wake_at})
+            updates.append(
+                {
+                    "b_run": self.plan.run_id,
+                    "b_lead": int(row.lead_id),
+                    "b_next": index,
+                    "b_status": status,
+                    "b_wake": wake_at,
+                }
+            )
         queue_emails(self.conn, self.outgoing)  # one executemany for the chunk's messages
         self.batch.flush()
         if updates:
@@ -519,4 +563,3 @@ def execute_chunk(
     steps up to a wait or the end; update their run_leads rows. Flow requests and wake-ups are
     returned for the caller to start and enqueue in the same transaction."""
     return _Chunk(conn, registry, plan, now).run(rows)
-

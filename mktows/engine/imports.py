@@ -33,7 +33,7 @@ from mktows.engine import lists, programs, tokens, users
 from mktows.engine.fields import Field, FieldRegistry
 from mktows.engine.jobs import enqueue, job_handler
 from mktows.engine.models import ImportStatus, LeadInput
-from mktows.engine.sync import RecordError, SyncBatch
+from mktows.engine.sync import LeadState, RecordError, SyncBatch
 from mktows.errors import BadParameter, CampaignNotFound, ListNotFound, ParameterRequired
 from mktows.store.database import Database
 from mktows.store.queries import in_values
@@ -184,7 +184,7 @@ def import_to_list(
         campaign_id = campaign.id
     parsed = parse_header(header or "", users.registry(conn))
     if parsed.tokens and campaign_id is None:
-        names = ", ".join("{{my.%s}}" % n for _, n in parsed.tokens)
+        names = ", ".join("{{my." + n + "}}" for _, n in parsed.tokens)
         raise ParameterRequired(f"Token columns ({names}) need a campaignName")
     busy = conn.execute(
         select(import_jobs.c.id).where(import_jobs.c.list_id == list_id, import_jobs.c.status == "PROCESSING")
@@ -282,7 +282,7 @@ def process_chunk(conn: Connection, import_id: int, now: datetime, chunk_rows: i
         summary_lines = ignored_column_warnings(header)
         _log_ignored_columns(conn, job, header)
     room = MAX_SUMMARY_LINES - len(summary_lines)
-    summary_lines += outcome.failures[: max(room, 0)]
+    summary_lines += (outcome.failures or [])[: max(room, 0)]
     finished = done + len(part) >= len(rows)
     values: dict[str, Any] = {
         "rows_imported": job.rows_imported + outcome.imported,
@@ -310,6 +310,13 @@ def _log_ignored_columns(conn: Connection, job: Any, header: Header) -> None:
     target = f"{row.program_name}.{row.name}" if row is not None and row.program_name else f"list {job.list_id}"
     names = ", ".join(f'"{name}"' if name else f"#{index + 1} (no name)" for index, name in header.ignored)
     log.warning("import %s into %s: ignored columns that name no lead field: %s", job.id, target, names)
+
+
+def _flushed_id(state: LeadState) -> int:
+    """The id of a lead the batch has written (a new lead gets one at the flush)."""
+    assert state.id is not None
+    lead_id: int = state.id
+    return lead_id
 
 
 @dataclass
@@ -369,7 +376,9 @@ def _apply_rows(
         records = [
             LeadInput(
                 email=email,
-                attributes=[(f.name, cells[i]) for i, f in header.fields if f.name != "Email" and cells[i].strip() != ""],
+                attributes=[
+                    (f.name, cells[i]) for i, f in header.fields if f.name != "Email" and cells[i].strip() != ""
+                ],
             )
             for _, email, cells in parsed
         ]
@@ -383,7 +392,7 @@ def _apply_rows(
                 continue
             states.append((state, cells))
         batch.flush()
-        lead_for_row = [(int(st.id), cells) for st, cells in states]
+        lead_for_row = [(_flushed_id(st), cells) for st, cells in states]
     else:
         emails = sorted({e.lower() for _, e, _ in parsed})
         found: dict[str, int] = {}
@@ -434,5 +443,3 @@ def _store_tokens(conn: Connection, job: Any, header: Header, rows: list[tuple[i
     ]
     if inserts:
         conn.execute(insert(lead_tokens), inserts)
-
-

@@ -127,8 +127,12 @@ def pending_job(conn: Connection, kind: str, *, fresh_seconds: float = 2.0) -> i
     t = now()
     q = (
         select(jobs.c.id)
-        .where(jobs.c.status == "queued", jobs.c.kind == kind, jobs.c.run_at <= t,
-               jobs.c.created_at >= t - timedelta(seconds=fresh_seconds))
+        .where(
+            jobs.c.status == "queued",
+            jobs.c.kind == kind,
+            jobs.c.run_at <= t,
+            jobs.c.created_at >= t - timedelta(seconds=fresh_seconds),
+        )
         .order_by(jobs.c.id.desc())
         .limit(1)
     )
@@ -143,8 +147,9 @@ def live_owners(conn: Connection, owners: set[str], at: datetime) -> set[str]:
     if not owners:
         return set()
     rows = conn.execute(
-        select(jobs.c.locked_by).where(jobs.c.status == "running", jobs.c.locked_until > at,
-                                       jobs.c.locked_by.in_(sorted(owners)))
+        select(jobs.c.locked_by).where(
+            jobs.c.status == "running", jobs.c.locked_until > at, jobs.c.locked_by.in_(sorted(owners))
+        )
     )
     return {r[0] for r in rows}
 
@@ -183,7 +188,8 @@ def _process_dead(owner: str) -> bool:
 
 
 def _backoff(attempts: int) -> float:
-    return min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
+    delay: float = BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+    return min(delay, BACKOFF_MAX_SECONDS)
 
 
 class Workers:
@@ -263,14 +269,19 @@ class Workers:
         """End the leases held by dead processes of this host, so their jobs run again now."""
         t = self.clock()
         with self.database.read() as conn:
-            owners = {r[0] for r in conn.execute(
-                select(jobs.c.locked_by).where(jobs.c.status == "running", jobs.c.locked_until > t).distinct())}
+            owners = {
+                r[0]
+                for r in conn.execute(
+                    select(jobs.c.locked_by).where(jobs.c.status == "running", jobs.c.locked_until > t).distinct()
+                )
+            }
         dead = sorted(o for o in owners if o and _process_dead(o))
         if not dead:
             return 0
         with self.database.write() as conn:
             count = conn.execute(
-                update(jobs).where(jobs.c.status == "running", jobs.c.locked_by.in_(dead))
+                update(jobs)
+                .where(jobs.c.status == "running", jobs.c.locked_by.in_(dead))
                 .values(locked_until=t, updated_at=t)
             ).rowcount
         log.info("released %d job lease(s) of dead workers", count)
@@ -312,9 +323,15 @@ class Workers:
                 return None
             attempts = int(row.attempts) + 1
             conn.execute(
-                update(jobs).where(jobs.c.id == row.id).values(
-                    status="running", locked_by=worker, attempts=attempts, updated_at=t,
-                    locked_until=t + timedelta(seconds=self.lease_seconds))
+                update(jobs)
+                .where(jobs.c.id == row.id)
+                .values(
+                    status="running",
+                    locked_by=worker,
+                    attempts=attempts,
+                    updated_at=t,
+                    locked_until=t + timedelta(seconds=self.lease_seconds),
+                )
             )
         return _Claimed(int(row.id), row.kind, json.loads(row.payload or "{}"), attempts)
 
@@ -347,8 +364,16 @@ class Workers:
             with self._active_lock:
                 self._active.pop(job.id, None)
 
-    def _finish(self, job: _Claimed, worker: str, status: str, *, error: str | None = None,
-                run_at: datetime | None = None, attempts: int | None = None) -> None:
+    def _finish(
+        self,
+        job: _Claimed,
+        worker: str,
+        status: str,
+        *,
+        error: str | None = None,
+        run_at: datetime | None = None,
+        attempts: int | None = None,
+    ) -> None:
         """Record the outcome, unless the lease was lost (then the job's new owner decides)."""
         t = self.clock()
         values: dict[str, Any] = {"status": status, "locked_by": None, "locked_until": None, "updated_at": t}
@@ -359,8 +384,11 @@ class Workers:
         if attempts is not None:
             values["attempts"] = attempts
         with self.database.write() as conn:
-            conn.execute(update(jobs).where(jobs.c.id == job.id, jobs.c.locked_by == worker,
-                                            jobs.c.status == "running").values(**values))
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job.id, jobs.c.locked_by == worker, jobs.c.status == "running")
+                .values(**values)
+            )
 
     # --- leases --------------------------------------------------------------------------
 
@@ -384,8 +412,10 @@ class Workers:
                 t = self.clock()
                 with self.database.write() as conn:
                     for job_id, worker in held:
-                        conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.locked_by == worker,
-                                                        jobs.c.status == "running")
-                                     .values(locked_until=t + timedelta(seconds=self.lease_seconds)))
+                        conn.execute(
+                            update(jobs)
+                            .where(jobs.c.id == job_id, jobs.c.locked_by == worker, jobs.c.status == "running")
+                            .values(locked_until=t + timedelta(seconds=self.lease_seconds))
+                        )
             except Exception:
                 log.exception("renewing job leases failed")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import Connection, ColumnElement, and_, false, func, select, tuple_
+from sqlalchemy import ColumnElement, Connection, and_, false, func, select, tuple_
 
 from mktows.engine import positions
 from mktows.engine.fields import TOP_LEVEL, FieldRegistry
@@ -191,8 +191,15 @@ class _LeadReader:
             if v is not None and v != "":
                 attrs.append(LeadAttribute(name, data_type, str(v)))
         attrs.sort(key=_by_name)
-        return Lead(id=row[0], email=row[1], foreign_sys_person_id=row[2], foreign_sys_type=row[3],
-                    attributes=attrs, created_at=row[4], updated_at=row[5])
+        return Lead(
+            id=row[0],
+            email=row[1],
+            foreign_sys_person_id=row[2],
+            foreign_sys_type=row[3],
+            attributes=attrs,
+            created_at=row[4],
+            updated_at=row[5],
+        )
 
 
 def load_leads(
@@ -393,8 +400,10 @@ def page_leads(
         else:
             rest = and_(base, leads.c.id > last.id)
         estimate = None if isinstance(selector, KeySelector) else _carried_count(conn, state, len(page), window)
-        remaining = estimate if estimate is not None and estimate >= EXACT_COUNT_BELOW else (
-            conn.execute(select(func.count()).select_from(leads).where(rest)).scalar_one()
+        remaining = (
+            estimate
+            if estimate is not None and estimate >= EXACT_COUNT_BELOW
+            else (conn.execute(select(func.count()).select_from(leads).where(rest)).scalar_one())
         )
         if remaining:
             payload: dict[str, Any] = {"q": qhash, "r": remaining}

@@ -113,7 +113,12 @@ def list_operation(
 
 
 def add_members(
-    conn: Connection, list_id: int, lead_ids: list[int], now: datetime, *, log_activities: bool = True,
+    conn: Connection,
+    list_id: int,
+    lead_ids: list[int],
+    now: datetime,
+    *,
+    log_activities: bool = True,
     campaign: str | None = None,
 ) -> list[int]:
     """Add existing leads to a list; only new members get an `Add to List` activity. Returns them."""
@@ -139,7 +144,12 @@ def add_members(
 
 
 def remove_members(
-    conn: Connection, list_id: int, lead_ids: list[int], now: datetime, *, log_activities: bool = True,
+    conn: Connection,
+    list_id: int,
+    lead_ids: list[int],
+    now: datetime,
+    *,
+    log_activities: bool = True,
     campaign: str | None = None,
 ) -> list[int]:
     """Remove leads from a list; only former members get a `Remove from List` activity. Returns them."""

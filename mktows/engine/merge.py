@@ -112,7 +112,11 @@ def merge_into(conn: Connection, winner_id: int, loser_ids: list[int], now: date
     value_fill: dict[str, str] = {}
     for lid in loser_ids:
         for col in FILLABLE:
-            if getattr(win_row, col) in (None, "") and col not in col_fill and getattr(rows[lid], col) not in (None, ""):
+            if (
+                getattr(win_row, col) in (None, "")
+                and col not in col_fill
+                and getattr(rows[lid], col) not in (None, "")
+            ):
                 col_fill[col] = getattr(rows[lid], col)
         for name, value in values[lid].items():
             if name not in values[winner_id] and name not in value_fill and value != "":

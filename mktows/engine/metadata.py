@@ -30,6 +30,7 @@ _ACTIVITY_FIELDS: tuple[tuple[str, str, str, int | None, bool, bool], ...] = (
     ("foreignSysOrgId", "Company", "string", 50, False, False),
 )
 
+
 def object_names() -> list[str]:
     return list(OBJECT_NAMES)
 
@@ -81,7 +82,9 @@ def _lead_record(registry: FieldRegistry) -> ObjectMetadata:
                 name=f.name,
                 data_type=f.data_type,
                 display_name=f.display_name,
-                source_object="Company" if f.name in ("Company", "Industry", "AnnualRevenue", "NumberOfEmployees") else "Lead",
+                source_object="Company"
+                if f.name in ("Company", "Industry", "AnnualRevenue", "NumberOfEmployees")
+                else "Lead",
                 size=f.size,
                 read_only=f.read_only,
                 update_blocked=f.read_only,
@@ -119,8 +122,9 @@ def _standard(schema: Schema, description: str) -> ObjectMetadata:
         )
         for f in schema.fields
     ]
-    return ObjectMetadata(name=schema.name, description=description, custom=False, virtual=False, fields=fields,
-                          updated_at=EPOCH)
+    return ObjectMetadata(
+        name=schema.name, description=description, custom=False, virtual=False, fields=fields, updated_at=EPOCH
+    )
 
 
 def _custom_object(ctype: CustomType) -> ObjectMetadata:
@@ -141,8 +145,9 @@ def _custom_object(ctype: CustomType) -> ObjectMetadata:
         )
         for f in ctype.fields
     ]
-    return ObjectMetadata(name=ctype.name, description=ctype.display_name, custom=True, virtual=False, fields=fields,
-                          updated_at=EPOCH)
+    return ObjectMetadata(
+        name=ctype.name, description=ctype.display_name, custom=True, virtual=False, fields=fields, updated_at=EPOCH
+    )
 
 
 def describe(

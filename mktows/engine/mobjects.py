@@ -11,6 +11,7 @@ and written together (see `_each`), so a call of 100 new objects costs a few sta
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Hashable
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -147,15 +148,16 @@ def criterion_clause(criterion: Criterion, column: ColumnElement[Any], kind: str
     value: Any = typed_value(criterion.name, criterion.value, kind)
     if kind == "string" and op in ("EQ", "NE"):
         column, value = func.lower(column), str(value).lower()
-    clause: ColumnElement[bool] = {
-        "EQ": lambda: column == value,
-        "NE": lambda: or_(column.is_(None), column != value),
-        "LT": lambda: column < value,
-        "LE": lambda: column <= value,
-        "GT": lambda: column > value,
-        "GE": lambda: column >= value,
-    }[op]()
-    return clause
+    if op == "NE":
+        return or_(column.is_(None), column != value)
+    compare: Callable[[Any, Any], ColumnElement[bool]] = {
+        "EQ": operator.eq,
+        "LT": operator.lt,
+        "LE": operator.le,
+        "GT": operator.gt,
+        "GE": operator.ge,
+    }[op]
+    return compare(column, value)
 
 
 def typed_value(name: str, raw: str | None, kind: str) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 SyncStatusName = Literal["CREATED", "UPDATED", "FAILED"]
 
@@ -227,9 +227,9 @@ class CampaignInfo:
     description: str
     kind: str  # trigger | batch
     sources: list[str]  # MKTOWS, SALES (trigger campaigns requested through the API)
-    smart_list: list[dict]  # filters, as declared
+    smart_list: list[dict[str, Any]]  # filters, as declared
     filter_logic: str  # all | any
-    flow: list[dict]  # steps, as declared
+    flow: list[dict[str, Any]]  # steps, as declared
     qualification: str  # every_time | once
     active: bool
 

@@ -45,12 +45,14 @@ from sqlalchemy import (
 from mktows.engine import activity_types, mobjects, users
 from mktows.engine.activity_log import ActivityRow, write_activities
 from mktows.engine.leads import KEY_TYPES, key_condition
+from mktows.engine.mobjects import Memo, ObjectFailed, associations_of, criterion_clause
+from mktows.engine.models import Criterion, MObject, MObjectQuery, MObjectStatus, ObjectRef, Pair
 from mktows.engine.opportunity_fields import (
     EXACT_LIMIT,
     ID_FIELD,
-    MObjectField,
     OPPORTUNITY,
     ROLE,
+    MObjectField,
     Schema,
     column_value,
     load_schema,
@@ -59,8 +61,6 @@ from mktows.engine.opportunity_fields import (
     squash,
     stored_text,
 )
-from mktows.engine.mobjects import Memo, ObjectFailed, associations_of, criterion_clause
-from mktows.engine.models import Criterion, MObject, MObjectQuery, MObjectStatus, ObjectRef, Pair
 from mktows.errors import BadParameter
 from mktows.store.queries import bulk_insert, insert_returning_ids
 from mktows.store.tables import (
@@ -112,7 +112,8 @@ class _ObjectKind:
         key = f"schema:{self.name}"
         if key not in memo:
             memo[key] = load_schema(conn, self.name)
-        return memo[key]
+        schema: Schema = memo[key]
+        return schema
 
     def page(self, conn: Connection, query: MObjectQuery, after_id: int, limit: int) -> list[MObject]:
         schema = load_schema(conn, self.name)
@@ -121,8 +122,9 @@ class _ObjectKind:
             conditions.append(self.table.c.id == query.id)
         if query.external_key is not None:
             key_field = self._key_field(schema, query.external_key, BadParameter)
-            conditions.append(self.table.c.id == self._newest(self._key_clause(key_field, query.external_key[1]))
-                              .scalar_subquery())
+            conditions.append(
+                self.table.c.id == self._newest(self._key_clause(key_field, query.external_key[1])).scalar_subquery()
+            )
         conditions += [self._criterion(schema, c) for c in query.criteria]
         conditions += [self._association(conn, ref) for ref in associations_of(query, *self.association_types)]
         rows = conn.execute(select(self.table).where(and_(*conditions)).order_by(self.table.c.id).limit(limit)).all()
@@ -188,7 +190,9 @@ class _ObjectKind:
             try:
                 typed = parse_value(f, criterion.value)
             except ValueError:
-                raise BadParameter(f"Value {criterion.value!r} of {criterion.name!r} is not a valid {f.data_type}") from None
+                raise BadParameter(
+                    f"Value {criterion.value!r} of {criterion.name!r} is not a valid {f.data_type}"
+                ) from None
             criterion, kind = replace(criterion, value="" if typed is None else stored_text(f, typed)), "string"
         value: ColumnElement[Any] = self.values.c.value
         if kind in ("integer", "number"):  # CAST only this field's rows: other fields hold any text
@@ -237,8 +241,12 @@ class _ObjectKind:
 
     def _newest(self, clause: ColumnElement[bool]) -> Select[Any]:
         """The id of the most recently created match: externalKeys are not unique."""
-        return select(self.table.c.id).where(clause).order_by(self.table.c.created_at.desc(),
-                                                              self.table.c.id.desc()).limit(1)
+        return (
+            select(self.table.c.id)
+            .where(clause)
+            .order_by(self.table.c.created_at.desc(), self.table.c.id.desc())
+            .limit(1)
+        )
 
     def _by_key(self, conn: Connection, schema: Schema, key: Pair) -> Row[Any] | None:
         key_field = self._key_field(schema, key, ObjectFailed)
@@ -304,10 +312,15 @@ class _ObjectKind:
             where = and_(owner == object_id, self.values.c.field_id == f.field_id)
             conn.execute(delete(self.values).where(where))
             if value is not None:
-                conn.execute(insert(self.values).values({self.owner: object_id, "field_id": f.field_id,
-                                                         "value": stored_text(f, value)}))
+                conn.execute(
+                    insert(self.values).values(
+                        {self.owner: object_id, "field_id": f.field_id, "value": stored_text(f, value)}
+                    )
+                )
 
-    def _insert(self, conn: Connection, values: Mapping[MObjectField, Any], extra: dict[str, Any], now: datetime) -> int:
+    def _insert(
+        self, conn: Connection, values: Mapping[MObjectField, Any], extra: dict[str, Any], now: datetime
+    ) -> int:
         row = {f.column: column_value(f, v) for f, v in values.items() if f.column is not None}
         row.update(extra, created_at=now, updated_at=now)
         object_id = int(conn.execute(insert(self.table).values(row).returning(self.table.c.id)).scalar_one())
@@ -346,22 +359,37 @@ def _parsed(f: MObjectField, raw: str | None) -> Any:
 
 
 def _update_activity(
-    lead_id: int, opportunity: Row[Any], now: datetime, attribute: str, old: str | None, new: str | None,
+    lead_id: int,
+    opportunity: Row[Any],
+    now: datetime,
+    attribute: str,
+    old: str | None,
+    new: str | None,
     role_id: int | None = None,
 ) -> ActivityRow:
     attributes = [("Opportunity ID", str(opportunity.id))]
     if role_id is not None:
         attributes.append(("Role ID", str(role_id)))
-    attributes += [("Attribute Name", attribute), ("Old Value", old or ""), ("New Value", new or ""),
-                   ("Lead ID", str(lead_id))]
+    attributes += [
+        ("Attribute Name", attribute),
+        ("Old Value", old or ""),
+        ("New Value", new or ""),
+        ("Lead ID", str(lead_id)),
+    ]
     return ActivityRow(lead_id, now, UPDATE_OPPORTUNITY, opportunity.name, attributes)
 
 
-def _membership_activity(kind: activity_types.ActivityType, role: Row[Any], opportunity: Row[Any], now: datetime) -> ActivityRow:
+def _membership_activity(
+    kind: activity_types.ActivityType, role: Row[Any], opportunity: Row[Any], now: datetime
+) -> ActivityRow:
     """Add to / Remove from Opportunity on the role's lead (asset name: the opportunity's Name)."""
     primary = "" if role.is_primary is None else ("true" if role.is_primary else "false")
-    attributes = [("Opportunity ID", str(opportunity.id)), ("Role", role.role or ""), ("Is Primary", primary),
-                  ("Lead ID", str(role.lead_id))]
+    attributes = [
+        ("Opportunity ID", str(opportunity.id)),
+        ("Role", role.role or ""),
+        ("Is Primary", primary),
+        ("Lead ID", str(role.lead_id)),
+    ]
     return ActivityRow(role.lead_id, now, kind, opportunity.name, attributes)
 
 
@@ -386,7 +414,9 @@ def lead_query(conn: Connection, ref: ObjectRef, error: type[Exception]) -> Sele
     wanted = value.strip().lower()
     if lead_field.column is not None:  # a field kept in a column of `leads`
         return select(leads.c.id).where(func.lower(leads.c[lead_field.column]) == wanted).order_by(*newest).limit(1)
-    match = select(lead_values.c.lead_id).where(lead_values.c.name == lead_field.name, func.lower(lead_values.c.value) == wanted)
+    match = select(lead_values.c.lead_id).where(
+        lead_values.c.name == lead_field.name, func.lower(lead_values.c.value) == wanted
+    )
     return select(leads.c.id).where(leads.c.id.in_(match)).order_by(*newest).limit(1)
 
 
@@ -407,7 +437,9 @@ class OpportunityType(_ObjectKind):
     def _association(self, conn: Connection, ref: ObjectRef) -> ColumnElement[bool]:
         if ref.type == "Lead":
             lead = lead_query(conn, ref, BadParameter).scalar_subquery()
-            return self.table.c.id.in_(select(opportunity_roles.c.opportunity_id).where(opportunity_roles.c.lead_id == lead))
+            return self.table.c.id.in_(
+                select(opportunity_roles.c.opportunity_id).where(opportunity_roles.c.lead_id == lead)
+            )
         if ref.id is not None:
             return self.table.c.company_id == ref.id
         assert ref.external_key is not None
@@ -488,11 +520,16 @@ class OpportunityType(_ObjectKind):
             rows.append(row)
         columns = list(dict.fromkeys(c for row in rows for c in row))  # a column left out is NULL
         ids = insert_returning_ids(conn, self.table, [{c: row.get(c) for c in columns} for row in rows])
-        bulk_insert(conn, self.values, [
-            {self.owner: object_id, "field_id": f.field_id, "value": stored_text(f, v)}
-            for object_id, item in zip(ids, prepared, strict=True)
-            for f, v in item.values.items() if f.custom and v is not None
-        ])
+        bulk_insert(
+            conn,
+            self.values,
+            [
+                {self.owner: object_id, "field_id": f.field_id, "value": stored_text(f, v)}
+                for object_id, item in zip(ids, prepared, strict=True)
+                for f, v in item.values.items()
+                if f.custom and v is not None
+            ],
+        )
         return [MObjectStatus("CREATED", id=object_id) for object_id in ids]
 
     def _update(
@@ -508,13 +545,20 @@ class OpportunityType(_ObjectKind):
             return self._status("UNCHANGED", obj, row.id)
         self._apply(conn, row.id, given.fields, extra, now)
         updated = self._row(conn, row.id)
+        assert updated is not None  # written just above
         lead_ids = conn.execute(
-            select(opportunity_roles.c.lead_id).where(opportunity_roles.c.opportunity_id == row.id)
+            select(opportunity_roles.c.lead_id)
+            .where(opportunity_roles.c.opportunity_id == row.id)
             .order_by(opportunity_roles.c.id)
         ).scalars()
-        write_activities(conn, [
-            _update_activity(lead_id, updated, now, label, old, new) for lead_id in lead_ids for label, old, new in changes
-        ])
+        write_activities(
+            conn,
+            [
+                _update_activity(lead_id, updated, now, label, old, new)
+                for lead_id in lead_ids
+                for label, old, new in changes
+            ],
+        )
         return self._status("UPDATED", obj, row.id)
 
     def delete(self, conn: Connection, obj: MObject, now: datetime, memo: Memo) -> MObjectStatus:
@@ -526,7 +570,9 @@ class OpportunityType(_ObjectKind):
         if row is None:
             return self._status("UNCHANGED", obj, obj.id)
         roles = conn.execute(
-            select(opportunity_roles).where(opportunity_roles.c.opportunity_id == row.id).order_by(opportunity_roles.c.id)
+            select(opportunity_roles)
+            .where(opportunity_roles.c.opportunity_id == row.id)
+            .order_by(opportunity_roles.c.id)
         ).all()
         write_activities(conn, [_membership_activity(REMOVE_FROM_OPPORTUNITY, role, row, now) for role in roles])
         conn.execute(delete(opportunity_roles).where(opportunity_roles.c.opportunity_id == row.id))
@@ -584,7 +630,9 @@ class RoleType(_ObjectKind):
                 found = _opportunity_query(conn, ref, ObjectFailed).scalar_subquery()
                 self._link(conn, given, schema.get("OpportunityId"), found, ref)
             elif ref.type == "Lead":
-                self._link(conn, given, schema.get("PersonId"), lead_query(conn, ref, ObjectFailed).scalar_subquery(), ref)
+                self._link(
+                    conn, given, schema.get("PersonId"), lead_query(conn, ref, ObjectFailed).scalar_subquery(), ref
+                )
             else:
                 raise ObjectFailed(
                     f"An OpportunityPersonRole can be associated with a Lead and an Opportunity, "
@@ -647,7 +695,9 @@ class RoleType(_ObjectKind):
         if given.key is not None:
             values.setdefault(*given.key)
         role_id = self._insert(conn, values, {}, now)
-        write_activities(conn, [_membership_activity(ADD_TO_OPPORTUNITY, self._row(conn, role_id), opportunity, now)])
+        role = self._row(conn, role_id)
+        assert role is not None  # inserted just above
+        write_activities(conn, [_membership_activity(ADD_TO_OPPORTUNITY, role, opportunity, now)])
         return role_id
 
     def _update(
@@ -666,9 +716,13 @@ class RoleType(_ObjectKind):
             return self._status("UNCHANGED", obj, row.id)
         self._apply(conn, row.id, given.fields, {}, now)
         opportunity = conn.execute(select(opportunities).where(opportunities.c.id == row.opportunity_id)).one()
-        write_activities(conn, [
-            _update_activity(row.lead_id, opportunity, now, f.label, old, new, role_id=row.id) for f, old, new in changes
-        ])
+        write_activities(
+            conn,
+            [
+                _update_activity(row.lead_id, opportunity, now, f.label, old, new, role_id=row.id)
+                for f, old, new in changes
+            ],
+        )
         return self._status("UPDATED", obj, row.id)
 
     def delete(self, conn: Connection, obj: MObject, now: datetime, memo: Memo) -> MObjectStatus:
@@ -701,10 +755,15 @@ def restore_values(conn: Connection, object_name: str, f: MObjectField) -> None:
         try:
             restored = stored_text(f, parse_value(f, text))
         except ValueError as exc:
-            raise ValueError(f"{object_name} {object_id} holds {text!r}, which {f.data_type} does not accept: {exc}") from None
+            raise ValueError(
+                f"{object_name} {object_id} holds {text!r}, which {f.data_type} does not accept: {exc}"
+            ) from None
         if restored != text:
-            conn.execute(update(kind.values).where(owner == object_id, kind.values.c.field_id == f.field_id)
-                         .values(value=restored))
+            conn.execute(
+                update(kind.values)
+                .where(owner == object_id, kind.values.c.field_id == f.field_id)
+                .values(value=restored)
+            )
 
 
 def _opportunity_query(conn: Connection, ref: ObjectRef, error: type[Exception]) -> Select[Any]:

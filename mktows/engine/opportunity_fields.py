@@ -143,8 +143,13 @@ def load_schemas(conn: Connection) -> dict[str, Schema]:
     for r in conn.execute(select(mobject_fields).order_by(mobject_fields.c.id)):
         custom.setdefault(r.object_name, []).append(
             MObjectField(
-                r.name, r.data_type, r.size, field_id=r.id, display_name=r.display_name,
-                description=r.description, external_key=bool(r.external_key),
+                r.name,
+                r.data_type,
+                r.size,
+                field_id=r.id,
+                display_name=r.display_name,
+                description=r.description,
+                external_key=bool(r.external_key),
             )
         )
     return {name: Schema(name, [*STANDARD_FIELDS[name], *custom[name]]) for name in OBJECT_NAMES}
@@ -201,16 +206,16 @@ def render(f: MObjectField, value: Any) -> str | None:
     if kind == "boolean":
         return "true" if value else "false"
     if kind == "datetime":
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        return str(value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"))
     if kind == "date":
-        return value.isoformat()
+        return str(value.isoformat())
     return str(value)
 
 
 def stored_text(f: MObjectField, value: Any) -> str:
     """The text a custom value is stored as: the form `fields.normalize_value` produces."""
     if f.kind == "datetime":
-        return value.astimezone(UTC).replace(microsecond=0).isoformat()
+        return str(value.astimezone(UTC).replace(microsecond=0).isoformat())
     if f.kind in ("number", "boolean", "date"):
         return render(f, value) or ""
     return str(value)

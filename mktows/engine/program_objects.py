@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,8 +24,8 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, exists, false, inse
 from mktows.engine import catalog, mobjects
 from mktows.engine import programs as prog
 from mktows.engine.fields import decimal_text
-from mktows.engine.models import Criterion, MObject, MObjectQuery, MObjectStatus, Pair
 from mktows.engine.mobjects import ObjectFailed, criterion_clause, typed_value
+from mktows.engine.models import Criterion, MObject, MObjectQuery, MObjectStatus, Pair
 from mktows.errors import BadParameter
 from mktows.store.tables import program_costs, program_tags, programs, workspaces
 
@@ -48,7 +48,15 @@ _COLUMNS: dict[str, tuple[Any, str]] = {
 }
 TAG_TYPE, TAG_VALUE, INCLUDE_ARCHIVE = "tag type", "tag value", "include archive"
 CRITERIA = (
-    "Id", "Name", "CRM Id", "Created At", "Updated At", "Tag Type", "Tag Value", "Workspace Id", "Workspace Name",
+    "Id",
+    "Name",
+    "CRM Id",
+    "Created At",
+    "Updated At",
+    "Tag Type",
+    "Tag Value",
+    "Workspace Id",
+    "Workspace Name",
     "Include Archive",
 )
 # external key name (lower case, no spaces or underscores) -> column
@@ -127,9 +135,7 @@ class ProgramObjects:
         return value if op == "EQ" else not value
 
     @staticmethod
-    def _tag_condition(
-        conn: Connection, types: list[Criterion], values: list[Criterion]
-    ) -> ColumnElement[bool] | None:
+    def _tag_condition(conn: Connection, types: list[Criterion], values: list[Criterion]) -> ColumnElement[bool] | None:
         """Programs with one tag (the channel counts, as type `Channel`) that meets the Tag
         Type criterion and every Tag Value criterion."""
         if len(types) > 1:
@@ -167,7 +173,7 @@ class ProgramObjects:
         )
         return or_(tagged, by_channel)
 
-    def _objects(self, conn: Connection, rows: list[Row[Any]], details: bool) -> list[MObject]:
+    def _objects(self, conn: Connection, rows: Sequence[Row[Any]], details: bool) -> list[MObject]:
         ids = [row.id for row in rows]
         tags = prog.tags_of(conn, ids)
         costs: dict[int, list[Row[Any]]] = {}
@@ -225,7 +231,9 @@ class ProgramObjects:
             elif entry == "tag":
                 changed = _put_tag(conn, row, pairs) or changed
             else:
-                raise ObjectFailed(f"A Program's {kind or '(no attrType)'} entries cannot be changed (only Cost and Tag)")
+                raise ObjectFailed(
+                    f"A Program's {kind or '(no attrType)'} entries cannot be changed (only Cost and Tag)"
+                )
         if changed:
             conn.execute(update(programs).where(programs.c.id == row.id).values(updated_at=now))
         return MObjectStatus("UPDATED" if changed else "UNCHANGED", id=row.id, external_key=obj.external_key)
@@ -263,8 +271,11 @@ def _attributes(row: Row[Any]) -> list[Pair]:
         ("Is Archived", "true" if row.archived else "false"),
     ]
     if row.type == EVENT_PROGRAM:
-        out += [(label, moment.strftime(DATE_FORMAT))
-                for label, moment in (("Start Date", row.starts_at), ("End Date", row.ends_at)) if moment is not None]
+        out += [
+            (label, moment.strftime(DATE_FORMAT))
+            for label, moment in (("Start Date", row.starts_at), ("End Date", row.ends_at))
+            if moment is not None
+        ]
     return out
 
 

@@ -268,7 +268,9 @@ def _list_rows(conn: Connection, name: str, program: str | None) -> list[Row[Any
         else func.lower(static_lists.c.program_name) == _key(program)
     )
     query = select(static_lists.c.id, static_lists.c.name, static_lists.c.program_name)
-    return list(conn.execute(query.where(func.lower(static_lists.c.name) == _key(name), cond).order_by(static_lists.c.id)))
+    return list(
+        conn.execute(query.where(func.lower(static_lists.c.name) == _key(name), cond).order_by(static_lists.c.id))
+    )
 
 
 def program_list_id(conn: Connection, program_name: str, list_name: str) -> int:
@@ -306,7 +308,9 @@ def list_reference(conn: Connection, name: str, program_name: str | None = None)
             raise BadParameter(f"List name is ambiguous: {name} names lists of several programs")
     if not found and len(shared) > 1:
         names = ", ".join(f"{r.program_name}.{r.name}" for r in shared)
-        raise BadParameter(f"List name is ambiguous: {name} is a list of several programs ({names}); name it Program.List")
+        raise BadParameter(
+            f"List name is ambiguous: {name} is a list of several programs ({names}); name it Program.List"
+        )
     if not found:
         raise ListNotFound(f"List not found: {name}")
     row = found[0]
@@ -339,13 +343,15 @@ def clone_program(conn: Connection, program: ProgramInfo, new_name: str, now: da
     for key in ("id",):
         src.pop(key)
     # a clone is a new, live program: not archived, and not the CRM's campaign of the original
-    src.update(name=new_name, name_lower=new_name.lower(), created_at=now, updated_at=now, archived=False,
-               crm_id=None)
+    src.update(name=new_name, name_lower=new_name.lower(), created_at=now, updated_at=now, archived=False, crm_id=None)
     new_id = int(conn.execute(insert(programs).values(**src).returning(programs.c.id)).scalar_one())
     _clone_rows(conn, program_costs, program.id, new_id, {})
     copied_tags = select(literal(new_id), program_tags.c.tag_type, program_tags.c.tag_value)
-    conn.execute(insert(program_tags).from_select(["program_id", "tag_type", "tag_value"],
-                                                  copied_tags.where(program_tags.c.program_id == program.id)))
+    conn.execute(
+        insert(program_tags).from_select(
+            ["program_id", "tag_type", "tag_value"], copied_tags.where(program_tags.c.program_id == program.id)
+        )
+    )
     _clone_rows(conn, emails, program.id, new_id, {"created_at": now, "updated_at": now})
     owned = func.lower(static_lists.c.program_name) == program.name.lower()
     for row in conn.execute(select(static_lists.c.name).where(owned).order_by(static_lists.c.id)).all():
@@ -384,16 +390,16 @@ class _Rewriter:
 
     def name(self, ref: Any) -> Any:
         if isinstance(ref, str) and ref.lower().startswith(self.old.lower() + "."):
-            return f"{self.new}.{ref[len(self.old) + 1:]}"
+            return f"{self.new}.{ref[len(self.old) + 1 :]}"
         return ref
 
-    def filters(self, filters: list[dict]) -> list[dict]:
+    def filters(self, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [{k: self.name(v) if k in LIST_STEPS else v for k, v in f.items()} for f in filters]
 
-    def steps(self, steps: list[dict]) -> list[dict]:
+    def steps(self, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
         for step in steps:
-            (kind, arg), = step.items()
+            ((kind, arg),) = step.items()
             if kind in LIST_STEPS or kind in ("send_email", "request_campaign"):
                 arg = self.name(arg)
             elif kind == "remove_from_flow":

@@ -18,8 +18,8 @@ from mktows.engine.activity_types import CHANGE_DATA_VALUE, NEW_LEAD
 from mktows.engine.fields import Field, FieldRegistry, normalize_value
 from mktows.engine.leads import LEAD_COLUMNS, chunks, load_leads
 from mktows.engine.merge import merge_into
-from mktows.engine.workspaces import DEFAULT_HOME, Home, workspace_home
 from mktows.engine.models import LeadInput, SyncOutcome
+from mktows.engine.workspaces import DEFAULT_HOME, Home, workspace_home
 from mktows.errors import (
     BadParameter,
     LeadDetailRequired,
@@ -79,9 +79,7 @@ def _clean(v: Any) -> str | None:
 class SyncBatch:
     """One sync call inside one write transaction."""
 
-    def __init__(
-        self, conn: Connection, registry: FieldRegistry, now: datetime, home: Home = DEFAULT_HOME
-    ) -> None:
+    def __init__(self, conn: Connection, registry: FieldRegistry, now: datetime, home: Home = DEFAULT_HOME) -> None:
         self.conn = conn
         self.registry = registry
         self.now = now
@@ -112,9 +110,11 @@ class SyncBatch:
         for part in chunks(ids):
             found += self.conn.execute(select(leads.c.id).where(in_values(leads.c.id, part))).scalars().all()
         for part in chunks(fspis):
-            found += self.conn.execute(
-                select(leads.c.id).where(in_values(leads.c.foreign_sys_person_id, part))
-            ).scalars().all()
+            found += (
+                self.conn.execute(select(leads.c.id).where(in_values(leads.c.foreign_sys_person_id, part)))
+                .scalars()
+                .all()
+            )
         for part in chunks(emails):
             found += self.conn.execute(select(leads.c.id).where(in_values(leads.c.email_lower, part))).scalars().all()
         self.load(sorted(set(found)))
@@ -243,9 +243,7 @@ class SyncBatch:
             put(f, value)
         return list(changes.values())
 
-    def apply(
-        self, st: LeadState, changes: list[tuple[Field, str | None]], cause: ChangeCause | None = None
-    ) -> None:
+    def apply(self, st: LeadState, changes: list[tuple[Field, str | None]], cause: ChangeCause | None = None) -> None:
         for f, new in changes:
             if f.column:
                 old = st.cols.get(f.column)
@@ -287,7 +285,9 @@ class SyncBatch:
         if fspi and not fst:
             raise RecordError(ParameterRequired(f"ForeignSysType is required with ForeignSysPersonId {fspi}"))
 
-    def sync_one(self, record: LeadInput, mode: Mode, dedup: bool, cookie_state: LeadState | None = None) -> tuple[LeadState, str]:
+    def sync_one(
+        self, record: LeadInput, mode: Mode, dedup: bool, cookie_state: LeadState | None = None
+    ) -> tuple[LeadState, str]:
         self.check_foreign_type(record)
         st, how = self.resolve(record, mode, dedup, cookie_state)
         changes = self.prepare(record, how, mode)

@@ -35,6 +35,7 @@ def authenticate(
     user_id = (child_text(header, "mktowsUserId") or "").strip()
     signature = (child_text(header, "requestSignature") or "").strip().lower()
     timestamp = child_text(header, "requestTimestamp") or ""
+
     def signed_by(user: ApiUser | None) -> bool:
         expected = compute_signature(timestamp, user_id, user.encryption_key) if user else ""
         return user is not None and hmac.compare_digest(signature.encode(), expected.encode())

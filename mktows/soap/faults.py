@@ -22,4 +22,4 @@ def render_fault(error: MarketoError) -> bytes:
         f"<code>{error.code}</code>"
         "</ns1:serviceException></detail>"
         "</SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>"
-    ).encode("utf-8")
+    ).encode()

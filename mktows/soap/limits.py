@@ -17,10 +17,10 @@ from mktows import errors
 from mktows.engine.quota_day import QUOTA_DAY_ZONE, quota_day
 
 
-
 class CallLimits:
-    def __init__(self, *, daily_quota: int, rate_calls: int, rate_seconds: float, max_concurrency: int,
-                 enabled: bool = True) -> None:
+    def __init__(
+        self, *, daily_quota: int, rate_calls: int, rate_seconds: float, max_concurrency: int, enabled: bool = True
+    ) -> None:
         self.daily_quota = daily_quota
         self.rate_calls = rate_calls
         self.rate_seconds = rate_seconds
@@ -57,11 +57,10 @@ class CallLimits:
             self._recent.append(tick)
             if self._calls_today > self.daily_quota:
                 raise errors.RequestLimitExceeded(
-                    f"Daily quota of {self.daily_quota} calls used up; it resets at midnight {QUOTA_DAY_ZONE.key}")
+                    f"Daily quota of {self.daily_quota} calls used up; it resets at midnight {QUOTA_DAY_ZONE.key}"
+                )
             if len(self._recent) > self.rate_calls:
-                raise errors.RateLimitExceeded(
-                    f"More than {self.rate_calls} calls in {self.rate_seconds:g} seconds")
+                raise errors.RateLimitExceeded(f"More than {self.rate_calls} calls in {self.rate_seconds:g} seconds")
             if self._in_flight >= self.max_concurrency:
-                raise errors.ConcurrencyLimitExceeded(
-                    f"More than {self.max_concurrency} calls in flight")
+                raise errors.ConcurrencyLimitExceeded(f"More than {self.max_concurrency} calls in flight")
             self._in_flight += 1

@@ -9,9 +9,9 @@ empty-element rules of the endpoint's version.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import cache
-from collections.abc import Callable
 from typing import Any
 
 from lxml import etree
@@ -154,7 +154,8 @@ class Decoder:
         self.version = version
 
     def params(self, operation: Operation, node: etree._Element) -> dict[str, Any]:
-        return self.struct(operation.request_type, node, operation.request_element)
+        decoded: dict[str, Any] = self.struct(operation.request_type, node, operation.request_element)
+        return decoded
 
     def struct(self, struct_name: str, node: etree._Element, path: str) -> Any:
         struct = STRUCTS[struct_name]
@@ -165,8 +166,12 @@ class Decoder:
             wanted, item_path = item.name.lower(), f"{path}/{item.name}"
             items = [c for c in node if isinstance(c.tag, str) and local_name(c).lower() == wanted]
             if item.type in _FLAT_STRUCTS:  # a lead's attributes: thousands a call, read directly
-                return [self._flat_struct(item.type, c, item_path) or self.value(item, c, item_path)
-                        if c.get(XSI_NIL) is None else self.value(item, c, item_path) for c in items]
+                return [
+                    self._flat_struct(item.type, c, item_path) or self.value(item, c, item_path)
+                    if c.get(XSI_NIL) is None
+                    else self.value(item, c, item_path)
+                    for c in items
+                ]
             return [self.value(item, c, item_path) for c in items]
         if struct.name in _FLAT_STRUCTS:
             simple = self._flat_struct(struct.name, node, path)
@@ -416,8 +421,13 @@ def _flat_struct_writer(struct_name: str, fields: tuple[Element, ...], names: fr
     the general writers, without a call per element; pages hold thousands of these. Its value
     is a dict, or a tuple of its fields' values in schema order."""
     specs = [
-        (f"<{f.name}>", f"</{f.name}>", f"<{f.name}/>",
-         f'<{f.name} xsi:nil="true"/>' if f.nillable else f"<{f.name}/>" if f.required else "", f.type)
+        (
+            f"<{f.name}>",
+            f"</{f.name}>",
+            f"<{f.name}/>",
+            f'<{f.name} xsi:nil="true"/>' if f.nillable else f"<{f.name}/>" if f.required else "",
+            f.type,
+        )
         for f in fields
     ]
     order = [f.name for f in fields]
@@ -431,7 +441,7 @@ def _flat_struct_writer(struct_name: str, fields: tuple[Element, ...], names: fr
             value = [value.get(name) for name in order]
         elif len(value) != len(specs):
             raise errors.ServiceLayerError(f"{struct_name} takes {len(specs)} values, not {len(value)}")
-        for (open_tag, close_tag, empty, absent, type_), item in zip(specs, value):
+        for (open_tag, close_tag, empty, absent, type_), item in zip(specs, value, strict=True):
             if item is None:
                 if absent:
                     out.append(absent)
@@ -467,4 +477,3 @@ def version_at_least(version: str, minimum: str) -> bool:
 
 def element_names(version: str, struct_name: str) -> set[str]:
     return {f.name for f in fields_of(struct_name, version)}
-

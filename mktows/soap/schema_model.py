@@ -71,8 +71,9 @@ def enum(name: str, values: str | list[str] | tuple[str, ...]) -> EnumType:
     return EnumType(name, tuple(values.split() if isinstance(values, str) else values))
 
 
-def struct(name: str, fields: list[Element] | None = None, *, base: str | None = None,
-           abstract: bool = False) -> StructType:
+def struct(
+    name: str, fields: list[Element] | None = None, *, base: str | None = None, abstract: bool = False
+) -> StructType:
     return StructType(name, tuple(fields or ()), base, abstract)
 
 

@@ -13,11 +13,12 @@ from mktows.soap.envelope import SoapRequest, parse_envelope
 from mktows.soap.faults import render_fault
 from mktows.soap.limits import CallLimits
 from mktows.soap.operations import HANDLERS, INLINE_OPERATIONS, Call
+from mktows.soap.schema_model import Operation
 
 log = logging.getLogger("mktows.soap")
 
 
-def operation_of(request: SoapRequest) -> schema.Operation:
+def operation_of(request: SoapRequest) -> Operation:
     element = request.body
     namespace, _, name = element.tag[1:].partition("}") if element.tag.startswith("{") else ("", "", element.tag)
     operation = schema.OPERATIONS_BY_ELEMENT.get(name)
@@ -60,8 +61,9 @@ class SoapService:
     def _call(self, version: str, request: SoapRequest) -> bytes:
         operation = operation_of(request)
         now = datetime.now(UTC)
-        user = authenticate(request.headers.get("AuthenticationHeader"), self.engine.api_user, now,
-                            self.freshness_window_seconds)
+        user = authenticate(
+            request.headers.get("AuthenticationHeader"), self.engine.api_user, now, self.freshness_window_seconds
+        )
         handler = HANDLERS[operation.name]
         with self.limits.call(now):
             params = schema.decoder(version).params(operation, request.body)

@@ -34,10 +34,15 @@ def _qualified(type_name: str) -> str:
 
 
 def _element(parent: etree._Element, field: Element) -> None:
-    _xs(parent, "element", name=field.name, type=_qualified(field.type),
+    _xs(
+        parent,
+        "element",
+        name=field.name,
+        type=_qualified(field.type),
         minOccurs="0" if field.optional or field.many else "1",
         maxOccurs="unbounded" if field.many else "1",
-        nillable="true" if field.nillable else "false")
+        nillable="true" if field.nillable else "false",
+    )
 
 
 def _schema(parent: etree._Element, version: str) -> None:
@@ -68,13 +73,18 @@ def _schema(parent: etree._Element, version: str) -> None:
 
 
 def _messages(root: etree._Element) -> None:
-    _w(_w(root, "message", name="AuthenticationHeader"), "part", name="authentication",
-       element="tns:AuthenticationHeader")
-    _w(_w(root, "message", name="MktowsContextHeader"), "part", name="mktowsContext",
-       element="tns:MktowsContextHeader")
+    _w(
+        _w(root, "message", name="AuthenticationHeader"),
+        "part",
+        name="authentication",
+        element="tns:AuthenticationHeader",
+    )
+    _w(_w(root, "message", name="MktowsContextHeader"), "part", name="mktowsContext", element="tns:MktowsContextHeader")
     for operation in types.OPERATIONS:
-        for message, element in ((operation.request_message, operation.request_element),
-                                 (operation.response_message, operation.response_element)):
+        for message, element in (
+            (operation.request_message, operation.request_element),
+            (operation.response_message, operation.response_element),
+        ):
             _w(_w(root, "message", name=message), "part", name=element, element=f"tns:{element}")
 
 
@@ -110,10 +120,14 @@ def wsdl_template(version: str) -> str:
     _messages(root)
     _port_type(root)
     _binding(root)
-    port = _w(_w(root, "service", name="MktMktowsApiService"), "port", name="MktowsApiSoapPort",
-              binding="tns:MktowsApiSoapBinding")
+    port = _w(
+        _w(root, "service", name="MktMktowsApiService"),
+        "port",
+        name="MktowsApiSoapPort",
+        binding="tns:MktowsApiSoapBinding",
+    )
     _soap(port, "address", location=ADDRESS_PLACEHOLDER)
-    body = etree.tostring(root, pretty_print=True, encoding="unicode")
+    body: str = etree.tostring(root, pretty_print=True, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + body
 
 

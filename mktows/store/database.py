@@ -80,7 +80,7 @@ class Database:
             self._install_sqlite_hooks()
         else:
             # multi-row INSERT ... VALUES for plain executemany too (as psycopg2 does)
-            self.engine.dialect.use_insertmanyvalues_wo_returning = True  # type: ignore[attr-defined]
+            self.engine.dialect.use_insertmanyvalues_wo_returning = True
             self._install_pg_hooks()
 
     def _install_sqlite_hooks(self) -> None:

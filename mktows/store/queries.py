@@ -17,8 +17,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.visitors import InternalTraversal
 from sqlalchemy.sql.sqltypes import NullType
+from sqlalchemy.sql.visitors import InternalTraversal
 
 
 class InValues(ColumnElement[bool]):
@@ -66,7 +66,7 @@ def in_values(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElemen
 LEAD_WRITES_LOCK = 0x6D6B746F77734C44
 
 
-def plain_rows(conn: Connection, statement: Executable) -> list[tuple[Any, ...]]:
+def plain_rows(conn: Connection, statement: Executable) -> Sequence[tuple[Any, ...]]:
     """The driver's own tuples, for hot paths that read thousands of rows whose columns need
     no conversion (integers and text): building a result row object per row costs as much
     as the database's work."""
@@ -142,8 +142,9 @@ def _bulk_plan(
     compiled = insert(table).values({c: bindparam(c) for c in columns}).compile(dialect=dialect)
     order = tuple(compiled.positiontup or ()) if compiled.positional else columns
     # the dialect's own type, as SQLAlchemy binds it (ExactDecimal is an integer on SQLite)
-    processors = tuple((i, p) for i, c in enumerate(order)
-                       if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect)))
+    processors = tuple(
+        (i, p) for i, c in enumerate(order) if (p := table.c[c].type.dialect_impl(dialect).bind_processor(dialect))
+    )
     return compiled.string, order, processors, bool(compiled.positional)
 
 

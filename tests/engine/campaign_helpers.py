@@ -10,9 +10,9 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 
-from mktows.instance import apply_instance, parse_instance
 from mktows.engine import Engine, campaigns, programs
 from mktows.engine.models import CampaignInfo
+from mktows.instance import apply_instance, parse_instance
 from mktows.store.tables import campaign_runs, jobs, outbox, run_leads
 
 
@@ -26,17 +26,23 @@ def campaign(engine: Engine, full_name: str) -> CampaignInfo:
 
 
 def request(
-    engine: Engine, name: str, lead_ids: Sequence[int], *, source: str = "MKTOWS",
+    engine: Engine,
+    name: str,
+    lead_ids: Sequence[int],
+    *,
+    source: str = "MKTOWS",
     tokens: Sequence[tuple[str, str]] = (),
 ) -> int:
     found = campaign(engine, name)
     with engine.db.write() as conn:
-        return campaigns.request_campaign(conn, found, list(lead_ids), source=source, tokens=list(tokens),
-                                          now=engine.now())
+        return campaigns.request_campaign(
+            conn, found, list(lead_ids), source=source, tokens=list(tokens), now=engine.now()
+        )
 
 
-def schedule(engine: Engine, name: str, *, run_at: datetime | None = None,
-             tokens: Sequence[tuple[str, str]] = ()) -> int:
+def schedule(
+    engine: Engine, name: str, *, run_at: datetime | None = None, tokens: Sequence[tuple[str, str]] = ()
+) -> int:
     found = campaign(engine, name)
     with engine.db.write() as conn:
         now = engine.now()
@@ -59,7 +65,8 @@ def messages(engine: Engine, run_id: int | None = None) -> list[Any]:
 def per_step_counts(engine: Engine) -> dict[tuple[int, int, int], int]:
     """Outbox rows per (run, lead, step): every value must be 1."""
     q = select(outbox.c.run_id, outbox.c.lead_id, outbox.c.step_index, func.count()).group_by(
-        outbox.c.run_id, outbox.c.lead_id, outbox.c.step_index)
+        outbox.c.run_id, outbox.c.lead_id, outbox.c.step_index
+    )
     with engine.db.read() as conn:
         return {(r[0], r[1], r[2]): r[3] for r in conn.execute(q)}
 
@@ -72,8 +79,11 @@ def run_row(engine: Engine, run_id: int) -> Any:
 def runs_of(engine: Engine, name: str) -> list[Any]:
     found = campaign(engine, name)
     with engine.db.read() as conn:
-        return list(conn.execute(select(campaign_runs).where(campaign_runs.c.campaign_id == found.id)
-                                 .order_by(campaign_runs.c.id)).all())
+        return list(
+            conn.execute(
+                select(campaign_runs).where(campaign_runs.c.campaign_id == found.id).order_by(campaign_runs.c.id)
+            ).all()
+        )
 
 
 def lead_states(engine: Engine, run_id: int) -> dict[int, tuple[str, int]]:
@@ -85,5 +95,8 @@ def lead_states(engine: Engine, run_id: int) -> dict[int, tuple[str, int]]:
 
 def run_jobs(engine: Engine, run_id: int) -> list[Any]:
     with engine.db.read() as conn:
-        return [r for r in conn.execute(select(jobs).where(jobs.c.kind == campaigns.RUN_JOB).order_by(jobs.c.id))
-                if f'"run_id":{run_id}' in r.payload.replace(" ", "")]
+        return [
+            r
+            for r in conn.execute(select(jobs).where(jobs.c.kind == campaigns.RUN_JOB).order_by(jobs.c.id))
+            if f'"run_id":{run_id}' in r.payload.replace(" ", "")
+        ]

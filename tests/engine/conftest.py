@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from support.pg import backends, migrated_database, migrated_sqlite_file
 
 from mktows.engine import Engine
 from mktows.store.database import Database
 from mktows.store.tables import metadata
-from support.pg import backends, migrated_database, migrated_sqlite_file
 
 # Every table but server_meta (which holds the HMAC secret and the schema version).
 TABLES = ", ".join(t.name for t in metadata.sorted_tables if t.name != "server_meta")

@@ -129,9 +129,12 @@ def populate(engine: Engine) -> PlanData:
     with db.write() as conn:
         list_ids = dict(conn.execute(text("SELECT name, id FROM static_lists")).all())
         field_ids = {
-            (r.object_name, r.name): r.id for r in conn.execute(select(mobject_fields.c.object_name, mobject_fields.c.name, mobject_fields.c.id))
+            (r.object_name, r.name): r.id
+            for r in conn.execute(select(mobject_fields.c.object_name, mobject_fields.c.name, mobject_fields.c.id))
         }
-        type_id = conn.execute(select(custom_object_types.c.id).where(custom_object_types.c.name == "Visit")).scalar_one()
+        type_id = conn.execute(
+            select(custom_object_types.c.id).where(custom_object_types.c.name == "Visit")
+        ).scalar_one()
         lead_rows, value_rows, cookie_rows, activity_rows = [], [], [], []
         for i in range(1, LEADS + 1):
             created = start + step * i
@@ -164,9 +167,16 @@ def populate(engine: Engine) -> PlanData:
                 cookie_rows.append({"cookie": cookie(i), "lead_id": i, "created_at": created})
             activity_rows += [
                 _activity(i, created, NEW_LEAD, "", [("Lead ID", str(i))]),
-                _activity(i, created + timedelta(seconds=1), CHANGE_DATA_VALUE, "First Name",
-                          [("Attribute Name", "First Name"), ("New Value", f"First{i}"), ("Lead ID", str(i))]),
-                _activity(i, created + timedelta(seconds=2), by_code("VisitWebpage"), "/pricing", [("Lead ID", str(i))]),
+                _activity(
+                    i,
+                    created + timedelta(seconds=1),
+                    CHANGE_DATA_VALUE,
+                    "First Name",
+                    [("Attribute Name", "First Name"), ("New Value", f"First{i}"), ("Lead ID", str(i))],
+                ),
+                _activity(
+                    i, created + timedelta(seconds=2), by_code("VisitWebpage"), "/pricing", [("Lead ID", str(i))]
+                ),
             ]
         conn.execute(insert(leads), lead_rows)
         conn.execute(insert(lead_values), value_rows)
@@ -177,13 +187,18 @@ def populate(engine: Engine) -> PlanData:
         ]
         members += [{"list_id": list_ids["Tiny List"], "lead_id": i, "created_at": start} for i in range(1, 21)]
         for n in range(1, BULK_LISTS + 1):  # other lists, so list_members is a large table
-            bulk = conn.execute(insert(static_lists).values(name=f"Bulk {n}", created_at=start)
-                                .returning(static_lists.c.id)).scalar_one()
-            conn.execute(insert(list_members), [{"list_id": bulk, "lead_id": i, "created_at": start}
-                                                for i in range(n, LEADS + 1, 10)])
+            bulk = conn.execute(
+                insert(static_lists).values(name=f"Bulk {n}", created_at=start).returning(static_lists.c.id)
+            ).scalar_one()
+            conn.execute(
+                insert(list_members),
+                [{"list_id": bulk, "lead_id": i, "created_at": start} for i in range(n, LEADS + 1, 10)],
+            )
         conn.execute(insert(list_members), members)
         activity_rows += [
-            _activity(m["lead_id"], now - timedelta(hours=1), ADD_TO_LIST, "Plan List", [("Lead ID", str(m["lead_id"]))])
+            _activity(
+                m["lead_id"], now - timedelta(hours=1), ADD_TO_LIST, "Plan List", [("Lead ID", str(m["lead_id"]))]
+            )
             for m in members
         ]
         conn.execute(insert(activities), activity_rows)
@@ -194,17 +209,36 @@ def populate(engine: Engine) -> PlanData:
         influence = field_ids[("OpportunityPersonRole", "Influence")]
         for o in range(1, OPPORTUNITIES + 1):
             created = start + SPAN / OPPORTUNITIES * o
-            opp_rows.append({"id": o, "name": f"Deal {o}", "stage": "Prospecting", "amount": o * 10,
-                             "company_id": o % 700, "company_key_name": "AccountNumber",
-                             "company_key_value": f"ACC-{o % 700}", "created_at": created, "updated_at": created})
+            opp_rows.append(
+                {
+                    "id": o,
+                    "name": f"Deal {o}",
+                    "stage": "Prospecting",
+                    "amount": o * 10,
+                    "company_id": o % 700,
+                    "company_key_name": "AccountNumber",
+                    "company_key_value": f"ACC-{o % 700}",
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
             opp_values += [
                 {"opportunity_id": o, "field_id": external, "value": f"EXT-{o}"},
                 {"opportunity_id": o, "field_id": region, "value": ("North", "South", "EMEA")[o % 3]},
             ]
             for r in range(ROLES_PER_OPPORTUNITY):
                 role_id = (o - 1) * ROLES_PER_OPPORTUNITY + r + 1
-                role_rows.append({"id": role_id, "opportunity_id": o, "lead_id": (o * 7 + r * 3001) % LEADS + 1,
-                                  "role": "Influencer", "is_primary": r == 0, "created_at": created, "updated_at": created})
+                role_rows.append(
+                    {
+                        "id": role_id,
+                        "opportunity_id": o,
+                        "lead_id": (o * 7 + r * 3001) % LEADS + 1,
+                        "role": "Influencer",
+                        "is_primary": r == 0,
+                        "created_at": created,
+                        "updated_at": created,
+                    }
+                )
                 role_values.append({"role_id": role_id, "field_id": influence, "value": str(r)})
         conn.execute(insert(opportunities), opp_rows)
         conn.execute(insert(opportunity_values), opp_values)
@@ -214,9 +248,17 @@ def populate(engine: Engine) -> PlanData:
         record_rows, key_rows = [], []
         for n in range(1, RECORDS + 1):
             rid = f"r{n % 50}"
-            record_rows.append({"id": n, "type_id": type_id, "lead_id": n, "created_at": start, "updated_at": start,
-                                "key_text": json.dumps([str(n), rid], separators=(",", ":")),
-                                "field_values": json.dumps({"city": f"City {n % 40}"})})
+            record_rows.append(
+                {
+                    "id": n,
+                    "type_id": type_id,
+                    "lead_id": n,
+                    "created_at": start,
+                    "updated_at": start,
+                    "key_text": json.dumps([str(n), rid], separators=(",", ":")),
+                    "field_values": json.dumps({"city": f"City {n % 40}"}),
+                }
+            )
             key_rows += [
                 {"record_id": n, "type_id": type_id, "field": "MKTOID", "value": str(n)},
                 {"record_id": n, "type_id": type_id, "field": "rid", "value": rid},
@@ -225,7 +267,9 @@ def populate(engine: Engine) -> PlanData:
         conn.execute(insert(custom_object_keys), key_rows)
         if not db.is_sqlite:
             for table in ("leads", "opportunities", "opportunity_roles", "custom_object_records"):
-                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
+                conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                )
     if not db.is_sqlite:
         # statistics, and a visibility map so index-only scans cost what they will in production
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -349,8 +393,12 @@ def _pg_scans(plan: list[str], *, unbounded_index_scans: bool) -> list[str]:
             continue
         index = _PG_INDEX_SCAN.search(node)
         filtered = any(p.startswith("Filter") for p in props)
-        if (index and index.group(1) in LARGE_TABLES and (unbounded_index_scans or filtered)
-                and not any(p.startswith("Index Cond") for p in props)):
+        if (
+            index
+            and index.group(1) in LARGE_TABLES
+            and (unbounded_index_scans or filtered)
+            and not any(p.startswith("Index Cond") for p in props)
+        ):
             found.append(f"{node} ({'; '.join(props) or 'no condition'})")
     return found
 
@@ -410,7 +458,9 @@ def problems(db: Database, sent: list[Sent]) -> list[str]:
         if _BOOLEAN_IN.search(s.sql):
             why.append("IN (...) compared to 1, which no index serves")
         if why:
-            out.append(f"{'; '.join(why)}\n  SQL: {s.sql}\n  params: {_short(s.params)}\n  plan:\n    " + "\n    ".join(plan))
+            out.append(
+                f"{'; '.join(why)}\n  SQL: {s.sql}\n  params: {_short(s.params)}\n  plan:\n    " + "\n    ".join(plan)
+            )
     return out
 
 

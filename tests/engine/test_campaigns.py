@@ -107,17 +107,27 @@ def test_request_logs_and_sends_one_personalised_message_per_lead(loaded):
     assert done.status == "done" and done.started_at is not None and done.finished_at is not None
     sent = messages(loaded, run_id)
     assert [(m.lead_id, m.to_addr, m.step_index) for m in sent] == [
-        (ann, "ann@example.com", 0), (bob, "bob@example.com", 0), (anon, "nameless@example.com", 0)]
+        (ann, "ann@example.com", 0),
+        (bob, "bob@example.com", 0),
+        (anon, "nameless@example.com", 0),
+    ]
     first = sent[0]
     assert (first.subject, first.from_name, first.from_addr, first.reply_to) == (
-        "Hello Ann <b>", "Seed Team", "team@example.com", "replies@example.com")
+        "Hello Ann <b>",
+        "Seed Team",
+        "team@example.com",
+        "replies@example.com",
+    )
     assert first.html == "<p>Hi Ann &lt;b&gt;: 10% off (overridden) none</p>"
     assert first.text == "Hi Ann <b>: 10% off (overridden) Seed Campaign Seed Program"
     assert (first.campaign, first.email_name) == ("Seed Program.Seed Campaign", "Welcome")
     assert sent[2].subject == "Hello friend"
     # the override lived for this run only
     with loaded.db.read() as conn:
-        assert programs.find_program(conn, "Seed Program").tokens == [("Offer", "10% off"), ("HoldoutToken", "original")]
+        assert programs.find_program(conn, "Seed Program").tokens == [
+            ("Offer", "10% off"),
+            ("HoldoutToken", "original"),
+        ]
     again = request(loaded, "Seed Program.Seed Campaign", [bob])
     run(loaded, again)
     assert messages(loaded, again)[0].html.startswith("<p>Hi Bob: 10% off (original)")
@@ -126,11 +136,18 @@ def test_request_logs_and_sends_one_personalised_message_per_lead(loaded):
     assert [a.type_name for a in acts] == ["Request Campaign", "Send Email"] * 2
     req, send = acts[0], acts[1]
     assert (req.campaign, req.asset_name) == ("Seed Program.Seed Campaign", "Seed Program.Seed Campaign")
-    assert req.attributes == [("Source", "Web Service API"), ("Campaign ID", str(campaign(loaded, "Seed Program.Seed Campaign").id)),
-                              ("Lead ID", str(bob))]
+    assert req.attributes == [
+        ("Source", "Web Service API"),
+        ("Campaign ID", str(campaign(loaded, "Seed Program.Seed Campaign").id)),
+        ("Lead ID", str(bob)),
+    ]
     assert (send.campaign, send.asset_name) == ("Seed Program.Seed Campaign", "Welcome")
-    assert send.attributes == [("Mailing ID", str(first.email_id)), ("Step ID", "1"), ("Choice Number", "0"),
-                               ("Lead ID", str(bob))]
+    assert send.attributes == [
+        ("Mailing ID", str(first.email_id)),
+        ("Step ID", "1"),
+        ("Choice Number", "0"),
+        ("Lead ID", str(bob)),
+    ]
 
 
 def test_qualification_once_and_every_time(loaded):
@@ -148,7 +165,10 @@ def test_qualification_once_and_every_time(loaded):
     assert len(messages(loaded)) == 3
     with loaded.db.read() as conn:
         history = {r.campaign_id: r.runs for r in conn.execute(select(campaign_leads))}
-    assert history == {campaign(loaded, "Seed Program.Once").id: 1, campaign(loaded, "Seed Program.Seed Campaign").id: 2}
+    assert history == {
+        campaign(loaded, "Seed Program.Once").id: 1,
+        campaign(loaded, "Seed Program.Seed Campaign").id: 2,
+    }
 
 
 def test_schedule_needs_an_active_batch_campaign(loaded):
@@ -182,9 +202,15 @@ def test_per_recipient_tokens_beat_the_call_and_are_consumed_by_the_run(loaded):
     batch = campaign(loaded, "Seed Program.Seed Batch")
     with loaded.db.write() as conn:  # what importToList binds for the campaign's next run
         list_id = programs.program_list_id(conn, "Seed Program", "Import List")
-        conn.execute(insert(lead_tokens).values(
-            campaign_id=batch.id, lead_id=a, list_id=list_id, created_at=loaded.now(),
-            tokens=json.dumps([["my.HoldoutToken", "row value"], ["Offer", "row offer"]])))
+        conn.execute(
+            insert(lead_tokens).values(
+                campaign_id=batch.id,
+                lead_id=a,
+                list_id=list_id,
+                created_at=loaded.now(),
+                tokens=json.dumps([["my.HoldoutToken", "row value"], ["Offer", "row offer"]]),
+            )
+        )
     run_id = schedule(loaded, "Seed Program.Seed Batch", tokens=[("{{my.HoldoutToken}}", "call value")])
     assert run(loaded, run_id) == "done"
     by_lead = {m.lead_id: m.text for m in messages(loaded, run_id)}
@@ -194,7 +220,10 @@ def test_per_recipient_tokens_beat_the_call_and_are_consumed_by_the_run(loaded):
         assert conn.execute(select(lead_tokens)).all() == []
         bound = conn.execute(select(run_leads.c.tokens).where(run_leads.c.lead_id == a)).scalar_one()
         assert json.loads(bound)[0][1] == "row value"
-        assert programs.find_program(conn, "Seed Program").tokens == [("Offer", "10% off"), ("HoldoutToken", "original")]
+        assert programs.find_program(conn, "Seed Program").tokens == [
+            ("Offer", "10% off"),
+            ("HoldoutToken", "original"),
+        ]
     # the next run is back to the call / program values
     rerun = schedule(loaded, "Seed Program.Seed Batch")
     run(loaded, rerun)
@@ -272,9 +301,21 @@ def test_a_lead_whose_message_exists_gets_no_second_one_nor_a_second_send_email(
     ids = [create(loaded, f"e{i}@example.com", FirstName=f"E{i}") for i in range(3)]
     run_id = request(loaded, "Seed Program.Seed Campaign", ids)
     with loaded.db.write() as conn:  # as if an earlier pass had queued lead 1's message
-        queue_email(conn, Message(to_addr="e1@example.com", from_addr="team@example.com", from_name=None,
-                                  reply_to=None, subject="earlier", html="", text="", lead_id=ids[1],
-                                  run_id=run_id, step_index=0))
+        queue_email(
+            conn,
+            Message(
+                to_addr="e1@example.com",
+                from_addr="team@example.com",
+                from_name=None,
+                reply_to=None,
+                subject="earlier",
+                html="",
+                text="",
+                lead_id=ids[1],
+                run_id=run_id,
+                step_index=0,
+            ),
+        )
     assert run(loaded, run_id) == "done"
     sent = {m.lead_id: m.subject for m in messages(loaded, run_id)}
     assert sent == {ids[0]: "Hello E0", ids[1]: "earlier", ids[2]: "Hello E2"}

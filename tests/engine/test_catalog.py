@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from mktows.instance import apply_instance, parse_instance
 from mktows.engine import Engine
 from mktows.engine.models import ChannelInfo, ProgressionStatus, TagTypeInfo
+from mktows.instance import apply_instance, parse_instance
 
 CATALOGUE = """\
 channels:
@@ -32,12 +32,26 @@ def loaded(engine: Engine) -> Engine:
 
 def test_every_channel_by_name_with_statuses_by_status_name(loaded):
     assert loaded.get_channels() == [
-        ChannelInfo("Blog", "program", [ProgressionStatus("Engaged", 20, True), ProgressionStatus("Subscribed", 10, False)]),
-        ChannelInfo("Tradeshow", "event", [ProgressionStatus("Registered", 10, False, check_in="None"),
-                                           ProgressionStatus("Visited Booth", 20, True, check_in="Attended")]),
-        ChannelInfo("webinar", "webinar", [ProgressionStatus("Attended", 40, True, webinar="Attended"),
-                                           ProgressionStatus("Invited", 10, False),
-                                           ProgressionStatus("Registered", 20, False, webinar="Registered")]),
+        ChannelInfo(
+            "Blog", "program", [ProgressionStatus("Engaged", 20, True), ProgressionStatus("Subscribed", 10, False)]
+        ),
+        ChannelInfo(
+            "Tradeshow",
+            "event",
+            [
+                ProgressionStatus("Registered", 10, False, check_in="None"),
+                ProgressionStatus("Visited Booth", 20, True, check_in="Attended"),
+            ],
+        ),
+        ChannelInfo(
+            "webinar",
+            "webinar",
+            [
+                ProgressionStatus("Attended", 40, True, webinar="Attended"),
+                ProgressionStatus("Invited", 10, False),
+                ProgressionStatus("Registered", 20, False, webinar="Registered"),
+            ],
+        ),
     ]
 
 
@@ -59,10 +73,15 @@ def test_tag_filters_keep_listed_types_and_values(loaded):
     # a type alone: all its values; with values: only those, in stored order
     assert loaded.get_tags([("region", [])]) == [TagTypeInfo("Region", ["North", "South", "EMEA"])]
     assert loaded.get_tags([("Region", ["emea", "NORTH", "Mars"]), ("Product Line", [])]) == [
-        TagTypeInfo("Product Line", ["Core", "Cloud"]), TagTypeInfo("Region", ["North", "EMEA"])]
+        TagTypeInfo("Product Line", ["Core", "Cloud"]),
+        TagTypeInfo("Region", ["North", "EMEA"]),
+    ]
     # listed twice: the union; once without values: everything
-    assert loaded.get_tags([("Region", ["South"]), ("Region", ["North"])]) == [TagTypeInfo("Region", ["North", "South"])]
+    assert loaded.get_tags([("Region", ["South"]), ("Region", ["North"])]) == [
+        TagTypeInfo("Region", ["North", "South"])
+    ]
     assert loaded.get_tags([("Region", ["South"]), ("Region", [])]) == [
-        TagTypeInfo("Region", ["North", "South", "EMEA"])]
+        TagTypeInfo("Region", ["North", "South", "EMEA"])
+    ]
     # unknown types, Channel, and types none of whose values exist are left out
     assert loaded.get_tags([("Channel", []), ("Colour", []), ("Audience", ["Managers"])]) == []

@@ -9,10 +9,10 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from mktows.instance import InstanceError, apply_instance, parse_instance
 from mktows.engine import catalog
 from mktows.engine import programs as prog
 from mktows.engine.models import ProgressionStatus
+from mktows.instance import InstanceError, apply_instance, parse_instance
 from mktows.store.tables import (
     api_users,
     campaigns,
@@ -123,14 +123,27 @@ def test_tooling_yaml_loads_as_is_and_reloading_changes_nothing(engine):
     inst = load(engine, TOOLING_YAML)
     assert inst.smtp_url == "smtp://127.0.0.1:2525"
     first = snapshot(engine)
-    assert first == {"api_users": 1, "workspaces": 1, "channels": 1, "tag_types": 0, "programs": 1,
-                     "program_costs": 0, "static_lists": 1, "emails": 1, "campaigns": 2}
+    assert first == {
+        "api_users": 1,
+        "workspaces": 1,
+        "channels": 1,
+        "tag_types": 0,
+        "programs": 1,
+        "program_costs": 0,
+        "static_lists": 1,
+        "emails": 1,
+        "campaigns": 2,
+    }
     load(engine, TOOLING_YAML)
     assert snapshot(engine) == first
     with engine.db.read() as conn:
         program = prog.find_program(conn, "seed PROGRAM")
         assert (program.name, program.channel, program.workspace, program.type) == (
-            "Seed Program", "Webinar", "Default", "Marketing Program")
+            "Seed Program",
+            "Webinar",
+            "Default",
+            "Marketing Program",
+        )
         assert program.tokens == [("Offer", "10% off"), ("HoldoutToken", "original")]
         trigger = prog.find_campaign(conn, "Seed Program", "seed campaign")
         assert (trigger.kind, trigger.sources, trigger.flow) == ("trigger", ["MKTOWS"], [{"send_email": "Welcome"}])
@@ -138,7 +151,10 @@ def test_tooling_yaml_loads_as_is_and_reloading_changes_nothing(engine):
         assert (batch.kind, batch.smart_list) == ("batch", [{"member_of_list": "Seed Program.Seed List"}])
         email = prog.find_email(conn, program.id, "welcome")
         assert (email.from_name, email.from_email, email.subject) == (
-            "Seed Team", "team@example.com", "Hello {{lead.First Name:default=friend}}")
+            "Seed Team",
+            "team@example.com",
+            "Hello {{lead.First Name:default=friend}}",
+        )
         assert [s.name for s in catalog.channel_statuses(conn, "webinar")] == ["Invited", "Registered", "Attended"]
         assert prog.program_list_id(conn, "SEED PROGRAM", "seed list") > 0
 
@@ -153,8 +169,9 @@ def test_full_example_stores_canonical_references(engine):
         assert program.description == "The seed"
         row = conn.execute(select(programs.c.folder).where(programs.c.id == program.id)).scalar_one()
         assert row == "Webinars/2026"
-        costs = conn.execute(select(program_costs.c.month, program_costs.c.amount, program_costs.c.note)
-                             .order_by(program_costs.c.month)).all()
+        costs = conn.execute(
+            select(program_costs.c.month, program_costs.c.amount, program_costs.c.note).order_by(program_costs.c.month)
+        ).all()
         assert [tuple(c) for c in costs] == [("2026-01-01", "3000", "venue"), ("2026-02-01", "12.5", None)]
         assert conn.execute(select(workspaces.c.description).where(workspaces.c.name == "EMEA")).scalar() == "Europe"
         content = catalog.channel_statuses(conn, "Content")
@@ -197,8 +214,10 @@ def test_full_example_stores_canonical_references(engine):
         assert batch.flow == [{"send_email": "Reminder"}, {"request_campaign": "Seed Program.Seed Campaign"}]
         top = prog.find_campaign(conn, None, "global trigger")
         assert (top.program_id, top.full_name, top.sources) == (None, "Global Trigger", ["SALES", "MKTOWS"])
-        assert top.flow == [{"send_email": "Seed Program.Welcome"},
-                            {"change_program_status": {"status": "Registered", "program": "Seed Program"}}]
+        assert top.flow == [
+            {"send_email": "Seed Program.Welcome"},
+            {"change_program_status": {"status": "Registered", "program": "Seed Program"}},
+        ]
 
 
 def test_reload_updates_in_place_merges_and_never_deletes(engine):
@@ -208,7 +227,7 @@ def test_reload_updates_in_place_merges_and_never_deletes(engine):
         FULL_YAML.replace("name: Seed Program", "name: SEED program")
         .replace('"{{my.Offer}}": "10% off"', '"{{my.Offer}}": "20% off", my.Extra: new')
         .replace("subject: Soon", "subject: Later")
-        .replace("[{month: \"2026-01\", amount: 3000, note: venue}, ", "[{month: \"2026-01\", amount: 3100}, ")
+        .replace('[{month: "2026-01", amount: 3000, note: venue}, ', '[{month: "2026-01", amount: 3100}, ')
         .replace("values: [North, South]", "values: [East]")
         .replace("tags: {region: north}", "tags: {region: east}")
     )
@@ -222,11 +241,13 @@ def test_reload_updates_in_place_merges_and_never_deletes(engine):
         assert program.tags == [("Region", "East")]
         assert prog.find_email(conn, program.id, "reminder").subject == "Later"
         assert json.loads(conn.execute(select(tag_types.c.tag_values)).scalar_one()) == ["North", "South", "East"]
-        assert conn.execute(select(program_costs.c.amount, program_costs.c.note)
-                            .where(program_costs.c.month == "2026-01-01")).one() == ("3100", None)
+        assert conn.execute(
+            select(program_costs.c.amount, program_costs.c.note).where(program_costs.c.month == "2026-01-01")
+        ).one() == ("3100", None)
         # lists follow the program's new spelling
         assert {r.program_name for r in conn.execute(select(static_lists.c.program_name)) if r.program_name} == {
-            "SEED program"}
+            "SEED program"
+        }
         assert prog.program_list_id(conn, "Seed Program", "VIP") > 0
     # a file that names only some objects deletes nothing
     load(engine, "channels:\n  - {name: Other, statuses: [A]}\n")
@@ -235,7 +256,9 @@ def test_reload_updates_in_place_merges_and_never_deletes(engine):
 
 def test_a_file_may_refer_to_what_an_earlier_file_loaded(engine):
     load(engine, TOOLING_YAML)
-    load(engine, """\
+    load(
+        engine,
+        """\
 programs:
   - name: Second
     channel: Webinar
@@ -244,7 +267,8 @@ programs:
         smart_list: [{member_of_list: Seed Program.Seed List}]
         flow: [{send_email: Seed Program.Welcome}, {request_campaign: Seed Program.Seed Campaign},
                {change_program_status: {status: Attended, program: Seed Program}}]
-""")
+""",
+    )
     with engine.db.read() as conn:
         follow = prog.find_campaign(conn, "Second", "Follow Up")
         assert follow.flow[0] == {"send_email": "Seed Program.Welcome"}
@@ -254,43 +278,82 @@ programs:
 
 BROKEN = [
     ("programs:\n  - {name: P, channel: Podcast}\n", "programs[0].channel", "unknown channel 'Podcast'"),
-    ("tag_types: [{name: Region, values: [North]}]\nprograms:\n  - {name: P, tags: {Region: West}}\n",
-     "programs[0].tags.Region", "not a value of tag type"),
+    (
+        "tag_types: [{name: Region, values: [North]}]\nprograms:\n  - {name: P, tags: {Region: West}}\n",
+        "programs[0].tags.Region",
+        "not a value of tag type",
+    ),
     ("programs:\n  - {name: P, tags: {Colour: Red}}\n", "programs[0].tags.Colour", "unknown tag type"),
     ("programs:\n  - {name: P, workspace: Mars}\n", "programs[0].workspace", "unknown workspace"),
     ("lists: [{name: L, program: Nowhere}]\n", "lists[0].program", "unknown program 'Nowhere'"),
-    ("programs:\n  - name: P\n    campaigns:\n      - {name: C, smart_list: [{member_of_list: Ghost}]}\n",
-     "programs[0].campaigns[0].smart_list[0].member_of_list", "Ghost"),
-    ("programs:\n  - name: P\n    campaigns:\n      - {name: C, smart_list: [{field: Shoe Size, op: is, value: 9}]}\n",
-     "programs[0].campaigns[0].smart_list[0].field", "unknown lead field 'Shoe Size'"),
-    ("programs:\n  - name: P\n    campaigns:\n      - {name: C, smart_list: [{field: LeadScore, op: at_least, value: lots}]}\n",
-     "programs[0].campaigns[0].smart_list[0].value", "not a number"),
-    ("programs:\n  - name: P\n    campaigns:\n"
-     "      - {name: C, trigger: {campaign_is_requested: [web_service_api]}, flow: [{send_email: Welcome}]}\n",
-     "programs[0].campaigns[0].flow[0].send_email", "unknown email 'Welcome'"),
-    ("programs:\n  - name: P\n    campaigns:\n      - name: C\n        trigger: {campaign_is_requested: mktows}\n"
-     "        flow: [{change_data_value: {field: InferredCompany, value: x}}]\n",
-     "programs[0].campaigns[0].flow[0].change_data_value.field", "read-only"),
-    ("programs:\n  - name: P\n    campaigns:\n      - name: C\n        trigger: {campaign_is_requested: mktows}\n"
-     "        flow: [{change_data_value: {field: DateOfBirth, value: someday}}]\n",
-     "programs[0].campaigns[0].flow[0].change_data_value.value", "Invalid date"),
-    ("programs:\n  - name: P\n    campaigns:\n      - name: C\n        trigger: {campaign_is_requested: mktows}\n"
-     "        flow: [{change_score: {field: FirstName, change: 1}}]\n",
-     "programs[0].campaigns[0].flow[0].change_score.field", "not an integer or score"),
-    ("channels: [{name: W, statuses: [Invited]}]\nprograms:\n  - name: P\n    channel: W\n    campaigns:\n"
-     "      - name: C\n        trigger: {campaign_is_requested: mktows}\n        flow: [{change_program_status: Won}]\n",
-     "programs[0].campaigns[0].flow[0].change_program_status.status", "not a status of channel"),
-    ("programs:\n  - name: P\n    campaigns:\n      - name: C\n        trigger: {campaign_is_requested: mktows}\n"
-     "        flow: [{change_program_status: Invited}]\n",
-     "programs[0].campaigns[0].flow[0].change_program_status", "has no channel"),
-    ("programs:\n  - name: P\n    campaigns:\n      - name: C\n        trigger: {campaign_is_requested: mktows}\n"
-     "        flow: [{request_campaign: B}]\n      - {name: B, smart_list: [{field: Email, op: is_empty}]}\n",
-     "programs[0].campaigns[0].flow[0].request_campaign", "batch campaign"),
-    ("campaigns:\n  - name: C\n    trigger: {campaign_is_requested: mktows}\n    flow: [{remove_from_flow: [Nope.X]}]\n",
-     "campaigns[0].flow[0].remove_from_flow[0]", "unknown campaign"),
-    ("programs:\n  - {name: A, lists: [Same]}\n  - {name: B, lists: [Same]}\n"
-     "campaigns:\n  - {name: C, smart_list: [{member_of_list: Same}]}\n",
-     "campaigns[0].smart_list[0].member_of_list", "ambiguous"),
+    (
+        "programs:\n  - name: P\n    campaigns:\n      - {name: C, smart_list: [{member_of_list: Ghost}]}\n",
+        "programs[0].campaigns[0].smart_list[0].member_of_list",
+        "Ghost",
+    ),
+    (
+        "programs:\n  - name: P\n    campaigns:\n      - {name: C, smart_list: [{field: Shoe Size, op: is, value: 9}]}\n",
+        "programs[0].campaigns[0].smart_list[0].field",
+        "unknown lead field 'Shoe Size'",
+    ),
+    (
+        "programs:\n  - name: P\n    campaigns:\n      - {name: C, smart_list: [{field: LeadScore, op: at_least, value: lots}]}\n",
+        "programs[0].campaigns[0].smart_list[0].value",
+        "not a number",
+    ),
+    (
+        "programs:\n  - name: P\n    campaigns:\n"
+        "      - {name: C, trigger: {campaign_is_requested: [web_service_api]}, flow: [{send_email: Welcome}]}\n",
+        "programs[0].campaigns[0].flow[0].send_email",
+        "unknown email 'Welcome'",
+    ),
+    (
+        "programs:\n  - name: P\n    campaigns:\n      - name: C\n        trigger: {campaign_is_requested: mktows}\n"
+        "        flow: [{change_data_value: {field: InferredCompany, value: x}}]\n",
+        "programs[0].campaigns[0].flow[0].change_data_value.field",
+        "read-only",
+    ),
+    (
+        "programs:\n  - name: P\n    campaigns:\n      - name: C\n        trigger: {campaign_is_requested: mktows}\n"
+        "        flow: [{change_data_value: {field: DateOfBirth, value: someday}}]\n",
+        "programs[0].campaigns[0].flow[0].change_data_value.value",
+        "Invalid date",
+    ),
+    (
+        "programs:\n  - name: P\n    campaigns:\n      - name: C\n        trigger: {campaign_is_requested: mktows}\n"
+        "        flow: [{change_score: {field: FirstName, change: 1}}]\n",
+        "programs[0].campaigns[0].flow[0].change_score.field",
+        "not an integer or score",
+    ),
+    (
+        "channels: [{name: W, statuses: [Invited]}]\nprograms:\n  - name: P\n    channel: W\n    campaigns:\n"
+        "      - name: C\n        trigger: {campaign_is_requested: mktows}\n        flow: [{change_program_status: Won}]\n",
+        "programs[0].campaigns[0].flow[0].change_program_status.status",
+        "not a status of channel",
+    ),
+    (
+        "programs:\n  - name: P\n    campaigns:\n      - name: C\n        trigger: {campaign_is_requested: mktows}\n"
+        "        flow: [{change_program_status: Invited}]\n",
+        "programs[0].campaigns[0].flow[0].change_program_status",
+        "has no channel",
+    ),
+    (
+        "programs:\n  - name: P\n    campaigns:\n      - name: C\n        trigger: {campaign_is_requested: mktows}\n"
+        "        flow: [{request_campaign: B}]\n      - {name: B, smart_list: [{field: Email, op: is_empty}]}\n",
+        "programs[0].campaigns[0].flow[0].request_campaign",
+        "batch campaign",
+    ),
+    (
+        "campaigns:\n  - name: C\n    trigger: {campaign_is_requested: mktows}\n    flow: [{remove_from_flow: [Nope.X]}]\n",
+        "campaigns[0].flow[0].remove_from_flow[0]",
+        "unknown campaign",
+    ),
+    (
+        "programs:\n  - {name: A, lists: [Same]}\n  - {name: B, lists: [Same]}\n"
+        "campaigns:\n  - {name: C, smart_list: [{member_of_list: Same}]}\n",
+        "campaigns[0].smart_list[0].member_of_list",
+        "ambiguous",
+    ),
 ]
 
 
@@ -318,9 +381,11 @@ programs:
 
 def tag_rows(engine) -> list[tuple[str, str, str]]:
     with engine.db.read() as conn:
-        rows = conn.execute(select(programs.c.name, program_tags.c.tag_type, program_tags.c.tag_value)
-                            .join(programs, programs.c.id == program_tags.c.program_id)
-                            .order_by(programs.c.name, program_tags.c.tag_type))
+        rows = conn.execute(
+            select(programs.c.name, program_tags.c.tag_type, program_tags.c.tag_value)
+            .join(programs, programs.c.id == program_tags.c.program_id)
+            .order_by(programs.c.name, program_tags.c.tag_type)
+        )
         return [tuple(r) for r in rows]
 
 
@@ -340,8 +405,12 @@ def test_program_tags_are_rows_that_merge_by_type_and_clones_copy(engine):
         source = prog.find_program(conn, "Tagged")
         clone = prog.clone_program(conn, source, "Tagged Copy", engine.now())
     assert clone.tags == source.tags
-    assert tag_rows(engine) == [("Tagged", "Product Line", "Cloud"), ("Tagged", "REGION", "North"),
-                                ("Tagged Copy", "Product Line", "Cloud"), ("Tagged Copy", "REGION", "North")]
+    assert tag_rows(engine) == [
+        ("Tagged", "Product Line", "Cloud"),
+        ("Tagged", "REGION", "North"),
+        ("Tagged Copy", "Product Line", "Cloud"),
+        ("Tagged Copy", "REGION", "North"),
+    ]
     # tags go with their program
     with engine.db.write() as conn:
         conn.execute(programs.delete().where(programs.c.name == "Tagged Copy"))
@@ -349,42 +418,60 @@ def test_program_tags_are_rows_that_merge_by_type_and_clones_copy(engine):
 
 
 def test_archived_crm_id_and_event_dates_are_stored_and_clones_start_live(engine):
-    load(engine, """\
+    load(
+        engine,
+        """\
 programs:
   - {name: Show, type: marketing event, archived: true, crm_id: 701-X, start_date: 2026-05-04,
      end_date: "2026-05-06 18:00"}
   - {name: Plain}
-""")
+""",
+    )
     with engine.db.read() as conn:
         show = conn.execute(select(programs).where(programs.c.name == "Show")).one()
         plain = conn.execute(select(programs).where(programs.c.name == "Plain")).one()
     assert (show.archived, show.crm_id) == (True, "701-X")
     assert (show.starts_at.isoformat(), show.ends_at.isoformat()) == (
-        "2026-05-04T00:00:00+00:00", "2026-05-06T18:00:00+00:00")
+        "2026-05-04T00:00:00+00:00",
+        "2026-05-06T18:00:00+00:00",
+    )
     assert (plain.archived, plain.crm_id, plain.starts_at) == (False, None, None)
     # a reload that leaves the keys out keeps them; one that gives them changes them
     load(engine, "programs:\n  - {name: Show}\n")
     load(engine, "programs:\n  - {name: Plain, archived: true}\n")
     with engine.db.read() as conn:
-        assert conn.execute(select(programs.c.name, programs.c.archived, programs.c.crm_id)
-                            .order_by(programs.c.name)).all() == [("Plain", True, None), ("Show", True, "701-X")]
+        assert conn.execute(
+            select(programs.c.name, programs.c.archived, programs.c.crm_id).order_by(programs.c.name)
+        ).all() == [("Plain", True, None), ("Show", True, "701-X")]
     with engine.db.write() as conn:
         clone = prog.clone_program(conn, prog.find_program(conn, "Show"), "Show Copy", engine.now())
         copy = conn.execute(select(programs).where(programs.c.id == clone.id)).one()
     assert (copy.archived, copy.crm_id, copy.starts_at) == (False, None, show.starts_at)
 
 
-@pytest.mark.parametrize(("text", "where", "what"), [
-    ("programs:\n  - {name: P, start_date: 2026-01-01}\n", "programs[0].start_date", "only event programs"),
-    ("programs:\n  - {name: P, type: Marketing Program, end_date: 2026-01-01}\n", "programs[0].end_date",
-     "only event programs"),
-    ("programs:\n  - {name: P, type: Marketing Event, start_date: soon}\n", "programs[0].start_date",
-     "expected YYYY-MM-DD"),
-    ("programs:\n  - {name: P, type: Marketing Event, start_date: 2026-01-02, end_date: 2026-01-01}\n",
-     "programs[0].end_date", "before start_date"),
-    ("programs:\n  - {name: P, archived: maybe}\n", "programs[0].archived", "true or false"),
-    ("programs:\n  - {name: P, crm_id: ''}\n", "programs[0].crm_id", "non-empty"),
-])
+@pytest.mark.parametrize(
+    ("text", "where", "what"),
+    [
+        ("programs:\n  - {name: P, start_date: 2026-01-01}\n", "programs[0].start_date", "only event programs"),
+        (
+            "programs:\n  - {name: P, type: Marketing Program, end_date: 2026-01-01}\n",
+            "programs[0].end_date",
+            "only event programs",
+        ),
+        (
+            "programs:\n  - {name: P, type: Marketing Event, start_date: soon}\n",
+            "programs[0].start_date",
+            "expected YYYY-MM-DD",
+        ),
+        (
+            "programs:\n  - {name: P, type: Marketing Event, start_date: 2026-01-02, end_date: 2026-01-01}\n",
+            "programs[0].end_date",
+            "before start_date",
+        ),
+        ("programs:\n  - {name: P, archived: maybe}\n", "programs[0].archived", "true or false"),
+        ("programs:\n  - {name: P, crm_id: ''}\n", "programs[0].crm_id", "non-empty"),
+    ],
+)
 def test_bad_program_keys_name_the_path(engine, text, where, what):
     with pytest.raises(InstanceError) as err:
         load(engine, text, "bad.yaml")

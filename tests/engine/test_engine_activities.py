@@ -147,7 +147,9 @@ def test_lead_changes_selectors(engine, clock):
     engine.sync_lead(LeadInput(id=a, attributes=[("City", "Late")]), return_lead=False)
     windowed = engine.lead_changes(StreamPosition(), selector=UpdatedAtSelector(oldest=mark))
     assert [x.asset_name for x in windowed.activities] == ["City"]
-    early = engine.lead_changes(StreamPosition(), selector=UpdatedAtSelector(oldest=start, latest=mark - timedelta(minutes=1)))
+    early = engine.lead_changes(
+        StreamPosition(), selector=UpdatedAtSelector(oldest=start, latest=mark - timedelta(minutes=1))
+    )
     assert len(early.activities) == 4
 
 

@@ -11,7 +11,9 @@ from mktows.engine.models import LeadInput
 
 def test_parallel_syncs_all_apply(engine):
     def work(n: int) -> list[str]:
-        out = engine.sync_leads([LeadInput(email=f"w{n}-{i}@example.com", attributes=[("City", str(n))]) for i in range(20)])
+        out = engine.sync_leads(
+            [LeadInput(email=f"w{n}-{i}@example.com", attributes=[("City", str(n))]) for i in range(20)]
+        )
         return [o.status for o in out]
 
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import inspect
 
 from mktows.config import Settings
-from mktows.instance import InstanceError, apply_instance, load_instance
 from mktows.engine import Engine
+from mktows.instance import InstanceError, apply_instance, load_instance
 from mktows.store.database import Database
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,9 +40,18 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 def test_settings_defaults_env_and_flags():
     s = Settings.from_env({})
     assert (s.db_url, s.host, s.port, s.max_window_days, s.limits_enabled) == (
-        "sqlite:///./mktows-data/mktows.db", "127.0.0.1", 8080, 30, True,
+        "sqlite:///./mktows-data/mktows.db",
+        "127.0.0.1",
+        8080,
+        30,
+        True,
     )
-    env = {"MKTOWS_DB": "postgresql://x/y", "MKTOWS_PORT": "9001", "MKTOWS_LIMITS_ENABLED": "0", "MKTOWS_DAILY_QUOTA": "5"}
+    env = {
+        "MKTOWS_DB": "postgresql://x/y",
+        "MKTOWS_PORT": "9001",
+        "MKTOWS_LIMITS_ENABLED": "0",
+        "MKTOWS_DAILY_QUOTA": "5",
+    }
     s = Settings.from_env(env, port=9100, host=None)
     assert (s.db_url, s.port, s.limits_enabled, s.daily_quota) == ("postgresql://x/y", 9100, False, 5)
     with pytest.raises(ValueError, match="MKTOWS_PORT"):
@@ -73,8 +82,11 @@ MARKETING_ERRORS = [
     ("channels:\n  - {name: W, statuses: []}\n", "channels[0].statuses", "at least one"),
     ("channels:\n  - {name: W, type: radio, statuses: [A]}\n", "channels[0].type", "unknown value 'radio'"),
     ("channels:\n  - {name: W, statuses: [A, {name: B, step: -1}]}\n", "channels[0].statuses[1].step", "whole number"),
-    ("channels:\n  - {name: W, statuses: [{name: A, success: maybe}]}\n", "channels[0].statuses[0].success",
-     "true or false"),
+    (
+        "channels:\n  - {name: W, statuses: [{name: A, success: maybe}]}\n",
+        "channels[0].statuses[0].success",
+        "true or false",
+    ),
     ("tag_types:\n  - {name: Channel, values: [X]}\n", "tag_types[0].name", "reserved"),
     ("tag_types:\n  - {name: R, values: [N, n]}\n", "tag_types[0].values[1]", "duplicate tag value"),
     ("programs:\n  - {name: P}\n  - {name: p}\n", "programs[1].name", "duplicate program 'p'"),
@@ -84,53 +96,102 @@ MARKETING_ERRORS = [
     (P + "    costs: [{month: 2026-13, amount: 1}]\n", "programs[0].costs[0].month", "expected YYYY-MM"),
     (P + "    costs: [{month: January, amount: 1}]\n", "programs[0].costs[0].month", "expected YYYY-MM"),
     (P + "    costs: [{month: '2026-01', amount: lots}]\n", "programs[0].costs[0].amount", "expected a number"),
-    (P + "    costs: [{month: '2026-01', amount: 1}, {month: '2026-01', amount: 2}]\n", "programs[0].costs[1].month",
-     "duplicate cost month"),
+    (
+        P + "    costs: [{month: '2026-01', amount: 1}, {month: '2026-01', amount: 2}]\n",
+        "programs[0].costs[1].month",
+        "duplicate cost month",
+    ),
     (P + "    tokens: {my.Offer: a, '{{my.offer}}': b}\n", "programs[0].tokens.{{my.offer}}", "duplicate token"),
     (P + "    tokens: [Offer]\n", "programs[0].tokens", "expected a mapping"),
     (P + "    lists: [L, l]\n", "programs[0].lists[1]", "duplicate list"),
     (E + "{name: W, subject: S, text: T}\n", "programs[0].emails[0].from", "is required"),
     (E + "{name: W, from: nobody, subject: S, text: T}\n", "programs[0].emails[0].from", "not an email address"),
-    (E + "{name: W, from: {name: N, email: x@}, subject: S, text: T}\n", "programs[0].emails[0].from.email",
-     "not an email address"),
-    (E + "{name: W, from: a@b.c, reply_to: nope, subject: S, text: T}\n", "programs[0].emails[0].reply_to",
-     "not an email address"),
+    (
+        E + "{name: W, from: {name: N, email: x@}, subject: S, text: T}\n",
+        "programs[0].emails[0].from.email",
+        "not an email address",
+    ),
+    (
+        E + "{name: W, from: a@b.c, reply_to: nope, subject: S, text: T}\n",
+        "programs[0].emails[0].reply_to",
+        "not an email address",
+    ),
     (E + "{name: W, from: a@b.c, subject: S}\n", "programs[0].emails[0]", "html or a text body"),
     (E + "{name: W, from: a@b.c, subject: S, html: [x]}\n", "programs[0].emails[0].html", "expected text"),
     (P + "    campaigns:\n      - {name: C}\n", "programs[0].campaigns[0]", "needs a trigger"),
-    (P + "    campaigns:\n      - {name: C, trigger: {on_visit: x}}\n", "programs[0].campaigns[0].trigger.on_visit",
-     "unknown key"),
-    (P + "    campaigns:\n      - {name: C, trigger: {campaign_is_requested: [flow_action]}}\n",
-     "programs[0].campaigns[0].trigger.campaign_is_requested[0]", "expected one of: web_service_api, sales_insight"),
-    (P + "    campaigns:\n      - {name: C, smart_list: [{member_of: L}]}\n", "programs[0].campaigns[0].smart_list[0]",
-     "expected {member_of_list"),
-    (P + "    campaigns:\n      - {name: C, smart_list: [{field: F, op: like, value: x}]}\n",
-     "programs[0].campaigns[0].smart_list[0].op", "unknown value 'like'"),
-    (P + "    campaigns:\n      - {name: C, smart_list: [{field: F, op: is_empty, value: x}]}\n",
-     "programs[0].campaigns[0].smart_list[0].value", "takes no value"),
-    (P + "    campaigns:\n      - {name: C, smart_list: [{field: F, op: contains}]}\n",
-     "programs[0].campaigns[0].smart_list[0].value", "is required for contains"),
-    (P + "    campaigns:\n      - {name: C, smart_list: [{field: F, op: contains, value: [a, b]}]}\n",
-     "programs[0].campaigns[0].smart_list[0].value", "is / is_not only"),
+    (
+        P + "    campaigns:\n      - {name: C, trigger: {on_visit: x}}\n",
+        "programs[0].campaigns[0].trigger.on_visit",
+        "unknown key",
+    ),
+    (
+        P + "    campaigns:\n      - {name: C, trigger: {campaign_is_requested: [flow_action]}}\n",
+        "programs[0].campaigns[0].trigger.campaign_is_requested[0]",
+        "expected one of: web_service_api, sales_insight",
+    ),
+    (
+        P + "    campaigns:\n      - {name: C, smart_list: [{member_of: L}]}\n",
+        "programs[0].campaigns[0].smart_list[0]",
+        "expected {member_of_list",
+    ),
+    (
+        P + "    campaigns:\n      - {name: C, smart_list: [{field: F, op: like, value: x}]}\n",
+        "programs[0].campaigns[0].smart_list[0].op",
+        "unknown value 'like'",
+    ),
+    (
+        P + "    campaigns:\n      - {name: C, smart_list: [{field: F, op: is_empty, value: x}]}\n",
+        "programs[0].campaigns[0].smart_list[0].value",
+        "takes no value",
+    ),
+    (
+        P + "    campaigns:\n      - {name: C, smart_list: [{field: F, op: contains}]}\n",
+        "programs[0].campaigns[0].smart_list[0].value",
+        "is required for contains",
+    ),
+    (
+        P + "    campaigns:\n      - {name: C, smart_list: [{field: F, op: contains, value: [a, b]}]}\n",
+        "programs[0].campaigns[0].smart_list[0].value",
+        "is / is_not only",
+    ),
     (C + "        filter_logic: most\n", "programs[0].campaigns[0].filter_logic", "unknown value 'most'"),
     (C + "        qualification: twice\n", "programs[0].campaigns[0].qualification", "unknown value 'twice'"),
     (C + "        active: sometimes\n", "programs[0].campaigns[0].active", "true or false"),
-    (C + "        flow: [{launch_rocket: now}]\n", "programs[0].campaigns[0].flow[0].launch_rocket", "unknown flow step"),
+    (
+        C + "        flow: [{launch_rocket: now}]\n",
+        "programs[0].campaigns[0].flow[0].launch_rocket",
+        "unknown flow step",
+    ),
     (C + "        flow: [send_email]\n", "programs[0].campaigns[0].flow[0]", "expected one step"),
     (C + "        flow: [{send_email: W, wait: {days: 1}}]\n", "programs[0].campaigns[0].flow[0]", "expected one step"),
-    (C + "        flow: [{change_data_value: {value: x}}]\n", "programs[0].campaigns[0].flow[0].change_data_value.field",
-     "is required"),
-    (C + "        flow: [{change_score: {change: lots}}]\n", "programs[0].campaigns[0].flow[0].change_score.change",
-     "expected +N, -N or =N"),
-    (C + "        flow: [{interesting_moment: {type: Phone, description: d}}]\n",
-     "programs[0].campaigns[0].flow[0].interesting_moment.type", "unknown value 'Phone'"),
+    (
+        C + "        flow: [{change_data_value: {value: x}}]\n",
+        "programs[0].campaigns[0].flow[0].change_data_value.field",
+        "is required",
+    ),
+    (
+        C + "        flow: [{change_score: {change: lots}}]\n",
+        "programs[0].campaigns[0].flow[0].change_score.change",
+        "expected +N, -N or =N",
+    ),
+    (
+        C + "        flow: [{interesting_moment: {type: Phone, description: d}}]\n",
+        "programs[0].campaigns[0].flow[0].interesting_moment.type",
+        "unknown value 'Phone'",
+    ),
     (C + "        flow: [{wait: {weeks: 1}}]\n", "programs[0].campaigns[0].flow[0].wait.weeks", "unknown key"),
     (C + "        flow: [{wait: {minutes: 0}}]\n", "programs[0].campaigns[0].flow[0].wait", "at least one second"),
     (C + "        flow: [{wait: {minutes: 1.5}}]\n", "programs[0].campaigns[0].flow[0].wait.minutes", "whole number"),
-    (C + "        flow: [{change_program_status: {program: P}}]\n",
-     "programs[0].campaigns[0].flow[0].change_program_status.status", "is required"),
-    (C + "      - {name: c, trigger: {campaign_is_requested: sales_insight}}\n", "programs[0].campaigns[1].name",
-     "duplicate campaign"),
+    (
+        C + "        flow: [{change_program_status: {program: P}}]\n",
+        "programs[0].campaigns[0].flow[0].change_program_status.status",
+        "is required",
+    ),
+    (
+        C + "      - {name: c, trigger: {campaign_is_requested: sales_insight}}\n",
+        "programs[0].campaigns[1].name",
+        "duplicate campaign",
+    ),
     ("smtp_url: http://mail.example.com\n", "smtp_url", "must start with smtp:// or smtps://"),
     ("smtp_url: smtp://\n", "smtp_url", "has no host"),
     ("smtp_url: smtp://host:99999\n", "smtp_url", "has a bad port"),
@@ -182,7 +243,12 @@ def test_cli_migrate_users_fields_lists(tmp_path):
     engine = Engine(db)
     assert engine.api_user("bob").encryption_key == key
     assert engine.api_user("alice").encryption_key == "alice-key-123"
-    assert run_cli("fields", "add", "Fav_Color", "--display-name", "Favourite colour", "--type", "string", "--db", url).returncode == 0
+    assert (
+        run_cli(
+            "fields", "add", "Fav_Color", "--display-name", "Favourite colour", "--type", "string", "--db", url
+        ).returncode
+        == 0
+    )
     bad = run_cli("fields", "add", "Shoe", "--type", "colour", "--db", url)
     assert bad.returncode != 0 and "colour" in bad.stderr
     assert run_cli("lists", "add", "VIPs", "--db", url).returncode == 0
@@ -255,7 +321,8 @@ def test_cli_load_applies_idempotently_and_refuses_broken_files(tmp_path):
         from mktows.engine import programs
 
         assert [c.full_name for c in programs.campaigns_for_source(conn, "MKTOWS", None, False)] == [
-            "Seed Program.Seed Campaign"]
+            "Seed Program.Seed Campaign"
+        ]
     # shape errors are found before the database is touched; reference errors roll back
     shape = tmp_path / "shape.yaml"
     shape.write_text("programs:\n  - {name: X, costs: [{month: soon, amount: 1}]}\n")

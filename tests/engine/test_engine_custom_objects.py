@@ -9,12 +9,12 @@ import pytest
 import yaml
 from engine_helpers import all_activities, changes, create
 from sqlalchemy import delete, func, select
+from support.server import INSTANCE
 
-from mktows.instance import InstanceError, apply_instance, parse_instance
 from mktows.engine.models import CustomRecord, LeadInput
 from mktows.errors import BadParameter, BadStreamPosition
+from mktows.instance import InstanceError, apply_instance, parse_instance
 from mktows.store.tables import activities, custom_object_keys, custom_object_records, leads
-from support.server import INSTANCE
 
 ROADSHOW = INSTANCE["custom_objects"][0]  # the shared test server declares it too
 # built with the newer UI: the link field is not a dedupe field
@@ -65,22 +65,38 @@ def _row_counts(engine) -> tuple[int, int, int]:
 @pytest.mark.parametrize(
     "change, problem",
     [
-        (lambda d: d.update(custom_objects=[ROADSHOW, {**VISIT, "name": "ROADSHOW"}]),
-         "custom_objects[1].name: duplicate custom object 'ROADSHOW'"),
-        (lambda d: d["custom_objects"][0]["fields"].append({"name": "City", "type": "string"}),
-         "custom_objects[0].fields[5].name: duplicate field 'City'"),
-        (lambda d: d["custom_objects"][0]["fields"][2].update(type="colour"),
-         "custom_objects[0].fields[2].type: unknown type 'colour'"),
-        (lambda d: [f.update(dedupe=False) for f in d["custom_objects"][0]["fields"]],
-         "custom_objects[0].fields: at least one field needs dedupe: true"),
-        (lambda d: d["custom_objects"][0]["fields"][1].update(link="Email"),
-         "custom_objects[0].fields[1].link: only one field may link to a lead (MKTOID already does)"),
-        (lambda d: d["custom_objects"][0]["fields"].extend({"name": f"f{i}", "type": "string"} for i in range(46)),
-         "custom_objects[0].fields: a custom object has at most 50 fields, got 51"),
-        (lambda d: d["custom_objects"][0].update(name="Road Show"),
-         "custom_objects[0].name: custom object API names cannot contain spaces"),
-        (lambda d: d["custom_objects"][0]["fields"][0].update(dedupe="yes"),
-         "custom_objects[0].fields[0].dedupe: expected true or false"),
+        (
+            lambda d: d.update(custom_objects=[ROADSHOW, {**VISIT, "name": "ROADSHOW"}]),
+            "custom_objects[1].name: duplicate custom object 'ROADSHOW'",
+        ),
+        (
+            lambda d: d["custom_objects"][0]["fields"].append({"name": "City", "type": "string"}),
+            "custom_objects[0].fields[5].name: duplicate field 'City'",
+        ),
+        (
+            lambda d: d["custom_objects"][0]["fields"][2].update(type="colour"),
+            "custom_objects[0].fields[2].type: unknown type 'colour'",
+        ),
+        (
+            lambda d: [f.update(dedupe=False) for f in d["custom_objects"][0]["fields"]],
+            "custom_objects[0].fields: at least one field needs dedupe: true",
+        ),
+        (
+            lambda d: d["custom_objects"][0]["fields"][1].update(link="Email"),
+            "custom_objects[0].fields[1].link: only one field may link to a lead (MKTOID already does)",
+        ),
+        (
+            lambda d: d["custom_objects"][0]["fields"].extend({"name": f"f{i}", "type": "string"} for i in range(46)),
+            "custom_objects[0].fields: a custom object has at most 50 fields, got 51",
+        ),
+        (
+            lambda d: d["custom_objects"][0].update(name="Road Show"),
+            "custom_objects[0].name: custom object API names cannot contain spaces",
+        ),
+        (
+            lambda d: d["custom_objects"][0]["fields"][0].update(dedupe="yes"),
+            "custom_objects[0].fields[0].dedupe: expected true or false",
+        ),
         (lambda d: d["custom_objects"][0].update(colour="red"), "custom_objects[0].colour: unknown key"),
     ],
 )
@@ -132,7 +148,8 @@ def test_apply_is_idempotent_and_updates_in_place(loaded):
     relabelled["fields"] = [f for f in relabelled["fields"] if f["name"] != "visited_on"]
     _apply(loaded, relabelled)
     assert _records(loaded, keys=[("MKTOID", str(lead_id))]) == [
-        ([("MKTOID", str(lead_id)), ("rid", "r1")], [("city", "Oslo")])]
+        ([("MKTOID", str(lead_id)), ("rid", "r1")], [("city", "Oslo")])
+    ]
     assert _sync(loaded, _show(lead_id, "r1", booth="B7")) == [("UPDATED", None)]
     [activity] = [a for a in all_activities(loaded, lead_id) if a.attributes[1] == ("Action", "Updated")]
     assert activity.asset_name == "Roadshow Visits"
@@ -141,8 +158,10 @@ def test_apply_is_idempotent_and_updates_in_place(loaded):
 @pytest.mark.parametrize(
     "change, problem",
     [
-        (lambda fields: fields[1].update(dedupe=False), "the key fields would change from MKTOID (integer), rid (string)"
-                                                        " to MKTOID (integer)"),
+        (
+            lambda fields: fields[1].update(dedupe=False),
+            "the key fields would change from MKTOID (integer), rid (string) to MKTOID (integer)",
+        ),
         (lambda fields: fields[2].update(type="integer"), "field city would change type from string to integer"),
         (lambda fields: fields[2].update(name="City"), "field city would be renamed City"),
         (lambda fields: fields[0].pop("link"), "the link field would change"),
@@ -169,13 +188,28 @@ def test_upsert_creates_then_updates_and_unchanged_is_updated(loaded):
     assert _sync(loaded, _show(lead_id, "r1", city="Oslo")) == [("UPDATED", None)]  # unchanged
     assert _sync(loaded, _show(lead_id, "r1", attendees="12", visited_on="")) == [("UPDATED", None)]
     assert _records(loaded, keys=[("MKTOID", str(lead_id))]) == [
-        ([("MKTOID", str(lead_id)), ("rid", "r1")], [("city", "Oslo"), ("attendees", "12")])]
+        ([("MKTOID", str(lead_id)), ("rid", "r1")], [("city", "Oslo"), ("attendees", "12")])
+    ]
     log = [a for a in all_activities(loaded, lead_id) if a.type_name == "Change Custom Object"]
     assert [a.attributes for a in log] == [
-        [("Object Name", "Roadshow"), ("Action", "Created"), ("MKTOID", str(lead_id)), ("rid", "r1"),
-         ("city", "Oslo"), ("visited_on", "2026-03-01"), ("Lead ID", str(lead_id))],
-        [("Object Name", "Roadshow"), ("Action", "Updated"), ("MKTOID", str(lead_id)), ("rid", "r1"),
-         ("visited_on", ""), ("attendees", "12"), ("Lead ID", str(lead_id))],
+        [
+            ("Object Name", "Roadshow"),
+            ("Action", "Created"),
+            ("MKTOID", str(lead_id)),
+            ("rid", "r1"),
+            ("city", "Oslo"),
+            ("visited_on", "2026-03-01"),
+            ("Lead ID", str(lead_id)),
+        ],
+        [
+            ("Object Name", "Roadshow"),
+            ("Action", "Updated"),
+            ("MKTOID", str(lead_id)),
+            ("rid", "r1"),
+            ("visited_on", ""),
+            ("attendees", "12"),
+            ("Lead ID", str(lead_id)),
+        ],
     ]  # the unchanged sync logged nothing
     assert {a.asset_name for a in log} == {"Road Show"}
 
@@ -185,11 +219,13 @@ def test_operation_absent_means_upsert_and_insert_update_are_strict(loaded):
     assert _sync(loaded, _show(lead_id, "a"), op=None) == [("CREATED", None)]
     assert _sync(loaded, _show(lead_id, "a", city="X"), op=None) == [("UPDATED", None)]
     [(status, error)] = _sync(loaded, _show(lead_id, "a"), op="INSERT")
-    assert status == "FAILED" and error == (f"Roadshow record MKTOID={lead_id}, rid=a already exists "
-                                            "(INSERT creates new records only)")
+    assert status == "FAILED" and error == (
+        f"Roadshow record MKTOID={lead_id}, rid=a already exists (INSERT creates new records only)"
+    )
     [(status, error)] = _sync(loaded, _show(lead_id, "b"), op="UPDATE")
-    assert status == "FAILED" and error == (f"Roadshow record MKTOID={lead_id}, rid=b not found "
-                                            "(UPDATE changes existing records only)")
+    assert status == "FAILED" and error == (
+        f"Roadshow record MKTOID={lead_id}, rid=b not found (UPDATE changes existing records only)"
+    )
     assert _sync(loaded, _show(lead_id, "b", city="Y"), op="INSERT") == [("CREATED", None)]
     assert _sync(loaded, _show(lead_id, "b", city="Z"), op="update") == [("UPDATED", None)]
     assert len(_records(loaded, keys=[("MKTOID", str(lead_id))])) == 2
@@ -198,11 +234,18 @@ def test_operation_absent_means_upsert_and_insert_update_are_strict(loaded):
 def test_type_and_field_names_are_case_insensitive_and_echoed_canonically(loaded):
     lead_id = create(loaded, "case@example.com")
     [status] = loaded.sync_custom_objects(
-        "roadSHOW", [CustomRecord([("mktoid", f" {lead_id} "), ("RID", "r1")], [("CITY", "Oslo")])])
-    assert (status.type_name, status.status, status.keys) == ("Roadshow", "CREATED", [("MKTOID", f" {lead_id} "), ("rid", "r1")])
+        "roadSHOW", [CustomRecord([("mktoid", f" {lead_id} "), ("RID", "r1")], [("CITY", "Oslo")])]
+    )
+    assert (status.type_name, status.status, status.keys) == (
+        "Roadshow",
+        "CREATED",
+        [("MKTOID", f" {lead_id} "), ("rid", "r1")],
+    )
     page = loaded.get_custom_objects("ROADSHOW", keys=[("Mktoid", str(lead_id))])
     assert page.type_name == "Roadshow"
-    assert [(r.keys, r.attributes) for r in page.records] == [([("MKTOID", str(lead_id)), ("rid", "r1")], [("city", "Oslo")])]
+    assert [(r.keys, r.attributes) for r in page.records] == [
+        ([("MKTOID", str(lead_id)), ("rid", "r1")], [("city", "Oslo")])
+    ]
 
 
 def test_record_failures_are_per_record_and_change_nothing(loaded):
@@ -234,34 +277,69 @@ def test_one_call_creates_updates_relinks_and_fails_each_record_on_its_own(loade
     ada = create(loaded, "ada.mixed@example.com")
     bob = create(loaded, "bob.mixed@example.com")
     assert _sync(loaded, _show(ada, "old", city="Oslo")) == [("CREATED", None)]
-    assert _sync(loaded, CustomRecord([("visitId", "v1")], [("leadEmail", "ada.mixed@example.com")]),
-                 type_name="Visit") == [("CREATED", None)]
+    assert _sync(
+        loaded, CustomRecord([("visitId", "v1")], [("leadEmail", "ada.mixed@example.com")]), type_name="Visit"
+    ) == [("CREATED", None)]
     before = _row_counts(loaded)
-    statuses = _sync(loaded, _show(ada, "n1", city="Rome"), _show(ada, "old", city=""), _show(987_654_321, "n2"),
-                     _show(bob, "n3", attendees="4"), _show(ada, "old", city="Bergen"), _show(ada, "n1"))
-    assert statuses == [("CREATED", None), ("UPDATED", None),
-                        ("FAILED", "Lead not found: no lead with Id = 987654321 (link field MKTOID)"),
-                        ("CREATED", None), ("FAILED", f"Duplicate key MKTOID={ada}, rid=old in this request; "
-                                                      "only the first record with a key is processed"),
-                        ("FAILED", f"Duplicate key MKTOID={ada}, rid=n1 in this request; "
-                                   "only the first record with a key is processed")]
+    statuses = _sync(
+        loaded,
+        _show(ada, "n1", city="Rome"),
+        _show(ada, "old", city=""),
+        _show(987_654_321, "n2"),
+        _show(bob, "n3", attendees="4"),
+        _show(ada, "old", city="Bergen"),
+        _show(ada, "n1"),
+    )
+    assert statuses == [
+        ("CREATED", None),
+        ("UPDATED", None),
+        ("FAILED", "Lead not found: no lead with Id = 987654321 (link field MKTOID)"),
+        ("CREATED", None),
+        (
+            "FAILED",
+            f"Duplicate key MKTOID={ada}, rid=old in this request; only the first record with a key is processed",
+        ),
+        (
+            "FAILED",
+            f"Duplicate key MKTOID={ada}, rid=n1 in this request; only the first record with a key is processed",
+        ),
+    ]
     assert sorted(_records(loaded, keys=[("MKTOID", str(ada))])) == [
-        ([("MKTOID", str(ada)), ("rid", "n1")], [("city", "Rome")]), ([("MKTOID", str(ada)), ("rid", "old")], [])]
+        ([("MKTOID", str(ada)), ("rid", "n1")], [("city", "Rome")]),
+        ([("MKTOID", str(ada)), ("rid", "old")], []),
+    ]
     assert _records(loaded, keys=[("MKTOID", str(bob))]) == [
-        ([("MKTOID", str(bob)), ("rid", "n3")], [("attendees", "4")])]
+        ([("MKTOID", str(bob)), ("rid", "n3")], [("attendees", "4")])
+    ]
     # a moved link and a new record in one call
-    assert _sync(loaded, CustomRecord([("visitId", "v1")], [("leadEmail", "bob.mixed@example.com")]),
-                 CustomRecord([("visitId", "v2")], [("leadEmail", "nobody@example.com")]),
-                 CustomRecord([("visitId", "v3")], [("leadEmail", "ada.mixed@example.com"), ("note", "n")]),
-                 type_name="Visit") == [
-        ("UPDATED", None), ("FAILED", "Lead not found: no lead with Email = nobody@example.com (link field leadEmail)"),
-        ("CREATED", None)]
-    assert [k for k, _ in _records(loaded, "Visit", keys=[("leadEmail", "bob.mixed@example.com")])] == [[("visitId", "v1")]]
-    assert [k for k, _ in _records(loaded, "Visit", keys=[("leadEmail", "ada.mixed@example.com")])] == [[("visitId", "v3")]]
-    actions = [(a.lead_id, dict(a.attributes)["Action"], dict(a.attributes).get("rid") or dict(a.attributes)["visitId"])
-               for a in changes(loaded, names=["Change Custom Object"])]
-    assert actions[-5:] == [(ada, "Created", "n1"), (ada, "Updated", "old"), (bob, "Created", "n3"),
-                            (bob, "Updated", "v1"), (ada, "Created", "v3")]
+    assert _sync(
+        loaded,
+        CustomRecord([("visitId", "v1")], [("leadEmail", "bob.mixed@example.com")]),
+        CustomRecord([("visitId", "v2")], [("leadEmail", "nobody@example.com")]),
+        CustomRecord([("visitId", "v3")], [("leadEmail", "ada.mixed@example.com"), ("note", "n")]),
+        type_name="Visit",
+    ) == [
+        ("UPDATED", None),
+        ("FAILED", "Lead not found: no lead with Email = nobody@example.com (link field leadEmail)"),
+        ("CREATED", None),
+    ]
+    assert [k for k, _ in _records(loaded, "Visit", keys=[("leadEmail", "bob.mixed@example.com")])] == [
+        [("visitId", "v1")]
+    ]
+    assert [k for k, _ in _records(loaded, "Visit", keys=[("leadEmail", "ada.mixed@example.com")])] == [
+        [("visitId", "v3")]
+    ]
+    actions = [
+        (a.lead_id, dict(a.attributes)["Action"], dict(a.attributes).get("rid") or dict(a.attributes)["visitId"])
+        for a in changes(loaded, names=["Change Custom Object"])
+    ]
+    assert actions[-5:] == [
+        (ada, "Created", "n1"),
+        (ada, "Updated", "old"),
+        (bob, "Created", "n3"),
+        (bob, "Updated", "v1"),
+        (ada, "Created", "v3"),
+    ]
     assert _row_counts(loaded) == (before[0] + 3, before[1] + 6, before[2] + 5)
 
 
@@ -274,11 +352,17 @@ def test_key_values_are_at_most_255_characters(loaded):
 
 def test_duplicate_keys_in_one_call_fail_after_the_first(loaded):
     lead_id = create(loaded, "dup@example.com")
-    statuses = _sync(loaded, _show(lead_id, "r1", city="A"), _show(lead_id, "R1"), _show(lead_id, "r1", city="B"),
-                     _show(lead_id, " r1"))
+    statuses = _sync(
+        loaded,
+        _show(lead_id, "r1", city="A"),
+        _show(lead_id, "R1"),
+        _show(lead_id, "r1", city="B"),
+        _show(lead_id, " r1"),
+    )
     assert [s for s, _ in statuses] == ["CREATED", "CREATED", "FAILED", "CREATED"]  # keys are case-sensitive values
-    assert statuses[2][1] == (f"Duplicate key MKTOID={lead_id}, rid=r1 in this request; "
-                              "only the first record with a key is processed")
+    assert statuses[2][1] == (
+        f"Duplicate key MKTOID={lead_id}, rid=r1 in this request; only the first record with a key is processed"
+    )
     assert ("city", "A") in dict((k[1][1], a) for k, a in _records(loaded, keys=[("MKTOID", str(lead_id))]))["r1"]
 
 
@@ -286,8 +370,14 @@ def test_unknown_fields_fault_the_whole_call(loaded):
     lead_id = create(loaded, "unknown@example.com")
     before = _row_counts(loaded)
     with pytest.raises(BadParameter) as err:
-        loaded.sync_custom_objects("Roadshow", [_show(lead_id, "ok", city="Oslo"), _show(lead_id, "r2", colour="red"),
-                                                CustomRecord([("MKTOID", str(lead_id)), ("shape", "x")])])
+        loaded.sync_custom_objects(
+            "Roadshow",
+            [
+                _show(lead_id, "ok", city="Oslo"),
+                _show(lead_id, "r2", colour="red"),
+                CustomRecord([("MKTOID", str(lead_id)), ("shape", "x")]),
+            ],
+        )
     assert err.value.code == 20110
     assert err.value.detail.startswith("Unknown fields of custom object Roadshow: 'colour', 'shape'")
     assert _row_counts(loaded) == before
@@ -319,12 +409,19 @@ def test_unknown_type_and_call_limits_fault_20110(loaded):
 
 def test_partial_key_full_key_and_projection(loaded):
     ada, bob = create(loaded, "ada@example.com"), create(loaded, "bob@example.com")
-    _sync(loaded, _show(ada, "r1", city="Oslo", attendees="3"), _show(ada, "r2", city="Rome"),
-          _show(bob, "r1", city="Lima"))
+    _sync(
+        loaded,
+        _show(ada, "r1", city="Oslo", attendees="3"),
+        _show(ada, "r2", city="Rome"),
+        _show(bob, "r1", city="Lima"),
+    )
     assert [k for k, _ in _records(loaded, keys=[("MKTOID", str(ada))])] == [
-        [("MKTOID", str(ada)), ("rid", "r1")], [("MKTOID", str(ada)), ("rid", "r2")]]
+        [("MKTOID", str(ada)), ("rid", "r1")],
+        [("MKTOID", str(ada)), ("rid", "r2")],
+    ]
     assert _records(loaded, keys=[("MKTOID", str(bob)), ("rid", "r1")]) == [
-        ([("MKTOID", str(bob)), ("rid", "r1")], [("city", "Lima")])]
+        ([("MKTOID", str(bob)), ("rid", "r1")], [("city", "Lima")])
+    ]
     by_rid = _records(loaded, keys=[("rid", "r1")])
     assert {k[0][1] for k, _ in by_rid} >= {str(ada), str(bob)}
     assert _records(loaded, keys=[("MKTOID", str(ada))], include=["ATTENDEES", "rid"]) == [
@@ -340,8 +437,10 @@ def test_get_rejects_non_key_and_unknown_attributes(loaded):
         ({"keys": [("city", "Oslo")]}, "city is not a key field of custom object Roadshow (key fields: MKTOID, rid)"),
         ({"keys": [("colour", "red")]}, "Unknown fields of custom object Roadshow: colour"),
         ({"keys": [("MKTOID", "one")]}, "Invalid integer value for MKTOID: one"),
-        ({"include": ["city", "colour", "size"]},
-         "Unknown fields of custom object Roadshow in includeAttributes: colour, size"),
+        (
+            {"include": ["city", "colour", "size"]},
+            "Unknown fields of custom object Roadshow in includeAttributes: colour, size",
+        ),
         ({"batch_size": 0}, "Invalid batchSize: 0"),
     ]:
         with pytest.raises(BadParameter) as err:
@@ -378,7 +477,9 @@ def test_positions_are_signed_and_bound_to_the_query(loaded):
     _sync(loaded, *[_show(lead_id, f"r{i}") for i in range(3)])
     page = loaded.get_custom_objects("Roadshow", keys=[("MKTOID", str(lead_id))], batch_size=1)
     assert page.remaining == 2 and page.position
-    following = loaded.get_custom_objects("roadshow", keys=[("mktoid", str(lead_id))], batch_size=1, position=page.position)
+    following = loaded.get_custom_objects(
+        "roadshow", keys=[("mktoid", str(lead_id))], batch_size=1, position=page.position
+    )
     assert [r.keys[1][1] for r in following.records] == ["r1"]
     for bad in ("garbage", page.position[:-2] + "xx", "e30.AAAA"):
         with pytest.raises(BadStreamPosition) as err:
@@ -394,20 +495,32 @@ def test_positions_are_signed_and_bound_to_the_query(loaded):
 def test_delete_reports_deleted_or_failed_and_logs(loaded):
     lead_id = create(loaded, "del@example.com")
     _sync(loaded, _show(lead_id, "r1", city="Oslo"), _show(lead_id, "r2"))
-    statuses = loaded.delete_custom_objects("roadshow", [
-        [("MKTOID", str(lead_id)), ("rid", "r1")],
-        [("MKTOID", str(lead_id)), ("rid", "r1")],
-        [("MKTOID", str(lead_id))],
-        [("MKTOID", str(lead_id)), ("city", "Oslo")],
-    ])
+    statuses = loaded.delete_custom_objects(
+        "roadshow",
+        [
+            [("MKTOID", str(lead_id)), ("rid", "r1")],
+            [("MKTOID", str(lead_id)), ("rid", "r1")],
+            [("MKTOID", str(lead_id))],
+            [("MKTOID", str(lead_id)), ("city", "Oslo")],
+        ],
+    )
     assert [(s.type_name, s.status) for s in statuses] == [("Roadshow", "DELETED")] + [("Roadshow", "FAILED")] * 3
     assert statuses[1].error == f"Roadshow record MKTOID={lead_id}, rid=r1 not found"
     assert statuses[2].error == "Missing key field(s) of Roadshow: rid"
     assert statuses[3].error.startswith("city is not a dedupe field of Roadshow")
-    assert [r.keys[1][1] for r in loaded.get_custom_objects("Roadshow", keys=[("MKTOID", str(lead_id))]).records] == ["r2"]
+    assert [r.keys[1][1] for r in loaded.get_custom_objects("Roadshow", keys=[("MKTOID", str(lead_id))]).records] == [
+        "r2"
+    ]
     deleted = [a for a in all_activities(loaded, lead_id) if ("Action", "Deleted") in a.attributes]
-    assert [a.attributes for a in deleted] == [[("Object Name", "Roadshow"), ("Action", "Deleted"),
-                                                ("MKTOID", str(lead_id)), ("rid", "r1"), ("Lead ID", str(lead_id))]]
+    assert [a.attributes for a in deleted] == [
+        [
+            ("Object Name", "Roadshow"),
+            ("Action", "Deleted"),
+            ("MKTOID", str(lead_id)),
+            ("rid", "r1"),
+            ("Lead ID", str(lead_id)),
+        ]
+    ]
     with pytest.raises(BadParameter):
         loaded.delete_custom_objects("Roadshow", [[("MKTOID", str(lead_id)), ("rid", "r2"), ("colour", "x")]])
     assert len(_records(loaded, keys=[("MKTOID", str(lead_id))])) == 1
@@ -419,7 +532,9 @@ def test_activities_are_visible_to_get_lead_changes_by_name(loaded):
     loaded.delete_custom_objects("Roadshow", [[("MKTOID", str(lead_id)), ("rid", "r1")]])
     found = [a for a in changes(loaded, names=["change custom object"]) if a.lead_id == lead_id]
     assert [(a.type_name, dict(a.attributes)["Action"]) for a in found] == [
-        ("Change Custom Object", "Created"), ("Change Custom Object", "Deleted")]
+        ("Change Custom Object", "Created"),
+        ("Change Custom Object", "Deleted"),
+    ]
 
 
 # --- a link that is not a dedupe field (newer UI), links by email ----------------------------
@@ -428,22 +543,34 @@ def test_activities_are_visible_to_get_lead_changes_by_name(loaded):
 def test_link_outside_the_key_goes_in_the_attribute_list(loaded):
     ada = create(loaded, "Ada.Visit@example.com")
     bob = create(loaded, "bob.visit@example.com")
-    [(status, error)] = _sync(loaded, CustomRecord([("visitId", "v1"), ("leadEmail", "ada.visit@example.com")]),
-                              type_name="Visit")
-    assert status == "FAILED" and error.startswith("leadEmail is not a dedupe field of Visit: only visitId form the key")
+    [(status, error)] = _sync(
+        loaded, CustomRecord([("visitId", "v1"), ("leadEmail", "ada.visit@example.com")]), type_name="Visit"
+    )
+    assert status == "FAILED" and error.startswith(
+        "leadEmail is not a dedupe field of Visit: only visitId form the key"
+    )
     [(status, error)] = _sync(loaded, CustomRecord([("visitId", "v1")], [("note", "hi")]), type_name="Visit")
     assert (status, error) == ("FAILED", "leadEmail (the link to a lead) is required to create a Visit record")
-    assert _sync(loaded, CustomRecord([("visitId", "v1")], [("leadEmail", "ada.visit@EXAMPLE.com"), ("note", "hi")]),
-                 type_name="Visit") == [("CREATED", None)]
+    assert _sync(
+        loaded,
+        CustomRecord([("visitId", "v1")], [("leadEmail", "ada.visit@EXAMPLE.com"), ("note", "hi")]),
+        type_name="Visit",
+    ) == [("CREATED", None)]
     assert _records(loaded, "visit", keys=[("leadEmail", "ada.visit@example.com")]) == [
-        ([("visitId", "v1")], [("leadEmail", "ada.visit@example.com"), ("note", "hi")])]  # emails: lower case
+        ([("visitId", "v1")], [("leadEmail", "ada.visit@example.com"), ("note", "hi")])
+    ]  # emails: lower case
     # moving the record to another lead: the activity goes to the new lead
-    assert _sync(loaded, CustomRecord([("visitId", "v1")], [("leadEmail", "bob.visit@example.com")]),
-                 type_name="Visit") == [("UPDATED", None)]
+    assert _sync(
+        loaded, CustomRecord([("visitId", "v1")], [("leadEmail", "bob.visit@example.com")]), type_name="Visit"
+    ) == [("UPDATED", None)]
     assert _records(loaded, "Visit", keys=[("leadEmail", "Ada.Visit@example.com")]) == []
     assert len(_records(loaded, "Visit", keys=[("leadEmail", "bob.visit@example.com")])) == 1
-    assert [dict(a.attributes)["Action"] for a in all_activities(loaded, bob) if a.type_name == "Change Custom Object"] == ["Updated"]
-    assert [dict(a.attributes)["Action"] for a in all_activities(loaded, ada) if a.type_name == "Change Custom Object"] == ["Created"]
+    assert [
+        dict(a.attributes)["Action"] for a in all_activities(loaded, bob) if a.type_name == "Change Custom Object"
+    ] == ["Updated"]
+    assert [
+        dict(a.attributes)["Action"] for a in all_activities(loaded, ada) if a.type_name == "Change Custom Object"
+    ] == ["Created"]
     [(status, error)] = _sync(loaded, CustomRecord([("visitId", "v1")], [("leadEmail", "")]), type_name="Visit")
     assert (status, error) == ("FAILED", "leadEmail (the link to a lead) cannot be cleared")
 
@@ -454,8 +581,12 @@ def test_link_outside_the_key_goes_in_the_attribute_list(loaded):
 def test_merge_moves_losers_records_to_the_winner(loaded):
     winner = create(loaded, "winner@example.com")
     loser = create(loaded, "loser@example.com")
-    _sync(loaded, _show(winner, "shared", city="Winner's"), _show(loser, "shared", city="Loser's"),
-          _show(loser, "own", city="Only the loser's"))
+    _sync(
+        loaded,
+        _show(winner, "shared", city="Winner's"),
+        _show(loser, "shared", city="Loser's"),
+        _show(loser, "own", city="Only the loser's"),
+    )
     assert loaded.merge_leads([("IDNUM", str(winner))], [[("IDNUM", str(loser))]]).merged
     assert _records(loaded, keys=[("MKTOID", str(winner))]) == [
         ([("MKTOID", str(winner)), ("rid", "shared")], [("city", "Winner's")]),
@@ -471,20 +602,26 @@ def test_merge_relinks_records_to_the_winners_value_of_the_link_field(loaded):
     _sync(loaded, CustomRecord([("visitId", "merge-1")], [("leadEmail", "loser.visit@example.com")]), type_name="Visit")
     assert loaded.merge_leads([("IDNUM", str(winner))], [[("IDNUM", str(loser))]]).merged
     assert _records(loaded, "Visit", keys=[("leadEmail", "winner.visit@example.com")]) == [
-        ([("visitId", "merge-1")], [("leadEmail", "winner.visit@example.com")])]
+        ([("visitId", "merge-1")], [("leadEmail", "winner.visit@example.com")])
+    ]
     # a winner without an email gets the first loser's (the merge's fill rule): records of
     # every loser follow that final value
-    blank = loaded.sync_lead(LeadInput(foreign_sys_person_id="no-email", foreign_sys_type="CUSTOM"),
-                             return_lead=False).lead_id
+    blank = loaded.sync_lead(
+        LeadInput(foreign_sys_person_id="no-email", foreign_sys_type="CUSTOM"), return_lead=False
+    ).lead_id
     first, second = create(loaded, "first.visit@example.com"), create(loaded, "second.visit@example.com")
-    _sync(loaded, CustomRecord([("visitId", "merge-2")], [("leadEmail", "second.visit@example.com")]), type_name="Visit")
+    _sync(
+        loaded, CustomRecord([("visitId", "merge-2")], [("leadEmail", "second.visit@example.com")]), type_name="Visit"
+    )
     assert loaded.merge_leads([("IDNUM", str(blank))], [[("IDNUM", str(first))], [("IDNUM", str(second))]]).merged
     with loaded.db.read() as conn:
-        owner = conn.execute(select(custom_object_records.c.lead_id).where(
-            custom_object_records.c.key_text == '["merge-2"]')).scalar_one()
+        owner = conn.execute(
+            select(custom_object_records.c.lead_id).where(custom_object_records.c.key_text == '["merge-2"]')
+        ).scalar_one()
     assert owner == blank
     assert _records(loaded, "Visit", keys=[("leadEmail", "first.visit@example.com")]) == [
-        ([("visitId", "merge-2")], [("leadEmail", "first.visit@example.com")])]
+        ([("visitId", "merge-2")], [("leadEmail", "first.visit@example.com")])
+    ]
 
 
 def test_deleting_a_lead_leaves_no_orphan_records(loaded):
@@ -494,5 +631,11 @@ def test_deleting_a_lead_leaves_no_orphan_records(loaded):
         conn.execute(delete(leads).where(leads.c.id == lead_id))
     assert _records(loaded, keys=[("MKTOID", str(lead_id))]) == []
     with loaded.db.read() as conn:
-        assert conn.execute(select(func.count()).select_from(custom_object_keys).where(
-            custom_object_keys.c.value == str(lead_id), custom_object_keys.c.field == "MKTOID")).scalar_one() == 0
+        assert (
+            conn.execute(
+                select(func.count())
+                .select_from(custom_object_keys)
+                .where(custom_object_keys.c.value == str(lead_id), custom_object_keys.c.field == "MKTOID")
+            ).scalar_one()
+            == 0
+        )

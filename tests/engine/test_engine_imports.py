@@ -24,20 +24,29 @@ def _setup(engine) -> dict[str, str]:
         ws = conn.execute(select(workspaces.c.id).where(workspaces.c.name_lower == "default")).scalar()
         if ws is None:
             ws = conn.execute(
-                insert(workspaces).values(name="Default", name_lower="default", created_at=now).returning(workspaces.c.id)
+                insert(workspaces)
+                .values(name="Default", name_lower="default", created_at=now)
+                .returning(workspaces.c.id)
             ).scalar_one()
         for prog in (names["program"], names["other"]):
             pid = conn.execute(
                 insert(programs)
-                .values(name=prog, name_lower=prog.lower(), workspace_id=ws, tokens=json.dumps([["Offer", "10%"]]),
-                        created_at=now, updated_at=now)
+                .values(
+                    name=prog,
+                    name_lower=prog.lower(),
+                    workspace_id=ws,
+                    tokens=json.dumps([["Offer", "10%"]]),
+                    created_at=now,
+                    updated_at=now,
+                )
                 .returning(programs.c.id)
             ).scalar_one()
             for lst in (names["list"], names["second"]):
                 conn.execute(insert(static_lists).values(name=lst, program_name=prog, created_at=now))
             conn.execute(
-                insert(campaigns).values(program_id=pid, name="Batch", name_lower="batch", kind="batch",
-                                         created_at=now, updated_at=now)
+                insert(campaigns).values(
+                    program_id=pid, name="Batch", name_lower="batch", kind="batch", created_at=now, updated_at=now
+                )
             )
     return names
 
@@ -56,7 +65,9 @@ def _run(engine, chunk_rows: int | None = None) -> int:
 
 
 def _members(engine, program, list_name):
-    return sorted(x.id for x in engine.page_leads(ListSelector(list_name=f"{program}.{list_name}"), batch_size=1000).leads)
+    return sorted(
+        x.id for x in engine.page_leads(ListSelector(list_name=f"{program}.{list_name}"), batch_size=1000).leads
+    )
 
 
 def _tokens(engine, lead_id):
@@ -74,14 +85,19 @@ def test_upsert_creates_updates_adds_and_completes(engine):
     names = _setup(engine)
     old = create(engine, "Known@Example.com", FirstName="Old", LastName="Name")
     rows = [
-        "known@example.com,Kay,\"Smith, Jr.\",Acme",
-        "new1@example.com,Ann,Lee,\"Big \"\"Co\"\"\"",
+        'known@example.com,Kay,"Smith, Jr.",Acme',
+        'new1@example.com,Ann,Lee,"Big ""Co"""',
         "new2@example.com,Bob,,",
     ]
     status = _import(engine, names, "Email Address,First Name,last name,Company Name", rows)
     assert status == "PROCESSING"
     running = engine.import_status(names["program"], names["list"])
-    assert (running.status, running.ended_at, running.estimated_rows, running.rows_imported) == ("PROCESSING", None, 3, 0)
+    assert (running.status, running.ended_at, running.estimated_rows, running.rows_imported) == (
+        "PROCESSING",
+        None,
+        3,
+        0,
+    )
     assert running.started_at is not None
     with engine.db.read() as conn:
         assert conn.execute(select(jobs.c.kind).order_by(jobs.c.id.desc())).scalar() == "list.import"
@@ -111,7 +127,9 @@ def test_api_names_and_tokens_bound_to_the_campaign(engine):
     assert _tokens(engine, t1) == {"Offer": "v1", "Second Token": "w1"}
     assert _tokens(engine, t2) == {"Second Token": "w2"}  # an empty cell leaves the program's token
     # a later import replaces the earlier values of that (campaign, lead); Program.Campaign works too
-    _import(engine, names, "Email Address,{{my.Offer}}", ["t1@example.com,v9"], campaign_name=f"{names['program']}.Batch")
+    _import(
+        engine, names, "Email Address,{{my.Offer}}", ["t1@example.com,v9"], campaign_name=f"{names['program']}.Batch"
+    )
     _run(engine)
     assert _tokens(engine, t1) == {"Offer": "v9"}
 
@@ -120,8 +138,13 @@ def test_listonly_adds_existing_leads_only(engine):
     names = _setup(engine)
     known = create(engine, "there@example.com", FirstName="Keep")
     before = counts(engine)
-    _import(engine, names, "Email Address,First Name", ["THERE@example.com,Changed", "absent@example.com,X"],
-            mode="LISTONLY")
+    _import(
+        engine,
+        names,
+        "Email Address,First Name",
+        ["THERE@example.com,Changed", "absent@example.com,X"],
+        mode="LISTONLY",
+    )
     _run(engine)
     st = engine.import_status(names["program"], names["list"])
     assert (st.status, st.rows_imported, st.rows_failed, st.rows_ignored) == ("COMPLETE", 1, 0, 1)
@@ -134,7 +157,9 @@ def test_listonly_adds_existing_leads_only(engine):
 
 def test_clear_list_empties_first_and_drops_bound_tokens(engine):
     names = _setup(engine)
-    _import(engine, names, "Email Address,{{my.Offer}}", ["c1@example.com,a", "c2@example.com,b"], campaign_name="Batch")
+    _import(
+        engine, names, "Email Address,{{my.Offer}}", ["c1@example.com,a", "c2@example.com,b"], campaign_name="Batch"
+    )
     _run(engine)
     c1 = engine.get_leads(LeadKey("EMAIL", "c1@example.com"))[0].id
     c2 = engine.get_leads(LeadKey("EMAIL", "c2@example.com"))[0].id
@@ -203,11 +228,17 @@ def test_call_faults_change_nothing(engine):
     program, lst = names["program"], names["list"]
 
     def call(**kw):
-        args = {"program_name": program, "list_name": lst, "header": "Email Address", "rows": ["f@example.com"],
-                "mode": "UPSERTLEADS"}
+        args = {
+            "program_name": program,
+            "list_name": lst,
+            "header": "Email Address",
+            "rows": ["f@example.com"],
+            "mode": "UPSERTLEADS",
+        }
         args.update(kw)
-        return engine.import_to_list(args.pop("program_name"), args.pop("list_name"), args.pop("header"),
-                                     args.pop("rows"), **args)
+        return engine.import_to_list(
+            args.pop("program_name"), args.pop("list_name"), args.pop("header"), args.pop("rows"), **args
+        )
 
     def count():
         with engine.db.read() as conn:

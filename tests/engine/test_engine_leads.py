@@ -68,7 +68,9 @@ def test_create_logs_new_lead_then_update_logs_one_change_per_changed_field(engi
     assert outcome.status == "CREATED" and outcome.lead is not None
     assert attrs(outcome.lead) == {"FirstName": "Ann"}
     again = engine.sync_lead(
-        LeadInput(email="A@EXAMPLE.com", attributes=[("firstname", "Anne"), ("LastName", "Lee"), ("Email", "a@example.com")]),
+        LeadInput(
+            email="A@EXAMPLE.com", attributes=[("firstname", "Anne"), ("LastName", "Lee"), ("Email", "a@example.com")]
+        ),
         return_lead=False,
     )
     assert (again.lead_id, again.status, again.lead) == (outcome.lead_id, "UPDATED", None)
@@ -132,7 +134,9 @@ def test_unknown_field_faults_with_vendor_message_and_changes_nothing(engine):
     create(engine, "u@example.com")
     before = counts(engine)
     with pytest.raises(UnknownLeadField) as err:
-        engine.sync_lead(LeadInput(email="u@example.com", attributes=[("FirstName", "A"), ("pants", "1")]), return_lead=False)
+        engine.sync_lead(
+            LeadInput(email="u@example.com", attributes=[("FirstName", "A"), ("pants", "1")]), return_lead=False
+        )
     assert err.value.code == 20105
     assert err.value.detail == "syncLead operation failed: unknown fields for import: pants"
     assert counts(engine) == before
@@ -149,7 +153,9 @@ def test_sync_lead_needs_a_record_and_a_key_and_valid_values(engine):
 
 
 def test_workspace_header(engine):
-    assert engine.sync_lead(LeadInput(email="w@example.com"), return_lead=False, workspace="default").status == "CREATED"
+    assert (
+        engine.sync_lead(LeadInput(email="w@example.com"), return_lead=False, workspace="default").status == "CREATED"
+    )
     with pytest.raises(LeadSyncFailed) as err:
         engine.sync_lead(LeadInput(email="w@example.com"), return_lead=False, workspace="Europe")
     assert "Europe" in err.value.detail

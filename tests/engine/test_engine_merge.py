@@ -12,16 +12,18 @@ from mktows.errors import BadParameter, LeadNotFound
 def test_merge_fills_blanks_moves_history_and_deletes_losers(engine):
     winner = create(engine, "w@example.com", FirstName="Win")
     loser1 = engine.sync_lead(
-        LeadInput(foreign_sys_person_id="L1", foreign_sys_type="CUSTOM", attributes=[("FirstName", "Lose"), ("LastName", "One"), ("SFDCLeadId", "00Q9")]),
+        LeadInput(
+            foreign_sys_person_id="L1",
+            foreign_sys_type="CUSTOM",
+            attributes=[("FirstName", "Lose"), ("LastName", "One"), ("SFDCLeadId", "00Q9")],
+        ),
         return_lead=False,
     ).lead_id
     loser2 = create(engine, "l2@example.com", LastName="Two", City="Oslo")
     engine.add_list("M")
     engine.list_operation("ADDTOLIST", "MKTOLISTNAME", "M", [LeadKey("IDNUM", str(loser2))])
     engine.sync_lead(LeadInput(id=loser1), return_lead=False, cookie="loser-cookie")
-    out = engine.merge_leads(
-        [("IDNUM", str(winner))], [[("IDNUM", str(loser1))], [("EMAIL", "L2@example.com")]]
-    )
+    out = engine.merge_leads([("IDNUM", str(winner))], [[("IDNUM", str(loser1))], [("EMAIL", "L2@example.com")]])
     assert (out.merged, out.winner_id, out.loser_ids, out.error) == (True, winner, [loser1, loser2], None)
     merged = lead(engine, winner)
     assert (merged.email, merged.foreign_sys_person_id) == ("w@example.com", "L1")

@@ -16,8 +16,17 @@ def test_activity_record_fields(engine):
     meta = engine.describe("ActivityRecord")
     assert (meta.virtual, meta.custom) == (True, False)
     assert [f.name for f in meta.fields] == [
-        "id", "activityDateTime", "activityType", "mktgAssetName", "activityAttributes", "campaign",
-        "personName", "mktPersonId", "foreignSysId", "orgName", "foreignSysOrgId",
+        "id",
+        "activityDateTime",
+        "activityType",
+        "mktgAssetName",
+        "activityAttributes",
+        "campaign",
+        "personName",
+        "mktPersonId",
+        "foreignSysId",
+        "orgName",
+        "foreignSysOrgId",
     ]
     by_name = {f.name: f for f in meta.fields}
     assert (by_name["id"].primary_key, by_name["id"].size, by_name["id"].source_object) == (True, 10, "Event")
@@ -38,7 +47,9 @@ def test_lead_record_comes_from_the_registry_including_custom_fields(engine):
 
 def test_standard_objects_and_unknown(engine):
     assert "Amount" in [f.name for f in engine.describe("Opportunity").fields]
-    assert {"PersonId", "OpportunityId", "Role", "IsPrimary"} <= {f.name for f in engine.describe("OpportunityPersonRole").fields}
+    assert {"PersonId", "OpportunityId", "Role", "IsPrimary"} <= {
+        f.name for f in engine.describe("OpportunityPersonRole").fields
+    }
     with pytest.raises(BadParameter):
         engine.describe("Program")
 

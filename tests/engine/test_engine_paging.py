@@ -14,7 +14,12 @@ from mktows.errors import BadParameter, BadStreamPosition, ListNotFound, TimeRan
 
 
 def _bulk(engine, n: int, prefix: str = "p") -> list[int]:
-    out = engine.sync_leads([LeadInput(email=f"{prefix}{i}@example.com", attributes=[("FirstName", f"F{i}"), ("City", "X")]) for i in range(n)])
+    out = engine.sync_leads(
+        [
+            LeadInput(email=f"{prefix}{i}@example.com", attributes=[("FirstName", f"F{i}"), ("City", "X")])
+            for i in range(n)
+        ]
+    )
     return [o.lead_id for o in out]
 
 
@@ -142,7 +147,10 @@ def test_thirty_day_window_limit(engine, clock):
     assert err.value.code == 20022
     with pytest.raises(TimeRangeExceeded):
         engine.page_leads(UpdatedAtSelector(oldest=now - timedelta(days=90), latest=now - timedelta(days=59)))
-    assert engine.page_leads(UpdatedAtSelector(oldest=now - timedelta(days=60), latest=now - timedelta(days=30))).remaining == 0
+    assert (
+        engine.page_leads(UpdatedAtSelector(oldest=now - timedelta(days=60), latest=now - timedelta(days=30))).remaining
+        == 0
+    )
     assert engine.page_leads(UpdatedAtSelector(oldest=now - timedelta(days=29))).leads == []
 
 
@@ -190,6 +198,9 @@ def test_a_carried_count_takes_in_leads_a_moved_end_date_brings(engine, clock):
     first = engine.page_leads(UpdatedAtSelector(oldest=start, latest=first_end), batch_size=1000)
     assert first.remaining == 11_000
     engine.sync_leads([LeadInput(email=f"late{i}@example.com") for i in range(5)])
-    second = engine.page_leads(UpdatedAtSelector(oldest=start, latest=clock.current + timedelta(seconds=1)),
-                               position=first.stream_position, batch_size=1000)
+    second = engine.page_leads(
+        UpdatedAtSelector(oldest=start, latest=clock.current + timedelta(seconds=1)),
+        position=first.stream_position,
+        batch_size=1000,
+    )
     assert second.remaining == 10_005  # carried: 11,000 - 1,000 + the 5 leads of the new slice

@@ -6,7 +6,7 @@ import pytest
 from engine_helpers import all_activities, attrs, counts, create, lead
 
 from mktows.engine.models import LeadInput, LeadKey
-from mktows.errors import UnknownLeadField
+from mktows.errors import LeadNotFound, UnknownLeadField
 
 
 def test_dedup_updates_existing_email_and_collapses_duplicates_in_one_batch(engine):
@@ -47,7 +47,7 @@ def test_bad_record_fails_alone(engine):
     assert "LeadScore" in out[1].error and out[2].error and out[3].error
     assert out[3].lead_id == 424242
     assert counts(engine)[0] == 1
-    with pytest.raises(Exception):
+    with pytest.raises(LeadNotFound):
         engine.get_leads(LeadKey("EMAIL", "bad@example.com"))
 
 
@@ -61,7 +61,9 @@ def test_unknown_field_fails_the_whole_call_and_changes_nothing(engine):
                 LeadInput(email="new@example.com", attributes=[("Shoe_Size", "9"), ("pants", "x"), ("shoe_size", "1")]),
             ]
         )
-    assert err.value.detail == "syncMultipleLeads operation failed: unknown fields for import: Shoe_Size, pants, shoe_size"
+    assert (
+        err.value.detail == "syncMultipleLeads operation failed: unknown fields for import: Shoe_Size, pants, shoe_size"
+    )
     assert counts(engine) == before
     assert attrs(lead(engine, 1)) == {"FirstName": "Keep"}
 
@@ -77,7 +79,9 @@ def test_email_key_not_changed_when_id_matches_unless_in_attributes(engine):
 
 def test_foreign_id_creates_then_matches(engine):
     first = engine.sync_leads([LeadInput(foreign_sys_person_id="F1", foreign_sys_type="CUSTOM", email="f@example.com")])
-    second = engine.sync_leads([LeadInput(foreign_sys_person_id="F1", foreign_sys_type="CUSTOM", attributes=[("City", "Oslo")])])
+    second = engine.sync_leads(
+        [LeadInput(foreign_sys_person_id="F1", foreign_sys_type="CUSTOM", attributes=[("City", "Oslo")])]
+    )
     assert first[0].status == "CREATED" and second[0].status == "UPDATED"
     assert first[0].lead_id == second[0].lead_id
 

@@ -104,8 +104,15 @@ def test_change_data_value_renders_tokens_and_logs_the_campaign_as_reason(loaded
     cdv = acts[-3]
     reason = "Changed by Smart Campaign Flow Program.Data action Change Data Value"
     assert (cdv.asset_name, cdv.campaign) == ("Offer Code", "Flow Program.Data")
-    assert cdv.attributes == [("Attribute Name", "Offer Code"), ("Old Value", ""), ("New Value", "SPRING-Ann"),
-                              ("Reason", reason), ("Step ID", "1"), ("Choice Number", "0"), ("Lead ID", str(ann))]
+    assert cdv.attributes == [
+        ("Attribute Name", "Offer Code"),
+        ("Old Value", ""),
+        ("New Value", "SPRING-Ann"),
+        ("Reason", reason),
+        ("Step ID", "1"),
+        ("Choice Number", "0"),
+        ("Lead ID", str(ann)),
+    ]
     cleared = acts[-1]
     assert cleared.attributes[:3] == [("Attribute Name", "Job Title"), ("Old Value", "Boss"), ("New Value", "")]
     assert ("Step ID", "3") in cleared.attributes
@@ -153,7 +160,9 @@ def test_change_program_status_moves_forward_only(loaded):
     assert (member.lead_id, member.status, member.success) == (a, "Attended", True)
     acts = of(loaded, a, "Change Status in Progression")
     assert [(dict(x.attributes)["Old Status"], dict(x.attributes)["New Status"]) for x in acts] == [
-        ("Not in Program", "Registered"), ("Registered", "Attended")]
+        ("Not in Program", "Registered"),
+        ("Registered", "Attended"),
+    ]
     assert (acts[1].asset_name, acts[1].campaign) == ("Flow Program", "Flow Program.Status")
     assert dict(acts[1].attributes)["Success"] == "true" and acts[1].attributes[-1] == ("Lead ID", str(a))
 
@@ -163,8 +172,13 @@ def test_interesting_moment(loaded):
     go(loaded, "Moment", [a])
     (moment,) = of(loaded, a, "Interesting Moment")
     assert (moment.asset_name, moment.campaign) == ("Ann got SPRING", "Flow Program.Moment")
-    assert moment.attributes == [("Type", "Milestone"), ("Description", "Ann got SPRING"), ("Step ID", "1"),
-                                 ("Choice Number", "0"), ("Lead ID", str(a))]
+    assert moment.attributes == [
+        ("Type", "Milestone"),
+        ("Description", "Ann got SPRING"),
+        ("Step ID", "1"),
+        ("Choice Number", "0"),
+        ("Lead ID", str(a)),
+    ]
 
 
 def test_wait_then_resume(loaded):
@@ -180,7 +194,11 @@ def test_wait_then_resume(loaded):
     loaded._clock.advance(minutes=31)
     assert run(loaded, run_id) == "done"
     assert [(m.lead_id, m.email_name, m.step_index) for m in messages(loaded, run_id)] == [
-        (a, "Welcome", 0), (a, "Later", 2), (b, "Welcome", 0), (b, "Later", 2)]
+        (a, "Welcome", 0),
+        (a, "Later", 2),
+        (b, "Welcome", 0),
+        (b, "Later", 2),
+    ]
     assert lead_states(loaded, run_id) == {a: ("done", 3), b: ("done", 3)}
     assert "Wait" not in [x.type_name for x in all_activities(loaded, a)]
 
@@ -209,7 +227,11 @@ def test_remove_from_flow_of_another_campaign(loaded):
     assert (removed.asset_name, removed.campaign) == ("Flow Program.Waiting", "Flow Program.Stopper")
     loaded._clock.advance(hours=2)
     assert run(loaded, waiting) == "done"
-    assert [(m.lead_id, m.email_name) for m in messages(loaded, waiting)] == [(a, "Welcome"), (b, "Welcome"), (b, "Later")]
+    assert [(m.lead_id, m.email_name) for m in messages(loaded, waiting)] == [
+        (a, "Welcome"),
+        (b, "Welcome"),
+        (b, "Later"),
+    ]
     # a lead in no running flow of that campaign: no activity
     go(loaded, "Stopper", [b])
     assert of(loaded, b, "Remove from Flow") == []
@@ -224,8 +246,10 @@ def test_remove_from_flow_defaults_to_this_campaign(loaded):
 
 
 def test_leads_without_an_email_address_or_unsubscribed_get_no_email(loaded):
-    nobody = loaded.sync_lead(LeadInput(foreign_sys_person_id="x", foreign_sys_type="CUSTOM",
-                                        attributes=[("FirstName", "NoMail")]), return_lead=False).lead_id
+    nobody = loaded.sync_lead(
+        LeadInput(foreign_sys_person_id="x", foreign_sys_type="CUSTOM", attributes=[("FirstName", "NoMail")]),
+        return_lead=False,
+    ).lead_id
     unsub = create(loaded, "u@example.com", FirstName="Unsub", Unsubscribed="true")
     go(loaded, "Data", [nobody, unsub])
     assert messages(loaded) == []

@@ -146,9 +146,16 @@ def test_expired_lease_of_another_host_is_taken_again(database: Database, calls)
     clock = FakeClock()
     with database.write() as conn:
         job_id = jobs.enqueue(conn, "test.ok", {"n": 1})
-        conn.execute(update(jobs_table).where(jobs_table.c.id == job_id).values(
-            status="running", attempts=1, locked_by="elsewhere:123:abcd:0.0",
-            locked_until=clock() + timedelta(seconds=30)))
+        conn.execute(
+            update(jobs_table)
+            .where(jobs_table.c.id == job_id)
+            .values(
+                status="running",
+                attempts=1,
+                locked_by="elsewhere:123:abcd:0.0",
+                locked_until=clock() + timedelta(seconds=30),
+            )
+        )
     workers = jobs.Workers(database, clock=clock)
     workers.run_until_idle()
     assert calls == []  # the lease still holds: that worker may be alive
@@ -165,9 +172,13 @@ def test_lease_of_a_dead_local_process_ends_at_start(database: Database, calls) 
     owner = f"{jobs._HOST}:{dead.pid}:deadbeef:0.0"
     with database.write() as conn:
         job_id = jobs.enqueue(conn, "test.ok", {"n": 1})
-        conn.execute(update(jobs_table).where(jobs_table.c.id == job_id).values(
-            status="running", attempts=1, locked_by=owner,
-            locked_until=datetime.now(UTC) + timedelta(seconds=30)))
+        conn.execute(
+            update(jobs_table)
+            .where(jobs_table.c.id == job_id)
+            .values(
+                status="running", attempts=1, locked_by=owner, locked_until=datetime.now(UTC) + timedelta(seconds=30)
+            )
+        )
     jobs.Workers(database).run_until_idle()
     assert calls == [("test.ok", {"n": 1})]
 
@@ -238,8 +249,11 @@ def test_job_of_a_killed_process_runs_again_on_restart(database: Database, tmp_p
     with database.write() as conn:
         job_id = jobs.enqueue(conn, "test.block", {"n": 7})
     marker = tmp_path / "started"
-    proc = subprocess.Popen([sys.executable, "-c", CRASHER, database.url, str(marker)], cwd=REPO,
-                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CRASHER, database.url, str(marker)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     try:
         deadline = time.monotonic() + 30
         while not marker.exists():

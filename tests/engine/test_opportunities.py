@@ -11,11 +11,11 @@ import yaml
 from engine_helpers import all_activities, changes, counts, create
 from sqlalchemy import func, select
 
-from mktows.instance import InstanceError, apply_instance, parse_instance
 from mktows.engine import Engine
 from mktows.engine.models import Criterion, LeadInput, MObject, MObjectQuery, ObjectRef
 from mktows.engine.opportunity_fields import OPPORTUNITY_FIELDS, ROLE_FIELDS
 from mktows.errors import BadParameter, BadStreamPosition
+from mktows.instance import InstanceError, apply_instance, parse_instance
 from mktows.store.tables import (
     mobject_fields,
     opportunities,
@@ -83,10 +83,20 @@ def test_each_standard_field_has_its_column_and_describe_lists_custom_fields_aft
     meta = eng.describe("Opportunity")
     names = [f.name for f in meta.fields]
     assert names[: len(OPPORTUNITY_FIELDS)] == [f.name for f in OPPORTUNITY_FIELDS]
-    assert names[len(OPPORTUNITY_FIELDS):] == ["ExternalOpportunityId", "Region", "Seats", "Discount", "Renewal", "Signed"]
+    assert names[len(OPPORTUNITY_FIELDS) :] == [
+        "ExternalOpportunityId",
+        "Region",
+        "Seats",
+        "Discount",
+        "Renewal",
+        "Signed",
+    ]
     by_name = {f.name: f for f in meta.fields}
     assert (by_name["Region"].custom, by_name["Region"].display_name, by_name["Region"].data_type) == (
-        True, "Sales Region", "string")
+        True,
+        "Sales Region",
+        "string",
+    )
     assert by_name["ExternalOpportunityId"].description == "Id in the billing system"
     assert not by_name["Amount"].custom and by_name["Amount"].data_type == "currency"
     assert by_name["Id"].primary_key and by_name["Name"].is_name
@@ -101,17 +111,28 @@ def test_each_standard_field_has_its_column_and_describe_lists_custom_fields_aft
 @pytest.mark.parametrize(
     "fields, problem",
     [
-        ("opportunity_fields: [{name: Amount, type: string}]", "opportunity_fields[0].name: 'Amount' is a standard Opportunity field"),
+        (
+            "opportunity_fields: [{name: Amount, type: string}]",
+            "opportunity_fields[0].name: 'Amount' is a standard Opportunity field",
+        ),
         ("opportunity_fields: [{name: stage, type: string}]", "'stage' is a standard Opportunity field"),
-        ("opportunity_role_fields: [{name: PersonId, type: integer}]", "'PersonId' is a standard OpportunityPersonRole field"),
+        (
+            "opportunity_role_fields: [{name: PersonId, type: integer}]",
+            "'PersonId' is a standard OpportunityPersonRole field",
+        ),
         ("opportunity_fields: [{name: CreatedAt, type: datetime}]", "'CreatedAt' is a standard"),
-        ("opportunity_fields: [{name: A, type: string, external_key: true}, {name: B, type: string, external_key: true}]",
-         "opportunity_fields[1].external_key: 'A' is already the external key"),
+        (
+            "opportunity_fields: [{name: A, type: string, external_key: true}, {name: B, type: string, external_key: true}]",
+            "opportunity_fields[1].external_key: 'A' is already the external key",
+        ),
         ("opportunity_fields: [{name: A, type: money}]", "opportunity_fields[0].type: unknown type 'money'"),
         ("opportunity_fields: [{name: Two Words, type: string}]", "cannot contain spaces"),
         ("opportunity_fields: [{name: A, type: string}, {name: a, type: integer}]", "duplicate field 'a'"),
         ("opportunity_fields: [{name: A, type: string, external_key: 'yes'}]", "external_key: expected true or false"),
-        ("opportunity_role_fields: [{name: A, type: string, colour: red}]", "opportunity_role_fields[0].colour: unknown key"),
+        (
+            "opportunity_role_fields: [{name: A, type: string, colour: red}]",
+            "opportunity_role_fields[0].colour: unknown key",
+        ),
     ],
 )
 def test_bad_field_declarations_name_the_path_and_the_problem(fields, problem):
@@ -123,9 +144,17 @@ def test_bad_field_declarations_name_the_path_and_the_problem(fields, problem):
 def test_applying_the_fields_twice_changes_nothing_and_a_new_key_field_replaces_the_old(eng):
     def rows() -> list[tuple]:
         with eng.db.read() as conn:
-            return [tuple(r) for r in conn.execute(
-                select(mobject_fields.c.object_name, mobject_fields.c.name, mobject_fields.c.data_type,
-                       mobject_fields.c.external_key).order_by(mobject_fields.c.id))]
+            return [
+                tuple(r)
+                for r in conn.execute(
+                    select(
+                        mobject_fields.c.object_name,
+                        mobject_fields.c.name,
+                        mobject_fields.c.data_type,
+                        mobject_fields.c.external_key,
+                    ).order_by(mobject_fields.c.id)
+                )
+            ]
 
     before = rows()
     apply_instance(eng, parse_instance(yaml.safe_load(INSTANCE), "again.yaml"))
@@ -143,7 +172,9 @@ def test_a_type_change_restores_stored_values_or_is_refused_naming_the_value(eng
     assert attrs(get(eng, id=first)[0])["Seats"] == "12"
     assert ids(eng, "Opportunity", ("Seats", "GT", "11.5")) == [first]
     with pytest.raises(InstanceError) as err:
-        apply_instance(eng, parse_instance(yaml.safe_load("opportunity_fields: [{name: Region, type: integer}]"), "g.yaml"))
+        apply_instance(
+            eng, parse_instance(yaml.safe_load("opportunity_fields: [{name: Region, type: integer}]"), "g.yaml")
+        )
     assert "g.yaml: opportunity_fields[0].type:" in str(err.value) and "'North'" in str(err.value)
     assert [f.data_type for f in eng.describe("Opportunity").fields if f.name == "Region"] == ["string"]
     assert attrs(get(eng, id=second)[0])["Region"] == "North"
@@ -159,12 +190,14 @@ def test_insert_update_upsert_unchanged_and_skipped(eng):
     assert sync(eng, "INSERT", opp({"Name": "Acme again"}, external_key=key)) == [("SKIPPED", oid, None)]
     assert sync(eng, "INSERT", opp({"Name": "Acme again"}, id=oid)) == [("SKIPPED", oid, None)]
     assert sync(eng, "UPSERT", opp({"Amount": "1000.00"}, external_key=("externalopportunityid", "acme-1"))) == [
-        ("UNCHANGED", oid, None)]
+        ("UNCHANGED", oid, None)
+    ]
     assert sync(eng, "UPDATE", opp({"Amount": "1500.25", "Stage": "Closed"}, id=oid)) == [("UPDATED", oid, None)]
     assert sync(eng, "UPDATE", opp({"Stage": "Closed"}, external_key=key)) == [("UNCHANGED", oid, None)]
     # UPDATE of an object a key names but that does not exist: skipped, UPDATE never creates
     assert sync(eng, "UPDATE", opp({"Name": "New"}, external_key=("ExternalOpportunityId", "ACME-2"))) == [
-        ("SKIPPED", None, None)]
+        ("SKIPPED", None, None)
+    ]
     found = get(eng, id=oid)[0]
     assert attrs(found) == {"Name": "Acme", "Amount": "1500.25", "Stage": "Closed", "ExternalOpportunityId": "ACME-1"}
     assert found.external_key == key and found.updated_at > found.created_at
@@ -190,35 +223,70 @@ def test_one_update_call_applies_the_existing_object_and_skips_the_missing_ones(
     [deal] = created(eng, opp({"Name": "Deal", "Stage": "Open"}))
     [r] = created(eng, role({"OpportunityId": deal, "PersonId": ann, "Role": "User"}))
     before = counts(eng)
-    statuses = eng.sync_mobjects([
-        opp({"Stage": "Won"}, id=987654),
-        opp({"Stage": "Won"}, id=deal),
-        role({"Role": "Buyer"}, id=987655),
-        role({"Role": "Buyer"}, id=r),
-    ], "UPDATE")
+    statuses = eng.sync_mobjects(
+        [
+            opp({"Stage": "Won"}, id=987654),
+            opp({"Stage": "Won"}, id=deal),
+            role({"Role": "Buyer"}, id=987655),
+            role({"Role": "Buyer"}, id=r),
+        ],
+        "UPDATE",
+    )
     assert [(s.status, s.id, s.error) for s in statuses] == [
-        ("SKIPPED", 987654, None), ("UPDATED", deal, None), ("SKIPPED", 987655, None), ("UPDATED", r, None)]
+        ("SKIPPED", 987654, None),
+        ("UPDATED", deal, None),
+        ("SKIPPED", 987655, None),
+        ("UPDATED", r, None),
+    ]
     assert [o.id for o in get(eng)] == [deal] and attrs(get(eng, id=deal)[0])["Stage"] == "Won"
     assert [(o.id, attrs(o)["Role"]) for o in get(eng, "OpportunityPersonRole")] == [(r, "Buyer")]
     assert counts(eng)[:2] == before[:2]  # no lead or lead value appeared
 
 
 def test_values_are_typed_exact_and_rendered_in_the_spec_layouts(eng):
-    [oid] = created(eng, opp({
-        "Name": "Typed", "Amount": "123456789012345.1234", "ExpectedRevenue": "3E+3", "CloseDate": "2026-12-31",
-        "ExternalCreatedDate": "2026-01-02T03:04:05.678-06:00", "IsClosed": "True", "IsWon": "0",
-        "Probability": "75", "Quantity": "2.5", "FiscalYear": "2026", "Description": "multi\nline",
-        "Discount": "12.50", "Renewal": "2027-01-01", "Signed": "yes", "Seats": "-3",
-    }))
+    [oid] = created(
+        eng,
+        opp(
+            {
+                "Name": "Typed",
+                "Amount": "123456789012345.1234",
+                "ExpectedRevenue": "3E+3",
+                "CloseDate": "2026-12-31",
+                "ExternalCreatedDate": "2026-01-02T03:04:05.678-06:00",
+                "IsClosed": "True",
+                "IsWon": "0",
+                "Probability": "75",
+                "Quantity": "2.5",
+                "FiscalYear": "2026",
+                "Description": "multi\nline",
+                "Discount": "12.50",
+                "Renewal": "2027-01-01",
+                "Signed": "yes",
+                "Seats": "-3",
+            }
+        ),
+    )
     assert attrs(get(eng, id=oid)[0]) == {
-        "Name": "Typed", "Amount": "123456789012345.1234", "ExpectedRevenue": "3000", "CloseDate": "2026-12-31",
-        "ExternalCreatedDate": "2026-01-02 09:04:05", "IsClosed": "true", "IsWon": "false", "Probability": "75",
-        "Quantity": "2.5", "FiscalYear": "2026", "Description": "multi\nline",
-        "Discount": "12.5", "Renewal": "2027-01-01", "Signed": "true", "Seats": "-3",
+        "Name": "Typed",
+        "Amount": "123456789012345.1234",
+        "ExpectedRevenue": "3000",
+        "CloseDate": "2026-12-31",
+        "ExternalCreatedDate": "2026-01-02 09:04:05",
+        "IsClosed": "true",
+        "IsWon": "false",
+        "Probability": "75",
+        "Quantity": "2.5",
+        "FiscalYear": "2026",
+        "Description": "multi\nline",
+        "Discount": "12.5",
+        "Renewal": "2027-01-01",
+        "Signed": "true",
+        "Seats": "-3",
     }
     with eng.db.read() as conn:
         assert conn.execute(select(opportunities.c.amount).where(opportunities.c.id == oid)).scalar() == Decimal(
-            "123456789012345.1234")
+            "123456789012345.1234"
+        )
     # an empty value clears a field
     assert sync(eng, "UPDATE", opp({"Amount": "", "Seats": ""}, id=oid)) == [("UPDATED", oid, None)]
     assert {"Amount", "Seats"}.isdisjoint(attrs(get(eng, id=oid)[0]))
@@ -267,8 +335,12 @@ def test_insert_needs_a_name_and_other_misuse_fails_with_a_reason(eng):
 
 def test_duplicates_in_one_call_fail_after_the_first_and_more_than_100_objects_fault(eng):
     key = ("ExternalOpportunityId", "DUP-1")
-    statuses = sync(eng, "UPSERT", opp({"Name": "One"}, external_key=key),
-                    opp({"Name": "Two"}, external_key=("externalOpportunityId", "dup-1")))
+    statuses = sync(
+        eng,
+        "UPSERT",
+        opp({"Name": "One"}, external_key=key),
+        opp({"Name": "Two"}, external_key=("externalOpportunityId", "dup-1")),
+    )
     assert [s for s, _, _ in statuses] == ["CREATED", "FAILED"] and "Duplicate" in statuses[1][2]
     assert [attrs(o)["Name"] for o in get(eng)] == ["One"]
     with pytest.raises(BadParameter) as err:
@@ -280,7 +352,8 @@ def test_duplicates_in_one_call_fail_after_the_first_and_more_than_100_objects_f
 def test_each_object_of_a_call_sees_what_the_objects_before_it_did(eng):
     [old] = created(eng, opp({"Name": "Old", "ExternalOpportunityId": "E-1"}))
     statuses = sync(
-        eng, "UPSERT",
+        eng,
+        "UPSERT",
         opp({"Name": "A", "ExternalOpportunityId": "E-2", "Amount": "123456789012345.1234"}),
         opp({"Name": ""}),
         opp({"Stage": "Won"}, external_key=("ExternalOpportunityId", "e-2")),  # the A created just before
@@ -289,16 +362,25 @@ def test_each_object_of_a_call_sees_what_the_objects_before_it_did(eng):
         opp({"Name": "D", "Amount": "-900719925474.0991"}, associations=[ObjectRef("Company", 7)]),
     )
     assert [(s, e) for s, _, e in statuses] == [
-        ("CREATED", None), ("FAILED", "Name cannot be empty"), ("UPDATED", None), ("CREATED", None),
-        ("UPDATED", None), ("CREATED", None)]
+        ("CREATED", None),
+        ("FAILED", "Name cannot be empty"),
+        ("UPDATED", None),
+        ("CREATED", None),
+        ("UPDATED", None),
+        ("CREATED", None),
+    ]
     a, c, d = statuses[0][1], statuses[3][1], statuses[5][1]
     assert statuses[2][1] == a and statuses[4][1] == old
     assert old < a < c < d  # ids in input order
     found = {o.id: o for o in get(eng)}
     assert sorted(found) == [old, a, c, d]
     assert attrs(found[old])["Stage"] == "Lost"
-    assert attrs(found[a]) == {"Name": "A", "ExternalOpportunityId": "E-2", "Amount": "123456789012345.1234",
-                               "Stage": "Won"}
+    assert attrs(found[a]) == {
+        "Name": "A",
+        "ExternalOpportunityId": "E-2",
+        "Amount": "123456789012345.1234",
+        "Stage": "Won",
+    }
     assert attrs(found[c]) == {"Name": "C", "Amount": "900719925474.0993", "Region": "North"}
     assert attrs(found[d]) == {"Name": "D", "Amount": "-900719925474.0991"}
     assert [(r.type, r.id) for r in found[d].associations] == [("Company", 7)]
@@ -326,12 +408,39 @@ def test_external_key_lookup_matches_any_field_by_value_and_the_newest_wins(eng,
 def test_criteria_compare_strings_numbers_dates_and_booleans_as_such(eng, clock):
     a, b, c = created(
         eng,
-        opp({"Name": "Alpha", "Stage": "Prospecting", "Type": "New", "Amount": "900.5", "Probability": "10",
-             "CloseDate": "2026-03-01", "IsWon": "false", "Seats": "9", "Discount": "5", "Renewal": "2026-06-30",
-             "Signed": "false", "Region": "north", "ExternalOpportunityId": "A-1"}),
-        opp({"Name": "beta", "Stage": "Closed Won", "Type": "Renewal", "Amount": "10000", "Probability": "100",
-             "CloseDate": "2026-05-15", "IsWon": "true", "Seats": "100", "Discount": "12.5", "Renewal": "2027-01-01",
-             "Signed": "true", "Region": "SOUTH"}),
+        opp(
+            {
+                "Name": "Alpha",
+                "Stage": "Prospecting",
+                "Type": "New",
+                "Amount": "900.5",
+                "Probability": "10",
+                "CloseDate": "2026-03-01",
+                "IsWon": "false",
+                "Seats": "9",
+                "Discount": "5",
+                "Renewal": "2026-06-30",
+                "Signed": "false",
+                "Region": "north",
+                "ExternalOpportunityId": "A-1",
+            }
+        ),
+        opp(
+            {
+                "Name": "beta",
+                "Stage": "Closed Won",
+                "Type": "Renewal",
+                "Amount": "10000",
+                "Probability": "100",
+                "CloseDate": "2026-05-15",
+                "IsWon": "true",
+                "Seats": "100",
+                "Discount": "12.5",
+                "Renewal": "2027-01-01",
+                "Signed": "true",
+                "Region": "SOUTH",
+            }
+        ),
         opp({"Name": "Gamma"}),
     )
     clock.advance(minutes=10)
@@ -393,9 +502,13 @@ def test_roles_criteria_and_associations(eng, clock):
     r1, r2, r3 = created(
         eng,
         role({"OpportunityId": first, "PersonId": ann, "Role": "Buyer", "IsPrimary": "true", "Influence": "5"}),
-        role({"Role": "Advisor", "Influence": "2"},
-             associations=[ObjectRef("Opportunity", external_key=("ExternalOpportunityId", "f-1")),
-                           ObjectRef("Lead", external_key=("Email", "BOB@example.com"))]),
+        role(
+            {"Role": "Advisor", "Influence": "2"},
+            associations=[
+                ObjectRef("Opportunity", external_key=("ExternalOpportunityId", "f-1")),
+                ObjectRef("Lead", external_key=("Email", "BOB@example.com")),
+            ],
+        ),
         role({"OpportunityId": second, "PersonId": ann, "Role": "Buyer"}),
     )
     assert ids(eng, "OpportunityPersonRole", ("Role", "EQ", "buyer")) == [r1, r3]
@@ -406,14 +519,19 @@ def test_roles_criteria_and_associations(eng, clock):
     assert by("OpportunityPersonRole", ObjectRef("Lead", ann)) == [r1, r3]
     assert by("OpportunityPersonRole", ObjectRef("Lead", external_key=("Email", "bob@EXAMPLE.com"))) == [r2]
     assert by("OpportunityPersonRole", ObjectRef("Opportunity", first)) == [r1, r2]
-    assert by("OpportunityPersonRole", ObjectRef("Opportunity", external_key=("ExternalOpportunityId", "F-1"))) == [r1, r2]
+    assert by("OpportunityPersonRole", ObjectRef("Opportunity", external_key=("ExternalOpportunityId", "F-1"))) == [
+        r1,
+        r2,
+    ]
     assert by("OpportunityPersonRole", ObjectRef("Opportunity", first), ObjectRef("Lead", ann)) == [r1]
     assert by("Opportunity", ObjectRef("Lead", ann)) == [first, second]
     assert by("Opportunity", ObjectRef("Lead", external_key=("IDNUM", str(bob)))) == [first]
     assert by("Opportunity", ObjectRef("Lead", external_key=("Email", "nobody@example.com"))) == []
     # any lead field names a lead: custom ones and those kept in columns of `leads`
-    eng.sync_lead(LeadInput(id=bob, foreign_sys_person_id="CRM-B", foreign_sys_type="CUSTOM", attributes=[("Badge", "B-7")]),
-                  return_lead=False)
+    eng.sync_lead(
+        LeadInput(id=bob, foreign_sys_person_id="CRM-B", foreign_sys_type="CUSTOM", attributes=[("Badge", "B-7")]),
+        return_lead=False,
+    )
     assert by("Opportunity", ObjectRef("Lead", external_key=("badge", "b-7"))) == [first]
     assert by("Opportunity", ObjectRef("Lead", external_key=("ForeignSysPersonId", "crm-b"))) == [first]
     found = get(eng, "OpportunityPersonRole", id=r2)[0]
@@ -436,10 +554,13 @@ def test_company_association_is_stored_as_given_and_filters(eng):
         opp({"Name": "None"}),
     )
     assert [(a.type, a.id, a.external_key) for a in get(eng, id=by_key)[0].associations] == [
-        ("Company", None, ("AccountNumber", "AC-9"))]
+        ("Company", None, ("AccountNumber", "AC-9"))
+    ]
     assert get(eng, id=none)[0].associations == []
     assert [o.id for o in get(eng, associations=[ObjectRef("Company", 42)])] == [by_id]
-    assert [o.id for o in get(eng, associations=[ObjectRef("Company", external_key=("accountnumber", "ac-9"))])] == [by_key]
+    assert [o.id for o in get(eng, associations=[ObjectRef("Company", external_key=("accountnumber", "ac-9"))])] == [
+        by_key
+    ]
     assert sync(eng, "UPDATE", opp(id=by_id, associations=[ObjectRef("Company", 42)])) == [("UNCHANGED", by_id, None)]
     assert sync(eng, "UPDATE", opp(id=by_id, associations=[ObjectRef("Company", 43)])) == [("UPDATED", by_id, None)]
     assert get(eng, associations=[ObjectRef("Company", 42)]) == []
@@ -448,7 +569,9 @@ def test_company_association_is_stored_as_given_and_filters(eng):
 def test_pages_of_100_continue_after_the_last_id_whatever_is_written_meanwhile(eng):
     made: list[int] = []
     for start in range(0, 250, 100):
-        made += created(eng, *(opp({"Name": f"Deal {i:03d}", "Region": "Paged"}) for i in range(start, min(start + 100, 250))))
+        made += created(
+            eng, *(opp({"Name": f"Deal {i:03d}", "Region": "Paged"}) for i in range(start, min(start + 100, 250)))
+        )
     query = MObjectQuery("Opportunity", criteria=[Criterion("Region", "EQ", "paged")])
     first = eng.get_mobjects(query)
     assert (len(first.objects), first.has_more) == (100, True)
@@ -475,38 +598,62 @@ def test_roles_log_add_update_and_remove_activities_on_their_leads(eng):
     )
     [add] = [a for a in all_activities(eng, ann) if a.type_name == "Add to Opportunity"]
     assert add.asset_name == "Big Deal"
-    assert add.attributes == [("Opportunity ID", str(deal)), ("Role", "Buyer"), ("Is Primary", "true"), ("Lead ID", str(ann))]
+    assert add.attributes == [
+        ("Opportunity ID", str(deal)),
+        ("Role", "Buyer"),
+        ("Is Primary", "true"),
+        ("Lead ID", str(ann)),
+    ]
 
     assert sync(eng, "UPDATE", opp({"Stage": "Won", "Name": "Bigger Deal"}, id=deal)) == [("UPDATED", deal, None)]
     for lead in (ann, bob):
         updates = [a for a in all_activities(eng, lead) if a.type_name == "Update Opportunity"]
-        assert sorted((dict(a.attributes)["Attribute Name"], dict(a.attributes)["Old Value"], dict(a.attributes)["New Value"])
-                      for a in updates) == [("Name", "Big Deal", "Bigger Deal"), ("Stage", "Open", "Won")]
+        assert sorted(
+            (dict(a.attributes)["Attribute Name"], dict(a.attributes)["Old Value"], dict(a.attributes)["New Value"])
+            for a in updates
+        ) == [("Name", "Big Deal", "Bigger Deal"), ("Stage", "Open", "Won")]
         assert {a.asset_name for a in updates} == {"Bigger Deal"}
         assert all(a.attributes[-1] == ("Lead ID", str(lead)) for a in updates)
 
     assert sync(eng, "UPSERT", role({"OpportunityId": deal, "PersonId": bob, "Role": "Advisor"})) == [
-        ("UPDATED", r_bob, None)]
+        ("UPDATED", r_bob, None)
+    ]
     assert sync(eng, "UPSERT", role({"Role": "Advisor"}, id=r_bob)) == [("UNCHANGED", r_bob, None)]
     [role_update] = [a for a in all_activities(eng, bob) if dict(a.attributes).get("Attribute Name") == "Role"]
-    assert role_update.attributes == [("Opportunity ID", str(deal)), ("Role ID", str(r_bob)), ("Attribute Name", "Role"),
-                                      ("Old Value", ""), ("New Value", "Advisor"), ("Lead ID", str(bob))]
+    assert role_update.attributes == [
+        ("Opportunity ID", str(deal)),
+        ("Role ID", str(r_bob)),
+        ("Attribute Name", "Role"),
+        ("Old Value", ""),
+        ("New Value", "Advisor"),
+        ("Lead ID", str(bob)),
+    ]
     assert [a.type_name for a in all_activities(eng, ann)].count("Update Opportunity") == 2  # not bob's role change
 
     assert [(s.status, s.id) for s in eng.delete_mobjects([role(id=r_ann), role(id=r_ann)])] == [
-        ("DELETED", r_ann), ("FAILED", r_ann)]  # the second names the same role again in one call
+        ("DELETED", r_ann),
+        ("FAILED", r_ann),
+    ]  # the second names the same role again in one call
     assert [(s.status, s.id) for s in eng.delete_mobjects([role(id=r_ann)])] == [("UNCHANGED", r_ann)]
     [removed] = [a for a in all_activities(eng, ann) if a.type_name == "Remove from Opportunity"]
     assert removed.asset_name == "Bigger Deal" and removed.attributes[-1] == ("Lead ID", str(ann))
-    names = {a.type_name for a in changes(eng, names=["Add to Opportunity", "Remove from Opportunity", "Update Opportunity"])}
+    names = {
+        a.type_name for a in changes(eng, names=["Add to Opportunity", "Remove from Opportunity", "Update Opportunity"])
+    }
     assert names == {"Add to Opportunity", "Remove from Opportunity", "Update Opportunity"}
 
 
 def test_deleting_an_opportunity_deletes_its_roles_and_their_values(eng):
     ann, bob = create(eng, "ann@example.com"), create(eng, "bob@example.com")
-    [deal, other] = created(eng, opp({"Name": "Doomed", "Seats": "3", "ExternalOpportunityId": "D-1"}), opp({"Name": "Kept"}))
-    created(eng, role({"OpportunityId": deal, "PersonId": ann, "Influence": "1"}),
-            role({"OpportunityId": deal, "PersonId": bob}), role({"OpportunityId": other, "PersonId": bob}))
+    [deal, other] = created(
+        eng, opp({"Name": "Doomed", "Seats": "3", "ExternalOpportunityId": "D-1"}), opp({"Name": "Kept"})
+    )
+    created(
+        eng,
+        role({"OpportunityId": deal, "PersonId": ann, "Influence": "1"}),
+        role({"OpportunityId": deal, "PersonId": bob}),
+        role({"OpportunityId": other, "PersonId": bob}),
+    )
     statuses = eng.delete_mobjects([opp(external_key=("ExternalOpportunityId", "d-1")), opp(id=987654), opp()])
     assert [(s.status, s.id) for s in statuses] == [("DELETED", deal), ("UNCHANGED", 987654), ("FAILED", None)]
     assert "id or externalKey" in statuses[2].error
@@ -529,13 +676,31 @@ def test_role_failures_name_the_missing_link_and_change_nothing(eng):
         ("INSERT", role({"OpportunityId": deal, "PersonId": 987654}), "No lead with id 987654"),
         ("INSERT", role({"OpportunityId": 987654, "PersonId": ann}), "No Opportunity with id 987654"),
         ("INSERT", role({"OpportunityId": deal}), "OpportunityId and PersonId"),
-        ("INSERT", role(associations=[ObjectRef("Lead", external_key=("Email", "nobody@example.com")),
-                                      ObjectRef("Opportunity", deal)]), "No Lead with Email='nobody@example.com'"),
-        ("INSERT", role({"PersonId": ann}, associations=[ObjectRef("Opportunity", external_key=("Colour", "x"))]),
-         "Unknown Opportunity field 'Colour'"),
-        ("INSERT", role({"OpportunityId": deal, "PersonId": ann + 1}, associations=[ObjectRef("Lead", ann)]), "disagree"),
-        ("UPSERT", role({"OpportunityId": deal, "PersonId": ann}, associations=[ObjectRef("Company", 1)]),
-         "not 'Company'"),
+        (
+            "INSERT",
+            role(
+                associations=[
+                    ObjectRef("Lead", external_key=("Email", "nobody@example.com")),
+                    ObjectRef("Opportunity", deal),
+                ]
+            ),
+            "No Lead with Email='nobody@example.com'",
+        ),
+        (
+            "INSERT",
+            role({"PersonId": ann}, associations=[ObjectRef("Opportunity", external_key=("Colour", "x"))]),
+            "Unknown Opportunity field 'Colour'",
+        ),
+        (
+            "INSERT",
+            role({"OpportunityId": deal, "PersonId": ann + 1}, associations=[ObjectRef("Lead", ann)]),
+            "disagree",
+        ),
+        (
+            "UPSERT",
+            role({"OpportunityId": deal, "PersonId": ann}, associations=[ObjectRef("Company", 1)]),
+            "not 'Company'",
+        ),
         ("UPDATE", role({"PersonId": ann + 1}, id=r), "cannot change"),
         ("UPDATE", role({"Role": "Buyer"}), "id, externalKey, or OpportunityId and PersonId"),
         ("UPDATE", role({"Influence": "lots"}, id=r), "Influence"),

@@ -9,10 +9,10 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from mktows.instance import apply_instance, parse_instance
 from mktows.engine import Engine
 from mktows.engine.models import Criterion, MObject, MObjectQuery, ObjectRef
 from mktows.errors import BadParameter, BadStreamPosition
+from mktows.instance import apply_instance, parse_instance
 from mktows.store.tables import program_costs, program_tags, programs
 
 CATALOGUE = """\
@@ -26,7 +26,9 @@ tag_types:
   - {name: Product Line, values: [Core, Cloud]}
 """
 
-PROGRAMS = CATALOGUE + """\
+PROGRAMS = (
+    CATALOGUE
+    + """\
 programs:
   - name: Alpha Webinar
     type: Marketing Event
@@ -49,11 +51,15 @@ programs:
     tags: {Region: South}
   - name: Delta Plain
 """
+)
 
-LATER = CATALOGUE + """\
+LATER = (
+    CATALOGUE
+    + """\
 programs:
   - {name: Epsilon Later, tags: {Region: North}}
 """
+)
 
 
 def load(engine: Engine, text: str) -> None:
@@ -78,8 +84,9 @@ def names(engine: Engine, *criteria: tuple[str, str, str], **kw) -> list[str]:
 
 
 def program(engine: Engine, name: str, details: bool = False) -> MObject:
-    [found] = engine.get_mobjects(query(("Name", "EQ", name), ("Include Archive", "EQ", "true"),
-                                        include_details=details)).objects
+    [found] = engine.get_mobjects(
+        query(("Name", "EQ", name), ("Include Archive", "EQ", "true"), include_details=details)
+    ).objects
     return found
 
 
@@ -106,18 +113,29 @@ def test_program_output_follows_the_sample_with_tags_always_and_details_on_reque
     assert alpha.type == "Program" and alpha.id == ids(loaded)["Alpha Webinar"]
     assert alpha.created_at is not None and alpha.updated_at == alpha.created_at
     assert alpha.attributes == [
-        ("Name", "Alpha Webinar"), ("Type", "Marketing Event"), ("Workspace Id", alpha.attributes[2][1]),
-        ("Workspace Name", "Default"), ("Tree Path", "/Marketing Activities/Default/Events/2026/Alpha Webinar"),
-        ("Is Archived", "false"), ("Start Date", "2026-04-01 09:30:00"), ("End Date", "2026-04-03 00:00:00"),
+        ("Name", "Alpha Webinar"),
+        ("Type", "Marketing Event"),
+        ("Workspace Id", alpha.attributes[2][1]),
+        ("Workspace Name", "Default"),
+        ("Tree Path", "/Marketing Activities/Default/Events/2026/Alpha Webinar"),
+        ("Is Archived", "false"),
+        ("Start Date", "2026-04-01 09:30:00"),
+        ("End Date", "2026-04-03 00:00:00"),
     ]
-    tags = [("Tag", [("Type", "Channel"), ("Value", "Webinar")]), ("Tag", [("Type", "Region"), ("Value", "North")]),
-            ("Tag", [("Type", "Product Line"), ("Value", "Core")])]  # channel first, then the catalogue's order
+    tags = [
+        ("Tag", [("Type", "Channel"), ("Value", "Webinar")]),
+        ("Tag", [("Type", "Region"), ("Value", "North")]),
+        ("Tag", [("Type", "Product Line"), ("Value", "Core")]),
+    ]  # channel first, then the catalogue's order
     assert alpha.type_attributes == tags
 
     detailed = program(loaded, "Alpha Webinar", details=True)
     with loaded.db.read() as conn:
-        cost_ids = dict(conn.execute(select(program_costs.c.month, program_costs.c.id)
-                                     .where(program_costs.c.program_id == alpha.id)).all())
+        cost_ids = dict(
+            conn.execute(
+                select(program_costs.c.month, program_costs.c.id).where(program_costs.c.program_id == alpha.id)
+            ).all()
+        )
     assert detailed.type_attributes == tags + [
         ("Cost", [("Id", str(cost_ids["2026-01-01"])), ("Month", "2026-01-01"), ("Amount", "12.5")]),
         ("Cost", [("Id", str(cost_ids["2026-03-01"])), ("Month", "2026-03-01"), ("Amount", "3000"), ("Note", "Venue")]),
@@ -170,7 +188,10 @@ def test_created_and_updated_at_compare_as_instants(loaded):
     assert names(loaded, ("Created At", "NE", later.isoformat())) == ["Alpha Webinar", "Beta Blog", "Delta Plain"]
     assert names(loaded, ("Updated At", "GE", later.isoformat())) == ["Epsilon Later"]
     assert names(loaded, ("Updated At", "LT", later.strftime("%Y-%m-%d %H:%M:%S"))) == [
-        "Alpha Webinar", "Beta Blog", "Delta Plain"]
+        "Alpha Webinar",
+        "Beta Blog",
+        "Delta Plain",
+    ]
 
 
 def test_workspace_criteria(loaded):
@@ -183,7 +204,10 @@ def test_workspace_criteria(loaded):
 
 
 def test_tag_criteria_with_the_channel_as_a_tag(loaded):
-    assert names(loaded, ("Tag Type", "EQ", "region"), ("Tag Value", "EQ", "NORTH")) == ["Alpha Webinar", "Epsilon Later"]
+    assert names(loaded, ("Tag Type", "EQ", "region"), ("Tag Value", "EQ", "NORTH")) == [
+        "Alpha Webinar",
+        "Epsilon Later",
+    ]
     assert names(loaded, ("Tag Type", "EQ", "Product Line")) == ["Alpha Webinar", "Beta Blog"]
     assert names(loaded, ("Tag Type", "EQ", "Channel"), ("Tag Value", "EQ", "blog")) == ["Beta Blog"]
     assert names(loaded, ("Tag Type", "EQ", "Channel")) == ["Alpha Webinar", "Beta Blog"]
@@ -193,15 +217,17 @@ def test_tag_criteria_with_the_channel_as_a_tag(loaded):
     assert names(loaded, ("Tag Value", "EQ", "emea")) == ["Beta Blog"]
     # the type and every value criterion apply to one and the same tag
     assert names(loaded, ("Tag Type", "EQ", "Region"), ("Tag Value", "EQ", "Cloud")) == []
-    assert names(loaded, ("Tag Type", "EQ", "Product Line"), ("Tag Value", "GE", "Cl"),
-                 ("Tag Value", "LT", "Co")) == ["Beta Blog"]
+    assert names(loaded, ("Tag Type", "EQ", "Product Line"), ("Tag Value", "GE", "Cl"), ("Tag Value", "LT", "Co")) == [
+        "Beta Blog"
+    ]
     assert names(loaded, ("Tag Type", "NE", "Region"), ("Tag Value", "EQ", "Core")) == ["Alpha Webinar"]
     assert names(loaded, ("Tag Type", "EQ", "Region"), ("Tag Value", "NE", "North")) == ["Beta Blog"]
     # archived programs stay out unless asked for
     assert names(loaded, ("Tag Value", "EQ", "South")) == []
     assert names(loaded, ("Tag Value", "EQ", "South"), ("Include Archive", "EQ", "true")) == ["Gamma Old"]
-    assert names(loaded, ("Tag Type", "EQ", "Channel"), ("Tag Value", "EQ", "Tradeshow"),
-                 ("include archive", "EQ", "TRUE")) == ["Gamma Old"]
+    assert names(
+        loaded, ("Tag Type", "EQ", "Channel"), ("Tag Value", "EQ", "Tradeshow"), ("include archive", "EQ", "TRUE")
+    ) == ["Gamma Old"]
 
 
 def test_include_archive(loaded):
@@ -248,8 +274,13 @@ def test_bad_queries_fault_20110_and_say_what_was_wrong(loaded):
 
 
 def test_paging_260_programs_in_pages_of_100(engine):
-    bulk = CATALOGUE + "programs:\n" + "".join(
-        f"  - {{name: Bulk {i:03d}, tags: {{Region: {'North' if i % 2 else 'South'}}}}}\n" for i in range(260))
+    bulk = (
+        CATALOGUE
+        + "programs:\n"
+        + "".join(
+            f"  - {{name: Bulk {i:03d}, tags: {{Region: {'North' if i % 2 else 'South'}}}}}\n" for i in range(260)
+        )
+    )
     load(engine, bulk)
     seen: list[str] = []
     position = None
@@ -313,25 +344,29 @@ def sync(engine: Engine, *objects: MObject, operation: str = "UPDATE") -> list[t
 def test_costs_are_added_replaced_by_id_or_left_unchanged(loaded, clock):
     delta = ids(loaded)["Delta Plain"]
     before = program(loaded, "Delta Plain").updated_at
-    assert sync(loaded, MObject("Program", id=delta, type_attributes=[cost("2026-06", "2000"),
-                                                                      cost("2026-07-01", "10.50", "Print")])) == [
-        ("UPDATED", None)]
+    assert sync(
+        loaded,
+        MObject("Program", id=delta, type_attributes=[cost("2026-06", "2000"), cost("2026-07-01", "10.50", "Print")]),
+    ) == [("UPDATED", None)]
     assert costs_of(loaded, "Delta Plain") == [("2026-06-01", "2000", None), ("2026-07-01", "10.5", "Print")]
     after = program(loaded, "Delta Plain").updated_at
     assert after > before
 
     with loaded.db.read() as conn:
-        june = conn.execute(select(program_costs.c.id).where(program_costs.c.program_id == delta,
-                                                             program_costs.c.month == "2026-06-01")).scalar_one()
+        june = conn.execute(
+            select(program_costs.c.id).where(program_costs.c.program_id == delta, program_costs.c.month == "2026-06-01")
+        ).scalar_one()
     # the sample's update: Id names the cost to replace (month, amount and note)
     assert sync(loaded, MObject("Program", id=delta, type_attributes=[cost("2026-08", "2500", "Ads", june)])) == [
-        ("UPDATED", None)]
+        ("UPDATED", None)
+    ]
     assert costs_of(loaded, "Delta Plain") == [("2026-07-01", "10.5", "Print"), ("2026-08-01", "2500", "Ads")]
     # the same values again change nothing, not even updatedAt
     clock.advance(minutes=5)
     stamp = program(loaded, "Delta Plain").updated_at
     assert sync(loaded, MObject("Program", id=delta, type_attributes=[cost("2026-08", "2500.00", "Ads", june)])) == [
-        ("UNCHANGED", None)]
+        ("UNCHANGED", None)
+    ]
     assert program(loaded, "Delta Plain").updated_at == stamp
     # adding a cost for a month that has one adds a second cost (no Id: a new period cost)
     assert sync(loaded, MObject("Program", id=delta, type_attributes=[cost("2026-08", "1")])) == [("UPDATED", None)]
@@ -340,44 +375,65 @@ def test_costs_are_added_replaced_by_id_or_left_unchanged(loaded, clock):
 
 def test_tags_and_channel_are_set_by_type(loaded):
     delta = ids(loaded)["Delta Plain"]
-    assert sync(loaded, MObject("Program", id=delta, type_attributes=[
-        tag("region", "south"), tag("Channel", "blog"), tag("Product Line", "Core")])) == [("UPDATED", None)]
+    assert sync(
+        loaded,
+        MObject(
+            "Program",
+            id=delta,
+            type_attributes=[tag("region", "south"), tag("Channel", "blog"), tag("Product Line", "Core")],
+        ),
+    ) == [("UPDATED", None)]
     assert tags_of(loaded, "Delta Plain") == [("Channel", "Blog"), ("Region", "South"), ("Product Line", "Core")]
     # setting a tag replaces that type's value only
-    assert sync(loaded, MObject("Program", id=delta, type_attributes=[
-        tag("Region", "EMEA"), tag("Channel", "Webinar")])) == [("UPDATED", None)]
+    assert sync(
+        loaded, MObject("Program", id=delta, type_attributes=[tag("Region", "EMEA"), tag("Channel", "Webinar")])
+    ) == [("UPDATED", None)]
     assert tags_of(loaded, "Delta Plain") == [("Channel", "Webinar"), ("Region", "EMEA"), ("Product Line", "Core")]
-    assert sync(loaded, MObject("Program", id=delta, type_attributes=[
-        tag("REGION", "emea"), tag("channel", "WEBINAR")])) == [("UNCHANGED", None)]
+    assert sync(
+        loaded, MObject("Program", id=delta, type_attributes=[tag("REGION", "emea"), tag("channel", "WEBINAR")])
+    ) == [("UNCHANGED", None)]
     assert names(loaded, ("Tag Type", "EQ", "Channel"), ("Tag Value", "EQ", "Webinar")) == [
-        "Alpha Webinar", "Delta Plain"]
+        "Alpha Webinar",
+        "Delta Plain",
+    ]
 
 
 def test_external_key_names_the_program_and_attributes_may_only_repeat(loaded):
     obj = program(loaded, "Beta Blog")
     # a read-modify-write round trip: the attributes come back unchanged
-    echo = MObject("Program", external_key=("Name", "beta blog"), attributes=obj.attributes,
-                   type_attributes=[tag("Product Line", "Core")])
+    echo = MObject(
+        "Program",
+        external_key=("Name", "beta blog"),
+        attributes=obj.attributes,
+        type_attributes=[tag("Product Line", "Core")],
+    )
     assert [(s.status, s.id, s.external_key) for s in loaded.sync_mobjects([echo], "UPDATE")] == [
-        ("UPDATED", obj.id, ("Name", "beta blog"))]
+        ("UPDATED", obj.id, ("Name", "beta blog"))
+    ]
     assert ("Product Line", "Core") in tags_of(loaded, "Beta Blog")
-    [(status, error)] = sync(loaded, MObject("Program", id=obj.id, attributes=[("Name", "Renamed")],
-                                             type_attributes=[tag("Region", "North")]))
+    [(status, error)] = sync(
+        loaded,
+        MObject("Program", id=obj.id, attributes=[("Name", "Renamed")], type_attributes=[tag("Region", "North")]),
+    )
     assert status == "FAILED" and "'Name'" in error
     assert ("Region", "EMEA") in tags_of(loaded, "Beta Blog")  # the failed object changed nothing
 
 
 def table_counts(engine: Engine) -> tuple[int, int]:
     with engine.db.read() as conn:
-        return tuple(conn.execute(select(func.count()).select_from(t)).scalar_one()  # type: ignore[return-value]
-                     for t in (program_costs, program_tags))
+        return tuple(
+            conn.execute(select(func.count()).select_from(t)).scalar_one()  # type: ignore[return-value]
+            for t in (program_costs, program_tags)
+        )
 
 
 def test_failures_are_per_object_and_change_nothing(loaded):
     by_name = ids(loaded)
     alpha, beta = by_name["Alpha Webinar"], by_name["Beta Blog"]
     with loaded.db.read() as conn:
-        alpha_cost = conn.execute(select(func.min(program_costs.c.id)).where(program_costs.c.program_id == alpha)).scalar()
+        alpha_cost = conn.execute(
+            select(func.min(program_costs.c.id)).where(program_costs.c.program_id == alpha)
+        ).scalar()
     before = table_counts(loaded)
     good = cost("2026-09", "1")  # applied first inside each failing object, then rolled back
     cases = [
@@ -392,12 +448,25 @@ def test_failures_are_per_object_and_change_nothing(loaded):
         (MObject("Program", id=beta, type_attributes=[good, cost("2026-13", "1")]), "UPDATE", "2026-13"),
         (MObject("Program", id=beta, type_attributes=[good, cost("2026-10", "lots")]), "UPDATE", "lots"),
         (MObject("Program", id=beta, type_attributes=[good, ("Cost", [("Month", "2026-10")])]), "UPDATE", "Amount"),
-        (MObject("Program", id=beta, type_attributes=[good, cost("2026-10", "1", cost_id=alpha_cost)]), "UPDATE",
-         str(alpha_cost)),
-        (MObject("Program", id=beta, type_attributes=[good, ("Cost", [("Month", "2026-10"), ("Amount", "1"),
-                                                                      ("Colour", "x")])]), "UPDATE", "Colour"),
-        (MObject("Program", id=beta, type_attributes=[good, ("Token", [("Name", "X"), ("Value", "y")])]), "UPDATE",
-         "Token"),
+        (
+            MObject("Program", id=beta, type_attributes=[good, cost("2026-10", "1", cost_id=alpha_cost)]),
+            "UPDATE",
+            str(alpha_cost),
+        ),
+        (
+            MObject(
+                "Program",
+                id=beta,
+                type_attributes=[good, ("Cost", [("Month", "2026-10"), ("Amount", "1"), ("Colour", "x")])],
+            ),
+            "UPDATE",
+            "Colour",
+        ),
+        (
+            MObject("Program", id=beta, type_attributes=[good, ("Token", [("Name", "X"), ("Value", "y")])]),
+            "UPDATE",
+            "Token",
+        ),
     ]
     for obj, operation, expected in cases:
         [(status, error)] = sync(loaded, obj, operation=operation)
@@ -411,12 +480,15 @@ def test_failures_are_per_object_and_change_nothing(loaded):
 
 def test_one_call_mixes_failed_and_applied_objects(loaded):
     by_name = ids(loaded)
-    statuses = loaded.sync_mobjects([
-        MObject("Program", id=by_name["Delta Plain"], type_attributes=[tag("Region", "North")]),
-        MObject("Program", id=by_name["Beta Blog"], type_attributes=[tag("Region", "Nowhere")]),
-        MObject("Program", id=by_name["Delta Plain"], type_attributes=[tag("Region", "South")]),  # a repeat
-        MObject("Program", id=by_name["Epsilon Later"], type_attributes=[tag("Region", "North")]),
-    ], "UPDATE")
+    statuses = loaded.sync_mobjects(
+        [
+            MObject("Program", id=by_name["Delta Plain"], type_attributes=[tag("Region", "North")]),
+            MObject("Program", id=by_name["Beta Blog"], type_attributes=[tag("Region", "Nowhere")]),
+            MObject("Program", id=by_name["Delta Plain"], type_attributes=[tag("Region", "South")]),  # a repeat
+            MObject("Program", id=by_name["Epsilon Later"], type_attributes=[tag("Region", "North")]),
+        ],
+        "UPDATE",
+    )
     assert [s.status for s in statuses] == ["UPDATED", "FAILED", "FAILED", "UNCHANGED"]
     assert "Duplicate" in statuses[2].error
     assert tags_of(loaded, "Delta Plain") == [("Region", "North")]
@@ -426,12 +498,15 @@ def test_update_of_a_missing_program_is_skipped_and_the_rest_applies(loaded):
     by_name = ids(loaded)
     before = table_counts(loaded)
     good = cost("2026-09", "1")
-    statuses = loaded.sync_mobjects([
-        MObject("Program", id=2_000_000_000, type_attributes=[good]),
-        MObject("Program", external_key=("Name", "Nope"), type_attributes=[good]),
-        MObject("Program", external_key=("CRM Id", "CRM-NONE"), type_attributes=[good]),
-        MObject("Program", id=by_name["Delta Plain"], type_attributes=[good]),
-    ], "UPDATE")
+    statuses = loaded.sync_mobjects(
+        [
+            MObject("Program", id=2_000_000_000, type_attributes=[good]),
+            MObject("Program", external_key=("Name", "Nope"), type_attributes=[good]),
+            MObject("Program", external_key=("CRM Id", "CRM-NONE"), type_attributes=[good]),
+            MObject("Program", id=by_name["Delta Plain"], type_attributes=[good]),
+        ],
+        "UPDATE",
+    )
     assert [(s.status, s.id, s.external_key, s.error) for s in statuses] == [
         ("SKIPPED", 2_000_000_000, None, None),
         ("SKIPPED", None, ("Name", "Nope"), None),

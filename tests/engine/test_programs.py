@@ -7,11 +7,11 @@ import yaml
 from engine_helpers import create
 from sqlalchemy import func, insert, select
 
-from mktows.instance import apply_instance, parse_instance
 from mktows.engine import catalog
 from mktows.engine import programs as prog
 from mktows.engine.models import LeadKey, ProgressionStatus
 from mktows.errors import BadParameter, CampaignNotFound, ListNotFound
+from mktows.instance import apply_instance, parse_instance
 from mktows.store.tables import list_members, program_costs
 
 INSTANCE = """\
@@ -58,7 +58,11 @@ def test_find_program_is_case_insensitive_and_faults_20113(loaded):
     with loaded.db.read() as conn:
         program = prog.find_program(conn, "  er demo ")
         assert (program.name, program.channel, program.tokens, program.tags) == (
-            "ER Demo", "Webinar", [("Offer", "10% off")], [("Region", "North")])
+            "ER Demo",
+            "Webinar",
+            [("Offer", "10% off")],
+            [("Region", "North")],
+        )
         assert prog.program_by_id(conn, program.id).name == "ER Demo"
         with pytest.raises(CampaignNotFound) as err:
             prog.find_program(conn, "Nope")
@@ -78,7 +82,12 @@ def test_find_campaign_by_program_and_name_or_dotted_full_name(loaded):
         outside = prog.find_campaign(conn, None, "outside")
         assert (outside.program_id, outside.full_name) == (None, "Outside")
         assert prog.campaign_by_id(conn, outside.id).name == "Outside"
-        for program_name, name in [("ER Demo", "Nope"), ("Nope", "Batch"), (None, "Batch"), ("Q1.2026 Webinar", "Batch")]:
+        for program_name, name in [
+            ("ER Demo", "Nope"),
+            ("Nope", "Batch"),
+            (None, "Batch"),
+            ("Q1.2026 Webinar", "Batch"),
+        ]:
             with pytest.raises(CampaignNotFound):
                 prog.find_campaign(conn, program_name, name)
         with pytest.raises(CampaignNotFound):
@@ -88,14 +97,23 @@ def test_find_campaign_by_program_and_name_or_dotted_full_name(loaded):
 def test_campaigns_for_source_filters_sorts_and_matches_full_names(loaded):
     with loaded.db.read() as conn:
         names = [c.full_name for c in prog.campaigns_for_source(conn, "MKTOWS", None, False)]
-        assert names == ["ER Demo.Other Trigger", "ER Demo.Triggered Campaign", "Outside",
-                         "Q1.2026 Webinar.Triggered Campaign"]
+        assert names == [
+            "ER Demo.Other Trigger",
+            "ER Demo.Triggered Campaign",
+            "Outside",
+            "Q1.2026 Webinar.Triggered Campaign",
+        ]
         assert [c.full_name for c in prog.campaigns_for_source(conn, "sales", None, False)] == [
-            "ER Demo.Triggered Campaign", "Zed Sales"]
+            "ER Demo.Triggered Campaign",
+            "Zed Sales",
+        ]
         assert [c.full_name for c in prog.campaigns_for_source(conn, "MKTOWS", "TRIGGERED", False)] == [
-            "ER Demo.Triggered Campaign", "Q1.2026 Webinar.Triggered Campaign"]
+            "ER Demo.Triggered Campaign",
+            "Q1.2026 Webinar.Triggered Campaign",
+        ]
         assert [c.full_name for c in prog.campaigns_for_source(conn, "MKTOWS", "ER Demo.Triggered Campaign", True)] == [
-            "ER Demo.Triggered Campaign"]
+            "ER Demo.Triggered Campaign"
+        ]
         assert prog.campaigns_for_source(conn, "MKTOWS", "er demo.triggered campaign", True) == []
         assert prog.campaigns_for_source(conn, "MKTOWS", "Batch", False) == []  # batch campaigns never qualify
         assert prog.campaigns_for_source(conn, "MKTOWS", "Inactive", False) == []
@@ -103,14 +121,29 @@ def test_campaigns_for_source_filters_sorts_and_matches_full_names(loaded):
 
 def test_campaigns_for_source_orders_same_names_by_id(loaded):
     now = loaded.now()
-    apply_instance(loaded, parse_instance(yaml.safe_load(
-        "programs:\n  - name: Dup\n    campaigns:\n      - {name: Same, trigger: {campaign_is_requested: mktows}}\n"), "x"))
+    apply_instance(
+        loaded,
+        parse_instance(
+            yaml.safe_load(
+                "programs:\n  - name: Dup\n    campaigns:\n      - {name: Same, trigger: {campaign_is_requested: mktows}}\n"
+            ),
+            "x",
+        ),
+    )
     with loaded.db.write() as conn:
         # a second top-level campaign literally named "Dup.Same" (names are not unique in Marketo)
         from mktows.store.tables import campaigns
 
-        conn.execute(insert(campaigns).values(name="Dup.Same", name_lower="dup.same", kind="trigger",
-                                              sources='["MKTOWS"]', created_at=now, updated_at=now))
+        conn.execute(
+            insert(campaigns).values(
+                name="Dup.Same",
+                name_lower="dup.same",
+                kind="trigger",
+                sources='["MKTOWS"]',
+                created_at=now,
+                updated_at=now,
+            )
+        )
     with loaded.db.read() as conn:
         found = prog.campaigns_for_source(conn, "MKTOWS", "Dup.Same", True)
         assert [c.full_name for c in found] == ["Dup.Same", "Dup.Same"]
@@ -163,19 +196,36 @@ def test_clone_program_copies_assets_and_rewires_local_references(loaded):
     with loaded.db.write() as conn:
         source = prog.find_program(conn, "ER Demo")
         seed_list = prog.program_list_id(conn, "ER Demo", "Seed List")
-        assert conn.execute(select(func.count()).select_from(list_members)
-                            .where(list_members.c.list_id == seed_list)).scalar_one() == 1
+        assert (
+            conn.execute(
+                select(func.count()).select_from(list_members).where(list_members.c.list_id == seed_list)
+            ).scalar_one()
+            == 1
+        )
         clone = prog.clone_program(conn, source, "ER Demo Copy", now)
     with loaded.db.read() as conn:
         assert (clone.name, clone.channel, clone.tokens, clone.tags, clone.workspace) == (
-            "ER Demo Copy", "Webinar", [("Offer", "10% off")], [("Region", "North")], "Default")
+            "ER Demo Copy",
+            "Webinar",
+            [("Offer", "10% off")],
+            [("Region", "North")],
+            "Default",
+        )
         assert clone.id != source.id
         copy_list = prog.program_list_id(conn, "ER Demo Copy", "Seed List")
         assert copy_list != seed_list
-        assert conn.execute(select(func.count()).select_from(list_members)
-                            .where(list_members.c.list_id == copy_list)).scalar_one() == 0
-        assert conn.execute(select(func.count()).select_from(program_costs)
-                            .where(program_costs.c.program_id == clone.id)).scalar_one() == 1
+        assert (
+            conn.execute(
+                select(func.count()).select_from(list_members).where(list_members.c.list_id == copy_list)
+            ).scalar_one()
+            == 0
+        )
+        assert (
+            conn.execute(
+                select(func.count()).select_from(program_costs).where(program_costs.c.program_id == clone.id)
+            ).scalar_one()
+            == 1
+        )
         assert prog.find_email(conn, clone.id, "Welcome").program_id == clone.id
         trig = prog.find_campaign(conn, "ER Demo Copy", "Triggered Campaign")
         assert trig.sources == ["MKTOWS", "SALES"] and trig.description == "the sample"

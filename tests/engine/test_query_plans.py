@@ -14,22 +14,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-
-from mktows.engine import Engine
-from mktows.engine.models import (
-    Criterion,
-    CustomRecord,
-    KeySelector,
-    LeadInput,
-    LeadKey,
-    ListSelector,
-    MObject,
-    MObjectQuery,
-    ObjectRef,
-    StreamPosition,
-    UpdatedAtSelector,
-)
-from mktows.store.database import Database
 from query_plans import (
     LEADS,
     OWNERS,
@@ -46,6 +30,22 @@ from query_plans import (
     work,
 )
 from support.pg import backends, migrated_database
+
+from mktows.engine import Engine
+from mktows.engine.models import (
+    Criterion,
+    CustomRecord,
+    KeySelector,
+    LeadInput,
+    LeadKey,
+    ListSelector,
+    MObject,
+    MObjectQuery,
+    ObjectRef,
+    StreamPosition,
+    UpdatedAtSelector,
+)
+from mktows.store.database import Database
 
 
 @dataclass
@@ -150,11 +150,15 @@ def _(engine: Engine, data: PlanData) -> None:
             records.append(LeadInput(email=email(1000 + n), attributes=[("FirstName", f"Renamed{n}")]))
         elif n % 3 == 1:  # an existing lead by foreign id
             i = 2001 + 2 * n
-            records.append(LeadInput(foreign_sys_person_id=f"crm-{i}", foreign_sys_type="CUSTOM",
-                                     attributes=[("Company", f"Moved {n}")]))
+            records.append(
+                LeadInput(
+                    foreign_sys_person_id=f"crm-{i}", foreign_sys_type="CUSTOM", attributes=[("Company", f"Moved {n}")]
+                )
+            )
         else:  # a new lead
-            records.append(LeadInput(email=f"new{n}-{data.now.timestamp()}@example.com",
-                                     attributes=[("LastName", f"New{n}")]))
+            records.append(
+                LeadInput(email=f"new{n}-{data.now.timestamp()}@example.com", attributes=[("LastName", f"New{n}")])
+            )
     outcomes = engine.sync_leads(records)
     assert {o.status for o in outcomes} == {"CREATED", "UPDATED"}
 
@@ -277,8 +281,10 @@ def _(engine: Engine, data: PlanData) -> None:
 
 @path("sync opportunities by external key", uses=("ix_opportunity_values_field_lower",))
 def _(engine: Engine, data: PlanData) -> None:
-    objects = [MObject("Opportunity", external_key=("ExternalOpportunityId", f"ext-{o}"), attributes=[("Stage", "Won")])
-               for o in range(2000, 2050)]
+    objects = [
+        MObject("Opportunity", external_key=("ExternalOpportunityId", f"ext-{o}"), attributes=[("Stage", "Won")])
+        for o in range(2000, 2050)
+    ]
     assert {s.status for s in engine.sync_mobjects(objects, "UPSERT")} == {"UPDATED"}
 
 

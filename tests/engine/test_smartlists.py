@@ -56,10 +56,19 @@ def selected(engine, filters: list[dict], logic: str = "all") -> list[int]:
 @pytest.fixture
 def people(loaded):
     return {
-        "ann": create(loaded, "ann@acme.com", FirstName="Ann", Country="FR", LeadScore="50", Tier="Gold",
-                      Renewal="2026-03-01", Vip="true"),
-        "bob": create(loaded, "bob@example.org", FirstName="Bob", Country="de", LeadScore="9", Tier="silver",
-                      Renewal="2025-12-31"),
+        "ann": create(
+            loaded,
+            "ann@acme.com",
+            FirstName="Ann",
+            Country="FR",
+            LeadScore="50",
+            Tier="Gold",
+            Renewal="2026-03-01",
+            Vip="true",
+        ),
+        "bob": create(
+            loaded, "bob@example.org", FirstName="Bob", Country="de", LeadScore="9", Tier="silver", Renewal="2025-12-31"
+        ),
         "cid": create(loaded, "cid@acme.com", Country="US", LeadScore="100", Vip="false"),
         "dee": create(loaded, "dee_100%@example.org"),
     }
@@ -106,7 +115,9 @@ def test_lists_and_filter_logic(loaded, people):
     assert selected(loaded, [members, {"not_member_of_list": "Blocked"}]) == [people["ann"], people["cid"]]
     # a program's list by its bare name inside the program
     assert selected(loaded, [{"member_of_list": "Local"}, {"field": "Country", "op": "is", "value": "FR"}], "any") == [
-        people["ann"], people["dee"]]
+        people["ann"],
+        people["dee"],
+    ]
     assert selected(loaded, []) == []  # no filters select nobody
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mktows.engine.fields import FieldRegistry, Field
+from mktows.engine.fields import Field, FieldRegistry
 from mktows.engine.models import CampaignInfo, Lead, LeadAttribute, ProgramInfo
 from mktows.engine.tokens import (
     TokenContext,
@@ -87,7 +87,10 @@ def test_adjacent_tokens_and_multiline_templates():
 
 
 def test_tokens_in_lists_known_tokens():
-    assert tokens_in("{{lead.First Name:default=x}} {{my.Offer}} {{foo.bar}}") == [("lead", "First Name"), ("my", "Offer")]
+    assert tokens_in("{{lead.First Name:default=x}} {{my.Offer}} {{foo.bar}}") == [
+        ("lead", "First Name"),
+        ("my", "Offer"),
+    ]
 
 
 def test_merge_tokens_precedence_per_recipient_over_call_over_program():
@@ -116,20 +119,41 @@ def test_lead_token_values_map_api_and_display_names():
     )
     values = lead_token_values(lead, registry)
     ctx = TokenContext(lead=values)
-    assert render(
-        "{{lead.First Name}} {{lead.FirstName}} {{lead.Email Address}} {{lead.Email}} {{lead.Seed Custom Field}} "
-        "{{lead.seed_custom_field}} {{lead.Id}} {{lead.Last Name:default=-}}",
-        ctx,
-        html=False,
-    ) == "Ann Ann ann@example.com ann@example.com v v 7 -"
+    assert (
+        render(
+            "{{lead.First Name}} {{lead.FirstName}} {{lead.Email Address}} {{lead.Email}} {{lead.Seed Custom Field}} "
+            "{{lead.seed_custom_field}} {{lead.Id}} {{lead.Last Name:default=-}}",
+            ctx,
+            html=False,
+        )
+        == "Ann Ann ann@example.com ann@example.com v v 7 -"
+    )
 
 
 def test_program_campaign_and_system_values():
-    program = ProgramInfo(id=3, name="Seed Program", type="Marketing Program", channel="Webinar", workspace="Default",
-                          tokens=[], description="About")
-    campaign = CampaignInfo(id=9, program_id=3, program_name="Seed Program", name="Seed Campaign", description="",
-                            kind="trigger", sources=["MKTOWS"], smart_list=[], filter_logic="all", flow=[],
-                            qualification="every_time", active=True)
+    program = ProgramInfo(
+        id=3,
+        name="Seed Program",
+        type="Marketing Program",
+        channel="Webinar",
+        workspace="Default",
+        tokens=[],
+        description="About",
+    )
+    campaign = CampaignInfo(
+        id=9,
+        program_id=3,
+        program_name="Seed Program",
+        name="Seed Campaign",
+        description="",
+        kind="trigger",
+        sources=["MKTOWS"],
+        smart_list=[],
+        filter_logic="all",
+        flow=[],
+        qualification="every_time",
+        active=True,
+    )
     ctx = TokenContext(
         program=program_token_values(program),
         campaign=campaign_token_values(campaign),

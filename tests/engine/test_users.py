@@ -27,8 +27,9 @@ def _custom_names(engine: Engine) -> list[str]:
 def test_field_added_elsewhere_is_known_to_the_next_call(engine, other):
     engine.sync_lead(LeadInput(email="before@example.com"), return_lead=False)  # the list is cached now
     other.add_lead_field(FieldInfo("Loyalty_Tier", "Loyalty tier", "string"))
-    outcome = engine.sync_lead(LeadInput(email="tier@example.com", attributes=[("Loyalty_Tier", "gold")]),
-                               return_lead=True)
+    outcome = engine.sync_lead(
+        LeadInput(email="tier@example.com", attributes=[("Loyalty_Tier", "gold")]), return_lead=True
+    )
     assert ("Loyalty_Tier", "gold") in [(a.name, a.value) for a in outcome.lead.attributes]
 
 
@@ -49,8 +50,7 @@ def test_rolled_back_field_is_never_seen(engine, database):
             raise RuntimeError("the call failed after adding the field")
     assert "Ghost_Field" not in _custom_names(engine)
     with pytest.raises(UnknownLeadField):
-        engine.sync_lead(LeadInput(email="ghost@example.com", attributes=[("Ghost_Field", "boo")]),
-                         return_lead=False)
+        engine.sync_lead(LeadInput(email="ghost@example.com", attributes=[("Ghost_Field", "boo")]), return_lead=False)
 
 
 def test_user_added_elsewhere_is_found_at_once(engine, other):

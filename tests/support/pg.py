@@ -28,8 +28,9 @@ def _admin() -> tuple[psycopg.Connection, str]:
     last: Exception | None = None
     for user in ("postgres", "root"):
         try:
-            conn = psycopg.connect(host=PG_HOST, port=PG_PORT, user=user, dbname="test", autocommit=True,
-                                   connect_timeout=5)
+            conn = psycopg.connect(
+                host=PG_HOST, port=PG_PORT, user=user, dbname="test", autocommit=True, connect_timeout=5
+            )
             return conn, user
         except psycopg.Error as exc:  # try the next user
             last = exc

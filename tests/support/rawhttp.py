@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import socket
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from .soap import sign
 
@@ -91,7 +91,7 @@ def same_shape_timestamp(original: str, delta: timedelta = timedelta(0)) -> str:
     if not m:
         raise ValueError(f"unrecognised timestamp shape: {original!r}")
     _, frac, off = m.groups()
-    now = datetime.now(timezone.utc) + delta
+    now = datetime.now(UTC) + delta
     if off is None or off == "Z":
         local = now
     else:
@@ -129,7 +129,9 @@ def resign(xml: bytes, key: str, *, shift_body_dates: bool = True) -> bytes:
     xml = _SIG_ELEMENT.sub(lambda m: m.group(1) + sign(new_ts, user, key).encode() + m.group(3), xml, count=1)
     if shift_body_dates:
         xml = _BODY_DATES.sub(
-            lambda m: m.group(1) + same_shape_timestamp(m.group(2).decode(), timedelta(minutes=-2)).encode() + m.group(3),
+            lambda m: (
+                m.group(1) + same_shape_timestamp(m.group(2).decode(), timedelta(minutes=-2)).encode() + m.group(3)
+            ),
             xml,
         )
     return xml
@@ -233,7 +235,7 @@ class RawConnection:
         self.sock.settimeout(timeout)
         try:
             return self.sock.recv(1) == b""
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return False
         except ConnectionResetError:
             return True

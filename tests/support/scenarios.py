@@ -59,10 +59,17 @@ def attribute_types_and_formats(api: LeadApi, unique_email) -> None:
     """attrType per field type (Phone is `string` in the vendor sample), numbers as
     plain decimals, booleans true/false, dates YYYY-MM-DD."""
     email = unique_email("types")
-    lead_id = api.create_lead(email, {
-        "Phone": "+1 555 0100", "Website": "https://example.com", "LeadScore": "007", "DoNotCall": "1",
-        "AnnualRevenue": "1500.50", "DateOfBirth": "1990-01-02",
-    })
+    lead_id = api.create_lead(
+        email,
+        {
+            "Phone": "+1 555 0100",
+            "Website": "https://example.com",
+            "LeadScore": "007",
+            "DoNotCall": "1",
+            "AnnualRevenue": "1500.50",
+            "DateOfBirth": "1990-01-02",
+        },
+    )
     [rec] = api.lead_records(api.get_lead("IDNUM", lead_id))
     got = {a["attrName"]: (a["attrType"], a["attrValue"]) for a in items(rec, "leadAttributeList", "attribute")}
     assert got["Phone"] == ("string", "+1 555 0100")
@@ -126,7 +133,9 @@ def sync_lead_key_precedence(api: LeadApi, unique_email) -> None:
     assert fault.code == 20103
 
     # 3. An Id that names no lead is a fault, not a new lead.
-    fault = api.fault("syncLead", leadRecord=api.lead_record(unique_email("ghost"), lead_id=987_654_001), returnLead=False)
+    fault = api.fault(
+        "syncLead", leadRecord=api.lead_record(unique_email("ghost"), lead_id=987_654_001), returnLead=False
+    )
     assert fault.code == 20103
 
 
@@ -181,7 +190,9 @@ def sync_multiple_dedup_false_creates_duplicates(api: LeadApi, unique_email) -> 
     dup = unique_email("dup")
     res = api.call(
         "syncMultipleLeads",
-        leadRecordList={"leadRecord": [api.lead_record(dup, {"FirstName": "One"}), api.lead_record(dup, {"FirstName": "Two"})]},
+        leadRecordList={
+            "leadRecord": [api.lead_record(dup, {"FirstName": "One"}), api.lead_record(dup, {"FirstName": "Two"})]
+        },
         dedupEnabled=False,
     )
     statuses = items(res, "syncStatusList", "syncStatus")
@@ -192,7 +203,11 @@ def sync_multiple_dedup_false_creates_duplicates(api: LeadApi, unique_email) -> 
     assert result["count"] == 2
     assert {r["Id"] for r in api.lead_records(result)} == ids
     # and once more without dedup: a third lead with the same email
-    res = api.call("syncMultipleLeads", leadRecordList={"leadRecord": [api.lead_record(dup, {"FirstName": "Three"})]}, dedupEnabled=False)
+    res = api.call(
+        "syncMultipleLeads",
+        leadRecordList={"leadRecord": [api.lead_record(dup, {"FirstName": "Three"})]},
+        dedupEnabled=False,
+    )
     assert items(res, "syncStatusList", "syncStatus")[0]["status"] == "CREATED"
     assert api.get_lead("EMAIL", dup)["count"] == 3
 
@@ -219,13 +234,17 @@ def sync_multiple_per_record_status(api: LeadApi, unique_email) -> None:
 def sync_multiple_email_key_not_changed_by_other_key(api: LeadApi, unique_email) -> None:
     x1, x2, x3 = unique_email("x1"), unique_email("x2"), unique_email("x3")
     lead_id = api.create_lead(x1, {"FirstName": "X"})
-    res = api.call("syncMultipleLeads", leadRecordList={"leadRecord": [api.lead_record(x2, {"FirstName": "K"}, lead_id=lead_id)]})
+    res = api.call(
+        "syncMultipleLeads", leadRecordList={"leadRecord": [api.lead_record(x2, {"FirstName": "K"}, lead_id=lead_id)]}
+    )
     [st] = items(res, "syncStatusList", "syncStatus")
     assert st["status"] == "UPDATED" and int(st["leadId"]) == lead_id
     [rec] = api.lead_records(api.get_lead("IDNUM", lead_id))
     assert rec["Email"] == x1, "an Email key element must not change the email of a lead found by Id"
     assert attr_map(rec)["FirstName"] == "K"
-    res = api.call("syncMultipleLeads", leadRecordList={"leadRecord": [api.lead_record(None, {"Email": x3}, lead_id=lead_id)]})
+    res = api.call(
+        "syncMultipleLeads", leadRecordList={"leadRecord": [api.lead_record(None, {"Email": x3}, lead_id=lead_id)]}
+    )
     [rec] = api.lead_records(api.get_lead("IDNUM", lead_id))
     assert rec["Email"] == x3, "Email in leadAttributeList does change it"
 
@@ -281,7 +300,9 @@ def sync_multiple_foreign_id_rules(api: LeadApi, unique_email) -> None:
 # --------------------------------------------------------------------------- getMultipleLeads
 
 
-def _page_all(api: LeadApi, selector, *, batch_size=None, include=None, max_pages=1000) -> tuple[list[dict], list[tuple[int, int]]]:
+def _page_all(
+    api: LeadApi, selector, *, batch_size=None, include=None, max_pages=1000
+) -> tuple[list[dict], list[tuple[int, int]]]:
     records: list[dict] = []
     pages: list[tuple[int, int]] = []
     position = None
@@ -307,7 +328,10 @@ def _page_all(api: LeadApi, selector, *, batch_size=None, include=None, max_page
 
 def get_multiple_by_keys(api: LeadApi, unique_email) -> None:
     emails = [unique_email(f"k{i}") for i in range(5)]
-    ids = [api.create_lead(e, {"FirstName": f"K{i}", "LastName": "Keys", SEED_CUSTOM_FIELD: f"v{i}"}) for i, e in enumerate(emails)]
+    ids = [
+        api.create_lead(e, {"FirstName": f"K{i}", "LastName": "Keys", SEED_CUSTOM_FIELD: f"v{i}"})
+        for i, e in enumerate(emails)
+    ]
     # by email, one unknown key skipped silently
     sel = api.key_selector("EMAIL", emails[:3] + [unique_email("unknown")])
     records, pages = _page_all(api, sel)
@@ -341,7 +365,10 @@ def get_multiple_by_static_list(api: LeadApi, unique_email, list_name: str) -> N
     assert pages == [(2, 1), (1, 0)]
     # the list id, as a user finds it: the `List ID` of the Add to List activity
     acts = api.all_activities(ids[0], include=["AddToList"])
-    list_ids = {dict((a["attrName"], a["attrValue"]) for a in items(r, "activityAttributes", "attribute")).get("List ID") for r in acts}
+    list_ids = {
+        dict((a["attrName"], a["attrValue"]) for a in items(r, "activityAttributes", "attribute")).get("List ID")
+        for r in acts
+    }
     [list_id] = [x for x in list_ids if x]
     records, _ = _page_all(api, api.list_selector(list_id=int(list_id)))
     assert sorted(r["Id"] for r in records) == sorted(ids)
@@ -357,7 +384,9 @@ def get_multiple_by_last_update(api: LeadApi, unique_email) -> None:
     assert len(got) == len(set(got)), "no lead twice"
     assert ids <= set(got)
     # a window that ends before the leads were written holds none of them
-    records, _ = _page_all(api, api.update_selector(t0 - dt.timedelta(hours=2), t0 - dt.timedelta(hours=1)), batch_size=1000)
+    records, _ = _page_all(
+        api, api.update_selector(t0 - dt.timedelta(hours=2), t0 - dt.timedelta(hours=1)), batch_size=1000
+    )
     assert not ids & {r["Id"] for r in records}
     # open-ended window (no latestUpdatedAt) means "until now"
     records, _ = _page_all(api, api.update_selector(t0), batch_size=1000)
@@ -438,5 +467,11 @@ def sync_lead_move_cookie(api: LeadApi, unique_email) -> None:
     b = int(api.sync_lead(b_email, {"FirstName": "B"}, cookie=cookie)["leadId"])
     assert b != a
     assert [r["Id"] for r in api.lead_records(api.get_lead("COOKIE", cookie))] == [a], "cookie stays without moveCookie"
-    api.call("syncLead", leadRecord=api.lead_record(b_email, {"FirstName": "B2"}), returnLead=False, marketoCookie=cookie, moveCookie=True)
+    api.call(
+        "syncLead",
+        leadRecord=api.lead_record(b_email, {"FirstName": "B2"}),
+        returnLead=False,
+        marketoCookie=cookie,
+        moveCookie=True,
+    )
     assert [r["Id"] for r in api.lead_records(api.get_lead("COOKIE", cookie))] == [b], "moveCookie=true moves it"

@@ -51,12 +51,19 @@ INSTANCE = {
         {"name": "Seed Program", "lists": [SEED_LIST]},
         # programs as MObjects, channels, tags (tests/test_mobjects_programs.py)
         {
-            "name": "Spring Webinar", "type": "Marketing Event", "channel": "Webinar", "folder": "Events/2026",
-            "tags": {"Region": "North"}, "costs": [{"month": "2026-03", "amount": 3000, "note": "Venue"}],
+            "name": "Spring Webinar",
+            "type": "Marketing Event",
+            "channel": "Webinar",
+            "folder": "Events/2026",
+            "tags": {"Region": "North"},
+            "costs": [{"month": "2026-03", "amount": 3000, "note": "Venue"}],
             "tokens": {"my.Speaker": "Ada Lovelace"},
         },
         {
-            "name": "EMEA Blog", "channel": "Blog", "workspace": "EMEA", "folder": "Content",
+            "name": "EMEA Blog",
+            "channel": "Blog",
+            "workspace": "EMEA",
+            "folder": "Content",
             "tags": {"Region": "EMEA", "Product Line": "Cloud"},
             "costs": [{"month": "2026-01", "amount": 120}, {"month": "2026-02", "amount": 80.5, "note": "Ads"}],
         },
@@ -66,16 +73,28 @@ INSTANCE = {
     ],
     "workspaces": ["Default", "EMEA"],
     "channels": [
-        {"name": "Webinar", "type": "webinar", "statuses": [
-            {"name": "Invited", "step": 10}, {"name": "Registered", "step": 20, "webinar": "Registered"},
-            {"name": "No Show", "step": 30, "webinar": "No Show"},
-            {"name": "Attended", "step": 40, "success": True, "webinar": "Attended"},
-        ]},
-        {"name": "Tradeshow", "type": "event", "statuses": [
-            {"name": "Registered", "step": 10, "check_in": "None"},
-            {"name": "Visited Booth", "step": 20, "success": True, "check_in": "Attended"},
-        ]},
-        {"name": "Blog", "statuses": [{"name": "Subscribed", "step": 10}, {"name": "Engaged", "step": 20, "success": True}]},
+        {
+            "name": "Webinar",
+            "type": "webinar",
+            "statuses": [
+                {"name": "Invited", "step": 10},
+                {"name": "Registered", "step": 20, "webinar": "Registered"},
+                {"name": "No Show", "step": 30, "webinar": "No Show"},
+                {"name": "Attended", "step": 40, "success": True, "webinar": "Attended"},
+            ],
+        },
+        {
+            "name": "Tradeshow",
+            "type": "event",
+            "statuses": [
+                {"name": "Registered", "step": 10, "check_in": "None"},
+                {"name": "Visited Booth", "step": 20, "success": True, "check_in": "Attended"},
+            ],
+        },
+        {
+            "name": "Blog",
+            "statuses": [{"name": "Subscribed", "step": 10}, {"name": "Engaged", "step": 20, "success": True}],
+        },
     ],
     "tag_types": [
         {"name": "Region", "values": ["North", "South", "EMEA"]},
@@ -89,7 +108,9 @@ INSTANCE = {
     "opportunity_role_fields": [{"name": "Influence", "type": "integer"}],
     "custom_objects": [
         {
-            "name": "Roadshow", "display_name": "Road Show", "description": "Roadshow visits",
+            "name": "Roadshow",
+            "display_name": "Road Show",
+            "description": "Roadshow visits",
             "fields": [
                 {"name": "MKTOID", "type": "integer", "link": "Id", "dedupe": True},
                 {"name": "rid", "type": "string", "dedupe": True},
@@ -195,14 +216,30 @@ def running_server(
     instance_file = write_instance(workdir / "instance.yaml", instance)
     port = free_port()
     cmd = [
-        sys.executable, "-m", "mktows", "serve",
-        "--host", "127.0.0.1", "--port", str(port),
-        "--db", db_url, "--instance", str(instance_file),
+        sys.executable,
+        "-m",
+        "mktows",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db",
+        db_url,
+        "--instance",
+        str(instance_file),
     ]
     proc_env = {**os.environ, "PYTHONUNBUFFERED": "1", **TEST_LIMITS, **(env or {})}
     proc = subprocess.Popen(
-        cmd, cwd=REPO_ROOT, env=proc_env, stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace",
+        cmd,
+        cwd=REPO_ROOT,
+        env=proc_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
     )
     output: list[str] = []
     ready = threading.Event()

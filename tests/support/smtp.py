@@ -98,9 +98,17 @@ class SmtpSink:
             data = data.encode("utf-8")
         with self._cond:
             number = self._sessions.setdefault(id(session), len(self._sessions) + 1)
-            self.messages.append(Received(session.peer, envelope.mail_from, list(envelope.rcpt_tos), data,
-                                          message_from_bytes(data.replace(b"\r\n", b"\n"), policy=policy.default),  # type: ignore[arg-type]
-                                          number, bool(session.authenticated)))
+            self.messages.append(
+                Received(
+                    session.peer,
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    data,
+                    message_from_bytes(data.replace(b"\r\n", b"\n"), policy=policy.default),  # type: ignore[arg-type]
+                    number,
+                    bool(session.authenticated),
+                )
+            )
             self._cond.notify_all()
 
     @property
@@ -132,16 +140,37 @@ class SmtpSink:
 def _self_signed(directory: Path) -> tuple[str, str]:
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return str(cert), str(key)
 
 
 @contextlib.contextmanager
-def smtp_sink(*, tls: str | None = None, login: tuple[str, str] | None = None, port: int | None = None,
-              ) -> Iterator[SmtpSink]:
+def smtp_sink(
+    *,
+    tls: str | None = None,
+    login: tuple[str, str] | None = None,
+    port: int | None = None,
+) -> Iterator[SmtpSink]:
     sink = SmtpSink()
     kwargs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="mktows-smtp-") as tmp:
@@ -161,8 +190,10 @@ def smtp_sink(*, tls: str | None = None, login: tuple[str, str] | None = None, p
             user, password = login
 
             def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-                ok = isinstance(auth_data, LoginPassword) and (auth_data.login.decode(), auth_data.password.decode()) == (
-                    user, password)
+                ok = isinstance(auth_data, LoginPassword) and (
+                    auth_data.login.decode(),
+                    auth_data.password.decode(),
+                ) == (user, password)
                 return AuthResult(success=ok)
 
             kwargs["authenticator"] = authenticator

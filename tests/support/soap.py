@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 import httpx
@@ -49,8 +49,8 @@ def sign(timestamp: str, user_id: str, key: str) -> str:
 
 def now_timestamp(offset_seconds: float = 0) -> str:
     """A W3C timestamp with a numeric offset, as PHP/Ruby/Java clients send it."""
-    t = datetime.now(timezone.utc).timestamp() + offset_seconds
-    return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    t = datetime.now(UTC).timestamp() + offset_seconds
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
 def auth_header_xml(

@@ -148,9 +148,9 @@ def parse(wsdl_bytes: bytes) -> Model:
         )
     complex_types = [_complex(ct) for ct in schema.findall(f"{{{XS}}}complexType")]
     elements = [(e.get("name"), _qname(e, e.get("type"))) for e in schema.findall(f"{{{XS}}}element")]
-    unexpected = {
-        c.tag for c in schema if isinstance(c.tag, str)
-    } - {f"{{{XS}}}{n}" for n in ("simpleType", "complexType", "element")}
+    unexpected = {c.tag for c in schema if isinstance(c.tag, str)} - {
+        f"{{{XS}}}{n}" for n in ("simpleType", "complexType", "element")
+    }
     assert not unexpected, f"unexpected top-level schema components: {unexpected}"
 
     messages = []
@@ -192,7 +192,11 @@ def parse(wsdl_bytes: bytes) -> Model:
                 headers = tuple(
                     (_qname(h, h.get("message")), h.get("part"), h.get("use")) for h in x.findall(f"{{{SOAPB}}}header")
                 )
-                return (body.get("use") if body is not None else None, body.get("parts") if body is not None else None, headers)
+                return (
+                    body.get("use") if body is not None else None,
+                    body.get("parts") if body is not None else None,
+                    headers,
+                )
 
             ops.append(
                 (
@@ -218,7 +222,9 @@ def parse(wsdl_bytes: bytes) -> Model:
         ports = []
         for p in s.findall(f"{{{WSDL}}}port"):
             addr = p.find(f"{{{SOAPB}}}address")
-            ports.append((p.get("name"), _qname(p, p.get("binding")), addr.get("location") if addr is not None else None))
+            ports.append(
+                (p.get("name"), _qname(p, p.get("binding")), addr.get("location") if addr is not None else None)
+            )
         services.append((s.get("name"), tuple(ports)))
 
     schema_attrs = {k: v for k, v in schema.attrib.items()}

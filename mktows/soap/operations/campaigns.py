@@ -31,7 +31,7 @@ def get_campaigns_for_source(call: Call, params: dict[str, Any]) -> dict[str, An
 
 
 def _parameter_set(params: dict[str, Any]) -> str:
-    """"A" (campaignId) or "B" (programName + campaignName [+ programTokenList]); 20110 otherwise."""
+    """ "A" (campaignId) or "B" (programName + campaignName [+ programTokenList]); 20110 otherwise."""
     given = [
         name
         for name, present in (
@@ -48,8 +48,7 @@ def _parameter_set(params: dict[str, Any]) -> str:
         return "B"
     got = " + ".join(given) if given else "none of them"
     raise errors.BadParameter(
-        "requestCampaign takes either campaignId alone, or programName + campaignName (+ programTokenList); "
-        f"got {got}"
+        f"requestCampaign takes either campaignId alone, or programName + campaignName (+ programTokenList); got {got}"
     )
 
 

@@ -85,9 +85,11 @@ def merge_leads(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     if not losers or not all(losers):
         raise errors.LeadKeyRequired("losingLeadKeyLists needs one keyList with a key per losing lead")
     outcome = call.engine.merge_leads(winner, losers)
-    return {"mergeStatus": {
-        "winningLeadId": outcome.winner_id,
-        "losingLeadIdList": outcome.loser_ids,
-        "status": "MERGED" if outcome.merged else "FAILED",
-        "error": outcome.error,
-    }}
+    return {
+        "mergeStatus": {
+            "winningLeadId": outcome.winner_id,
+            "losingLeadIdList": outcome.loser_ids,
+            "status": "MERGED" if outcome.merged else "FAILED",
+            "error": outcome.error,
+        }
+    }

@@ -52,17 +52,19 @@ def _mobject_out(obj: MObject) -> dict[str, Any]:
         "createdAt": obj.created_at,
         "updatedAt": obj.updated_at,
         "attribList": _attribs(obj.attributes) if obj.attributes else None,
-        "typeAttribList": [
-            {"attrType": kind, "attrList": _attribs(pairs)} for kind, pairs in obj.type_attributes
-        ] or None,
+        "typeAttribList": [{"attrType": kind, "attrList": _attribs(pairs)} for kind, pairs in obj.type_attributes]
+        or None,
         "associationList": [
             {
                 "mObjType": ref.type,
                 "id": ref.id,
-                "externalKey": {"name": ref.external_key[0], "value": ref.external_key[1]} if ref.external_key else None,
+                "externalKey": {"name": ref.external_key[0], "value": ref.external_key[1]}
+                if ref.external_key
+                else None,
             }
             for ref in obj.associations
-        ] or None,
+        ]
+        or None,
     }
 
 
@@ -83,8 +85,11 @@ def _status_out(call: Call, status: MObjectStatus) -> dict[str, Any]:
 @handles("getMObjects")
 def get_mobjects(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     criteria = [
-        Criterion((c.get("attrName") or "").strip(), (c.get("comparison") or "").strip(),
-                  "" if c.get("attrValue") is None else str(c["attrValue"]))
+        Criterion(
+            (c.get("attrName") or "").strip(),
+            (c.get("comparison") or "").strip(),
+            "" if c.get("attrValue") is None else str(c["attrValue"]),
+        )
         for c in params.get("mObjCriteriaList") or ()
     ]
     for criterion in criteria:

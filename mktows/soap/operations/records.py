@@ -64,11 +64,13 @@ def selector(value: dict[str, Any]) -> LeadSelector:
 
 
 def stream_position(value: dict[str, Any] | None) -> StreamPosition | None:
-    if not value or not any(value.get(k) for k in ("latestCreatedAt", "oldestCreatedAt",
-                                                    "activityCreatedAt", "offset")):
+    if not value or not any(
+        value.get(k) for k in ("latestCreatedAt", "oldestCreatedAt", "activityCreatedAt", "offset")
+    ):
         return None
-    return StreamPosition(value.get("latestCreatedAt"), value.get("oldestCreatedAt"),
-                          value.get("activityCreatedAt"), value.get("offset"))
+    return StreamPosition(
+        value.get("latestCreatedAt"), value.get("oldestCreatedAt"), value.get("activityCreatedAt"), value.get("offset")
+    )
 
 
 def position_out(position: StreamPosition) -> dict[str, Any]:
@@ -94,23 +96,26 @@ def activity_record(activity: Activity, version: str, *, full: bool) -> dict[str
     record: dict[str, Any] = {"id": activity.id}
     if version_at_least(version, "3_1"):
         record["marketoGUID"] = str(activity.id)
-    record.update({
-        "activityDateTime": activity.created_at,
-        "activityType": activity.type_name,
-        # empty element on ActivityRecord (not nillable, as in the samples); nil on LeadChangeRecord
-        "mktgAssetName": activity.asset_name or ("" if full else None),
-        "activityAttributes": [{"attrName": n, "attrType": None, "attrValue": v}
-                               for n, v in activity.attributes],
-    })
+    record.update(
+        {
+            "activityDateTime": activity.created_at,
+            "activityType": activity.type_name,
+            # empty element on ActivityRecord (not nillable, as in the samples); nil on LeadChangeRecord
+            "mktgAssetName": activity.asset_name or ("" if full else None),
+            "activityAttributes": [{"attrName": n, "attrType": None, "attrValue": v} for n, v in activity.attributes],
+        }
+    )
     if full:
-        record.update({
-            "campaign": activity.campaign or "",
-            "personName": activity.person_name,
-            "mktPersonId": str(activity.lead_id),
-            "foreignSysId": activity.foreign_sys_id,
-            "orgName": activity.org_name,
-            "foreignSysOrgId": None,
-        })
+        record.update(
+            {
+                "campaign": activity.campaign or "",
+                "personName": activity.person_name,
+                "mktPersonId": str(activity.lead_id),
+                "foreignSysId": activity.foreign_sys_id,
+                "orgName": activity.org_name,
+                "foreignSysOrgId": None,
+            }
+        )
     else:
         record["campaign"] = activity.campaign or None
         record["mktPersonId"] = str(activity.lead_id)

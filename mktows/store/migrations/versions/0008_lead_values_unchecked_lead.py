@@ -39,7 +39,8 @@ def upgrade() -> None:
         op.execute("ALTER TABLE lead_values_new RENAME TO lead_values")
         return
     for key in sa.inspect(bind).get_foreign_keys("lead_values"):
-        op.drop_constraint(key["name"], "lead_values", type_="foreignkey")
+        if key["name"]:
+            op.drop_constraint(key["name"], "lead_values", type_="foreignkey")
 
 
 def downgrade() -> None:
