@@ -1,4 +1,4 @@
-"""The `mktows` command: serve, migrate, users, fields, lists.
+"""The `mktows` command line (every command and option: docs/cli.md).
 
 `serve` prints its endpoint and API users, then `mktows ready on URL` only once the
 socket listens, flushing each line so a parent process reading the pipe sees it at once.

@@ -33,10 +33,10 @@ from mktows.engine.definitions import (
     WorkspaceDef,
 )
 from mktows.engine.fields import FIELD_TYPES, STANDARD_BY_LOWER, decimal_text
-from mktows.engine.mobjects import parse_datetime
 from mktows.engine.models import ApiUser, FieldInfo
 from mktows.engine.opportunity_fields import OPPORTUNITY, ROLE
 from mktows.engine.opportunity_fields import STANDARD_FIELDS as STANDARD_MOBJECT_FIELDS
+from mktows.engine.timestamps import parse_utc
 from mktows.engine.tokens import token_name
 
 if TYPE_CHECKING:
@@ -505,7 +505,7 @@ def _event_dates(
         if program_type != EVENT_PROGRAM:
             raise c.fail(f"{path}.{key}", f"only event programs have dates (give type: {EVENT_PROGRAM})")
         try:
-            dates.append(parse_datetime(_scalar(c, m[key], f"{path}.{key}")))
+            dates.append(parse_utc(_scalar(c, m[key], f"{path}.{key}")))
         except ValueError:
             raise c.fail(f"{path}.{key}", f"expected YYYY-MM-DD or YYYY-MM-DD hh:mm:ss, got {m[key]!r}") from None
     starts_at, ends_at = dates

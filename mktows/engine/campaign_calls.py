@@ -115,9 +115,7 @@ def schedule_campaign(
     from mktows.engine import campaigns
 
     program = programs.find_program(conn, (program_name or "").strip())
-    campaign = programs.find_campaign(conn, program.name, (campaign_name or "").strip())
-    if campaign.program_id != program.id:
-        raise CampaignNotFound(f"Campaign {campaign_name} is not in program {program.name}")
+    campaign = programs.find_campaign(conn, program.name, (campaign_name or "").strip())  # within the program
     if campaign.kind != "batch":
         raise CampaignNotFound(
             f"Campaign {campaign.full_name} is a trigger campaign; scheduleCampaign runs batch campaigns"

@@ -35,7 +35,6 @@ from mktows.store.queries import bulk_insert, in_values, insert_returning_ids
 from mktows.store.tables import custom_object_keys, custom_object_records, custom_object_types, lead_values, leads
 
 PAGE_SIZE = 100
-MAX_FIELDS = 50  # Marketo's limit of fields per custom object type
 MAX_KEY_VALUE = 255  # characters per dedupe or link value (they are indexed)
 LEAD_ID_FIELD = "Id"  # the lead's id: not in the field registry, but a valid link target
 CHANGE_CUSTOM_OBJECT = next(t for t in activity_types.ACTIVITY_TYPES if t.name == "Change Custom Object")

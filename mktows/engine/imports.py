@@ -36,7 +36,7 @@ from mktows.engine.models import ImportStatus, LeadInput
 from mktows.engine.sync import LeadState, RecordError, SyncBatch
 from mktows.errors import BadParameter, CampaignNotFound, ListNotFound, ParameterRequired
 from mktows.store.database import Database
-from mktows.store.queries import in_values
+from mktows.store.queries import chunks, in_values
 from mktows.store.tables import import_jobs, lead_tokens, leads, static_lists
 
 JOB_KIND = "list.import"
@@ -178,10 +178,7 @@ def import_to_list(
     list_id = programs.program_list_id(conn, program.name, list_name)
     campaign_id: int | None = None
     if campaign_name is not None and campaign_name.strip():
-        campaign = programs.find_campaign(conn, program.name, campaign_name.strip())
-        if campaign.program_id != program.id:
-            raise CampaignNotFound(f"Campaign {campaign_name.strip()} is not in program {program.name}")
-        campaign_id = campaign.id
+        campaign_id = programs.find_campaign(conn, program.name, campaign_name.strip()).id  # within the program
     parsed = parse_header(header or "", users.registry(conn))
     if parsed.tokens and campaign_id is None:
         names = ", ".join("{{my." + n + "}}" for _, n in parsed.tokens)
@@ -396,7 +393,7 @@ def _apply_rows(
     else:
         emails = sorted({e.lower() for _, e, _ in parsed})
         found: dict[str, int] = {}
-        for part_emails in lists.chunks(emails):  # type: ignore[arg-type]
+        for part_emails in chunks(emails):
             q = (
                 select(leads.c.id, leads.c.email_lower)
                 .where(in_values(leads.c.email_lower, part_emails))
@@ -424,7 +421,7 @@ def _store_tokens(conn: Connection, job: Any, header: Header, rows: list[tuple[i
         values = [[tokens.token_name(name), cells[i]] for i, name in header.tokens if cells[i] != ""]
         per_lead[lead_id] = values
     ids = list(per_lead)
-    for part in lists.chunks(ids):
+    for part in chunks(ids):
         conn.execute(
             delete(lead_tokens).where(
                 and_(lead_tokens.c.campaign_id == job.campaign_id, in_values(lead_tokens.c.lead_id, part))

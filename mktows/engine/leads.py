@@ -36,11 +36,10 @@ from mktows.errors import (
     ParameterRequired,
     TimeRangeExceeded,
 )
-from mktows.store.queries import in_values, plain_rows
+from mktows.store.queries import chunks, in_values, plain_rows
 from mktows.store.tables import cookies, lead_values, leads, list_members
 
 MAX_KEYS = 100
-CHUNK = 500
 # getMultipleLeads returns up to this many leads a page when batchSize is absent.
 LEADS_PAGE_SIZE = 1000
 # A stream's remaining count is counted exactly on its first page and once fewer than this
@@ -71,11 +70,6 @@ LEAD_COLUMNS = (
     "workspace",
     "partition",
 )
-
-
-def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def aware(value: datetime) -> datetime:

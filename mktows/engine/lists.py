@@ -11,11 +11,13 @@ from mktows.engine.activity_log import ActivityRow, write_activities
 from mktows.engine.activity_types import ADD_TO_LIST, REMOVE_FROM_LIST
 from mktows.engine.models import LeadKey, ListOperationOutcome, MemberStatus
 from mktows.errors import BadParameter, LeadKeyBad, ListNotFound, ParameterRequired
-from mktows.store.queries import in_values
+from mktows.store.queries import chunks, in_values
 from mktows.store.tables import leads, list_members, static_lists
 
 MAX_MEMBERS = 1000
-OPERATIONS = ("ADDTOLIST", "ISMEMBEROFLIST", "REMOVEFROMLIST", "CLEARLIST")
+OPERATIONS = ("ADDTOLIST", "ISMEMBEROFLIST", "REMOVEFROMLIST")
+# Not in the WSDL's list, but sent by clients generated from the oldest one (2_2 endpoints only).
+CLEAR_LIST = "CLEARLIST"
 
 
 def resolve_list(conn: Connection, *, name: str | None = None, list_id: int | None = None) -> int:
@@ -55,7 +57,7 @@ def list_operation(
     now: datetime,
 ) -> ListOperationOutcome:
     op = (operation or "").strip().upper()
-    if op not in OPERATIONS:
+    if op not in OPERATIONS and op != CLEAR_LIST:
         raise BadParameter(f"Unsupported list operation: {operation}")
     kt = (list_key_type or "").strip().upper()
     if kt in ("MKTOSALESUSERID", "SFDCLEADOWNERID"):
@@ -105,7 +107,7 @@ def list_operation(
     log = not skip_activity_log
     if op == "ADDTOLIST":
         add_members(conn, list_id, [i for i in unique if i in existing], now, log_activities=log)
-    elif op == "CLEARLIST":
+    elif op == CLEAR_LIST:
         clear_members(conn, list_id, now, log_activities=log)
     else:
         remove_members(conn, list_id, [i for i in unique if i in members_now], now, log_activities=log)
@@ -176,10 +178,6 @@ def clear_members(conn: Connection, list_id: int, now: datetime, *, log_activiti
             label = conn.execute(select(static_lists.c.name).where(static_lists.c.id == list_id)).scalar_one()
             write_activities(conn, [list_event(REMOVE_FROM_LIST, i, list_id, label, now) for i in removed])
     return removed
-
-
-def chunks(items: list[int], size: int = 500) -> list[list[int]]:
-    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def list_event(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Hashable
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
@@ -22,19 +22,19 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from mktows.engine import positions
 from mktows.engine.models import Criterion, MObject, MObjectPage, MObjectQuery, MObjectStatus, ObjectRef
+from mktows.engine.timestamps import parse_utc
 from mktows.errors import BadParameter
 
 PAGE_SIZE = 100
 MAX_OBJECTS = 100
 COMPARISONS = ("EQ", "NE", "LT", "LE", "GT", "GE")
-SYNC_OPERATIONS = ("INSERT", "UPDATE", "UPSERT")
+SYNC_OPERATIONS = ("UPSERT", "INSERT", "UPDATE")
 TYPE_NAMES = {
     "program": "Program",
     "opportunity": "Opportunity",
     "opportunitypersonrole": "OpportunityPersonRole",
     "opportunityleadrole": "OpportunityPersonRole",  # the older schema name
 }
-KINDS = ("integer", "number", "string", "boolean", "date", "datetime")
 
 
 Memo = dict[str, Any]  # what one call loads once and its objects share (e.g. field schemas)
@@ -171,9 +171,9 @@ def typed_value(name: str, raw: str | None, kind: str) -> Any:
         if kind == "boolean":
             return parse_boolean(text)
         if kind == "date":
-            return parse_datetime(text).date()
+            return parse_utc(text).date()
         if kind == "datetime":
-            return parse_datetime(text)
+            return parse_utc(text)
     except (ValueError, InvalidOperation):
         raise BadParameter(f"Value {raw!r} of {name!r} is not a valid {kind}") from None
     return raw or ""
@@ -186,15 +186,6 @@ def parse_boolean(text: str) -> bool:
     if lowered in ("false", "0", "no"):
         return False
     raise ValueError(text)
-
-
-def parse_datetime(text: str) -> datetime:
-    """ISO 8601 date or date-time (`Z`, offsets, or a space for the `T`); naive means UTC."""
-    text = text.strip()
-    if len(text) == 10:
-        return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
-    value = datetime.fromisoformat(text.replace(" ", "T", 1))
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def associations_of(query: MObjectQuery, *allowed: str) -> list[ObjectRef]:

@@ -28,7 +28,6 @@ from mktows.store.tables import (
     workspaces,
 )
 
-SOURCES = ("MKTOWS", "SALES")
 LIST_STEPS = ("member_of_list", "not_member_of_list", "add_to_list", "remove_from_list")
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, bindparam, delete, insert, select, upda
 from mktows.engine.activity_log import ActivityRow, write_activities
 from mktows.engine.activity_types import CHANGE_DATA_VALUE, NEW_LEAD
 from mktows.engine.fields import Field, FieldRegistry, normalize_value
-from mktows.engine.leads import LEAD_COLUMNS, chunks, load_leads
+from mktows.engine.leads import LEAD_COLUMNS, load_leads
 from mktows.engine.merge import merge_into
 from mktows.engine.models import LeadInput, SyncOutcome
 from mktows.engine.workspaces import DEFAULT_HOME, Home, workspace_home
@@ -30,7 +30,7 @@ from mktows.errors import (
     ParameterRequired,
     UnknownLeadField,
 )
-from mktows.store.queries import bulk_insert, in_values, insert_returning_ids, serialize_lead_writes
+from mktows.store.queries import bulk_insert, chunks, in_values, insert_returning_ids, serialize_lead_writes
 from mktows.store.tables import cookies, lead_values, leads
 
 Mode = Literal["single", "multi"]

@@ -15,8 +15,8 @@ from lxml import etree
 
 from mktows import errors
 from mktows.engine.models import ApiUser
+from mktows.engine.timestamps import parse_datetime
 from mktows.soap.envelope import child_text
-from mktows.soap.schema import parse_datetime
 
 
 def compute_signature(timestamp: str, user_id: str, key: str) -> str:

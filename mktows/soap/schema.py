@@ -17,6 +17,8 @@ from typing import Any
 from lxml import etree
 
 from mktows import errors
+from mktows.engine.lists import CLEAR_LIST
+from mktows.engine.timestamps import parse_datetime
 from mktows.soap import types
 from mktows.soap.schema_model import VERSIONS, Element, EnumType, Operation, StructType, version_index
 
@@ -37,7 +39,7 @@ ENUM_ERRORS: dict[str, type[errors.MarketoError]] = {
 }
 # Values accepted on input although never advertised (old JAXB stubs send them), with the last version.
 EXTRA_INPUT_VALUES: dict[str, tuple[tuple[str, ...], str]] = {
-    "ListOperationType": (("CLEARLIST",), "2_2"),
+    "ListOperationType": ((CLEAR_LIST,), "2_2"),
 }
 # Other names accepted for an element on input (the names the vendor's docs used).
 INPUT_ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -100,16 +102,6 @@ def subtypes_of(abstract: str) -> list[StructType]:
 
 
 # --------------------------------------------------------------------------- decoding
-
-
-def parse_datetime(text: str) -> datetime:
-    """ISO 8601 with `Z`, `+hh:mm`, `+hhmm` or no offset (read as UTC), optional fraction."""
-    value = re.sub(r"\s+(?=[+-]\d{2}:?\d{2}$)", "", text.strip())  # Ruby's Time#to_s
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    value = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", value)
-    parsed = datetime.fromisoformat(value.replace(" ", "T", 1))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _decode_builtin(type_: str, text: str, path: str) -> Any:

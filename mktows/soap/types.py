@@ -7,28 +7,32 @@ are all derived from this module (see `schema.py`), so a change here changes all
 
 from __future__ import annotations
 
+# The engine's vocabularies are the enumerations' one home: what it accepts is what the WSDL lists.
 from mktows.engine.activity_types import ACTIVITY_TYPE_ENUMS
+from mktows.engine.campaigns import SOURCE_NAMES
+from mktows.engine.fields import FOREIGN_SYS_TYPES
+from mktows.engine.imports import MODES as IMPORT_MODES
+from mktows.engine.leads import KEY_TYPES
+from mktows.engine.lists import OPERATIONS as LIST_OPERATIONS
+from mktows.engine.mobjects import COMPARISONS, SYNC_OPERATIONS
 from mktows.soap.schema_model import el, enum, op, struct
 
 SIMPLE_TYPES = [
-    enum(
-        "LeadKeyRef",
-        "IDNUM COOKIE EMAIL LEADOWNEREMAIL SFDCACCOUNTID SFDCCONTACTID SFDCLEADID SFDCLEADOWNERID SFDCOPPTYID",
-    ),
+    enum("LeadKeyRef", KEY_TYPES),
     enum("LeadSyncStatus", "CREATED UPDATED FAILED"),
     enum("ActivityType", ACTIVITY_TYPE_ENUMS),
-    enum("ForeignSysType", "CUSTOM SFDC NETSUITE"),
-    enum("ReqCampSourceType", "MKTOWS SALES"),
+    enum("ForeignSysType", FOREIGN_SYS_TYPES),
+    enum("ReqCampSourceType", tuple(SOURCE_NAMES)),
     enum("ListKeyType", "MKTOLISTNAME MKTOSALESUSERID SFDCLEADOWNERID"),
-    enum("ListOperationType", "ADDTOLIST ISMEMBEROFLIST REMOVEFROMLIST"),
-    enum("SyncOperationEnum", "UPSERT INSERT UPDATE"),
+    enum("ListOperationType", LIST_OPERATIONS),
+    enum("SyncOperationEnum", SYNC_OPERATIONS),
     enum("SyncStatusEnum", "CREATED UPDATED DELETED FAILED"),
     enum("LeadMergeStatusEnum", "MERGED FAILED"),
     enum("MObjStatusEnum", "CREATED UPDATED DELETED FAILED UNCHANGED SKIPPED"),
     enum("MObjectTypeEnum", "Opportunity OpportunityLeadRole Program"),
-    enum("ComparisonEnum", "EQ NE LT LE GT GE"),
+    enum("ComparisonEnum", COMPARISONS),
     enum("ImportToListStatusEnum", "PROCESSING COMPLETE FAILED CANCELED"),
-    enum("ImportToListModeEnum", "UPSERTLEADS LISTONLY"),
+    enum("ImportToListModeEnum", IMPORT_MODES),
 ]
 
 COMPLEX_TYPES = [

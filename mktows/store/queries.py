@@ -7,7 +7,7 @@ parameter is a constant it hashes (a 300-key lookup over 10,000 leads: ~100 ms v
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -64,6 +64,16 @@ def in_values(column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElemen
 
 # Any 64-bit number that nothing else uses as an advisory lock key ("mktowsLD").
 LEAD_WRITES_LOCK = 0x6D6B746F77734C44
+
+
+# Values per IN list: well under SQLite's parameter limit, and a statement size both backends plan fast.
+IN_LIST_SIZE = 500
+
+
+def chunks(items: Sequence[Any], size: int = IN_LIST_SIZE) -> Iterator[Sequence[Any]]:
+    """`items` in consecutive slices of at most `size`, for statements with one IN list each."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def plain_rows(conn: Connection, statement: Executable) -> Sequence[tuple[Any, ...]]:
