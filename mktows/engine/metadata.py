@@ -11,7 +11,7 @@ from mktows.engine.models import ObjectField, ObjectMetadata
 from mktows.engine.opportunity_fields import OPPORTUNITY, ROLE, STANDARD_FIELDS, Schema
 from mktows.errors import BadParameter
 
-OBJECT_NAMES = ["ActivityRecord", "LeadRecord", "Opportunity", "OpportunityPersonRole"]
+OBJECT_NAMES = ["ActivityRecord", "LeadRecord", OPPORTUNITY, ROLE]
 EPOCH = datetime(2010, 1, 1, tzinfo=UTC)
 DESCRIPTIONS = {OPPORTUNITY: "Opportunity", ROLE: "Role of a person in an opportunity"}
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from mktows.engine import positions
 from mktows.engine.models import Criterion, MObject, MObjectPage, MObjectQuery, MObjectStatus, ObjectRef
+from mktows.engine.opportunity_fields import OPPORTUNITY, ROLE
 from mktows.engine.timestamps import parse_utc
 from mktows.errors import BadParameter
 
@@ -29,12 +30,9 @@ PAGE_SIZE = 100
 MAX_OBJECTS = 100
 COMPARISONS = ("EQ", "NE", "LT", "LE", "GT", "GE")
 SYNC_OPERATIONS = ("UPSERT", "INSERT", "UPDATE")
-TYPE_NAMES = {
-    "program": "Program",
-    "opportunity": "Opportunity",
-    "opportunitypersonrole": "OpportunityPersonRole",
-    "opportunityleadrole": "OpportunityPersonRole",  # the older schema name
-}
+PROGRAM = "Program"
+# Every MObject type by its name in lower case, and the older schema's name of the role type.
+TYPE_NAMES = {name.lower(): name for name in (PROGRAM, OPPORTUNITY, ROLE)} | {"opportunityleadrole": ROLE}
 
 
 Memo = dict[str, Any]  # what one call loads once and its objects share (e.g. field schemas)
@@ -86,7 +84,7 @@ def canonical_type(name: str | None) -> str:
     """The canonical spelling of an MObject type name (case-insensitive), or fault 20110."""
     found = TYPE_NAMES.get((name or "").strip().lower())
     if found is None:
-        known = ", ".join(sorted({"Program", "Opportunity", "OpportunityPersonRole"}))
+        known = ", ".join(sorted(set(TYPE_NAMES.values())))
         raise BadParameter(f"Unknown MObject type {name!r} (expected one of: {known})")
     return found
 

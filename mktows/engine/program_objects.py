@@ -24,12 +24,11 @@ from sqlalchemy import ColumnElement, Connection, Row, and_, exists, false, inse
 from mktows.engine import catalog, mobjects
 from mktows.engine import programs as prog
 from mktows.engine.fields import decimal_text
-from mktows.engine.mobjects import ObjectFailed, criterion_clause, typed_value
+from mktows.engine.mobjects import PROGRAM, ObjectFailed, criterion_clause, typed_value
 from mktows.engine.models import Criterion, MObject, MObjectQuery, MObjectStatus, Pair
 from mktows.errors import BadParameter
 from mktows.store.tables import program_costs, program_tags, programs, workspaces
 
-PROGRAM = "Program"
 EVENT_PROGRAM = "Marketing Event"
 TREE_ROOT = "/Marketing Activities"
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
