@@ -485,9 +485,10 @@ def test_fast_layout_matches_the_email_package() -> None:
     for name, values in [("base", [None]), *variants.items()]:
         for value in values:
             args = dict(base) if name == "base" else {**base, name: value}
-            got, want = smtp.build_message(**args), smtp.email_package_message(**args)
+            parts = smtp.MessageParts(**args)
+            got, want = smtp.build_message(parts), smtp.email_package_message(parts)
             assert re.sub(rb"={15}\d+==", b"B", got) == re.sub(rb"={15}\d+==", b"B", want), (name, value)
-            fast += smtp._fast_message(**args) is not None
+            fast += smtp._fast_message(parts) is not None
     assert fast >= 10  # the fast layout was taken (and checked) for the plain cases
 
 

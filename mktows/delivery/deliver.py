@@ -33,6 +33,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from mktows.delivery.outbox import DELIVER
 from mktows.delivery.smtp import (
+    MessageParts,
     SmtpConfig,
     SmtpConnection,
     SmtpFailure,
@@ -366,15 +367,17 @@ class _Drain:
         conns = self.conns[: len(rows)]
         datas = [
             build_message(
-                to_addr=r.to_addr,
-                from_addr=r.from_addr,
-                from_name=r.from_name,
-                reply_to=r.reply_to,
-                subject=r.subject,
-                text=r.text,
-                html=r.html,
-                message_id=r.message_id,
-                date=t,
+                MessageParts(
+                    to_addr=r.to_addr,
+                    from_addr=r.from_addr,
+                    from_name=r.from_name,
+                    reply_to=r.reply_to,
+                    subject=r.subject,
+                    text=r.text,
+                    html=r.html,
+                    message_id=r.message_id,
+                    date=t,
+                )
             )
             for r in rows
         ]

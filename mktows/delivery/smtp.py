@@ -92,62 +92,43 @@ class SmtpConfig:
         return ctx
 
 
-def build_message(
-    *,
-    to_addr: str,
-    from_addr: str,
-    from_name: str | None,
-    reply_to: str | None,
-    subject: str,
-    text: str,
-    html: str,
-    message_id: str,
-    date: datetime,
-) -> bytes:
+@dataclass(frozen=True)
+class MessageParts:
+    """What one outgoing message says; `build_message` lays it out."""
+
+    to_addr: str
+    from_addr: str
+    from_name: str | None
+    reply_to: str | None
+    subject: str
+    text: str
+    html: str
+    message_id: str
+    date: datetime
+
+
+def build_message(parts: MessageParts) -> bytes:
     """multipart/alternative (text, then html) with From name, Reply-To, Message-ID and Date.
 
     Plain ASCII messages with short lines (most campaign mail) are laid out directly, byte
     for byte as the `email` package lays them out (tests compare both); anything else (non-ASCII,
     long lines, names that need quoting) goes through the `email` package."""
-    fast = _fast_message(to_addr, from_addr, from_name, reply_to, subject, text, html, message_id, date)
-    if fast is not None:
-        return fast
-    return email_package_message(
-        to_addr=to_addr,
-        from_addr=from_addr,
-        from_name=from_name,
-        reply_to=reply_to,
-        subject=subject,
-        text=text,
-        html=html,
-        message_id=message_id,
-        date=date,
-    )
+    fast = _fast_message(parts)
+    return fast if fast is not None else email_package_message(parts)
 
 
-def email_package_message(
-    *,
-    to_addr: str,
-    from_addr: str,
-    from_name: str | None,
-    reply_to: str | None,
-    subject: str,
-    text: str,
-    html: str,
-    message_id: str,
-    date: datetime,
-) -> bytes:
+def email_package_message(p: MessageParts) -> bytes:
     """`build_message` through the `email` package (the reference layout)."""
     msg = EmailMessage(policy=_POLICY)
-    msg["From"] = _address(from_name, from_addr)
-    msg["To"] = _address(None, to_addr)
-    if reply_to:
-        msg["Reply-To"] = _address(None, reply_to)
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(date)
-    msg["Message-ID"] = message_id
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
+    msg["From"] = _address(p.from_name, p.from_addr)
+    msg["To"] = _address(None, p.to_addr)
+    if p.reply_to:
+        msg["Reply-To"] = _address(None, p.reply_to)
+    msg["Subject"] = p.subject
+    msg["Date"] = format_datetime(p.date)
+    msg["Message-ID"] = p.message_id
+    msg.set_content(p.text)
+    msg.add_alternative(p.html, subtype="html")
     return msg.as_bytes(policy=_WIRE)
 
 
@@ -172,17 +153,8 @@ def _fast_body(body: str) -> bytes | None:
     return CRLF.join(lines) + CRLF
 
 
-def _fast_message(
-    to_addr: str,
-    from_addr: str,
-    from_name: str | None,
-    reply_to: str | None,
-    subject: str,
-    text: str,
-    html: str,
-    message_id: str,
-    date: datetime,
-) -> bytes | None:
+def _fast_message(p: MessageParts) -> bytes | None:
+    to_addr, from_addr, from_name, reply_to, subject = p.to_addr, p.from_addr, p.from_name, p.reply_to, p.subject
     if not (
         _SIMPLE_ADDR.fullmatch(to_addr)
         and _SIMPLE_ADDR.fullmatch(from_addr)
@@ -190,7 +162,7 @@ def _fast_message(
         and (not from_name or (_SIMPLE_NAME.fullmatch(from_name) and "=?" not in from_name))
         and _SIMPLE_SUBJECT.fullmatch(subject)
         and "=?" not in subject
-        and _SIMPLE_ID.fullmatch(message_id)
+        and _SIMPLE_ID.fullmatch(p.message_id)
     ):
         return None
     sender = f"{from_name} <{from_addr}>" if from_name else from_addr
@@ -200,7 +172,7 @@ def _fast_message(
     headers.append(f"Subject: {subject}")
     if any(len(h) > _MAX_LINE for h in headers):
         return None
-    plain, marked = _fast_body(text), _fast_body(html)
+    plain, marked = _fast_body(p.text), _fast_body(p.html)
     if plain is None or marked is None:
         return None
     while True:  # as email.generator does: a random boundary that no body contains
@@ -210,8 +182,8 @@ def _fast_message(
     head = "\r\n".join(
         [
             *headers,
-            f"Date: {format_datetime(date)}",
-            f"Message-ID: {message_id}",
+            f"Date: {format_datetime(p.date)}",
+            f"Message-ID: {p.message_id}",
             "MIME-Version: 1.0",
             "Content-Type: multipart/alternative;",
         ]
