@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from mktows.delivery.smtp import SmtpConfig
+from mktows.engine import smartlists
 from mktows.engine.definitions import (
     CampaignDef,
     ChannelDef,
@@ -284,20 +285,6 @@ def apply_instance(engine: Engine, instance: Instance) -> None:
 PROGRAM_TYPES = {t.lower(): t for t in ("Marketing Program", "Marketing Event", "Email Program", "Nurture Program")}
 CHANNEL_KINDS = ("program", "event", "webinar")
 REQUEST_SOURCES = {"web_service_api": "MKTOWS", "mktows": "MKTOWS", "sales_insight": "SALES", "sales": "SALES"}
-FIELD_OPS = (
-    "is",
-    "is_not",
-    "contains",
-    "not_contains",
-    "starts_with",
-    "ends_with",
-    "is_empty",
-    "is_not_empty",
-    "greater_than",
-    "less_than",
-    "at_least",
-    "at_most",
-)
 NO_VALUE_OPS = frozenset({"is_empty", "is_not_empty"})
 LIST_OPS = frozenset({"is", "is_not"})
 LIST_FILTERS = ("member_of_list", "not_member_of_list")
@@ -698,7 +685,7 @@ def _filter(c: _Checker, value: Any, path: str) -> dict[str, Any]:
             path, "expected {member_of_list: NAME}, {not_member_of_list: NAME} or {field: F, op: OP, value: V}"
         )
     m = c.mapping(value, path, {"field", "op"}, {"value"})
-    op = _choice(c, m["op"], f"{path}.op", FIELD_OPS)
+    op = _choice(c, m["op"], f"{path}.op", smartlists.OPERATORS)
     out: dict[str, Any] = {"field": c.text(m["field"], f"{path}.field").strip(), "op": op}
     raw = m.get("value")
     if op in NO_VALUE_OPS:

@@ -33,22 +33,22 @@ from mktows.store.tables import lead_values, leads, list_members
 
 NUMERIC_TYPES = frozenset({"integer", "score", "float", "currency", "percent"})
 DATE_TYPES = frozenset({"date", "datetime"})
-OPS = frozenset(
-    {
-        "is",
-        "is_not",
-        "contains",
-        "not_contains",
-        "starts_with",
-        "ends_with",
-        "is_empty",
-        "is_not_empty",
-        "greater_than",
-        "less_than",
-        "at_least",
-        "at_most",
-    }
+# The field comparisons a smart-list filter can use (the instance file lists them in this order).
+OPERATORS = (
+    "is",
+    "is_not",
+    "contains",
+    "not_contains",
+    "starts_with",
+    "ends_with",
+    "is_empty",
+    "is_not_empty",
+    "greater_than",
+    "less_than",
+    "at_least",
+    "at_most",
 )
+OPS = frozenset(OPERATORS)
 
 
 def field_named(registry: FieldRegistry, name: str) -> Field | None:
