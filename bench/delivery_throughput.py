@@ -17,9 +17,9 @@ import tempfile
 import time
 
 from mktows.delivery import deliver
-from mktows.delivery.outbox import Message, queue_emails, status_counts
-from mktows.engine.jobs import Workers
+from mktows.engine.campaigns.outbox import Message, queue_emails, status_counts
 from mktows.store.database import Database
+from mktows.workers import Workers
 
 SERVER = """
 import asyncio, sys

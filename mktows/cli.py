@@ -217,7 +217,7 @@ def lists_add(
 def start_workers(settings: Settings, instance: Any, database: Database) -> Any:
     """Configure delivery (MKTOWS_SMTP_URL over the instance's smtp_url) and start the job workers."""
     from mktows.delivery.deliver import configure_from
-    from mktows.engine.jobs import Workers
+    from mktows.workers import Workers
 
     try:
         delivery = configure_from(settings, instance)
@@ -251,7 +251,7 @@ def outbox_list(
     db: DbOption = None,
 ) -> None:
     """List messages: id, status, to, subject, created."""
-    from mktows.delivery.outbox import list_messages
+    from mktows.engine.campaigns.outbox import list_messages
 
     database = open_engine(Settings.from_env(db_url=db)).db
     for m in list_messages(database, status=status, limit=limit):
@@ -265,7 +265,7 @@ def outbox_show(
     db: DbOption = None,
 ) -> None:
     """Print one message: headers, then the text and HTML bodies."""
-    from mktows.delivery.outbox import get_message
+    from mktows.engine.campaigns.outbox import get_message
 
     m = get_message(open_engine(Settings.from_env(db_url=db)).db, message_id)
     if m is None:

@@ -84,7 +84,7 @@ def faults_page() -> str:
 
 
 def fields_page() -> str:
-    from mktows.engine import fields as lead_fields
+    from mktows.engine.leads import fields as lead_fields
 
     rows = []
     for f in lead_fields.STANDARD_FIELDS:

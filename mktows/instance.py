@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from mktows.delivery.smtp import SmtpConfig
-from mktows.engine import smartlists
-from mktows.engine.definitions import (
+from mktows.engine.admin.definitions import (
     CampaignDef,
     ChannelDef,
     CostDef,
@@ -33,12 +32,13 @@ from mktows.engine.definitions import (
     TagTypeDef,
     WorkspaceDef,
 )
-from mktows.engine.fields import FIELD_TYPES, STANDARD_BY_LOWER, decimal_text
+from mktows.engine.campaigns import smartlists
+from mktows.engine.campaigns.tokens import token_name
+from mktows.engine.leads.fields import FIELD_TYPES, STANDARD_BY_LOWER, decimal_text
 from mktows.engine.models import ApiUser, FieldInfo
-from mktows.engine.opportunity_fields import OPPORTUNITY, ROLE
-from mktows.engine.opportunity_fields import STANDARD_FIELDS as STANDARD_MOBJECT_FIELDS
+from mktows.engine.objects.opportunity_schema import OPPORTUNITY, ROLE
+from mktows.engine.objects.opportunity_schema import STANDARD_FIELDS as STANDARD_MOBJECT_FIELDS
 from mktows.engine.timestamps import parse_utc
-from mktows.engine.tokens import token_name
 
 if TYPE_CHECKING:
     from mktows.engine import Engine

@@ -24,11 +24,12 @@ from support.smtp import SmtpSink, smtp_sink
 
 from mktows.config import Settings
 from mktows.delivery import deliver, smtp
-from mktows.delivery.outbox import Message, list_messages, queue_email, status_counts
-from mktows.engine import jobs
+from mktows.engine.campaigns.outbox import Message, list_messages, queue_email, status_counts
+from mktows.runtime import jobs
 from mktows.store.database import Database
 from mktows.store.tables import activities, outbox
 from mktows.store.tables import jobs as jobs_table
+from mktows.workers import Workers
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -117,7 +118,7 @@ class FakeClock:
 
 def test_captured_when_no_smtp_server(db: Database, sink: SmtpSink) -> None:
     ids = queue(db, message(1), message(2, lead_id=None))
-    jobs.Workers(db).run_until_idle()
+    Workers(db).run_until_idle()
     assert [(r.id, r.status) for r in rows(db)] == [(ids[0], "captured"), (ids[1], "captured")]
     assert sink.messages == []
     assert activity_rows(db) == []
@@ -147,7 +148,7 @@ def test_one_job_covers_the_messages_of_one_transaction(db: Database) -> None:
 def test_sent_message_has_the_right_headers_and_both_bodies(db: Database, sink: SmtpSink) -> None:
     deliver.configure(sink.url)
     (outbox_id,) = queue(db, message(1))
-    jobs.Workers(db).run_until_idle()
+    Workers(db).run_until_idle()
     (got,) = sink.wait_for(1)
     (row,) = rows(db)
     assert (row.id, row.status, row.attempts, row.error) == (outbox_id, "sent", 1, None)
@@ -188,7 +189,7 @@ def test_non_ascii_subject_and_bodies_survive(db: Database, sink: SmtpSink) -> N
             reply_to=None,
         ),
     )
-    jobs.Workers(db).run_until_idle()
+    Workers(db).run_until_idle()
     msg = sink.wait_for(1)[0].message
     assert str(msg["Subject"]) == "Grüße, Zoë — 10 % Rabatt"
     assert str(msg["From"]) == "team@example.com" and msg["Reply-To"] is None
@@ -200,7 +201,7 @@ def test_permanent_failure_bounces_and_logs_email_bounced(db: Database, sink: Sm
     deliver.configure(sink.url)
     sink.reject("lead2@example.test", "550 5.1.1 No such user")
     queue(db, message(1), message(2), message(3))
-    jobs.Workers(db).run_until_idle()
+    Workers(db).run_until_idle()
     assert sorted(m.rcpt_tos[0] for m in sink.wait_for(2)) == ["lead1@example.test", "lead3@example.test"]
     statuses = {r.to_addr: (r.status, r.error) for r in rows(db)}
     assert statuses["lead2@example.test"] == ("bounced", "550 5.1.1 No such user")
@@ -222,7 +223,7 @@ def test_temporary_failure_is_retried_after_backoff_and_sent_once(db: Database, 
     sink.reject("lead1@example.test", "451 4.3.0 Mailbox busy, try later", times=1)
     queue(db, message(1), message(2))
     clock = FakeClock()
-    workers = jobs.Workers(db, clock=clock)
+    workers = Workers(db, clock=clock)
     workers.run_until_idle()
     first, second = rows(db)
     assert (first.status, first.attempts, first.error) == ("queued", 1, "451 4.3.0 Mailbox busy, try later")
@@ -241,7 +242,7 @@ def test_temporary_failures_give_up_after_max_attempts(db: Database, sink: SmtpS
     deliver.configure(sink.url, retry_base_seconds=0, max_attempts=3)
     sink.reject("lead1@example.test", "452 4.2.2 Mailbox full")
     queue(db, message(1))
-    jobs.Workers(db).run_until_idle()
+    Workers(db).run_until_idle()
     (row,) = rows(db)
     assert (row.status, row.attempts, row.error) == ("failed", 3, "452 4.2.2 Mailbox full")
     assert [a.type_name for a in activity_rows(db)] == ["Email Bounced Soft"]
@@ -251,7 +252,7 @@ def test_temporary_failures_give_up_after_max_attempts(db: Database, sink: SmtpS
 def test_one_connection_carries_many_messages(db: Database, sink: SmtpSink) -> None:
     deliver.configure(sink.url, batch_size=7, connections=1)
     queue(db, *(message(n) for n in range(25)))
-    jobs.Workers(db).run_until_idle()
+    Workers(db).run_until_idle()
     assert len(sink.wait_for(25)) == 25
     assert sink.connections == 1
     assert status_counts(db) == {"sent": 25}
@@ -261,7 +262,7 @@ def test_several_connections_deliver_every_message_exactly_once(db: Database, si
     deliver.configure(sink.url, batch_size=10, connections=4)
     total = 103  # rounds of 4 and a short last one
     queue(db, *(message(n) for n in range(total)))
-    jobs.Workers(db).run_until_idle()
+    Workers(db).run_until_idle()
     received = Counter(m.rcpt_tos[0] for m in sink.wait_for(total))
     assert set(received) == {f"lead{n}@example.test" for n in range(total)}
     assert max(received.values()) == 1
@@ -281,7 +282,7 @@ def test_bounces_and_retries_are_per_message_across_connections(db: Database, si
     sink.reject("lead5@example.test", "550 5.7.1 Refused")
     queue(db, *(message(n) for n in range(8)))
     clock = FakeClock()
-    workers = jobs.Workers(db, clock=clock)
+    workers = Workers(db, clock=clock)
     workers.run_until_idle()
     state = {r.to_addr: (r.status, r.attempts, r.error) for r in rows(db)}
     assert state["lead1@example.test"] == ("bounced", 1, "550 5.1.1 No such user")
@@ -303,7 +304,7 @@ def test_a_job_arriving_during_a_drain_leaves_its_rows_to_it(db: Database, sink:
         queue(db, *(message(n) for n in range(part * 20, part * 20 + 20)))
         with db.write() as conn:
             conn.execute(update(jobs_table).values(created_at=datetime.now(UTC) - timedelta(minutes=1)))
-    workers = jobs.Workers(db, threads=4, poll_seconds=0.01)
+    workers = Workers(db, threads=4, poll_seconds=0.01)
     workers.start()
     try:
         sink.wait_for(100, timeout=60)
@@ -323,7 +324,7 @@ def test_unreachable_server_keeps_messages_queued_for_later(db: Database) -> Non
     deliver.configure(f"smtp://127.0.0.1:{port}?timeout=2", retry_base_seconds=60)
     queue(db, message(1), message(2), message(3))
     clock = FakeClock()
-    workers = jobs.Workers(db, clock=clock)
+    workers = Workers(db, clock=clock)
     workers.run_until_idle(timeout=60)
     assert {r.status for r in rows(db)} == {"queued"}  # nothing bounced or failed for a server outage
     assert all("cannot connect" in (r.error or "") for r in rows(db) if r.attempts)
@@ -340,7 +341,7 @@ def test_tls_and_login(db: Database, tls: str) -> None:
         url = sink.url + ("&" if "?" in sink.url else "?") + f"cafile={sink.cafile}"
         deliver.configure(url)
         queue(db, message(1))
-        jobs.Workers(db).run_until_idle()
+        Workers(db).run_until_idle()
         (got,) = sink.wait_for(1)
         assert got.authenticated
         assert str(got.message["Subject"]) == "Hello Ada 1"
@@ -350,7 +351,7 @@ def test_tls_certificate_is_verified(db: Database) -> None:
     with smtp_sink(tls="implicit") as sink:
         deliver.configure(sink.url + "?timeout=5", retry_base_seconds=3600)
         queue(db, message(1))
-        jobs.Workers(db).run_until_idle()
+        Workers(db).run_until_idle()
         (row,) = rows(db)
         assert row.status == "queued" and "CERTIFICATE_VERIFY_FAILED" in row.error
         assert sink.messages == []
@@ -368,7 +369,7 @@ def test_rows_of_a_dead_worker_are_settled_never_sent_twice(db: Database, sink: 
         conn.execute(
             update(outbox).where(outbox.c.to_addr == "lead2@example.test").values(status="claimed", error=dead)
         )
-    jobs.Workers(db).run_until_idle()
+    Workers(db).run_until_idle()
     first, second = rows(db)
     assert first.status == "sent" and first.error.startswith("delivery unconfirmed")
     assert (second.status, second.error) == ("sent", None)
@@ -389,7 +390,7 @@ def test_rows_held_by_a_live_lease_are_left_alone(db: Database, sink: SmtpSink) 
             .values(status="running", locked_by=alive, locked_until=datetime.now(UTC) + timedelta(minutes=5))
         )
         jobs.enqueue(conn, deliver.DELIVER, {})
-    jobs.Workers(db).run_until_idle()
+    Workers(db).run_until_idle()
     assert [(r.status, r.error) for r in rows(db)] == [("sending", alive)]
     assert sink.messages == []
 
@@ -397,7 +398,6 @@ def test_rows_held_by_a_live_lease_are_left_alone(db: Database, sink: SmtpSink) 
 SENDER = """
 import sys, time
 from mktows.delivery import deliver, smtp
-from mktows.engine.jobs import Workers
 from mktows.store.database import Database
 deliver.configure(sys.argv[2])
 Workers(Database(sys.argv[1]), threads=2, poll_seconds=0.05).start()
@@ -422,7 +422,7 @@ def test_killed_sender_resumes_and_every_recipient_gets_exactly_one(db: Database
     assert len(sink.messages) < total, "the sender finished before it was killed"
     assert sink.connections == 4
     deliver.configure(sink.url)
-    jobs.Workers(db).run_until_idle(timeout=120)
+    Workers(db).run_until_idle(timeout=120)
     received = Counter(m.rcpt_tos[0] for m in sink.messages)
     assert max(received.values()) == 1, "a recipient got the same message twice"
     assert len(received) == total, "a message was lost"
@@ -494,7 +494,7 @@ def test_fast_layout_matches_the_email_package() -> None:
 
 def test_outbox_command_lists_and_shows(db: Database, tmp_path: Path) -> None:
     ids = queue(db, message(1), message(2, subject="Second subject"))
-    jobs.Workers(db).run_until_idle()
+    Workers(db).run_until_idle()
     env = {**os.environ, "MKTOWS_DB": db.url}
     run = [sys.executable, "-m", "mktows", "outbox"]
     listed = subprocess.run(run, env=env, cwd=REPO, capture_output=True, text=True, check=True).stdout

@@ -5,9 +5,14 @@ from __future__ import annotations
 import pytest
 from lxml import etree
 
-from mktows.engine import campaigns, fields, imports, leads, lists, mobjects
-from mktows.engine.activity_types import ACTIVITY_TYPE_ENUMS
+from mktows.engine.activities.types import ACTIVITY_TYPE_ENUMS
+from mktows.engine.campaigns import runs as campaigns
+from mktows.engine.leads import fields
+from mktows.engine.leads import reads as leads
+from mktows.engine.lists import imports
+from mktows.engine.lists import members as lists
 from mktows.engine.models import Criterion
+from mktows.engine.objects import base as mobjects
 from mktows.soap.schema_model import VERSIONS
 from mktows.soap.wsdl import render_wsdl
 

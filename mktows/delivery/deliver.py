@@ -31,7 +31,6 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select, update
 
-from mktows.delivery.outbox import DELIVER
 from mktows.delivery.smtp import (
     MessageParts,
     SmtpConfig,
@@ -41,9 +40,10 @@ from mktows.delivery.smtp import (
     build_message,
     finish_many,
 )
-from mktows.engine import jobs
-from mktows.engine.activity_log import ActivityRow, write_activities
-from mktows.engine.activity_types import by_code
+from mktows.engine.activities.log import ActivityRow, write_activities
+from mktows.engine.activities.types import by_code
+from mktows.engine.campaigns.outbox import DELIVER
+from mktows.runtime import jobs
 from mktows.store.database import Database
 from mktows.store.tables import outbox
 

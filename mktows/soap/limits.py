@@ -14,7 +14,7 @@ from datetime import date, datetime
 from time import monotonic
 
 from mktows import errors
-from mktows.engine.quota_day import QUOTA_DAY_ZONE, quota_day
+from mktows.runtime.quota_day import QUOTA_DAY_ZONE, quota_day
 
 
 class CallLimits:

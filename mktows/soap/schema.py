@@ -17,7 +17,7 @@ from typing import Any
 from lxml import etree
 
 from mktows import errors
-from mktows.engine.lists import CLEAR_LIST
+from mktows.engine.lists.members import CLEAR_LIST
 from mktows.engine.timestamps import parse_datetime
 from mktows.soap import types
 from mktows.soap.schema_model import VERSIONS, Element, EnumType, Operation, StructType, version_index

@@ -8,13 +8,13 @@ are all derived from this module (see `schema.py`), so a change here changes all
 from __future__ import annotations
 
 # The engine's vocabularies are the enumerations' one home: what it accepts is what the WSDL lists.
-from mktows.engine.activity_types import ACTIVITY_TYPE_ENUMS
-from mktows.engine.campaigns import SOURCE_NAMES
-from mktows.engine.fields import FOREIGN_SYS_TYPES
-from mktows.engine.imports import MODES as IMPORT_MODES
-from mktows.engine.leads import KEY_TYPES
-from mktows.engine.lists import OPERATIONS as LIST_OPERATIONS
-from mktows.engine.mobjects import COMPARISONS, SYNC_OPERATIONS
+from mktows.engine.activities.types import ACTIVITY_TYPE_ENUMS
+from mktows.engine.campaigns.runs import SOURCE_NAMES
+from mktows.engine.leads.fields import FOREIGN_SYS_TYPES
+from mktows.engine.leads.reads import KEY_TYPES
+from mktows.engine.lists.imports import MODES as IMPORT_MODES
+from mktows.engine.lists.members import OPERATIONS as LIST_OPERATIONS
+from mktows.engine.objects.base import COMPARISONS, SYNC_OPERATIONS
 from mktows.soap.schema_model import el, enum, op, struct
 
 SIMPLE_TYPES = [

@@ -10,7 +10,9 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 
-from mktows.engine import Engine, campaigns, programs
+from mktows.engine import Engine
+from mktows.engine.campaigns import programs
+from mktows.engine.campaigns import runs as campaigns
 from mktows.engine.models import CampaignInfo
 from mktows.instance import apply_instance, parse_instance
 from mktows.store.tables import campaign_runs, jobs, outbox, run_leads

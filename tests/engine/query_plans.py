@@ -20,7 +20,7 @@ import yaml
 from sqlalchemy import event, insert, select, text
 
 from mktows.engine import Engine
-from mktows.engine.activity_types import ADD_TO_LIST, CHANGE_DATA_VALUE, NEW_LEAD, by_code
+from mktows.engine.activities.types import ADD_TO_LIST, CHANGE_DATA_VALUE, NEW_LEAD, by_code
 from mktows.instance import apply_instance, parse_instance
 from mktows.store.database import Database
 from mktows.store.tables import (

@@ -24,12 +24,15 @@ from engine_helpers import all_activities, counts, create
 from sqlalchemy import event as sa_event
 from sqlalchemy import insert, select
 
-from mktows.delivery.outbox import Message, queue_email
-from mktows.engine import campaigns, flow, jobs, programs, users
+from mktows.engine.campaigns import flow, programs
+from mktows.engine.campaigns import runs as campaigns
+from mktows.engine.campaigns.outbox import Message, queue_email
+from mktows.engine.leads.registry import field_registry
 from mktows.engine.models import LeadKey
 from mktows.errors import CampaignNotFound
 from mktows.store.tables import campaign_leads, lead_tokens, run_leads, static_lists
 from mktows.store.tables import jobs as jobs_table
+from mktows.workers import Workers
 
 INSTANCE = """\
 channels:
@@ -238,9 +241,9 @@ def test_an_interrupted_run_resumes_without_repeating_or_skipping(loaded):
     assert len(messages(loaded, run_id)) == 10
     # a crash inside a chunk: its transaction never commits
     with pytest.raises(RuntimeError), loaded.db.write() as conn:
-        plan = flow.compile_plan(conn, users.registry(conn), run_id, campaign(loaded, "Seed Program.Seed Campaign"), [])
+        plan = flow.compile_plan(conn, field_registry(conn), run_id, campaign(loaded, "Seed Program.Seed Campaign"), [])
         rows = campaigns._due_leads(conn, run_id, loaded.now(), 10)
-        assert flow.execute_chunk(conn, users.registry(conn), plan, rows, loaded.now()).processed == 10
+        assert flow.execute_chunk(conn, field_registry(conn), plan, rows, loaded.now()).processed == 10
         raise RuntimeError("worker killed")
     assert len(messages(loaded, run_id)) == 10
     assert run(loaded, run_id, chunk_leads=10) == "done"
@@ -254,7 +257,7 @@ def test_an_interrupted_run_resumes_without_repeating_or_skipping(loaded):
 def test_the_job_runs_through_the_workers(loaded):
     lead = create(loaded, "w@example.com")
     run_id = request(loaded, "Seed Program.Seed Campaign", [lead])
-    jobs.Workers(loaded.db, clock=loaded.now).run_until_idle()
+    Workers(loaded.db, clock=loaded.now).run_until_idle()
     assert run_row(loaded, run_id).status == "done"
     assert [m.lead_id for m in messages(loaded, run_id)] == [lead]
     assert all(j.status == "done" for j in run_jobs(loaded, run_id))

@@ -9,8 +9,8 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from mktows.engine import catalog
-from mktows.engine import programs as prog
+from mktows.engine.campaigns import catalog
+from mktows.engine.campaigns import programs as prog
 from mktows.engine.models import ProgressionStatus
 from mktows.instance import InstanceError, apply_instance, parse_instance
 from mktows.store.tables import (

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from engine_helpers import create
 
-from mktows.engine.activity_types import ACTIVITY_TYPE_ENUMS, ACTIVITY_TYPES, by_name
+from mktows.engine.activities.types import ACTIVITY_TYPE_ENUMS, ACTIVITY_TYPES, by_name
 from mktows.engine.models import KeySelector, LeadInput, LeadKey, ListSelector, StreamPosition, UpdatedAtSelector
 from mktows.errors import ActivityKeyBad, BadParameter, BadStreamPosition, LeadNotFound, ListNotFound
 

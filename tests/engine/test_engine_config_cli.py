@@ -318,7 +318,7 @@ def test_cli_load_applies_idempotently_and_refuses_broken_files(tmp_path):
     db = Database(url)
     engine = Engine(db)
     with db.read() as conn:
-        from mktows.engine import programs
+        from mktows.engine.campaigns import programs
 
         assert [c.full_name for c in programs.campaigns_for_source(conn, "MKTOWS", None, False)] == [
             "Seed Program.Seed Campaign"

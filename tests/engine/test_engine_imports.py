@@ -9,7 +9,7 @@ import pytest
 from engine_helpers import all_activities, attrs, counts, create, lead
 from sqlalchemy import func, insert, select
 
-from mktows.engine import imports
+from mktows.engine.lists import imports
 from mktows.engine.models import LeadKey, ListSelector
 from mktows.errors import BadParameter, CampaignNotFound, LeadNotFound, ListNotFound, ParameterRequired
 from mktows.store.tables import campaigns, import_jobs, jobs, lead_tokens, programs, static_lists, workspaces

@@ -10,9 +10,9 @@ from campaign_helpers import lead_states, load, messages, request, run, run_jobs
 from engine_helpers import all_activities, attrs, changes, create, lead
 from sqlalchemy import select
 
-from mktows.engine import jobs
 from mktows.engine.models import LeadInput, LeadKey, ListSelector, UpdatedAtSelector
 from mktows.store.tables import program_members
+from mktows.workers import Workers
 
 INSTANCE = """\
 lead_fields:
@@ -260,7 +260,7 @@ def test_leads_without_an_email_address_or_unsubscribed_get_no_email(loaded):
 def test_the_wake_up_job_resumes_waiting_leads(loaded):
     a = create(loaded, "a@example.com")
     run_id = request(loaded, CAMPAIGN.format("Waiting"), [a])
-    workers = jobs.Workers(loaded.db, clock=loaded.now)
+    workers = Workers(loaded.db, clock=loaded.now)
     workers.run_until_idle()
     assert lead_states(loaded, run_id) == {a: ("waiting", 2)}
     workers.run_until_idle()  # the wake-up job is not due yet

@@ -16,7 +16,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from mktows.engine import jobs
+from mktows import workers
+from mktows.engine.campaigns.outbox import DELIVER
+from mktows.engine.campaigns.runs import RUN_JOB
+from mktows.engine.lists.imports import JOB_KIND
+from mktows.runtime import jobs
 from mktows.store.database import Database
 from mktows.store.tables import jobs as jobs_table
 
@@ -231,7 +235,7 @@ def test_worker_threads_run_jobs_enqueued_while_running(database: Database, call
 CRASHER = """
 import sys, time
 from pathlib import Path
-from mktows.engine import jobs
+from mktows.runtime import jobs
 from mktows.store.database import Database
 
 @jobs.job_handler("test.block")
@@ -275,12 +279,13 @@ def test_job_of_a_killed_process_runs_again_on_restart(database: Database, tmp_p
     assert (row.id, row.status, row.attempts) == (job_id, "done", 2)
 
 
-def test_missing_handler_modules_are_skipped(monkeypatch) -> None:
-    monkeypatch.setattr(jobs, "HANDLER_MODULES", ("mktows.no_such_module_yet", "mktows.delivery.deliver"))
-    jobs.load_handlers()
-    assert "email.deliver" in jobs.HANDLERS
-    monkeypatch.setattr(jobs, "HANDLER_MODULES", ("mktows.delivery.no_such",))
-    jobs.load_handlers()  # no error
+def test_workers_know_every_kind_of_job_the_server_enqueues() -> None:
+    assert {RUN_JOB, JOB_KIND, DELIVER} <= set(workers.HANDLERS)
+
+
+def test_a_second_handler_for_one_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="two job handlers are registered as 'email.deliver'"):
+        jobs.job_handler("email.deliver")(lambda db, payload: None)
 
 
 def test_payload_round_trips_as_json(database: Database, calls) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from mktows.engine import Engine
 from mktows.engine.models import Criterion, LeadInput, MObject, MObjectQuery, ObjectRef
-from mktows.engine.opportunity_fields import OPPORTUNITY_FIELDS, ROLE_FIELDS
+from mktows.engine.objects.opportunity_schema import OPPORTUNITY_FIELDS, ROLE_FIELDS
 from mktows.errors import BadParameter, BadStreamPosition
 from mktows.instance import InstanceError, apply_instance, parse_instance
 from mktows.store.tables import (

@@ -7,8 +7,8 @@ import yaml
 from engine_helpers import create
 from sqlalchemy import func, insert, select
 
-from mktows.engine import catalog
-from mktows.engine import programs as prog
+from mktows.engine.campaigns import catalog
+from mktows.engine.campaigns import programs as prog
 from mktows.engine.models import LeadKey, ProgressionStatus
 from mktows.errors import BadParameter, CampaignNotFound, ListNotFound
 from mktows.instance import apply_instance, parse_instance

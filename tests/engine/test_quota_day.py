@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from mktows.engine.quota_day import quota_day
+from mktows.runtime.quota_day import quota_day
 
 
 @pytest.mark.parametrize(

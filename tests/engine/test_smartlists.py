@@ -7,7 +7,8 @@ from campaign_helpers import lead_states, load, messages, run, run_row, schedule
 from engine_helpers import create
 from sqlalchemy import select
 
-from mktows.engine import smartlists, users
+from mktows.engine.campaigns import smartlists
+from mktows.engine.leads.registry import field_registry
 from mktows.engine.models import FieldInfo, LeadKey
 from mktows.errors import BadParameter, ListNotFound, UnknownLeadField
 from mktows.store.tables import leads
@@ -49,7 +50,7 @@ def add(engine, list_name: str, *ids: int) -> None:
 
 def selected(engine, filters: list[dict], logic: str = "all") -> list[int]:
     with engine.db.read() as conn:
-        cond = smartlists.condition(conn, users.registry(conn), filters, logic, "Sale")
+        cond = smartlists.condition(conn, field_registry(conn), filters, logic, "Sale")
         return list(conn.execute(select(leads.c.id).where(cond).order_by(leads.c.id)).scalars())
 
 
@@ -160,7 +161,7 @@ def test_qualification_once_in_batch_runs(loaded, people):
 def test_field_names_resolve_by_api_or_display_name(loaded):
     loaded.add_lead_field(FieldInfo("Shoe_Size", "Shoe Size", "integer"))
     with loaded.db.read() as conn:
-        registry = users.registry(conn)
+        registry = field_registry(conn)
     assert smartlists.field_named(registry, "shoe size").name == "Shoe_Size"
     assert smartlists.field_named(registry, "SHOE_SIZE").name == "Shoe_Size"
     assert smartlists.field_named(registry, "Email Address").name == "Email"

@@ -6,9 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mktows.engine.fields import Field, FieldRegistry
-from mktows.engine.models import CampaignInfo, Lead, LeadAttribute, ProgramInfo
-from mktows.engine.tokens import (
+from mktows.engine.campaigns.tokens import (
     TokenContext,
     campaign_token_values,
     lead_token_values,
@@ -19,6 +17,8 @@ from mktows.engine.tokens import (
     token_name,
     tokens_in,
 )
+from mktows.engine.leads.fields import Field, FieldRegistry
+from mktows.engine.models import CampaignInfo, Lead, LeadAttribute, ProgramInfo
 
 NOW = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from mktows.engine import Engine, users
+from mktows.engine import Engine
+from mktows.engine.leads.registry import field_registry, put_field
 from mktows.engine.models import FieldInfo, LeadInput
 from mktows.errors import UnknownLeadField
 from mktows.store.database import Database
@@ -45,8 +46,8 @@ def test_rolled_back_field_is_never_seen(engine, database):
     assert "Ghost_Field" not in _custom_names(engine)
     with pytest.raises(RuntimeError):
         with database.write() as conn:
-            users.put_field(conn, FieldInfo("Ghost_Field", "Ghost", "string"), engine.now())
-            assert "Ghost_Field" in [f.name for f in users.registry(conn)]  # inside its transaction
+            put_field(conn, FieldInfo("Ghost_Field", "Ghost", "string"), engine.now())
+            assert "Ghost_Field" in [f.name for f in field_registry(conn)]  # inside its transaction
             raise RuntimeError("the call failed after adding the field")
     assert "Ghost_Field" not in _custom_names(engine)
     with pytest.raises(UnknownLeadField):

@@ -1,0 +1,2 @@
+"""The instance: API users and the definitions an instance file applies. Its calls are in
+`facade.py`."""

@@ -1,0 +1,123 @@
+"""The shape of the package, drawn from its imports (docs/architecture.md).
+
+Every `import` of a mktows module counts, wherever it is written (inside a function too),
+except those under `if TYPE_CHECKING:`, which never run.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "mktows"
+
+# layer -> the layers it may import (besides itself and `mktows.errors`)
+ALLOWED = {
+    "store": set(),
+    "runtime": {"store"},
+    "engine": {"runtime", "store"},
+    "delivery": {"engine", "runtime", "store"},
+    "soap": {"engine", "runtime"},
+}
+ENGINE_FAMILIES = ("activities", "admin", "campaigns", "leads", "lists", "objects")
+# Modules whose functions import on demand, so that `mktows --help` does not load the server.
+LAZY_ALLOWED = {"mktows.cli", "mktows.docgen"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _type_checking_nodes(tree: ast.AST) -> set[int]:
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            skipped.update(id(inner) for stmt in node.body for inner in ast.walk(stmt))
+    return skipped
+
+
+def _imports(name: str) -> list[tuple[str, bool]]:
+    """(imported mktows module, imported inside a function?) for each import of `name`."""
+    tree = ast.parse(MODULES[name].read_text())
+    skipped = _type_checking_nodes(tree)
+    nested: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            nested.update(id(inner) for stmt in node.body for inner in ast.walk(stmt))
+    found: list[tuple[str, bool]] = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        targets: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("mktows"):
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                targets.append(full if full in MODULES else node.module)
+        elif isinstance(node, ast.Import):
+            targets += [a.name for a in node.names if a.name.startswith("mktows")]
+        found += [(t, id(node) in nested) for t in targets if t != name]
+    return found
+
+
+GRAPH = {name: {target for target, _ in _imports(name)} for name in MODULES}
+
+
+def _layer(name: str) -> str | None:
+    parts = name.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in ALLOWED else None
+
+
+def test_the_import_graph_has_no_loops() -> None:
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in path:
+            loop = path[path.index(name) :] + [name]
+            pytest.fail("import loop: " + " -> ".join(loop))
+        if name in done:
+            return
+        path.append(name)
+        for target in sorted(GRAPH.get(name, ())):
+            visit(target)
+        path.pop()
+        done.add(name)
+
+    for name in sorted(GRAPH):
+        visit(name)
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_each_layer_imports_only_the_layers_below_it(layer: str) -> None:
+    wrong = sorted(
+        f"{name} imports {target}"
+        for name, targets in GRAPH.items()
+        if _layer(name) == layer
+        for target in targets
+        if target != "mktows.errors" and _layer(target) not in {layer, *ALLOWED[layer]}
+    )
+    assert wrong == []
+
+
+def test_no_module_of_the_server_imports_inside_a_function() -> None:
+    late = sorted(
+        f"{name} imports {target} inside a function"
+        for name in MODULES
+        if name not in LAZY_ALLOWED
+        for target, nested in _imports(name)
+        if nested
+    )
+    assert late == []
+
+
+def test_the_engine_families_are_packages() -> None:
+    engine = PACKAGE / "engine"
+    assert {p.name for p in engine.iterdir() if (p / "__init__.py").exists()} == set(ENGINE_FAMILIES)
+    shared = sorted(p.stem for p in engine.glob("*.py") if p.stem != "__init__")
+    assert shared == ["base", "models", "positions", "timestamps"]
