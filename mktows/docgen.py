@@ -6,7 +6,7 @@
 | page | source |
 | --- | --- |
 | docs/faults.md | `mktows/errors.py` (codes, texts, when returned) and the fault renderer |
-| docs/fields.md | `mktows/engine/fields.py` (standard lead fields) |
+| docs/fields.md | `mktows/engine/leads/fields.py` (standard lead fields) |
 | docs/settings.md | `mktows/config.py` (Settings, env names, flags, descriptions) |
 | docs/cli.md | the typer app of `mktows/cli.py`, through click's introspection |
 | docs/coverage.md | `mktows/soap/types.py` (the WSDL of each version) and the handler registry |
@@ -106,7 +106,7 @@ def fields_page() -> str:
     top = ", ".join(f"`{n}`" for n in sorted(lead_fields.TOP_LEVEL))
     types = ", ".join(sorted(lead_fields.FIELD_TYPES))
     return (
-        _banner("mktows/engine/fields.py") + "\n# Standard lead fields\n\n"
+        _banner("mktows/engine/leads/fields.py") + "\n# Standard lead fields\n\n"
         "The lead fields every instance has, in registry order. Names match ignoring case; answers\n"
         "use the spelling below. Custom fields come from the instance file\n"
         "(`lead_fields`) or `mktows fields add`.\n\n"

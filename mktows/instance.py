@@ -7,7 +7,7 @@ and what is wrong, so a typo never half-applies; `apply_instance` is idempotent.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +32,10 @@ from mktows.engine.admin.definitions import (
     TagTypeDef,
     WorkspaceDef,
 )
+from mktows.engine.admin.shapes import Checker, ShapeError, choice, scalar
 from mktows.engine.campaigns import smartlists
+from mktows.engine.campaigns.runs import SOURCE_SPELLINGS
+from mktows.engine.campaigns.steps import ORDER, STEPS
 from mktows.engine.campaigns.tokens import token_name
 from mktows.engine.leads.fields import FIELD_TYPES, STANDARD_BY_LOWER, decimal_text
 from mktows.engine.models import ApiUser, FieldInfo
@@ -44,7 +47,7 @@ if TYPE_CHECKING:
     from mktows.engine import Engine
 
 
-class InstanceError(ValueError):
+class InstanceError(ShapeError):
     """The instance file is invalid; the message names the file, the path and the problem."""
 
 
@@ -95,41 +98,9 @@ KNOWN_KEYS = {
 FUTURE_KEYS: set[str] = set()
 
 
-class _Checker:
-    def __init__(self, source: str) -> None:
-        self.source = source
-
-    def fail(self, path: str, problem: str) -> InstanceError:
-        return InstanceError(f"{self.source}: {path}: {problem}")
-
-    def mapping(self, value: Any, path: str, required: set[str], optional: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
-        if not isinstance(value, dict):
-            raise self.fail(path, f"expected a mapping, got {type(value).__name__}")
-        for key in value:
-            if key not in required and key not in optional:
-                allowed = ", ".join(sorted(required | set(optional)))
-                raise self.fail(f"{path}.{key}", f"unknown key (expected: {allowed})")
-        for key in sorted(required):
-            if key not in value:
-                raise self.fail(f"{path}.{key}", "is required")
-        return value
-
-    def text(self, value: Any, path: str) -> str:
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)) or str(value).strip() == "":
-            raise self.fail(path, "expected a non-empty string")
-        return str(value)
-
-    def items(self, value: Any, path: str) -> list[Any]:
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.fail(path, f"expected a list, got {type(value).__name__}")
-        return value
-
-
 def parse_instance(data: Any, source: str = "<instance>") -> Instance:
     """Validate already-parsed YAML data."""
-    c = _Checker(source)
+    c = Checker(source, InstanceError)
     if data is None:
         return Instance(source=source)
     if not isinstance(data, dict):
@@ -197,7 +168,7 @@ def parse_instance(data: Any, source: str = "<instance>") -> Instance:
 
 
 def _custom_field(
-    c: _Checker, m: dict[str, Any], path: str, seen: set[str], standard: Collection[str], owner: str
+    c: Checker, m: dict[str, Any], path: str, seen: set[str], standard: Collection[str], owner: str
 ) -> tuple[str, str, int | None, str]:
     """(name, type, size, display name) of a custom field declaration (lead, Opportunity, role)."""
     name = c.text(m["name"], f"{path}.name").strip()
@@ -225,7 +196,7 @@ RESERVED_MOBJECT_NAMES = {
 }
 
 
-def _mobject_fields(c: _Checker, value: Any, key: str, object_name: str) -> list[MObjectFieldDef]:
+def _mobject_fields(c: Checker, value: Any, key: str, object_name: str) -> list[MObjectFieldDef]:
     """`opportunity_fields` / `opportunity_role_fields`: at most one `external_key: true` each."""
     out: list[MObjectFieldDef] = []
     seen: set[str] = set()
@@ -239,7 +210,7 @@ def _mobject_fields(c: _Checker, value: Any, key: str, object_name: str) -> list
         taken = next((f.name for f in out if f.external_key), None)
         if external_key and taken is not None:
             raise c.fail(f"{path}.external_key", f"{taken!r} is already the external key (at most one per object)")
-        description = _scalar(c, m["description"], f"{path}.description") if m.get("description") is not None else None
+        description = scalar(c, m["description"], f"{path}.description") if m.get("description") is not None else None
         out.append(MObjectFieldDef(object_name, name, dtype, display, size, external_key, description, path))
     return out
 
@@ -284,74 +255,28 @@ def apply_instance(engine: Engine, instance: Instance) -> None:
 
 PROGRAM_TYPES = {t.lower(): t for t in ("Marketing Program", "Marketing Event", "Email Program", "Nurture Program")}
 CHANNEL_KINDS = ("program", "event", "webinar")
-REQUEST_SOURCES = {"web_service_api": "MKTOWS", "mktows": "MKTOWS", "sales_insight": "SALES", "sales": "SALES"}
 NO_VALUE_OPS = frozenset({"is_empty", "is_not_empty"})
 LIST_OPS = frozenset({"is", "is_not"})
-LIST_FILTERS = ("member_of_list", "not_member_of_list")
-MOMENT_TYPES = {t.lower(): t for t in ("Web", "Email", "Milestone")}
-WAIT_UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
-FLOW_STEPS = (
-    "send_email",
-    "change_data_value",
-    "change_score",
-    "add_to_list",
-    "remove_from_list",
-    "change_program_status",
-    "interesting_moment",
-    "wait",
-    "request_campaign",
-    "remove_from_flow",
-)
+LIST_FILTERS = smartlists.LIST_FILTERS
 _EMAIL_RE = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+$")
 _FROM_RE = re.compile(r"^\s*(?P<name>[^<]*?)\s*<(?P<email>[^>]+)>\s*$")
 _MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-_CHANGE_RE = re.compile(r"^[+\-=]?\d+$")
 
 
-def _key(value: Any) -> str:
-    return str(value).strip().lower().replace(" ", "_")
-
-
-def _scalar(c: _Checker, value: Any, path: str) -> str:
-    """A YAML scalar as the text it stands for (true -> "true", 2026-01-02 -> "2026-01-02")."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (str, int, float)):
-        return str(value)
-    if hasattr(value, "isoformat"):  # a date or datetime
-        return str(value.isoformat())
-    raise c.fail(path, f"expected a single value, got {type(value).__name__}")
-
-
-def _flag(c: _Checker, m: dict[str, Any], key: str, path: str, default: bool) -> bool:
+def _flag(c: Checker, m: dict[str, Any], key: str, path: str, default: bool) -> bool:
     value = m.get(key, default)
     if not isinstance(value, bool):
         raise c.fail(f"{path}.{key}", "expected true or false")
     return value
 
 
-def _choice(
-    c: _Checker, value: Any, path: str, choices: Mapping[str, str] | tuple[str, ...], shown: tuple[str, ...] = ()
-) -> str:
-    """One of the choices, matched case-insensitively with spaces or underscores."""
-    key = _key(c.text(value, path))
-    pairs = choices.items() if isinstance(choices, Mapping) else ((k, k) for k in choices)
-    options = {_key(k): v for k, v in pairs}
-    if key not in options:
-        listed = shown or tuple(dict.fromkeys(choices.values() if isinstance(choices, Mapping) else choices))
-        raise c.fail(path, f"unknown value {value!r} (expected one of: {', '.join(listed)})")
-    return options[key]
-
-
-def _unique(c: _Checker, seen: set[str], name: str, path: str, what: str) -> None:
+def _unique(c: Checker, seen: set[str], name: str, path: str, what: str) -> None:
     if name.lower() in seen:
         raise c.fail(path, f"duplicate {what} {name!r}")
     seen.add(name.lower())
 
 
-def _name_of(c: _Checker, item: Any, path: str, optional: set[str]) -> tuple[str, dict[str, Any]]:
+def _name_of(c: Checker, item: Any, path: str, optional: set[str]) -> tuple[str, dict[str, Any]]:
     """A bare name, or a mapping with `name` and the optional keys."""
     if isinstance(item, dict):
         m = c.mapping(item, path, {"name"}, optional)
@@ -359,19 +284,19 @@ def _name_of(c: _Checker, item: Any, path: str, optional: set[str]) -> tuple[str
     return c.text(item, path).strip(), {}
 
 
-def _workspaces(c: _Checker, value: Any) -> list[WorkspaceDef]:
+def _workspaces(c: Checker, value: Any) -> list[WorkspaceDef]:
     out: list[WorkspaceDef] = []
     seen: set[str] = set()
     for i, item in enumerate(c.items(value, "workspaces")):
         path = f"workspaces[{i}]"
         name, m = _name_of(c, item, path, {"description"})
         _unique(c, seen, name, path, "workspace")
-        description = _scalar(c, m["description"], f"{path}.description") if m.get("description") is not None else None
+        description = scalar(c, m["description"], f"{path}.description") if m.get("description") is not None else None
         out.append(WorkspaceDef(name, description, path))
     return out
 
 
-def _channels(c: _Checker, value: Any) -> list[ChannelDef]:
+def _channels(c: Checker, value: Any) -> list[ChannelDef]:
     out: list[ChannelDef] = []
     seen: set[str] = set()
     for i, item in enumerate(c.items(value, "channels")):
@@ -379,13 +304,13 @@ def _channels(c: _Checker, value: Any) -> list[ChannelDef]:
         m = c.mapping(item, path, {"name", "statuses"}, {"type"})
         name = c.text(m["name"], f"{path}.name").strip()
         _unique(c, seen, name, f"{path}.name", "channel")
-        kind = _choice(c, m["type"], f"{path}.type", CHANNEL_KINDS) if "type" in m else "program"
+        kind = choice(c, m["type"], f"{path}.type", CHANNEL_KINDS) if "type" in m else "program"
         statuses = _statuses(c, m["statuses"], f"{path}.statuses")
         out.append(ChannelDef(name, kind, statuses, path))
     return out
 
 
-def _statuses(c: _Checker, value: Any, path: str) -> list[StatusDef]:
+def _statuses(c: Checker, value: Any, path: str) -> list[StatusDef]:
     items = c.items(value, path)
     if not items:
         raise c.fail(path, "a channel needs at least one progression status")
@@ -404,7 +329,7 @@ def _statuses(c: _Checker, value: Any, path: str) -> list[StatusDef]:
     return out
 
 
-def _tag_types(c: _Checker, value: Any) -> list[TagTypeDef]:
+def _tag_types(c: Checker, value: Any) -> list[TagTypeDef]:
     out: list[TagTypeDef] = []
     seen: set[str] = set()
     for i, item in enumerate(c.items(value, "tag_types")):
@@ -446,7 +371,7 @@ PROGRAM_KEYS = {
 EVENT_PROGRAM = "Marketing Event"
 
 
-def _programs(c: _Checker, value: Any) -> list[ProgramDef]:
+def _programs(c: Checker, value: Any) -> list[ProgramDef]:
     out: list[ProgramDef] = []
     seen: set[str] = set()
     for i, item in enumerate(c.items(value, "programs")):
@@ -454,7 +379,7 @@ def _programs(c: _Checker, value: Any) -> list[ProgramDef]:
         m = c.mapping(item, path, {"name"}, PROGRAM_KEYS)
         name = c.text(m["name"], f"{path}.name").strip()
         _unique(c, seen, name, f"{path}.name", "program")
-        program_type = _choice(c, m["type"], f"{path}.type", PROGRAM_TYPES) if "type" in m else None
+        program_type = choice(c, m["type"], f"{path}.type", PROGRAM_TYPES) if "type" in m else None
         starts_at, ends_at = _event_dates(c, m, path, program_type)
         out.append(
             ProgramDef(
@@ -463,7 +388,7 @@ def _programs(c: _Checker, value: Any) -> list[ProgramDef]:
                 channel=_optional_text(c, m, "channel", path),
                 workspace=_optional_text(c, m, "workspace", path),
                 folder=_folder(c, m["folder"], f"{path}.folder") if "folder" in m else None,
-                description=_scalar(c, m["description"], f"{path}.description") if "description" in m else None,
+                description=scalar(c, m["description"], f"{path}.description") if "description" in m else None,
                 archived=_flag(c, m, "archived", path, False) if "archived" in m else None,
                 crm_id=_optional_text(c, m, "crm_id", path),
                 starts_at=starts_at,
@@ -481,7 +406,7 @@ def _programs(c: _Checker, value: Any) -> list[ProgramDef]:
 
 
 def _event_dates(
-    c: _Checker, m: dict[str, Any], path: str, program_type: str | None
+    c: Checker, m: dict[str, Any], path: str, program_type: str | None
 ) -> tuple[datetime | None, datetime | None]:
     """`start_date` / `end_date` of an event program: a date or `YYYY-MM-DD hh:mm[:ss]` (UTC)."""
     dates: list[datetime | None] = []
@@ -492,7 +417,7 @@ def _event_dates(
         if program_type != EVENT_PROGRAM:
             raise c.fail(f"{path}.{key}", f"only event programs have dates (give type: {EVENT_PROGRAM})")
         try:
-            dates.append(parse_utc(_scalar(c, m[key], f"{path}.{key}")))
+            dates.append(parse_utc(scalar(c, m[key], f"{path}.{key}")))
         except ValueError:
             raise c.fail(f"{path}.{key}", f"expected YYYY-MM-DD or YYYY-MM-DD hh:mm:ss, got {m[key]!r}") from None
     starts_at, ends_at = dates
@@ -501,18 +426,18 @@ def _event_dates(
     return starts_at, ends_at
 
 
-def _optional_text(c: _Checker, m: dict[str, Any], key: str, path: str) -> str | None:
+def _optional_text(c: Checker, m: dict[str, Any], key: str, path: str) -> str | None:
     return c.text(m[key], f"{path}.{key}").strip() if m.get(key) is not None else None
 
 
-def _folder(c: _Checker, value: Any, path: str) -> str:
+def _folder(c: Checker, value: Any, path: str) -> str:
     parts = [p.strip() for p in c.text(value, path).strip().strip("/").split("/")]
     if any(p == "" for p in parts):
         raise c.fail(path, f"empty folder name in {value!r}")
     return "/".join(parts)
 
 
-def _tags(c: _Checker, value: Any, path: str) -> list[tuple[str, str]]:
+def _tags(c: Checker, value: Any, path: str) -> list[tuple[str, str]]:
     if value is None:
         return []
     if not isinstance(value, dict):
@@ -526,13 +451,13 @@ def _tags(c: _Checker, value: Any, path: str) -> list[tuple[str, str]]:
     return out
 
 
-def _costs(c: _Checker, value: Any, path: str) -> list[CostDef]:
+def _costs(c: Checker, value: Any, path: str) -> list[CostDef]:
     out: list[CostDef] = []
     seen: set[str] = set()
     for i, item in enumerate(c.items(value, path)):
         p = f"{path}[{i}]"
         m = c.mapping(item, p, {"month", "amount"}, {"note"})
-        month = _scalar(c, m["month"], f"{p}.month")[:7] if hasattr(m["month"], "isoformat") else str(m["month"])
+        month = scalar(c, m["month"], f"{p}.month")[:7] if hasattr(m["month"], "isoformat") else str(m["month"])
         if not _MONTH_RE.match(month):
             raise c.fail(f"{p}.month", f"expected YYYY-MM, got {m['month']!r}")
         _unique(c, seen, month, f"{p}.month", "cost month")
@@ -543,12 +468,12 @@ def _costs(c: _Checker, value: Any, path: str) -> list[CostDef]:
             exact = decimal_text(str(amount))
         except ValueError:
             raise c.fail(f"{p}.amount", f"expected a number, got {amount!r}") from None
-        note = _scalar(c, m["note"], f"{p}.note") if m.get("note") is not None else None
+        note = scalar(c, m["note"], f"{p}.note") if m.get("note") is not None else None
         out.append(CostDef(month, exact, note))
     return out
 
 
-def _tokens(c: _Checker, value: Any, path: str) -> list[tuple[str, str]]:
+def _tokens(c: Checker, value: Any, path: str) -> list[tuple[str, str]]:
     """`my.X`, `{{my.X}}` or `X` -> X; values are text (may hold HTML)."""
     if value is None:
         return []
@@ -562,11 +487,11 @@ def _tokens(c: _Checker, value: Any, path: str) -> list[tuple[str, str]]:
         if not name or "{" in name or "}" in name:
             raise c.fail(f"{path}.{raw}", "invalid token name (expected my.Name, {{my.Name}} or Name)")
         _unique(c, seen, name, f"{path}.{raw}", "token")
-        out.append((name, _scalar(c, v, f"{path}.{raw}")))
+        out.append((name, scalar(c, v, f"{path}.{raw}")))
     return out
 
 
-def _program_lists(c: _Checker, value: Any, path: str) -> list[str]:
+def _program_lists(c: Checker, value: Any, path: str) -> list[str]:
     out: list[str] = []
     seen: set[str] = set()
     for i, item in enumerate(c.items(value, path)):
@@ -576,14 +501,14 @@ def _program_lists(c: _Checker, value: Any, path: str) -> list[str]:
     return out
 
 
-def _address(c: _Checker, value: Any, path: str) -> str:
+def _address(c: Checker, value: Any, path: str) -> str:
     text = c.text(value, path).strip()
     if not _EMAIL_RE.match(text):
         raise c.fail(path, f"not an email address: {text!r}")
     return text
 
 
-def _emails(c: _Checker, value: Any, path: str) -> list[EmailDef]:
+def _emails(c: Checker, value: Any, path: str) -> list[EmailDef]:
     out: list[EmailDef] = []
     seen: set[str] = set()
     for i, item in enumerate(c.items(value, path)):
@@ -602,7 +527,7 @@ def _emails(c: _Checker, value: Any, path: str) -> list[EmailDef]:
     return out
 
 
-def _sender(c: _Checker, value: Any, path: str) -> tuple[str | None, str]:
+def _sender(c: Checker, value: Any, path: str) -> tuple[str | None, str]:
     """`{name, email}`, `Name <address>` or a bare address."""
     if isinstance(value, dict):
         m = c.mapping(value, path, {"email"}, {"name"})
@@ -614,7 +539,7 @@ def _sender(c: _Checker, value: Any, path: str) -> tuple[str | None, str]:
     return None, _address(c, value, path)
 
 
-def _template(c: _Checker, m: dict[str, Any], key: str, path: str) -> str:
+def _template(c: Checker, m: dict[str, Any], key: str, path: str) -> str:
     value = m.get(key)
     if value is None:
         return ""
@@ -626,7 +551,7 @@ def _template(c: _Checker, m: dict[str, Any], key: str, path: str) -> str:
 CAMPAIGN_KEYS = {"description", "trigger", "smart_list", "filter_logic", "qualification", "active", "flow"}
 
 
-def _campaign_list(c: _Checker, value: Any, path: str) -> list[CampaignDef]:
+def _campaign_list(c: Checker, value: Any, path: str) -> list[CampaignDef]:
     out: list[CampaignDef] = []
     seen: set[str] = set()
     for i, item in enumerate(c.items(value, path)):
@@ -646,29 +571,29 @@ def _campaign_list(c: _Checker, value: Any, path: str) -> list[CampaignDef]:
                 kind="trigger" if sources else "batch",
                 sources=sources,
                 smart_list=smart_list,
-                filter_logic=_choice(c, m["filter_logic"], f"{p}.filter_logic", ("all", "any"))
+                filter_logic=choice(c, m["filter_logic"], f"{p}.filter_logic", ("all", "any"))
                 if "filter_logic" in m
                 else "all",
                 flow=[_step(c, s, f"{p}.flow[{j}]") for j, s in enumerate(c.items(m.get("flow"), f"{p}.flow"))],
-                qualification=_choice(c, m["qualification"], f"{p}.qualification", ("every_time", "once"))
+                qualification=choice(c, m["qualification"], f"{p}.qualification", ("every_time", "once"))
                 if "qualification" in m
                 else "every_time",
                 active=_flag(c, m, "active", p, True),
-                description=_scalar(c, m.get("description"), f"{p}.description"),
+                description=scalar(c, m.get("description"), f"{p}.description"),
                 path=p,
             )
         )
     return out
 
 
-def _trigger(c: _Checker, value: Any, path: str) -> list[str]:
+def _trigger(c: Checker, value: Any, path: str) -> list[str]:
     m = c.mapping(value, path, {"campaign_is_requested"})
     raw = m["campaign_is_requested"]
     items = raw if isinstance(raw, list) else [raw]
     sources: list[str] = []
     for j, item in enumerate(items):
         where = f"{path}.campaign_is_requested[{j}]" if isinstance(raw, list) else f"{path}.campaign_is_requested"
-        source = _choice(c, item, where, REQUEST_SOURCES, ("web_service_api", "sales_insight"))
+        source = choice(c, item, where, SOURCE_SPELLINGS, ("web_service_api", "sales_insight"))
         if source not in sources:
             sources.append(source)
     if not sources:
@@ -676,7 +601,7 @@ def _trigger(c: _Checker, value: Any, path: str) -> list[str]:
     return sources
 
 
-def _filter(c: _Checker, value: Any, path: str) -> dict[str, Any]:
+def _filter(c: Checker, value: Any, path: str) -> dict[str, Any]:
     if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in LIST_FILTERS:
         ((kind, name),) = value.items()
         return {kind: c.text(name, f"{path}.{kind}").strip()}
@@ -685,7 +610,7 @@ def _filter(c: _Checker, value: Any, path: str) -> dict[str, Any]:
             path, "expected {member_of_list: NAME}, {not_member_of_list: NAME} or {field: F, op: OP, value: V}"
         )
     m = c.mapping(value, path, {"field", "op"}, {"value"})
-    op = _choice(c, m["op"], f"{path}.op", smartlists.OPERATORS)
+    op = choice(c, m["op"], f"{path}.op", smartlists.OPERATORS)
     out: dict[str, Any] = {"field": c.text(m["field"], f"{path}.field").strip(), "op": op}
     raw = m.get("value")
     if op in NO_VALUE_OPS:
@@ -696,80 +621,20 @@ def _filter(c: _Checker, value: Any, path: str) -> dict[str, Any]:
     elif isinstance(raw, list):
         if op not in LIST_OPS or not raw:
             raise c.fail(f"{path}.value", f"a list of values is allowed with is / is_not only (non-empty), not {op}")
-        out["value"] = [_scalar(c, v, f"{path}.value[{k}]") for k, v in enumerate(raw)]
+        out["value"] = [scalar(c, v, f"{path}.value[{k}]") for k, v in enumerate(raw)]
     else:
-        out["value"] = _scalar(c, raw, f"{path}.value")
+        out["value"] = scalar(c, raw, f"{path}.value")
     return out
 
 
-def _step(c: _Checker, value: Any, path: str) -> dict[str, Any]:
+def _step(c: Checker, value: Any, path: str) -> dict[str, Any]:
+    """Each step checks its own argument (`engine/campaigns/steps/`)."""
     if not isinstance(value, dict) or len(value) != 1:
         raise c.fail(path, "expected one step, e.g. {send_email: Welcome}")
     ((kind, arg),) = value.items()
-    if kind not in FLOW_STEPS:
-        raise c.fail(f"{path}.{kind}", f"unknown flow step (expected one of: {', '.join(FLOW_STEPS)})")
-    p = f"{path}.{kind}"
-    if kind in ("send_email", "add_to_list", "remove_from_list", "request_campaign"):
-        return {kind: c.text(arg, p).strip()}
-    if kind == "remove_from_flow":
-        names = arg if isinstance(arg, list) else [] if arg is None else [arg]
-        return {kind: [c.text(n, f"{p}[{i}]").strip() for i, n in enumerate(names)]}
-    return {kind: _STEP_ARGS[kind](c, arg, p)}
-
-
-def _change_data_value(c: _Checker, arg: Any, path: str) -> dict[str, Any]:
-    m = c.mapping(arg, path, {"field"}, {"value"})
-    return {"field": c.text(m["field"], f"{path}.field").strip(), "value": _scalar(c, m.get("value"), f"{path}.value")}
-
-
-def _change_score(c: _Checker, arg: Any, path: str) -> dict[str, Any]:
-    m = c.mapping(arg, path, {"change"}, {"field"}) if isinstance(arg, dict) else {"change": arg}
-    change = m["change"]
-    if isinstance(change, bool) or not isinstance(change, (int, str)) or not _CHANGE_RE.match(str(change).strip()):
-        raise c.fail(f"{path}.change", f"expected +N, -N or =N, got {change!r}")
-    text = str(change).strip()
-    if text[0] not in "+-=":
-        text = "+" + text
-    field_name = c.text(m["field"], f"{path}.field").strip() if "field" in m else "LeadScore"
-    return {"field": field_name, "change": text}
-
-
-def _change_program_status(c: _Checker, arg: Any, path: str) -> dict[str, Any]:
-    m = c.mapping(arg, path, {"status"}, {"program"}) if isinstance(arg, dict) else {"status": arg}
-    out = {"status": c.text(m["status"], f"{path}.status").strip()}
-    if m.get("program") is not None:
-        out["program"] = c.text(m["program"], f"{path}.program").strip()
-    return out
-
-
-def _interesting_moment(c: _Checker, arg: Any, path: str) -> dict[str, Any]:
-    m = c.mapping(arg, path, {"description"}, {"type"})
-    kind = _choice(c, m["type"], f"{path}.type", MOMENT_TYPES) if "type" in m else "Web"
-    return {"type": kind, "description": c.text(m["description"], f"{path}.description")}
-
-
-def _wait(c: _Checker, arg: Any, path: str) -> dict[str, Any]:
-    """Normalised to {"seconds": N}."""
-    m = c.mapping(arg, path, set(), set(WAIT_UNITS))
-    if not m:
-        raise c.fail(path, "expected one of: seconds, minutes, hours, days")
-    total = 0
-    for unit, amount in m.items():
-        if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-            raise c.fail(f"{path}.{unit}", "expected a whole number, 0 or more")
-        total += amount * WAIT_UNITS[unit]
-    if total <= 0:
-        raise c.fail(path, "a wait must last at least one second")
-    return {"seconds": total}
-
-
-_STEP_ARGS = {
-    "change_data_value": _change_data_value,
-    "change_score": _change_score,
-    "change_program_status": _change_program_status,
-    "interesting_moment": _interesting_moment,
-    "wait": _wait,
-}
+    if kind not in STEPS:
+        raise c.fail(f"{path}.{kind}", f"unknown flow step (expected one of: {', '.join(ORDER)})")
+    return {kind: STEPS[kind].shape(c, arg, f"{path}.{kind}")}
 
 
 # --- custom objects: shapes only; link targets resolve in apply_instance --------------------
@@ -777,14 +642,14 @@ _STEP_ARGS = {
 MAX_CUSTOM_FIELDS = 50  # Marketo's limit of fields per custom object type
 
 
-def _api_name(c: _Checker, value: Any, path: str) -> str:
+def _api_name(c: Checker, value: Any, path: str) -> str:
     name = c.text(value, path).strip()
     if any(ch.isspace() for ch in name):
         raise c.fail(path, f"custom object API names cannot contain spaces: {name!r}")
     return name
 
 
-def _custom_objects(c: _Checker, value: Any) -> list[CustomObjectDef]:
+def _custom_objects(c: Checker, value: Any) -> list[CustomObjectDef]:
     out: list[CustomObjectDef] = []
     seen: set[str] = set()
     for i, item in enumerate(c.items(value, "custom_objects")):
@@ -792,7 +657,7 @@ def _custom_objects(c: _Checker, value: Any) -> list[CustomObjectDef]:
         m = c.mapping(item, path, {"name", "fields"}, {"display_name", "description"})
         name = _api_name(c, m["name"], f"{path}.name")
         _unique(c, seen, name, f"{path}.name", "custom object")
-        description = _scalar(c, m["description"], f"{path}.description") if m.get("description") is not None else None
+        description = scalar(c, m["description"], f"{path}.description") if m.get("description") is not None else None
         out.append(
             CustomObjectDef(
                 name=name,
@@ -805,7 +670,7 @@ def _custom_objects(c: _Checker, value: Any) -> list[CustomObjectDef]:
     return out
 
 
-def _custom_fields(c: _Checker, value: Any, path: str) -> list[CustomFieldDef]:
+def _custom_fields(c: Checker, value: Any, path: str) -> list[CustomFieldDef]:
     """At most 50 fields; at least one dedupe field (the key); at most one link to a lead."""
     items = c.items(value, path)
     if not items:

@@ -13,6 +13,7 @@ from mktows.engine.lists import imports
 from mktows.engine.lists import members as lists
 from mktows.engine.models import Criterion
 from mktows.engine.objects import base as mobjects
+from mktows.engine.objects import mobjects as dispatch
 from mktows.soap.schema_model import VERSIONS
 from mktows.soap.wsdl import render_wsdl
 
@@ -23,6 +24,8 @@ ENGINE_VOCABULARIES = {
     "ForeignSysType": fields.FOREIGN_SYS_TYPES,
     "ReqCampSourceType": tuple(campaigns.SOURCE_NAMES),
     "ListOperationType": lists.OPERATIONS,
+    "ListKeyType": lists.LIST_KEY_TYPES,
+    "MObjectTypeEnum": mobjects.WSDL_TYPE_NAMES,
     "SyncOperationEnum": mobjects.SYNC_OPERATIONS,
     "ComparisonEnum": mobjects.COMPARISONS,
     "ImportToListModeEnum": imports.MODES,
@@ -48,3 +51,8 @@ def test_served_enumerations_are_the_engine_vocabularies(version: str) -> None:
 def test_every_listed_comparison_is_accepted_in_any_letter_case() -> None:
     for comparison in mobjects.COMPARISONS:
         assert mobjects.comparison_of(Criterion("Name", comparison.lower(), "x")) == comparison
+
+
+def test_every_listed_mobject_type_names_a_registered_type() -> None:
+    for name in mobjects.WSDL_TYPE_NAMES:
+        assert dispatch.TYPES[mobjects.canonical_type(name.upper())].name == mobjects.canonical_type(name)

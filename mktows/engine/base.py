@@ -12,6 +12,8 @@ from mktows.store.database import Database
 
 
 class EngineBase:
+    """State shared by the families' calls; the limits are the instance's settings (docs/settings.md)."""
+
     def __init__(
         self,
         database: Database,

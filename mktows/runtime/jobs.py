@@ -24,11 +24,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
+from mktows.runtime.clock import utcnow
 from mktows.runtime.registry import Registry
 from mktows.store.database import Database
 from mktows.store.tables import jobs
@@ -75,7 +76,7 @@ def current_job() -> JobContext | None:
 def now() -> datetime:
     """The workers' clock inside a job (tests move it), the wall clock elsewhere."""
     ctx = _CURRENT.get()
-    return ctx.clock() if ctx is not None else datetime.now(UTC)
+    return ctx.clock() if ctx is not None else utcnow()
 
 
 def enqueue(conn: Connection, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None) -> int:
@@ -190,7 +191,7 @@ class Workers:
         self.lease_seconds = lease_seconds
         self.max_attempts = max_attempts
         self.backoff = backoff
-        self.clock = clock or (lambda: datetime.now(UTC))
+        self.clock = clock or utcnow
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._active: dict[int, JobContext] = {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from mktows import errors
 from mktows.engine import Engine
@@ -60,7 +59,7 @@ class SoapService:
 
     def _call(self, version: str, request: SoapRequest) -> bytes:
         operation = operation_of(request)
-        now = datetime.now(UTC)
+        now = self.engine.now()
         user = authenticate(
             request.headers.get("AuthenticationHeader"), self.engine.api_user, now, self.freshness_window_seconds
         )

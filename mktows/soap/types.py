@@ -13,8 +13,9 @@ from mktows.engine.campaigns.runs import SOURCE_NAMES
 from mktows.engine.leads.fields import FOREIGN_SYS_TYPES
 from mktows.engine.leads.reads import KEY_TYPES
 from mktows.engine.lists.imports import MODES as IMPORT_MODES
+from mktows.engine.lists.members import LIST_KEY_TYPES
 from mktows.engine.lists.members import OPERATIONS as LIST_OPERATIONS
-from mktows.engine.objects.base import COMPARISONS, SYNC_OPERATIONS
+from mktows.engine.objects.base import COMPARISONS, SYNC_OPERATIONS, WSDL_TYPE_NAMES
 from mktows.soap.schema_model import el, enum, op, struct
 
 SIMPLE_TYPES = [
@@ -23,13 +24,13 @@ SIMPLE_TYPES = [
     enum("ActivityType", ACTIVITY_TYPE_ENUMS),
     enum("ForeignSysType", FOREIGN_SYS_TYPES),
     enum("ReqCampSourceType", tuple(SOURCE_NAMES)),
-    enum("ListKeyType", "MKTOLISTNAME MKTOSALESUSERID SFDCLEADOWNERID"),
+    enum("ListKeyType", LIST_KEY_TYPES),
     enum("ListOperationType", LIST_OPERATIONS),
     enum("SyncOperationEnum", SYNC_OPERATIONS),
     enum("SyncStatusEnum", "CREATED UPDATED DELETED FAILED"),
     enum("LeadMergeStatusEnum", "MERGED FAILED"),
     enum("MObjStatusEnum", "CREATED UPDATED DELETED FAILED UNCHANGED SKIPPED"),
-    enum("MObjectTypeEnum", "Opportunity OpportunityLeadRole Program"),
+    enum("MObjectTypeEnum", WSDL_TYPE_NAMES),
     enum("ComparisonEnum", COMPARISONS),
     enum("ImportToListStatusEnum", "PROCESSING COMPLETE FAILED CANCELED"),
     enum("ImportToListModeEnum", IMPORT_MODES),

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from sqlalchemy import func, select
 
-from mktows.engine.campaigns import catalog
+from mktows.engine.campaigns import catalog, clones
 from mktows.engine.campaigns import programs as prog
 from mktows.engine.models import ProgressionStatus
 from mktows.instance import InstanceError, apply_instance, parse_instance
@@ -403,7 +403,7 @@ def test_program_tags_are_rows_that_merge_by_type_and_clones_copy(engine):
         assert prog.find_program(conn, "Tagged").tags == [("REGION", "North"), ("Product Line", "Cloud")]
     with engine.db.write() as conn:
         source = prog.find_program(conn, "Tagged")
-        clone = prog.clone_program(conn, source, "Tagged Copy", engine.now())
+        clone = clones.clone_program(conn, source, "Tagged Copy", engine.now())
     assert clone.tags == source.tags
     assert tag_rows(engine) == [
         ("Tagged", "Product Line", "Cloud"),
@@ -444,7 +444,7 @@ programs:
             select(programs.c.name, programs.c.archived, programs.c.crm_id).order_by(programs.c.name)
         ).all() == [("Plain", True, None), ("Show", True, "701-X")]
     with engine.db.write() as conn:
-        clone = prog.clone_program(conn, prog.find_program(conn, "Show"), "Show Copy", engine.now())
+        clone = clones.clone_program(conn, prog.find_program(conn, "Show"), "Show Copy", engine.now())
         copy = conn.execute(select(programs).where(programs.c.id == clone.id)).one()
     assert (copy.archived, copy.crm_id, copy.starts_at) == (False, None, show.starts_at)
 

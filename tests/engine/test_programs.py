@@ -7,7 +7,7 @@ import yaml
 from engine_helpers import create
 from sqlalchemy import func, insert, select
 
-from mktows.engine.campaigns import catalog
+from mktows.engine.campaigns import catalog, clones
 from mktows.engine.campaigns import programs as prog
 from mktows.engine.models import LeadKey, ProgressionStatus
 from mktows.errors import BadParameter, CampaignNotFound, ListNotFound
@@ -202,7 +202,7 @@ def test_clone_program_copies_assets_and_rewires_local_references(loaded):
             ).scalar_one()
             == 1
         )
-        clone = prog.clone_program(conn, source, "ER Demo Copy", now)
+        clone = clones.clone_program(conn, source, "ER Demo Copy", now)
     with loaded.db.read() as conn:
         assert (clone.name, clone.channel, clone.tokens, clone.tags, clone.workspace) == (
             "ER Demo Copy",
@@ -250,5 +250,5 @@ def test_clone_program_refuses_a_taken_name(loaded):
         source = prog.find_program(conn, "ER Demo")
         for taken in ("er demo", "Q1.2026 WEBINAR", " "):
             with pytest.raises(BadParameter) as err:
-                prog.clone_program(conn, source, taken, loaded.now())
+                clones.clone_program(conn, source, taken, loaded.now())
             assert err.value.code == 20110

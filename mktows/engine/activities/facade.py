@@ -1,4 +1,4 @@
-"""The activities family's part of the `Engine`: Reading the activity log: one lead's activities, and the changes of all leads."""
+"""The activities family's calls on `Engine`: one lead's activities and the change stream of all leads."""
 
 from __future__ import annotations
 

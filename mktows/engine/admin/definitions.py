@@ -26,7 +26,7 @@ from sqlalchemy import Connection, func, insert, select, update
 from mktows.engine.admin import users
 from mktows.engine.campaigns import catalog
 from mktows.engine.campaigns import programs as prog
-from mktows.engine.campaigns.tokens import TOKEN_RE
+from mktows.engine.campaigns.steps import STEPS
 from mktows.engine.leads.fields import Field, FieldRegistry, normalize_value
 from mktows.engine.leads.registry import field_registry, put_field
 from mktows.engine.leads.workspaces import DEFAULT_WORKSPACE
@@ -542,66 +542,11 @@ class _Resolver:
             _check_value(f, v, item["op"], f"{path}.value")
         return {**item, "field": f.name}
 
-    def step(self, step: dict[str, Any], i: int) -> dict[str, Any]:
-        ((kind, arg),) = step.items()
-        path = f"{self.path}.flow[{i}].{kind}"
-        method = getattr(self, f"_step_{kind}", None)
-        return {kind: method(arg, path) if method is not None else arg}
+    def program_ref(self, name: str, path: str) -> ProgramInfo:
+        return _program_ref(self.conn, name, path)
 
-    def _step_send_email(self, name: str, path: str) -> str:
-        found = prog.email_or_none(self.conn, self.program.id if self.program else None, name)
-        if found is None:
-            where = f"in program {self.program.name!r} " if self.program else ""
-            raise DefinitionError(
-                path, f"unknown email {name!r} {where}(declare it under emails, or use Program.Email)"
-            )
-        if self.program is not None and found.program_id == self.program.id:
-            return found.name
-        return f"{prog.program_by_id(self.conn, found.program_id).name}.{found.name}"
-
-    def _step_change_data_value(self, arg: dict[str, Any], path: str) -> dict[str, Any]:
-        f = self.field(arg["field"], f"{path}.field")
-        if f.read_only:
-            raise DefinitionError(f"{path}.field", f"{f.name} is read-only")
-        value = arg["value"]
-        if value != "" and not TOKEN_RE.search(value):
-            try:
-                normalize_value(f, value)
-            except ValueError as exc:
-                raise DefinitionError(f"{path}.value", str(exc)) from None
-        return {"field": f.name, "value": value}
-
-    def _step_change_score(self, arg: dict[str, Any], path: str) -> dict[str, Any]:
-        f = self.field(arg["field"], f"{path}.field")
-        if f.data_type not in ("integer", "score"):
-            raise DefinitionError(f"{path}.field", f"{f.name} is a {f.data_type} field, not an integer or score")
-        return {"field": f.name, "change": arg["change"]}
-
-    def _step_add_to_list(self, name: str, path: str) -> str:
-        return self.list_ref(name, path)
-
-    _step_remove_from_list = _step_add_to_list
-
-    def _step_change_program_status(self, arg: dict[str, Any], path: str) -> dict[str, Any]:
-        if "program" in arg:
-            program = _program_ref(self.conn, arg["program"], f"{path}.program")
-        elif self.program is not None:
-            program = self.program
-        else:
-            raise DefinitionError(f"{path}.program", "is required for a campaign outside programs")
-        statuses = catalog.channel_statuses(self.conn, program.channel)
-        if not statuses:
-            raise DefinitionError(path, f"program {program.name!r} has no channel with progression statuses")
-        for s in statuses:
-            if s.name.lower() == arg["status"].lower():
-                out = {"status": s.name}
-                return {**out, "program": program.name} if "program" in arg else out
-        names = ", ".join(s.name for s in statuses)
-        raise DefinitionError(
-            f"{path}.status", f"{arg['status']!r} is not a status of channel {program.channel!r} ({names})"
-        )
-
-    def _campaign(self, name: str, path: str) -> str:
+    def campaign(self, name: str, path: str) -> str:
+        """A campaign's full name; a bare name looks in the campaign's own program first."""
         found = None
         if self.program is not None:
             found = prog.campaign_or_none(self.conn, self.program.name, name)
@@ -610,14 +555,15 @@ class _Resolver:
             raise DefinitionError(path, f"unknown campaign {name!r} (use Program.Campaign)")
         return found.full_name
 
-    def _step_request_campaign(self, name: str, path: str) -> str:
-        full = self._campaign(name, path)
-        if prog.find_campaign(self.conn, None, full).kind != "trigger":
-            raise DefinitionError(path, f"{full!r} is a batch campaign; only trigger campaigns can be requested")
-        return full
+    def fail(self, path: str, problem: str) -> DefinitionError:
+        return DefinitionError(path, problem)
 
-    def _step_remove_from_flow(self, names: list[str], path: str) -> list[str]:
-        return [self._campaign(n, f"{path}[{i}]") for i, n in enumerate(names)]
+    def step(self, step: dict[str, Any], i: int) -> dict[str, Any]:
+        """Each step resolves its own references (`campaigns/steps/`)."""
+        ((kind, arg),) = step.items()
+        path = f"{self.path}.flow[{i}].{kind}"
+        flow_step = STEPS.get(kind)
+        return {kind: flow_step.resolve(self, arg, path) if flow_step is not None else arg}
 
 
 def _check_value(f: Field, value: str, op: str, path: str) -> None:

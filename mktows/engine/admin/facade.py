@@ -1,4 +1,4 @@
-"""The admin family's part of the `Engine`: API users and the instance file's definitions."""
+"""The admin family's calls on `Engine`: API users and the instance file's definitions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The campaigns family's part of the `Engine`: Channels, tags, and the campaign calls (requestCampaign, scheduleCampaign)."""
+"""The campaigns family's calls on `Engine`: channels, tags, and requesting or scheduling campaigns."""
 
 from __future__ import annotations
 

@@ -10,25 +10,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, func, insert, literal, select, update
+from sqlalchemy import Connection, Row, and_, func, insert, select, update
 
 from mktows.engine.models import CampaignInfo, EmailInfo, ProgramInfo
 from mktows.errors import BadParameter, CampaignNotFound, ListNotFound
 from mktows.store.tables import (
     campaigns,
     emails,
-    program_costs,
     program_tags,
     programs,
     static_lists,
     tag_types,
     workspaces,
 )
-
-LIST_STEPS = ("member_of_list", "not_member_of_list", "add_to_list", "remove_from_list")
 
 
 def _splits(name: str) -> Iterator[tuple[str, str]]:
@@ -38,7 +34,7 @@ def _splits(name: str) -> Iterator[tuple[str, str]]:
             yield name[:i].strip(), name[i + 1 :].strip()
 
 
-def _key(name: str) -> str:
+def name_key(name: str) -> str:
     return name.strip().lower()
 
 
@@ -65,7 +61,7 @@ def _program_info(conn: Connection, row: Row[Any]) -> ProgramInfo:
 
 
 def program_or_none(conn: Connection, name: str) -> ProgramInfo | None:
-    row = conn.execute(_program_query().where(programs.c.name_lower == _key(name))).first()
+    row = conn.execute(_program_query().where(programs.c.name_lower == name_key(name))).first()
     return _program_info(conn, row) if row is not None else None
 
 
@@ -143,7 +139,7 @@ def _campaign_info(row: Row[Any]) -> CampaignInfo:
 
 def _campaign_in(conn: Connection, program_id: int | None, name: str) -> CampaignInfo | None:
     owner = campaigns.c.program_id.is_(None) if program_id is None else campaigns.c.program_id == program_id
-    row = conn.execute(_campaign_query().where(owner, campaigns.c.name_lower == _key(name))).first()
+    row = conn.execute(_campaign_query().where(owner, campaigns.c.name_lower == name_key(name))).first()
     return _campaign_info(row) if row is not None else None
 
 
@@ -157,7 +153,7 @@ def campaign_or_none(conn: Connection, program_name: str | None, campaign_name: 
         found = _campaign_in(conn, program.id, name)
         if found is None:
             for prefix, rest in _splits(name):
-                if _key(prefix) == program.name.lower():
+                if name_key(prefix) == program.name.lower():
                     found = _campaign_in(conn, program.id, rest)
                     if found is not None:
                         break
@@ -222,7 +218,7 @@ def _email_info(row: Row[Any]) -> EmailInfo:
 
 def _email_in(conn: Connection, program_id: int, name: str) -> EmailInfo | None:
     row = conn.execute(
-        select(emails).where(emails.c.program_id == program_id, emails.c.name_lower == _key(name))
+        select(emails).where(emails.c.program_id == program_id, emails.c.name_lower == name_key(name))
     ).first()
     return _email_info(row) if row is not None else None
 
@@ -264,11 +260,11 @@ def _list_rows(conn: Connection, name: str, program: str | None) -> list[Row[Any
     cond = (
         static_lists.c.program_name.is_(None)
         if program is None
-        else func.lower(static_lists.c.program_name) == _key(program)
+        else func.lower(static_lists.c.program_name) == name_key(program)
     )
     query = select(static_lists.c.id, static_lists.c.name, static_lists.c.program_name)
     return list(
-        conn.execute(query.where(func.lower(static_lists.c.name) == _key(name), cond).order_by(static_lists.c.id))
+        conn.execute(query.where(func.lower(static_lists.c.name) == name_key(name), cond).order_by(static_lists.c.id))
     )
 
 
@@ -319,91 +315,5 @@ def list_reference(conn: Connection, name: str, program_name: str | None = None)
 
 def _program_lists_named(conn: Connection, name: str) -> list[Row[Any]]:
     query = select(static_lists.c.id, static_lists.c.name, static_lists.c.program_name)
-    cond = and_(func.lower(static_lists.c.name) == _key(name), static_lists.c.program_name.is_not(None))
+    cond = and_(func.lower(static_lists.c.name) == name_key(name), static_lists.c.program_name.is_not(None))
     return list(conn.execute(query.where(cond).order_by(static_lists.c.id)))
-
-
-# --- cloning ---------------------------------------------------------------------------
-
-
-def clone_program(conn: Connection, program: ProgramInfo, new_name: str, now: datetime) -> ProgramInfo:
-    """Copy the program with its lists (empty), emails, campaigns, tokens, tags and costs;
-    BadParameter (20110) when `new_name` is taken.
-
-    References of the copied campaigns to the original's lists, emails and campaigns
-    (`Old.X`) are pointed at the copies (`New.X`), as Marketo rewires local assets.
-    """
-    new_name = (new_name or "").strip()
-    if not new_name:
-        raise BadParameter("cloneToProgramName is empty")
-    if program_or_none(conn, new_name) is not None:
-        raise BadParameter(f"Program already exists: {new_name}")
-    src = conn.execute(select(programs).where(programs.c.id == program.id)).one()._asdict()
-    for key in ("id",):
-        src.pop(key)
-    # a clone is a new, live program: not archived, and not the CRM's campaign of the original
-    src.update(name=new_name, name_lower=new_name.lower(), created_at=now, updated_at=now, archived=False, crm_id=None)
-    new_id = int(conn.execute(insert(programs).values(**src).returning(programs.c.id)).scalar_one())
-    _clone_rows(conn, program_costs, program.id, new_id, {})
-    copied_tags = select(literal(new_id), program_tags.c.tag_type, program_tags.c.tag_value)
-    conn.execute(
-        insert(program_tags).from_select(
-            ["program_id", "tag_type", "tag_value"], copied_tags.where(program_tags.c.program_id == program.id)
-        )
-    )
-    _clone_rows(conn, emails, program.id, new_id, {"created_at": now, "updated_at": now})
-    owned = func.lower(static_lists.c.program_name) == program.name.lower()
-    for row in conn.execute(select(static_lists.c.name).where(owned).order_by(static_lists.c.id)).all():
-        conn.execute(insert(static_lists).values(name=row.name, program_name=new_name, created_at=now))
-    rewrite = _Rewriter(program.name, new_name)
-    for row in conn.execute(select(campaigns).where(campaigns.c.program_id == program.id)).all():
-        values = row._asdict()
-        values.pop("id")
-        values.update(
-            program_id=new_id,
-            created_at=now,
-            updated_at=now,
-            smart_list=json.dumps(rewrite.filters(json.loads(row.smart_list))),
-            flow=json.dumps(rewrite.steps(json.loads(row.flow))),
-        )
-        conn.execute(insert(campaigns).values(**values))
-    return program_by_id(conn, new_id)
-
-
-def _clone_rows(conn: Connection, table: Any, old_id: int, new_id: int, extra: dict[str, Any]) -> None:
-    rows = []
-    for row in conn.execute(select(table).where(table.c.program_id == old_id).order_by(table.c.id)):
-        values = row._asdict()
-        values.pop("id")
-        values.update(program_id=new_id, **extra)
-        rows.append(values)
-    if rows:
-        conn.execute(insert(table), rows)
-
-
-class _Rewriter:
-    """Points `Old.X` references of copied campaigns at `New.X`."""
-
-    def __init__(self, old: str, new: str) -> None:
-        self.old, self.new = old, new
-
-    def name(self, ref: Any) -> Any:
-        if isinstance(ref, str) and ref.lower().startswith(self.old.lower() + "."):
-            return f"{self.new}.{ref[len(self.old) + 1 :]}"
-        return ref
-
-    def filters(self, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [{k: self.name(v) if k in LIST_STEPS else v for k, v in f.items()} for f in filters]
-
-    def steps(self, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        out = []
-        for step in steps:
-            ((kind, arg),) = step.items()
-            if kind in LIST_STEPS or kind in ("send_email", "request_campaign"):
-                arg = self.name(arg)
-            elif kind == "remove_from_flow":
-                arg = [self.name(a) for a in arg]
-            elif kind == "change_program_status" and "program" in arg:
-                arg = {**arg, "program": self.new if _key(arg["program"]) == self.old.lower() else arg["program"]}
-            out.append({kind: arg})
-        return out

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from mktows.engine.campaigns import programs
+from mktows.engine.campaigns import clones, programs
 from mktows.engine.campaigns import runs as campaigns
 from mktows.engine.campaigns import tokens as token_syntax
 from mktows.engine.leads.reads import find_ids, not_found
@@ -123,7 +123,7 @@ def schedule_campaign(
     clone_to = (clone_to or "").strip() or None
     if clone_to is not None:
         # a taken name is 20110 whatever the count; the count then rolls back with the clone
-        clone = programs.clone_program(conn, program, clone_to, now)
+        clone = clones.clone_program(conn, program, clone_to, now)
         count_clone(conn, now, max_clones_per_day)
         campaign = programs.find_campaign(conn, clone.name, campaign.name)
     when = run_at if run_at is not None and run_at > now else now

@@ -37,6 +37,13 @@ log = logging.getLogger("mktows.campaigns")
 RUN_JOB = "campaign.run"
 CHUNK_LEADS = 200  # leads per write transaction of a run
 SOURCE_NAMES = {"MKTOWS": "Web Service API", "SALES": "Sales Insight"}  # Request Campaign `Source`
+# How an instance file names a source: the code or the display name, in snake case
+# (`web_service_api`, `mktows`, `sales_insight`, `sales`).
+SOURCE_SPELLINGS = {
+    spelling: code
+    for code, label in SOURCE_NAMES.items()
+    for spelling in (label.lower().replace(" ", "_"), code.lower())
+}
 
 
 # --- starting runs --------------------------------------------------------------------------

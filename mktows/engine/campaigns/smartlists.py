@@ -31,6 +31,7 @@ from mktows.engine.leads.fields import Field, FieldRegistry, normalize_value
 from mktows.errors import BadParameter, UnknownLeadField
 from mktows.store.tables import lead_values, leads, list_members
 
+LIST_FILTERS = ("member_of_list", "not_member_of_list")  # the filters that name a static list
 NUMERIC_TYPES = frozenset({"integer", "score", "float", "currency", "percent"})
 DATE_TYPES = frozenset({"date", "datetime"})
 # The field comparisons a smart-list filter can use (the instance file lists them in this order).
@@ -85,11 +86,11 @@ def _filter(
 ) -> ColumnElement[bool]:
     if not isinstance(item, dict):
         raise BadParameter(f"Smart list filter must be a mapping: {item!r}")
-    for kind in ("member_of_list", "not_member_of_list"):
+    for kind in LIST_FILTERS:
         if kind in item:
             list_id, _ = programs.list_reference(conn, str(item[kind]), program_name)
             member = exists().where(list_members.c.list_id == list_id, list_members.c.lead_id == leads.c.id)
-            return member if kind == "member_of_list" else not_(member)
+            return member if kind == LIST_FILTERS[0] else not_(member)
     if "field" not in item:
         raise BadParameter(f"Unknown smart list filter: {item!r}")
     f = field_named(registry, str(item["field"]))

@@ -1,4 +1,4 @@
-"""The leads family's part of the `Engine`: Lead fields and leads: read, sync, merge, page, track."""
+"""The leads family's calls on `Engine`: lead fields, and reading, syncing, merging and paging leads."""
 
 from __future__ import annotations
 

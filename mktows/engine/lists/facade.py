@@ -1,4 +1,4 @@
-"""The lists family's part of the `Engine`: Static lists and importToList."""
+"""The lists family's calls on `Engine`: static lists, membership and list imports."""
 
 from __future__ import annotations
 

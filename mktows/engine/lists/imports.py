@@ -24,7 +24,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, insert, select, update
@@ -37,6 +37,7 @@ from mktows.engine.lists import members as lists
 from mktows.engine.models import ImportStatus, LeadInput
 from mktows.errors import BadParameter, CampaignNotFound, ListNotFound, ParameterRequired
 from mktows.runtime.jobs import enqueue, job_handler
+from mktows.runtime.jobs import now as jobs_now
 from mktows.store.database import Database
 from mktows.store.queries import chunks, in_values
 from mktows.store.tables import import_jobs, lead_tokens, leads, static_lists
@@ -250,7 +251,7 @@ def run_import(database: Database, payload: dict[str, Any]) -> None:
     import_id = int(payload["import_id"])
     while True:
         with database.write() as conn:
-            if not process_chunk(conn, import_id, datetime.now(UTC)):
+            if not process_chunk(conn, import_id, jobs_now()):
                 return
 
 

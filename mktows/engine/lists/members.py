@@ -16,6 +16,11 @@ from mktows.store.tables import leads, list_members, static_lists
 
 MAX_MEMBERS = 1000
 OPERATIONS = ("ADDTOLIST", "ISMEMBEROFLIST", "REMOVEFROMLIST")
+# How a list is named: by its name here; the other two named lists of a CRM's users, which a
+# self-hosted instance has none of, so they are answered "list not found".
+LIST_NAME_KEY = "MKTOLISTNAME"
+CRM_LIST_KEYS = ("MKTOSALESUSERID", "SFDCLEADOWNERID")
+LIST_KEY_TYPES = (LIST_NAME_KEY, *CRM_LIST_KEYS)
 # Not in the WSDL's list, but sent by clients generated from the oldest one (2_2 endpoints only).
 CLEAR_LIST = "CLEARLIST"
 
@@ -60,9 +65,9 @@ def list_operation(
     if op not in OPERATIONS and op != CLEAR_LIST:
         raise BadParameter(f"Unsupported list operation: {operation}")
     kt = (list_key_type or "").strip().upper()
-    if kt in ("MKTOSALESUSERID", "SFDCLEADOWNERID"):
+    if kt in CRM_LIST_KEYS:
         raise ListNotFound(f"List not found: {list_key_type} = {list_name}")
-    if kt != "MKTOLISTNAME":
+    if kt != LIST_NAME_KEY:
         raise BadParameter(f"Unsupported list key type: {list_key_type}")
     if len(members) > MAX_MEMBERS:
         raise BadParameter(f"Too many leads in listMemberList (max {MAX_MEMBERS})")

@@ -28,7 +28,10 @@ COMPARISONS = ("EQ", "NE", "LT", "LE", "GT", "GE")
 SYNC_OPERATIONS = ("UPSERT", "INSERT", "UPDATE")
 PROGRAM = "Program"
 # Every MObject type by its name in lower case, and the older schema's name of the role type.
-TYPE_NAMES = {name.lower(): name for name in (PROGRAM, OPPORTUNITY, ROLE)} | {"opportunityleadrole": ROLE}
+# The WSDL's MObjectTypeEnum names the role type by its older name; both names are accepted.
+ROLE_WSDL_NAME = "OpportunityLeadRole"
+WSDL_TYPE_NAMES = (OPPORTUNITY, ROLE_WSDL_NAME, PROGRAM)
+TYPE_NAMES = {name.lower(): name for name in (PROGRAM, OPPORTUNITY, ROLE)} | {ROLE_WSDL_NAME.lower(): ROLE}
 
 
 Memo = dict[str, Any]  # what one call loads once and its objects share (e.g. field schemas)

@@ -1,4 +1,4 @@
-"""The objects family's part of the `Engine`: describeMObject, listMObjects, MObjects and custom objects."""
+"""The objects family's calls on `Engine`: MObjects, custom objects and their descriptions."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Operation handlers register here by name; `service.py` dispatches through this table."""
+"""Operation handlers register here by name (`@handles`); `service.py` dispatches through this table.
+
+The modules that define handlers are listed in `operations/__init__.py`."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from lxml import etree
 
 from mktows.engine import Engine
 from mktows.engine.models import ApiUser
+from mktows.runtime.registry import Registry
 from mktows.soap.envelope import child_text
 
 
@@ -30,7 +33,7 @@ class Call:
 
 
 Handler = Callable[[Call, dict[str, Any]], Any]
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: Registry[Handler] = Registry("SOAP operation handler")
 # Operations that touch a handful of indexed rows: answered on the server's event loop, since
 # handing a call that takes a millisecond to a worker thread costs more than the call itself.
 INLINE_OPERATIONS: set[str] = set()
@@ -38,7 +41,7 @@ INLINE_OPERATIONS: set[str] = set()
 
 def handles(operation: str, *, inline: bool = False) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        HANDLERS[operation] = handler
+        HANDLERS.add(operation, handler)
         if inline:
             INLINE_OPERATIONS.add(operation)
         return handler
