@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import pytest
 from support.clients import LeadApi, items, lead_apis, make_zeep_client
+from support.inprocess import in_process_server
 from support.pg import backends, database_url
 from support.server import INSTANCE, Server, running_server
 from support.smtp import Received, SmtpSink, smtp_sink
@@ -152,6 +153,12 @@ class Mail:
     html: str
 
 
+def address(received: Received) -> str:
+    """The one recipient of a message, lower case."""
+    [to] = received.rcpt_tos
+    return to.lower()
+
+
 def mail(received: Received) -> Mail:
     msg = received.message
     [to] = received.rcpt_tos
@@ -210,7 +217,7 @@ def wait_import(api: LeadApi, list_name: str, timeout: float = 180) -> dict:
         st = api.call("getImportToListStatus", programName=PROGRAM, listName=list_name)
         return st if st["status"] == "COMPLETE" else None
 
-    return wait_for(done, timeout, f"the import into {list_name}", interval=0.5)
+    return wait_for(done, timeout, f"the import into {list_name}", interval=0.1)
 
 
 def activity_count(api: LeadApi, lead_id: int) -> int:
@@ -315,9 +322,9 @@ def test_c_future_run_at_waits_until_due(campaign_server, apis, sink, kind):
     email = f"i3c-{tag}@issue3.example.com"
     import_rows(api, DUE_LIST, "Email Address,First Name", [f"{email},Due"], clearList=True)
     wait_import(api, DUE_LIST)
-    run_at = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=6)
+    run_at = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=4)
     assert api.call("scheduleCampaign", programName=PROGRAM, campaignName="Due Send", campaignRunAt=run_at)["success"]
-    time.sleep(3)
+    time.sleep(max(0.0, run_at.timestamp() - time.time() - 0.5))  # until just before it is due
     assert arrived(sink, {email}) == [], "ran before campaignRunAt"
     wait_for(lambda: arrived(sink, {email}), 60, "the scheduled run", interval=0.05)
     seen_at = time.time()
@@ -372,8 +379,8 @@ def test_d_sigkill_mid_run_resumes_without_duplicates(sink, tmp_path, backend):
             waiting(srv2, lambda: len(arrived(sink, recipients)) >= total, 600, f"{total} messages")
             after = time.monotonic() - t1
             time.sleep(3)  # anything late would be a duplicate
-        got = messages_to(sink, recipients)
-        assert {m.to for m in got} == recipients, "somebody was skipped"
+        got = [address(m) for m in arrived(sink, recipients)]  # (no need to parse 10,000 bodies)
+        assert set(got) == recipients, "somebody was skipped"
         assert len(got) == total, f"{len(got) - total} duplicate messages"
         print(
             f"\n[issue3] 10k run: {before_kill} before SIGKILL at {rate:.0f}/s; "
@@ -608,10 +615,11 @@ def test_import_faults_change_nothing(campaign_server, apis):
     assert _fault(api, "getImportToListStatus", programName="No Such Program", listName=spare)[0] == 20111
 
 
+@pytest.mark.in_process
 def test_import_while_processing_is_refused_raw_xml(sink, tmp_path):
     """A second import into a list whose import is still PROCESSING: 20110, and the status says
-    PROCESSING with a nil endedTime. The server runs no workers (MKTOWS_WORKERS=0), so the
-    first import stays PROCESSING for as long as the test needs."""
+    PROCESSING with a nil endedTime. The app (in process) runs no workers (MKTOWS_WORKERS=0), so
+    the first import stays PROCESSING for as long as the test needs."""
     rows = "".join(f"<stringItem>busy-{i}@issue3.example.com,B{i}</stringItem>" for i in range(30))
     body = (
         "<ns1:paramsImportToList><programName>Issue3 Other</programName><importFileHeader>Email Address,First Name"
@@ -623,9 +631,7 @@ def test_import_while_processing_is_refused_raw_xml(sink, tmp_path):
         "<listName>other program list</listName></ns1:paramsGetImportToListStatus>"
     )
     nil = "{http://www.w3.org/2001/XMLSchema-instance}nil"
-    with running_server(
-        f"sqlite:///{tmp_path / 'idle.db'}", tmp_path, instance=instance(sink.port), env={"MKTOWS_WORKERS": "0"}
-    ) as srv:
+    with in_process_server(tmp_path, instance=instance(sink.port), env={"MKTOWS_WORKERS": "0"}) as srv:
         first = success(call(srv.endpoint("2_9"), body), "importToList")
         assert first.findtext("result/importStatus") == "PROCESSING"
         second = call(srv.endpoint("2_9"), body)

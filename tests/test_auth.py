@@ -1,4 +1,5 @@
-"""Authentication: the HMAC signature and the 20014/20016 faults on the wire."""
+"""Authentication: the HMAC signature and the 20014/20016 faults, as raw XML to the app in process
+(`asgi_server`); a key changed by another process is checked on the real servers (`server`)."""
 
 from __future__ import annotations
 
@@ -91,55 +92,57 @@ def test_test_helper_signs_like_the_vectors():
         assert sign(ts, DEMO_USER, DEMO_KEY) == expected
 
 
-# --------------------------------------------------------------------------- on the wire
+# --------------------------------------------------------------------------- over SOAP
 
 
 def _ts(delta: timedelta = timedelta(0), fmt: str = "%Y-%m-%dT%H:%M:%S+00:00") -> str:
     return (datetime.now(UTC) + delta).strftime(fmt)
 
 
-def test_good_signature_is_accepted(server):
-    success(call(server.endpoint(), LIST_MOBJECTS), "listMObjects")
+def test_good_signature_is_accepted(asgi_server):
+    success(call(asgi_server.endpoint(), LIST_MOBJECTS), "listMObjects")
 
 
-def test_signature_compared_case_insensitively(server):
+def test_signature_compared_case_insensitively(asgi_server):
     ts = _ts()
     hdr = auth_header_xml(timestamp=ts, signature=sign(ts, TEST_USER, TEST_KEY).upper())
-    success(call(server.endpoint(), LIST_MOBJECTS, header_xml=hdr), "listMObjects")
+    success(call(asgi_server.endpoint(), LIST_MOBJECTS, header_xml=hdr), "listMObjects")
 
 
-def test_bad_signature_is_20014(server):
+def test_bad_signature_is_20014(asgi_server):
     ts = _ts()
     bad = sign(ts, TEST_USER, "wrong-key-123")
     f = assert_fault(
-        call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts, signature=bad)), 20014
+        call(asgi_server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts, signature=bad)), 20014
     )
     assert f.faultstring == "20014 - Authentication failed"
 
 
-def test_reversed_order_signature_is_20014(server):
+def test_reversed_order_signature_is_20014(asgi_server):
     ts = _ts()
     hdr = auth_header_xml(timestamp=ts, signature=sign(TEST_USER, ts, TEST_KEY))
-    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=hdr), 20014)
+    assert_fault(call(asgi_server.endpoint(), LIST_MOBJECTS, header_xml=hdr), 20014)
 
 
-def test_unknown_user_is_20014(server):
+def test_unknown_user_is_20014(asgi_server):
     hdr = auth_header_xml(user="nobody_here", key=TEST_KEY)
-    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=hdr), 20014)
+    assert_fault(call(asgi_server.endpoint(), LIST_MOBJECTS, header_xml=hdr), 20014)
 
 
-def test_missing_header_is_20014(server):
-    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=""), 20014)
+def test_missing_header_is_20014(asgi_server):
+    assert_fault(call(asgi_server.endpoint(), LIST_MOBJECTS, header_xml=""), 20014)
 
 
-def test_empty_header_element_is_20014(server):
+def test_empty_header_element_is_20014(asgi_server):
     body = envelope(LIST_MOBJECTS, "<ns1:AuthenticationHeader/>")
-    assert_fault(post(server.endpoint(), body), 20014)
+    assert_fault(post(asgi_server.endpoint(), body), 20014)
 
 
-def test_resigned_with_other_users_key_is_20014(server):
+def test_resigned_with_other_users_key_is_20014(asgi_server):
     # holdout_user exists, but the signature is made with test_user's key.
-    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("holdout_user", TEST_KEY)), 20014)
+    assert_fault(
+        call(asgi_server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("holdout_user", TEST_KEY)), 20014
+    )
 
 
 def _users_cli(server, *args: str) -> None:
@@ -176,9 +179,9 @@ EXPIRED = re.compile(
 )
 
 
-def _expired(server, ts: str) -> re.Match[str]:
+def _expired(asgi_server, ts: str) -> re.Match[str]:
     """The 20016 fault for a header signed at `ts`, its message taken apart."""
-    f = assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), 20016)
+    f = assert_fault(call(asgi_server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), 20016)
     assert f.faultstring == "20016 - Request Expired"
     found = EXPIRED.fullmatch(f.message)
     assert found is not None, f.message
@@ -189,15 +192,15 @@ def _expired(server, ts: str) -> re.Match[str]:
     return found
 
 
-def test_stale_timestamp_is_20016_saying_how_far_behind(server):
-    found = _expired(server, _ts(timedelta(hours=-2, minutes=-5)))
+def test_stale_timestamp_is_20016_saying_how_far_behind(asgi_server):
+    found = _expired(asgi_server, _ts(timedelta(hours=-2, minutes=-5)))
     assert (found["skew"], found["direction"]) == ("2 h 5 min", "behind")
-    found = _expired(server, _ts(timedelta(hours=-2), fmt="%Y-%m-%dT%H:%M:%SZ"))
+    found = _expired(asgi_server, _ts(timedelta(hours=-2), fmt="%Y-%m-%dT%H:%M:%SZ"))
     assert (found["skew"], found["direction"]) == ("2 h", "behind")
 
 
-def test_future_timestamp_is_20016_saying_how_far_ahead(server):
-    found = _expired(server, _ts(timedelta(minutes=20), fmt="%Y-%m-%dT%H:%M:%SZ"))
+def test_future_timestamp_is_20016_saying_how_far_ahead(asgi_server):
+    found = _expired(asgi_server, _ts(timedelta(minutes=20), fmt="%Y-%m-%dT%H:%M:%SZ"))
     assert (found["skew"], found["direction"]) == ("20 min", "ahead of")
 
 
@@ -239,16 +242,17 @@ def test_skew_is_rounded_but_never_to_a_figure_inside_the_window(skew, window, e
     assert skew_text(skew, window) == expected
 
 
-def test_slightly_skewed_clocks_are_accepted(server):
+def test_slightly_skewed_clocks_are_accepted(asgi_server):
     for delta in (timedelta(minutes=-10), timedelta(minutes=10)):
         success(
-            call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=_ts(delta))), "listMObjects"
+            call(asgi_server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=_ts(delta))),
+            "listMObjects",
         )
 
 
 @pytest.mark.parametrize("value", ["now", "28/11/2026 13:55", "2026-13-45T99:99:99Z"])
-def test_correctly_signed_non_date_timestamp_is_20016(server, value):
-    f = assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=value)), 20016)
+def test_correctly_signed_non_date_timestamp_is_20016(asgi_server, value):
+    f = assert_fault(call(asgi_server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=value)), 20016)
     if value:
         # signed correctly but not a date: 20016 naming the value
         assert f.message == f"Invalid request timestamp: {value} (20016)"
@@ -273,30 +277,32 @@ TIMESTAMP_SHAPES = {
 
 
 @pytest.mark.parametrize("shape", list(TIMESTAMP_SHAPES))
-def test_timestamp_shapes_accepted(server, shape):
+def test_timestamp_shapes_accepted(asgi_server, shape):
     ts = TIMESTAMP_SHAPES[shape]()
-    success(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), "listMObjects")
+    success(call(asgi_server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), "listMObjects")
 
 
-def test_no_offset_is_read_as_utc_not_local(server):
+def test_no_offset_is_read_as_utc_not_local(asgi_server):
     # 20 minutes old if read as UTC -> must be rejected as expired.
     ts = _ts(timedelta(minutes=-20), fmt="%Y-%m-%dT%H:%M:%S")
-    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), 20016)
+    assert_fault(call(asgi_server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), 20016)
 
 
-def test_offset_is_honoured(server):
+def test_offset_is_honoured(asgi_server):
     # The wall-clock time is "now" but labelled -05:00, so the instant is 5 hours ahead.
     ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S-05:00")
-    assert_fault(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), 20016)
+    assert_fault(call(asgi_server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(timestamp=ts)), 20016)
 
 
 @pytest.mark.parametrize("version", ["2_2", "3_1"])
-def test_auth_applies_to_every_version(server, version):
-    assert_fault(call(server.endpoint(version), LIST_MOBJECTS, header_xml=auth_header_xml(key="nope-nope-1")), 20014)
-    success(call(server.endpoint(version), LIST_MOBJECTS), "listMObjects")
+def test_auth_applies_to_every_version(asgi_server, version):
+    assert_fault(
+        call(asgi_server.endpoint(version), LIST_MOBJECTS, header_xml=auth_header_xml(key="nope-nope-1")), 20014
+    )
+    success(call(asgi_server.endpoint(version), LIST_MOBJECTS), "listMObjects")
 
 
-def test_partner_id_accepted_on_3_1(server):
+def test_partner_id_accepted_on_3_1(asgi_server):
     ts = _ts()
     hdr = (
         "<ns1:AuthenticationHeader>"
@@ -304,10 +310,10 @@ def test_partner_id_accepted_on_3_1(server):
         f"<requestTimestamp>{ts}</requestTimestamp><partnerId>launchpoint-key</partnerId>"
         "</ns1:AuthenticationHeader>"
     )
-    success(call(server.endpoint("3_1"), LIST_MOBJECTS, header_xml=hdr), "listMObjects")
+    success(call(asgi_server.endpoint("3_1"), LIST_MOBJECTS, header_xml=hdr), "listMObjects")
 
 
-def test_must_understand_and_context_header_do_not_fault(server):
+def test_must_understand_and_context_header_do_not_fault(asgi_server):
     ts = _ts()
     hdr = (
         f'<ns1:AuthenticationHeader SOAP-ENV:mustUnderstand="1">'
@@ -315,4 +321,4 @@ def test_must_understand_and_context_header_do_not_fault(server):
         f"<requestTimestamp>{ts}</requestTimestamp></ns1:AuthenticationHeader>"
         '<ns1:MktowsContextHeader SOAP-ENV:mustUnderstand="1"><targetWorkspace>default</targetWorkspace></ns1:MktowsContextHeader>'
     )
-    success(call(server.endpoint(), LIST_MOBJECTS, header_xml=hdr), "listMObjects")
+    success(call(asgi_server.endpoint(), LIST_MOBJECTS, header_xml=hdr), "listMObjects")

@@ -1,8 +1,9 @@
 """getChannels and getTags through zeep and suds built from the served WSDL
-(2_2 and 3_1), every response validated against the schema, plus the raw wire shape.
+(2_2 and 3_1), every response validated against the schema, plus the raw wire shape (against
+the app in process, `asgi_server`).
 
-The channels and tag types come from the shared server's instance file (tests/support/
-server.py); no API call creates or changes them, so they can be asserted exactly by name.
+The channels and tag types come from the shared instance file (tests/support/server.py); no
+API call creates or changes them, so they can be asserted exactly by name.
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ def test_get_tags_all_and_filtered(api):
     assert _tags(api.call("getTags", tagList={"tag": [{"type": "Channel"}]})) == []
 
 
-def test_raw_wire_shape_and_a_tag_without_type(server):
-    endpoint = server.endpoint("2_2")
+def test_raw_wire_shape_and_a_tag_without_type(asgi_server):
+    endpoint = asgi_server.endpoint("2_2")
     resp = call(
         endpoint,
         "<ns1:paramsGetChannels><tag><values><stringItem>Tradeshow</stringItem></values></tag></ns1:paramsGetChannels>",

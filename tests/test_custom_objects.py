@@ -1,5 +1,5 @@
 """getCustomObjects, syncCustomObjects, deleteCustomObjects through zeep and suds (2_2 and 3_1),
-plus the vendor's samples as raw XML (docs/objects.md, Custom objects).
+plus the vendor's samples as raw XML to the app in process (docs/objects.md, Custom objects).
 
 The shared server declares the custom object Roadshow (tests/support/server.py): MKTOID
 (integer, dedupe, links to the lead's Id), rid (string, dedupe), city, visited_on (date),
@@ -331,9 +331,19 @@ def test_merge_moves_the_losers_records_to_the_winner(api, unique_email):
 # ----------------------------------------------------------------------- the vendor's samples, raw
 
 
-def _raw_sync(server, version: str, lead_id: int, rid: str, operation: str = "<operation>UPSERT</operation>"):
+def _raw_lead(asgi_server, version: str, email: str) -> int:
+    body = (
+        f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email></leadRecord>"
+        "<returnLead>false</returnLead></ns1:paramsSyncLead>"
+    )
+    result = success(call(asgi_server.endpoint(version), body), "syncLead").find("result")
+    assert result.findtext("syncStatus/status") == "CREATED"
+    return int(result.findtext("leadId"))
+
+
+def _raw_sync(asgi_server, version: str, lead_id: int, rid: str, operation: str = "<operation>UPSERT</operation>"):
     return call(
-        server.endpoint(version),
+        asgi_server.endpoint(version),
         (
             "<ns1:paramsSyncCustomObjects><objTypeName>RoadShow</objTypeName><customObjList><customObj>"
             f"<customObjKeyList><attribute><attrName>MKTOID</attrName><attrValue>{lead_id}</attrValue></attribute>"
@@ -345,20 +355,20 @@ def _raw_sync(server, version: str, lead_id: int, rid: str, operation: str = "<o
 
 
 @pytest.mark.parametrize("version", ["2_2", "3_1"])
-def test_spec_samples_as_raw_xml(server, lead_api, unique_email, version):
-    lead_id = lead_api("zeep", version).create_lead(unique_email("raw"))
+def test_spec_samples_as_raw_xml(asgi_server, unique_email, version):
+    lead_id = _raw_lead(asgi_server, version, unique_email("raw"))
     result = success(
-        _raw_sync(server, version, lead_id, "k1", operation='<operation xsi:nil="true"/>'), "syncCustomObjects"
+        _raw_sync(asgi_server, version, lead_id, "k1", operation='<operation xsi:nil="true"/>'), "syncCustomObjects"
     ).find("result")
     [status] = result.findall("syncCustomObjStatusList/syncCustomObjStatus")
     assert (status.findtext("objTypeName"), status.findtext("status")) == ("Roadshow", "CREATED")
     assert is_nil(status.find("error"))
     assert all(is_nil(a.find("attrType")) for a in status.iterfind("customObjKeyList/attribute"))
-    success(_raw_sync(server, version, lead_id, "k2", operation=""), "syncCustomObjects")  # no operation: UPSERT
+    success(_raw_sync(asgi_server, version, lead_id, "k2", operation=""), "syncCustomObjects")  # no operation: UPSERT
 
     result = success(
         call(
-            server.endpoint(version),
+            asgi_server.endpoint(version),
             (
                 "<ns1:paramsGetCustomObjects><objTypeName>RoadShow</objTypeName><customObjKeyList><attribute>"
                 f"<attrName>MKTOID</attrName><attrValue>{lead_id}</attrValue></attribute></customObjKeyList>"
@@ -384,7 +394,7 @@ def test_spec_samples_as_raw_xml(server, lead_api, unique_email, version):
 
     result = success(
         call(
-            server.endpoint(version),
+            asgi_server.endpoint(version),
             (
                 "<ns1:paramsDeleteCustomObjects><objTypeName>RoadShow</objTypeName><customObjKeyLists><keyList>"
                 f"<attribute><attrName>MKTOID</attrName><attrValue>{lead_id}</attrValue></attribute>"
@@ -398,11 +408,11 @@ def test_spec_samples_as_raw_xml(server, lead_api, unique_email, version):
     assert (status.findtext("objTypeName"), status.findtext("status")) == ("Roadshow", "DELETED")
 
 
-def test_empty_result_has_an_empty_list_wrapper(server, lead_api, unique_email):
-    lead_id = lead_api("zeep", "2_2").create_lead(unique_email("empty"))
+def test_empty_result_has_an_empty_list_wrapper(asgi_server, unique_email):
+    lead_id = _raw_lead(asgi_server, "2_2", unique_email("empty"))
     result = success(
         call(
-            server.endpoint("2_2"),
+            asgi_server.endpoint("2_2"),
             (
                 "<ns1:paramsGetCustomObjects><objTypeName>Roadshow</objTypeName><customObjKeyList><attribute>"
                 f"<attrName>MKTOID</attrName><attrValue>{lead_id}</attrValue></attribute></customObjKeyList>"
@@ -416,13 +426,13 @@ def test_empty_result_has_an_empty_list_wrapper(server, lead_api, unique_email):
     assert result.findtext("returnCount") == "0" and result.findtext("newStreamPosition") == ""
 
 
-def test_missing_include_attributes_is_accepted_and_bad_xml_values_fault(server, unique_email, lead_api):
-    lead_id = lead_api("suds", "2_2").create_lead(unique_email("noinclude"))
+def test_missing_include_attributes_is_accepted_and_bad_xml_values_fault(asgi_server, unique_email):
+    lead_id = _raw_lead(asgi_server, "2_2", unique_email("noinclude"))
     success(
         call(
-            server.endpoint("2_2"),
+            asgi_server.endpoint("2_2"),
             "<ns1:paramsGetCustomObjects><objTypeName>Roadshow</objTypeName></ns1:paramsGetCustomObjects>",
         ),
         "getCustomObjects",
     )
-    assert_fault(_raw_sync(server, "2_2", lead_id, "k", operation="<operation>MERGE</operation>"), 20110)
+    assert_fault(_raw_sync(asgi_server, "2_2", lead_id, "k", operation="<operation>MERGE</operation>"), 20110)

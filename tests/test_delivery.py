@@ -398,10 +398,22 @@ def test_rows_held_by_a_live_lease_are_left_alone(db: Database, sink: SmtpSink) 
 SENDER = """
 import sys, time
 from mktows.delivery import deliver, smtp
+from mktows.workers import Workers
 from mktows.store.database import Database
 deliver.configure(sys.argv[2])
 Workers(Database(sys.argv[1]), threads=2, poll_seconds=0.05).start()
 time.sleep(600)
+"""
+# Runs the due jobs to the end, as a restarted server would, then exits.
+RESUMER = """
+import sys
+from mktows.delivery import deliver
+from mktows.workers import Workers
+from mktows.store.database import Database
+deliver.configure(sys.argv[2])
+database = Database(sys.argv[1])
+Workers(database).run_until_idle(timeout=120)
+database.dispose()
 """
 
 
@@ -421,8 +433,15 @@ def test_killed_sender_resumes_and_every_recipient_gets_exactly_one(db: Database
         proc.wait(10)
     assert len(sink.messages) < total, "the sender finished before it was killed"
     assert sink.connections == 4
-    deliver.configure(sink.url)
-    Workers(db).run_until_idle(timeout=120)
+    # another process resumes (this one runs the SMTP sink: sending from here as well would
+    # share one interpreter between both ends of every connection)
+    subprocess.run(
+        [sys.executable, "-c", RESUMER, db.url, sink.url],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        check=True,
+        timeout=180,
+    )
     received = Counter(m.rcpt_tos[0] for m in sink.messages)
     assert max(received.values()) == 1, "a recipient got the same message twice"
     assert len(received) == total, "a message was lost"
@@ -497,37 +516,38 @@ def test_outbox_command_lists_and_shows(db: Database, tmp_path: Path) -> None:
     Workers(db).run_until_idle()
     env = {**os.environ, "MKTOWS_DB": db.url}
     run = [sys.executable, "-m", "mktows", "outbox"]
-    listed = subprocess.run(run, env=env, cwd=REPO, capture_output=True, text=True, check=True).stdout
+    # The five commands only read: they run side by side, each in a process of its own.
+    commands = {
+        "listed": run,
+        "limited": [*run, "list", "--status", "captured", "--limit", "1"],
+        "sent": [*run, "--status", "sent"],
+        "shown": [*run, "show", str(ids[0])],
+        "missing": [*run, "show", "999999"],
+    }
+    procs = {
+        name: subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name, cmd in commands.items()
+    }
+    done = {name: (*proc.communicate(timeout=120), proc.returncode) for name, proc in procs.items()}
+    for name in ("listed", "limited", "sent", "shown"):
+        assert done[name][2] == 0, (name, done[name][1])
+    listed, limited, sent, shown = (done[name][0] for name in ("listed", "limited", "sent", "shown"))
     lines = [line.split("\t") for line in listed.splitlines()]
     assert [line[:4] for line in lines] == [
         [str(ids[1]), "captured", "lead2@example.test", "Second subject"],
         [str(ids[0]), "captured", "lead1@example.test", "Hello Ada 1"],
     ]
     assert lines[0][4].startswith(str(datetime.now(UTC).year))
-    limited = subprocess.run(
-        [*run, "list", "--status", "captured", "--limit", "1"],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
     assert limited.splitlines() == [listed.splitlines()[0]]
-    assert (
-        subprocess.run([*run, "--status", "sent"], env=env, cwd=REPO, capture_output=True, text=True, check=True).stdout
-        == ""
-    )
-    shown = subprocess.run(
-        [*run, "show", str(ids[0])], env=env, cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout
+    assert sent == ""
     assert "From: Séed Team <team@example.com>" in shown
     assert "Reply-To: replies@example.com" in shown
     assert "Subject: Hello Ada 1" in shown
     assert "Status: captured" in shown
     assert "Hi Ada 1: 10% off\n.a line that starts with a dot" in shown
     assert "<p>Hi <b>Ada</b> 1: 10% off</p>" in shown
-    missing = subprocess.run([*run, "show", "999999"], env=env, cwd=REPO, capture_output=True, text=True)
-    assert missing.returncode == 2 and "no outbox message 999999" in missing.stderr
+    _, missing_err, missing_code = done["missing"]
+    assert missing_code == 2 and "no outbox message 999999" in missing_err
 
 
 def test_list_messages_filters_by_status(db: Database) -> None:

@@ -1,5 +1,7 @@
 """importToList header columns, driven as an integrator would: zeep and suds clients built from
-the served ?WSDL against a real `mktows serve` (SQLite and PostgreSQL).
+the served ?WSDL against the session's real `mktows serve` (SQLite and PostgreSQL), whose
+instance declares the program `Columns Program` with one list per scenario and client
+(support/server.py: COLUMNS_PROGRAM, columns_list).
 
 Columns are matched to lead fields by display name, then API name, case-insensitively. A column
 that names no field is ignored: its values land nowhere, the server logs its name and
@@ -9,44 +11,21 @@ refused (20110) before anything is queued.
 
 from __future__ import annotations
 
-import contextlib
 import time
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from support.clients import LeadApi, attr_map, is_nil, items, lead_apis
-from support.pg import backends, database_url
-from support.server import INSTANCE, SEED_CUSTOM_FIELD, Server, running_server
+from support.clients import LeadApi, attr_map, is_nil, items
+from support.server import COLUMNS_PROGRAM as PROGRAM
+from support.server import SEED_CUSTOM_FIELD, Server
+from support.server import columns_list as list_for
 
-PROGRAM = "Columns Program"
 CLIENTS = [("zeep", "3_1"), ("suds", "2_2")]
-SCENARIOS = ("Ignored", "Api Names", "No Email")
 
 
-def list_for(scenario: str, kind: str) -> str:
-    """Each scenario and client imports into its own list: the status reports the last import."""
-    return f"{scenario} {kind}"
-
-
-@pytest.fixture(scope="module", params=backends())
-def srv(request, tmp_path_factory) -> Iterator[Server]:
-    """A server whose instance declares a program with one list per scenario and client."""
-    instance = {
-        "api_users": INSTANCE["api_users"],
-        "lead_fields": INSTANCE["lead_fields"],
-        "programs": [{"name": PROGRAM, "lists": [list_for(s, k) for s in SCENARIOS for k, _ in CLIENTS]}],
-    }
-    with contextlib.ExitStack() as stack:
-        workdir: Path = tmp_path_factory.mktemp(f"import-columns-{request.param}")
-        db_url = database_url(request.param, workdir, stack, "mktows_ic")
-        yield stack.enter_context(running_server(db_url, workdir, instance=instance))
-
-
-@pytest.fixture(scope="module")
-def apis(srv) -> dict[str, LeadApi]:
-    return lead_apis(srv, CLIENTS)
+@pytest.fixture
+def apis(lead_api) -> dict[str, LeadApi]:
+    return {kind: lead_api(kind, version) for kind, version in CLIENTS}
 
 
 def tag() -> str:
@@ -73,7 +52,7 @@ def wait_complete(api: LeadApi, list_name: str, timeout: float = 60) -> dict:
         if st["status"] != "PROCESSING":
             return st
         assert time.monotonic() < deadline, f"the import into {list_name} did not finish: {st}"
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 def leads_by_email(api: LeadApi, emails: list[str]) -> dict[str, dict]:
@@ -90,7 +69,7 @@ def wait_output(srv: Server, text: str, timeout: float = 10) -> str:
 
 
 @pytest.mark.parametrize("kind", [k for k, _ in CLIENTS])
-def test_columns_that_name_no_field_are_ignored_and_reported(srv, apis, kind):
+def test_columns_that_name_no_field_are_ignored_and_reported(server, apis, kind):
     api = apis[kind]
     list_name = list_for("Ignored", kind)
     t = tag()
@@ -133,7 +112,7 @@ def test_columns_that_name_no_field_are_ignored_and_reported(srv, apis, kind):
 
     members = api.call("getMultipleLeads", leadSelector=api.list_selector(f"{PROGRAM}.{list_name}"), batchSize=100)
     assert sorted(r["Email"] for r in api.lead_records(members)) == sorted([known, new])
-    logged = wait_output(srv, f"into {PROGRAM}.{list_name}")
+    logged = wait_output(server, f"into {PROGRAM}.{list_name}")
     [line] = [x for x in logged.splitlines() if f"into {PROGRAM}.{list_name}" in x]
     assert '"First", "Last", "Favourite Colour", "Favourite Colour"' in line
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from support.server import running_server
+from support.inprocess import in_process_server
 from support.soap import assert_fault, auth_header_xml, call, success
 
 from mktows import errors
@@ -15,10 +15,12 @@ LIST_MOBJECTS = "<ns1:paramsListMObjects/>"
 
 
 def _server(tmp_path, **limits: str):
+    """The app in process with these limits (the limits live in the app, not in the HTTP server)."""
     env = {"MKTOWS_RATE_LIMIT_CALLS": "1000", "MKTOWS_DAILY_QUOTA": "1000", "MKTOWS_MAX_CONCURRENCY": "10", **limits}
-    return running_server(f"sqlite:///{tmp_path / 'limits.db'}", tmp_path, env=env)
+    return in_process_server(tmp_path, env=env)
 
 
+@pytest.mark.in_process
 def test_rate_limit_counts_authenticated_calls_only(tmp_path):
     with _server(tmp_path, MKTOWS_RATE_LIMIT_CALLS="5", MKTOWS_RATE_LIMIT_SECONDS="600") as srv:
         endpoint = srv.endpoint("2_9")
@@ -31,6 +33,7 @@ def test_rate_limit_counts_authenticated_calls_only(tmp_path):
         assert "5 calls" in fault.message
 
 
+@pytest.mark.in_process
 def test_daily_quota(tmp_path):
     with _server(tmp_path, MKTOWS_DAILY_QUOTA="3") as srv:
         endpoint = srv.endpoint("2_2")
@@ -40,6 +43,7 @@ def test_daily_quota(tmp_path):
         assert "America/Chicago" in fault.message
 
 
+@pytest.mark.in_process
 def test_limits_can_be_switched_off(tmp_path):
     with _server(tmp_path, MKTOWS_DAILY_QUOTA="1", MKTOWS_LIMITS_ENABLED="0") as srv:
         for _ in range(3):

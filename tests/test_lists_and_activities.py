@@ -1,5 +1,6 @@
-"""listOperation, getLeadActivity and getLeadChanges through zeep and suds (2_2 and 3_1),
-plus a few raw-XML shape checks (empty lists, stream positions)."""
+"""listOperation, getLeadActivity and getLeadChanges through zeep and suds (2_2 and 3_1) on the
+real servers, plus raw-XML shape checks (empty lists, stream positions) against the app in
+process (`asgi_server`)."""
 
 from __future__ import annotations
 
@@ -337,12 +338,12 @@ def test_lead_changes_static_list_and_time_window_selectors(api, unique_email, f
 # --------------------------------------------------------------------------- raw shapes
 
 
-def test_empty_results_use_empty_wrappers(server):
+def test_empty_results_use_empty_wrappers(asgi_server):
     body = (
         '<ns1:paramsGetMultipleLeads><leadSelector xsi:type="ns1:LeadKeySelector"><keyType>IDNUM</keyType>'
         "<keyValues><stringItem>987654012</stringItem></keyValues></leadSelector></ns1:paramsGetMultipleLeads>"
     )
-    result = success(call(server.endpoint(), body), "getMultipleLeads").find("result")
+    result = success(call(asgi_server.endpoint(), body), "getMultipleLeads").find("result")
     assert result.findtext("returnCount") == "0" and result.findtext("remainingCount") == "0"
     nsp = result.find("newStreamPosition")
     assert nsp is not None and not (nsp.text or "") and not nsp.attrib, "empty newStreamPosition, not nil"
@@ -350,12 +351,12 @@ def test_empty_results_use_empty_wrappers(server):
     assert lrl is not None and len(lrl) == 0 and not lrl.attrib, "empty wrapper, not nil"
 
 
-def test_get_lead_activity_vendor_php_empty_start_position(server, unique_email):
+def test_get_lead_activity_vendor_php_empty_start_position(asgi_server, unique_email):
     """The vendor PHP sample sends <startPosition><latestCreatedAt/><offset/></startPosition>."""
     email = unique_email("php")
     success(
         call(
-            server.endpoint(),
+            asgi_server.endpoint(),
             f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email></leadRecord><returnLead>false</returnLead></ns1:paramsSyncLead>",
         ),
         "syncLead",
@@ -365,7 +366,7 @@ def test_get_lead_activity_vendor_php_empty_start_position(server, unique_email)
         "<activityFilter><includeTypes><activityType>NewLead</activityType></includeTypes></activityFilter>"
         "<startPosition><latestCreatedAt/><offset/></startPosition><batchSize>10</batchSize></ns1:paramsGetLeadActivity>"
     )
-    lal = success(call(server.endpoint(), body), "getLeadActivity").find("leadActivityList")
+    lal = success(call(asgi_server.endpoint(), body), "getLeadActivity").find("leadActivityList")
     assert lal.findtext("returnCount") == "1"
     rec = lal.find("activityRecordList/activityRecord")
     assert rec.findtext("activityType") == "New Lead"
@@ -374,25 +375,25 @@ def test_get_lead_activity_vendor_php_empty_start_position(server, unique_email)
     assert [a.findtext("attrName") for a in rec.iterfind("activityAttributes/attribute")][-1] == "Lead ID"
 
 
-def test_get_lead_changes_garbage_offset_20122(server):
+def test_get_lead_changes_garbage_offset_20122(asgi_server):
     ts = utcnow().strftime("%Y-%m-%dT%H:%M:%S+00:00")
     body = (
         f"<ns1:paramsGetLeadChanges><startPosition><oldestCreatedAt>{ts}</oldestCreatedAt><offset>ID:not-a-number</offset>"
         "</startPosition></ns1:paramsGetLeadChanges>"
     )
-    assert_fault(call(server.endpoint(), body), 20122)
+    assert_fault(call(asgi_server.endpoint(), body), 20122)
 
 
-def _raw_sync(server, email: str, first: str, version: str = "2_2", extra: str = "") -> int:
+def _raw_sync(asgi_server, email: str, first: str, version: str = "2_2", extra: str = "") -> int:
     body = (
         f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email><leadAttributeList><attribute><attrName>FirstName</attrName>"
         f"<attrValue>{first}</attrValue></attribute></leadAttributeList></leadRecord><returnLead>false</returnLead>{extra}"
         "</ns1:paramsSyncLead>"
     )
-    return int(success(call(server.endpoint(version), body), "syncLead").findtext("result/leadId"))
+    return int(success(call(asgi_server.endpoint(version), body), "syncLead").findtext("result/leadId"))
 
 
-def _raw_changes(server, version: str, lead_id: int, t0: dt.datetime, names: list[str] | None = None):
+def _raw_changes(asgi_server, version: str, lead_id: int, t0: dt.datetime, names: list[str] | None = None):
     name_filter = ""
     if names is not None:
         name_filter = (
@@ -404,22 +405,22 @@ def _raw_changes(server, version: str, lead_id: int, t0: dt.datetime, names: lis
         '<leadSelector xsi:type="ns1:LeadKeySelector"><keyType>IDNUM</keyType>'
         f"<keyValues><stringItem>{lead_id}</stringItem></keyValues></leadSelector></ns1:paramsGetLeadChanges>"
     )
-    return success(call(server.endpoint(version), body), "getLeadChanges").find("result")
+    return success(call(asgi_server.endpoint(version), body), "getLeadChanges").find("result")
 
 
 @pytest.mark.parametrize("version", ["2_2", "3_1"])
-def test_lead_change_record_without_asset_has_nil_mktg_asset_name(server, unique_email, version):
+def test_lead_change_record_without_asset_has_nil_mktg_asset_name(asgi_server, unique_email, version):
     """LeadChangeRecord/mktgAssetName is nillable, so no asset -> xsi:nil (only the
     non-nillable ActivityRecord/mktgAssetName is an empty element)."""
     from support.soap import is_nil
 
     t0 = utcnow() - dt.timedelta(seconds=2)
     email = unique_email("asset")
-    lead = _raw_sync(server, email, "A")
-    _raw_sync(server, email, "B")
+    lead = _raw_sync(asgi_server, email, "A")
+    _raw_sync(asgi_server, email, "B")
     records = {
         r.findtext("activityType"): r
-        for r in _raw_changes(server, version, lead, t0).iterfind("leadChangeRecordList/leadChangeRecord")
+        for r in _raw_changes(asgi_server, version, lead, t0).iterfind("leadChangeRecordList/leadChangeRecord")
     }
     assert set(records) == {"New Lead", "Change Data Value"}
     assert is_nil(records["New Lead"].find("mktgAssetName"))
@@ -430,57 +431,61 @@ def test_lead_change_record_without_asset_has_nil_mktg_asset_name(server, unique
         f"<ns1:paramsGetLeadActivity><leadKey><keyType>IDNUM</keyType><keyValue>{lead}</keyValue></leadKey>"
         "<activityFilter><includeTypes><activityType>NewLead</activityType></includeTypes></activityFilter></ns1:paramsGetLeadActivity>"
     )
-    rec = success(call(server.endpoint(version), body), "getLeadActivity").find(
+    rec = success(call(asgi_server.endpoint(version), body), "getLeadActivity").find(
         "leadActivityList/activityRecordList/activityRecord"
     )
     asset = rec.find("mktgAssetName")
     assert asset is not None and not is_nil(asset) and not (asset.text or ""), "ActivityRecord: empty element"
 
 
-def test_activity_name_filter_only_on_2_3_and_later(server, unique_email):
+def test_activity_name_filter_only_on_2_3_and_later(asgi_server, unique_email):
     """activityNameFilter exists from 2_3; an older endpoint ignores it, as any unknown element."""
     t0 = utcnow() - dt.timedelta(seconds=2)
     email = unique_email("namefilter")
-    lead = _raw_sync(server, email, "A")
-    _raw_sync(server, email, "B")
-    on_22 = _raw_changes(server, "2_2", lead, t0, names=["New Lead"])
+    lead = _raw_sync(asgi_server, email, "A")
+    _raw_sync(asgi_server, email, "B")
+    on_22 = _raw_changes(asgi_server, "2_2", lead, t0, names=["New Lead"])
     assert {r.findtext("activityType") for r in on_22.iterfind("leadChangeRecordList/leadChangeRecord")} == {
         "New Lead",
         "Change Data Value",
     }
     assert on_22.findtext("remainingCount") == "0"
     for version in ("2_3", "2_7", "3_1"):
-        res = _raw_changes(server, version, lead, t0, names=["New Lead"])
+        res = _raw_changes(asgi_server, version, lead, t0, names=["New Lead"])
         assert [r.findtext("activityType") for r in res.iterfind("leadChangeRecordList/leadChangeRecord")] == [
             "New Lead"
         ]
 
 
-def test_move_cookie_only_on_3_1(server, unique_email):
+def test_move_cookie_only_on_3_1(asgi_server, unique_email):
     """moveCookie is a 3_1 element: an older endpoint ignores it, so the cookie stays put."""
     import uuid
 
     cookie = f"id:561-HYG-937&amp;token:_mch-example.com-{uuid.uuid4().int % 10**13}"
-    a = _raw_sync(server, unique_email("mca"), "A", extra=f"<marketoCookie>{cookie}</marketoCookie>")
+    a = _raw_sync(asgi_server, unique_email("mca"), "A", extra=f"<marketoCookie>{cookie}</marketoCookie>")
     b_email = unique_email("mcb")
-    b = _raw_sync(server, b_email, "B")
+    b = _raw_sync(asgi_server, b_email, "B")
     get_by_cookie = f"<ns1:paramsGetLead><leadKey><keyType>COOKIE</keyType><keyValue>{cookie}</keyValue></leadKey></ns1:paramsGetLead>"
     move = f"<marketoCookie>{cookie}</marketoCookie><moveCookie>true</moveCookie>"
-    _raw_sync(server, b_email, "B2", version="2_7", extra=move)
+    _raw_sync(asgi_server, b_email, "B2", version="2_7", extra=move)
     owners = [
         r.findtext("Id")
-        for r in success(call(server.endpoint(), get_by_cookie), "getLead").iterfind("result/leadRecordList/leadRecord")
+        for r in success(call(asgi_server.endpoint(), get_by_cookie), "getLead").iterfind(
+            "result/leadRecordList/leadRecord"
+        )
     ]
     assert owners == [str(a)]
-    _raw_sync(server, b_email, "B3", version="3_1", extra=move)
+    _raw_sync(asgi_server, b_email, "B3", version="3_1", extra=move)
     owners = [
         r.findtext("Id")
-        for r in success(call(server.endpoint(), get_by_cookie), "getLead").iterfind("result/leadRecordList/leadRecord")
+        for r in success(call(asgi_server.endpoint(), get_by_cookie), "getLead").iterfind(
+            "result/leadRecordList/leadRecord"
+        )
     ]
     assert owners == [str(b)]
 
 
-def test_activity_record_foreign_sys_id_is_the_leads_foreign_id(server, unique_email):
+def test_activity_record_foreign_sys_id_is_the_leads_foreign_id(asgi_server, unique_email):
     """ActivityRecord/foreignSysId carries the lead's ForeignSysPersonId; nil when it has none."""
     from support.soap import is_nil
 
@@ -489,11 +494,11 @@ def test_activity_record_foreign_sys_id_is_the_leads_foreign_id(server, unique_e
         f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email><ForeignSysPersonId>crm-{email}</ForeignSysPersonId>"
         "<ForeignSysType>SFDC</ForeignSysType></leadRecord><returnLead>false</returnLead></ns1:paramsSyncLead>"
     )
-    success(call(server.endpoint(), body), "syncLead")
-    _raw_sync(server, plain, "P")
+    success(call(asgi_server.endpoint(), body), "syncLead")
+    _raw_sync(asgi_server, plain, "P")
     for address, expected in ((email, f"crm-{email}"), (plain, None)):
         body = f"<ns1:paramsGetLeadActivity><leadKey><keyType>EMAIL</keyType><keyValue>{address}</keyValue></leadKey></ns1:paramsGetLeadActivity>"
-        rec = success(call(server.endpoint(), body), "getLeadActivity").find(
+        rec = success(call(asgi_server.endpoint(), body), "getLeadActivity").find(
             "leadActivityList/activityRecordList/activityRecord"
         )
         if expected is None:
@@ -502,9 +507,10 @@ def test_activity_record_foreign_sys_id_is_the_leads_foreign_id(server, unique_e
             assert rec.findtext("foreignSysId") == expected
 
 
-def test_list_operation_echoes_each_lead_key_as_sent(server, unique_email, fresh_list):
+def test_list_operation_echoes_each_lead_key_as_sent(asgi_server, unique_email):
     """Clients pair statuses with their input by the echoed leadKey: echo it verbatim."""
-    lead = _raw_sync(server, unique_email("echo"), "E")
+    fresh_list = asgi_server.fresh_list()
+    lead = _raw_sync(asgi_server, unique_email("echo"), "E")
     sent = [f" {lead} ", str(lead), "987654013"]
     members = "".join(f"<leadKey><keyType>IDNUM</keyType><keyValue>{v}</keyValue></leadKey>" for v in sent)
     body = (
@@ -512,7 +518,7 @@ def test_list_operation_echoes_each_lead_key_as_sent(server, unique_email, fresh
         f"<listKey><keyType>MKTOLISTNAME</keyType><keyValue>{fresh_list}</keyValue></listKey>"
         f"<listMemberList>{members}</listMemberList><strict>false</strict></ns1:paramsListOperation>"
     )
-    result = success(call(server.endpoint(), body), "listOperation").find("result")
+    result = success(call(asgi_server.endpoint(), body), "listOperation").find("result")
     got = [
         (s.findtext("leadKey/keyType"), s.findtext("leadKey/keyValue"), s.findtext("status"))
         for s in result.iterfind("statusList/leadStatus")

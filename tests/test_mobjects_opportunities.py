@@ -1,7 +1,8 @@
 """getMObjects / syncMObjects / deleteMObjects / describeMObject on Opportunity and
 OpportunityPersonRole through zeep and suds built from the served
 WSDL (2_2 and 3_1); the clients' plugins validate every response against the served schema.
-A few shapes (MObjStatus/id on 2_7, JAX-WS style criteria, the comparison enum) go over raw SOAP.
+A few shapes (MObjStatus/id on 2_7, JAX-WS style criteria, the comparison enum) go over raw SOAP
+to the app in process (`asgi_server`).
 
 The shared server declares the custom fields ExternalOpportunityId (the external key) and
 Region on Opportunity, Influence on OpportunityPersonRole (tests/support/server.py). The
@@ -543,19 +544,19 @@ def test_duplicate_external_keys_in_one_call_and_more_than_100_objects(api):
 # --------------------------------------------------------------------------- raw SOAP shapes
 
 
-def _raw_sync(server, version: str, objects_xml: str, operation: str):
+def _raw_sync(asgi_server, version: str, objects_xml: str, operation: str):
     body = (
         f"<ns1:paramsSyncMObjects><mObjectList>{objects_xml}</mObjectList>"
         f"<operation>{operation}</operation></ns1:paramsSyncMObjects>"
     )
-    return success(call(server.endpoint(version), body), "syncMObjects").find("result/mObjStatusList")
+    return success(call(asgi_server.endpoint(version), body), "syncMObjects").find("result/mObjStatusList")
 
 
 @pytest.mark.parametrize("version, nil", [("2_2", False), ("2_3", False), ("2_7", True), ("3_1", True)])
-def test_mobj_status_id_without_an_object_is_0_up_to_2_3_and_nil_from_2_7(server, version, nil):
+def test_mobj_status_id_without_an_object_is_0_up_to_2_3_and_nil_from_2_7(asgi_server, version, nil):
     key = _tag("raw")
     statuses = _raw_sync(
-        server,
+        asgi_server,
         version,
         (
             "<mObject><type>Opportunity</type><externalKey><name>ExternalOpportunityId</name>"
@@ -574,9 +575,9 @@ def test_mobj_status_id_without_an_object_is_0_up_to_2_3_and_nil_from_2_7(server
 
 
 @pytest.mark.parametrize("version", ["2_2", "2_3", "2_7", "3_1"])
-def test_skipped_update_of_a_missing_id_echoes_the_id_on_every_version(server, version):
+def test_skipped_update_of_a_missing_id_echoes_the_id_on_every_version(asgi_server, version):
     statuses = _raw_sync(
-        server,
+        asgi_server,
         version,
         (
             "<mObject><type>Opportunity</type><id>2000000000</id><attribList><attrib><name>Stage</name>"
@@ -590,10 +591,10 @@ def test_skipped_update_of_a_missing_id_echoes_the_id_on_every_version(server, v
     assert status.find("externalKey") is None
 
 
-def test_jax_ws_typed_attr_value_and_an_unknown_comparison(server):
+def test_jax_ws_typed_attr_value_and_an_unknown_comparison(asgi_server):
     region = _tag("jax")
     _raw_sync(
-        server,
+        asgi_server,
         "2_2",
         f"<mObject><type>Opportunity</type><attribList><attrib><name>Name</name><value>J</value></attrib>"
         f"<attrib><name>Region</name><value>{region}</value></attrib><attrib><name>Amount</name><value>1010</value>"
@@ -607,10 +608,10 @@ def test_jax_ws_typed_attr_value_and_an_unknown_comparison(server):
         f"<mObjCriteria><attrName>Region</attrName><comparison>EQ</comparison><attrValue>{region}</attrValue></mObjCriteria>"
     )
     body = f"<ns1:paramsGetMObjects><type>opportunity</type><mObjCriteriaList>{criteria}</mObjCriteriaList></ns1:paramsGetMObjects>"
-    result = success(call(server.endpoint("2_2"), body), "getMObjects").find("result")
+    result = success(call(asgi_server.endpoint("2_2"), body), "getMObjects").find("result")
     assert result.findtext("returnCount") == "1"
     [obj] = result.findall("mObjectList/mObject")
     assert obj.findtext("type") == "Opportunity"
     assert obj.find("createdAt") is not None and obj.find("externalKey") is None
     bad = body.replace("<comparison>GE</comparison>", "<comparison>LIKE</comparison>")
-    assert_fault(call(server.endpoint("2_2"), bad), 20110)
+    assert_fault(call(asgi_server.endpoint("2_2"), bad), 20110)

@@ -3,6 +3,9 @@
 2_2 must match the golden file exactly (apart from comments, documentation, whitespace,
 prefixes and the rewritten soap:address); 2_3/2_7/2_9/3_1 must match it with exactly the
 version deltas applied (see support/wsdl_model.expected_model).
+
+The documents come from the app in process (`asgi_server`); zeep and suds load them from the
+real SQLite server (`sqlite_server`), over HTTP as their users do.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from lxml import etree
 from support import wsdl_model
 from support.clients import make_suds_client, make_zeep_client
 from support.server import VERSIONS
+from support.soap import get as http_get
 
 GOLDEN = Path(__file__).resolve().parents[2] / "shared/reference/wsdl/marketo-mktows-2_2.wsdl"
 
@@ -31,13 +35,13 @@ def golden() -> wsdl_model.Model:
 
 
 @pytest.fixture(scope="module")
-def served(server):
+def served(asgi_server):
     cache: dict[str, tuple[httpx.Response, wsdl_model.Model]] = {}
 
     def get(version: str):
         if version not in cache:
-            r = httpx.get(server.wsdl_url(version), timeout=30)
-            assert r.status_code == 200, f"GET {server.wsdl_url(version)} -> {r.status_code}: {r.text[:500]}"
+            r = http_get(asgi_server.wsdl_url(version), timeout=30)
+            assert r.status_code == 200, f"GET {asgi_server.wsdl_url(version)} -> {r.status_code}: {r.text[:500]}"
             cache[version] = (r, wsdl_model.parse(r.content))
         return cache[version]
 
@@ -70,24 +74,24 @@ def _compare(actual: wsdl_model.Model, expected: wsdl_model.Model) -> None:
     assert actual.services == expected.services, "service/port/address"
 
 
-def test_2_2_matches_the_golden_wsdl(served, golden, server):
+def test_2_2_matches_the_golden_wsdl(served, golden, asgi_server):
     resp, model = served("2_2")
-    _compare(model, wsdl_model.expected_model(golden, "2_2", server.endpoint("2_2")))
+    _compare(model, wsdl_model.expected_model(golden, "2_2", asgi_server.endpoint("2_2")))
 
 
 @pytest.mark.parametrize("version", ["2_3", "2_7", "2_9", "3_1"])
-def test_later_versions_are_golden_plus_exactly_the_spec_deltas(served, golden, server, version):
+def test_later_versions_are_golden_plus_exactly_the_spec_deltas(served, golden, asgi_server, version):
     resp, model = served(version)
-    _compare(model, wsdl_model.expected_model(golden, version, server.endpoint(version)))
+    _compare(model, wsdl_model.expected_model(golden, version, asgi_server.endpoint(version)))
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_soap_address_is_the_requested_url_and_content_type_is_xml(served, server, version):
+def test_soap_address_is_the_requested_url_and_content_type_is_xml(served, asgi_server, version):
     resp, model = served(version)
     assert resp.headers["content-type"].split(";")[0].strip().lower() == "text/xml"
     [(_, ports)] = model.services
     [(port, binding, location)] = ports
-    assert (port, location) == ("MktowsApiSoapPort", server.endpoint(version))
+    assert (port, location) == ("MktowsApiSoapPort", asgi_server.endpoint(version))
 
 
 def test_specific_deltas_spelled_out(served):
@@ -128,8 +132,8 @@ def test_specific_deltas_spelled_out(served):
 
 
 @pytest.mark.parametrize("query", ["wsdl", "WSDL", "Wsdl"])
-def test_wsdl_query_is_case_insensitive(server, query):
-    r = httpx.get(f"{server.endpoint('2_2')}?{query}", timeout=30)
+def test_wsdl_query_is_case_insensitive(asgi_server, query):
+    r = http_get(f"{asgi_server.endpoint('2_2')}?{query}", timeout=30)
     assert r.status_code == 200
     assert r.headers["content-type"].split(";")[0].strip().lower() == "text/xml"
     root = etree.fromstring(r.content)
@@ -137,22 +141,22 @@ def test_wsdl_query_is_case_insensitive(server, query):
 
 
 @pytest.mark.parametrize("path", ["/soap/mktows/9_9", "/soap/mktows/1_0", "/soap/mktows/2_2x"])
-def test_unknown_version_is_404(server, path):
-    r = httpx.get(f"{server.base_url}{path}?WSDL", timeout=30)
+def test_unknown_version_is_404(asgi_server, path):
+    r = http_get(f"{asgi_server.base_url}{path}?WSDL", timeout=30)
     assert r.status_code == 404
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_zeep_loads_every_version(server, version):
-    client = make_zeep_client(server.endpoint(version))
+def test_zeep_loads_every_version(sqlite_server, version):
+    client = make_zeep_client(sqlite_server.endpoint(version))
     ops = set(client.service._binding._operations)
     assert len(ops) == 23 and {"getLead", "syncLead", "getLeadChanges", "listOperation"} <= ops
-    assert client.service._binding_options["address"] == server.endpoint(version)
+    assert client.service._binding_options["address"] == sqlite_server.endpoint(version)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_suds_loads_every_version(server, version):
-    client = make_suds_client(server.endpoint(version))
+def test_suds_loads_every_version(sqlite_server, version):
+    client = make_suds_client(sqlite_server.endpoint(version))
     [port] = client.wsdl.services[0].ports
     assert len(port.methods) == 23 and "getMultipleLeads" in port.methods
-    assert port.location == server.endpoint(version)
+    assert port.location == sqlite_server.endpoint(version)

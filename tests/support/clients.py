@@ -14,6 +14,7 @@ and compare plain Python values (dicts / lists / str / int / datetime).
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -369,3 +370,13 @@ def clean_position(pos: dict | None) -> dict | None:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+def next_second() -> None:
+    """Sleep into the next whole second of the clock (the server shares this host's clock).
+
+    Clients send whole seconds: after this, `utcnow()` is later than every write made before
+    the call, so a window that starts there holds none of them and one that ends there holds
+    them all.
+    """
+    time.sleep(1.02 - time.time() % 1)

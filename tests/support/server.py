@@ -35,6 +35,16 @@ OTHER_LIST = "Other List"
 # Per-test static lists (handed out by Server.fresh_list()) so list counts are exact on a
 # server shared by the whole session.
 POOL_LISTS = [f"Test List {i:03d}" for i in range(60)]
+# tests/test_import_columns.py: each scenario and client imports into a list of its own (the
+# import status reports the last import of a list).
+COLUMNS_PROGRAM = "Columns Program"
+COLUMNS_SCENARIOS = ("Ignored", "Api Names", "No Email")
+COLUMNS_CLIENTS = ("zeep", "suds")
+
+
+def columns_list(scenario: str, kind: str) -> str:
+    return f"{scenario} {kind}"
+
 
 INSTANCE = {
     "api_users": [
@@ -70,6 +80,10 @@ INSTANCE = {
         # list names: one program list whose bare name is unique, and one name two programs share
         {"name": "Autumn Summit", "lists": ["Summit Attendees", "Follow Ups"]},
         {"name": "Winter Summit", "lists": ["Follow Ups"]},
+        {
+            "name": COLUMNS_PROGRAM,
+            "lists": [columns_list(s, k) for s in COLUMNS_SCENARIOS for k in COLUMNS_CLIENTS],
+        },
     ],
     "workspaces": ["Default", "EMEA"],
     "channels": [
@@ -143,14 +157,29 @@ class ServerStartError(RuntimeError):
     pass
 
 
-class Server:
+class ListPool:
+    """Hands out the instance file's pool lists, each to one test."""
+
+    def __init__(self) -> None:
+        self._lists = iter(POOL_LISTS)
+        self._lock = threading.Lock()
+
+    def fresh_list(self) -> str:
+        """A static list (declared in the instance file) that no other test uses."""
+        with self._lock:
+            try:
+                return next(self._lists)
+            except StopIteration:  # pragma: no cover - grow POOL_LISTS
+                raise RuntimeError("out of pool lists; add more to POOL_LISTS") from None
+
+
+class Server(ListPool):
     def __init__(self, proc: subprocess.Popen, base_url: str, db_url: str, output: list[str]) -> None:
+        super().__init__()
         self.proc = proc
         self.base_url = base_url.rstrip("/")
         self.db_url = db_url
         self._output = output
-        self._lists = iter(POOL_LISTS)
-        self._lock = threading.Lock()
 
     @property
     def port(self) -> int:
@@ -168,14 +197,6 @@ class Server:
 
     def output(self) -> str:
         return "".join(self._output)
-
-    def fresh_list(self) -> str:
-        """A static list (declared in the instance file) that no other test uses."""
-        with self._lock:
-            try:
-                return next(self._lists)
-            except StopIteration:  # pragma: no cover - grow POOL_LISTS
-                raise RuntimeError("out of pool lists; add more to POOL_LISTS") from None
 
     def alive(self) -> bool:
         return self.proc.poll() is None

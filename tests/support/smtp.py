@@ -13,7 +13,10 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import functools
+import shutil
 import ssl
 import subprocess
 import tempfile
@@ -38,9 +41,14 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
-    message: EmailMessage
     session: int  # which connection (1, 2, ... in the order they opened)
     authenticated: bool
+
+    @functools.cached_property
+    def message(self) -> EmailMessage:
+        """The message parsed (email.policy.default), on first use: parsing as messages arrive
+        would slow the sink down in runs of thousands."""
+        return message_from_bytes(self.data.replace(b"\r\n", b"\n"), policy=policy.default)  # type: ignore[return-value]
 
 
 class _Handler:
@@ -104,7 +112,6 @@ class SmtpSink:
                     envelope.mail_from,
                     list(envelope.rcpt_tos),
                     data,
-                    message_from_bytes(data.replace(b"\r\n", b"\n"), policy=policy.default),  # type: ignore[arg-type]
                     number,
                     bool(session.authenticated),
                 )
@@ -137,7 +144,11 @@ class SmtpSink:
             self._rules.clear()
 
 
-def _self_signed(directory: Path) -> tuple[str, str]:
+@functools.cache
+def _self_signed() -> tuple[str, str]:
+    """A throw-away certificate for 127.0.0.1 (made once per test run: RSA keys take a while)."""
+    directory = Path(tempfile.mkdtemp(prefix="mktows-smtp-cert-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
     cert, key = directory / "cert.pem", directory / "key.pem"
     subprocess.run(
         [
@@ -173,43 +184,42 @@ def smtp_sink(
 ) -> Iterator[SmtpSink]:
     sink = SmtpSink()
     kwargs: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="mktows-smtp-") as tmp:
-        if tls is not None:
-            cert, key = _self_signed(Path(tmp))
-            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            ctx.load_cert_chain(cert, key)
-            sink.cafile = cert
-            if tls == "implicit":
-                kwargs["ssl_context"] = ctx
-            elif tls == "starttls":
-                kwargs["tls_context"] = ctx
-                kwargs["require_starttls"] = True
-            else:
-                raise ValueError(tls)
-        if login is not None:
-            user, password = login
-
-            def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
-                ok = isinstance(auth_data, LoginPassword) and (
-                    auth_data.login.decode(),
-                    auth_data.password.decode(),
-                ) == (user, password)
-                return AuthResult(success=ok)
-
-            kwargs["authenticator"] = authenticator
-            # aiosmtpd cannot tell that an implicit-TLS session is encrypted; requiring AUTH
-            # without requiring TLS makes it warn. Required over STARTTLS, offered otherwise.
-            kwargs["auth_required"] = kwargs["auth_require_tls"] = tls == "starttls"
-        sink.port = port or free_port()
-        controller = Controller(_Handler(sink), hostname="127.0.0.1", port=sink.port, **kwargs)
+    if tls is not None:
+        cert, key = _self_signed()
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert, key)
+        sink.cafile = cert
         if tls == "implicit":
-            controller.server_hostname = "127.0.0.1"
-        controller.start()
-        scheme = "smtps" if tls == "implicit" else "smtp"
-        credentials = f"{login[0]}:{login[1]}@" if login else ""
-        query = "?starttls=true" if tls == "starttls" else ""
-        sink.url = f"{scheme}://{credentials}127.0.0.1:{sink.port}{query}"
-        try:
-            yield sink
-        finally:
-            controller.stop()
+            kwargs["ssl_context"] = ctx
+        elif tls == "starttls":
+            kwargs["tls_context"] = ctx
+            kwargs["require_starttls"] = True
+        else:
+            raise ValueError(tls)
+    if login is not None:
+        user, password = login
+
+        def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> AuthResult:
+            ok = isinstance(auth_data, LoginPassword) and (
+                auth_data.login.decode(),
+                auth_data.password.decode(),
+            ) == (user, password)
+            return AuthResult(success=ok)
+
+        kwargs["authenticator"] = authenticator
+        # aiosmtpd cannot tell that an implicit-TLS session is encrypted; requiring AUTH
+        # without requiring TLS makes it warn. Required over STARTTLS, offered otherwise.
+        kwargs["auth_required"] = kwargs["auth_require_tls"] = tls == "starttls"
+    sink.port = port or free_port()
+    controller = Controller(_Handler(sink), hostname="127.0.0.1", port=sink.port, **kwargs)
+    if tls == "implicit":
+        controller.server_hostname = "127.0.0.1"
+    controller.start()
+    scheme = "smtps" if tls == "implicit" else "smtp"
+    credentials = f"{login[0]}:{login[1]}@" if login else ""
+    query = "?starttls=true" if tls == "starttls" else ""
+    sink.url = f"{scheme}://{credentials}127.0.0.1:{sink.port}{query}"
+    try:
+        yield sink
+    finally:
+        controller.stop()

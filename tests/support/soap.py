@@ -3,6 +3,10 @@
 Everything here is written from the client's point of view: the signature is recomputed with `hmac`, the fault
 shape is checked against Marketo's and every success body is validated against the XML
 Schema embedded in the WSDL that the server itself serves for that endpoint.
+
+`post`, `call`, `get` and `validator_for` take a URL. A URL under the base URL of an app built
+in this process (support/inprocess.py) goes to that app over httpx's ASGI transport, which
+checks every response (faults included) itself; any other URL goes over the network.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import hmac
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 import httpx
@@ -138,16 +143,84 @@ class SchemaValidator:
         return children[0]
 
 
+# A SOAP 1.1 envelope and fault as the W3C note's schema (schemas.xmlsoap.org/soap/envelope/)
+# declares them, reduced to what a response may hold: the Body's children are checked laxly
+# (a Fault strictly, as it is declared here; anything else against the WSDL's own schema).
+SOAP_ENVELOPE_XSD = f"""<xs:schema xmlns:xs="{XS}" xmlns:tns="{SOAP_ENV}" targetNamespace="{SOAP_ENV}">
+  <xs:element name="Envelope"><xs:complexType><xs:sequence>
+    <xs:element ref="tns:Header" minOccurs="0"/>
+    <xs:element ref="tns:Body"/>
+    <xs:any namespace="##other" minOccurs="0" maxOccurs="unbounded" processContents="lax"/>
+  </xs:sequence><xs:anyAttribute namespace="##other" processContents="lax"/></xs:complexType></xs:element>
+  <xs:element name="Header"><xs:complexType><xs:sequence>
+    <xs:any namespace="##other" minOccurs="0" maxOccurs="unbounded" processContents="lax"/>
+  </xs:sequence><xs:anyAttribute namespace="##other" processContents="lax"/></xs:complexType></xs:element>
+  <xs:element name="Body"><xs:complexType><xs:sequence>
+    <xs:any namespace="##any" minOccurs="0" maxOccurs="unbounded" processContents="lax"/>
+  </xs:sequence><xs:anyAttribute namespace="##any" processContents="lax"/></xs:complexType></xs:element>
+  <xs:element name="Fault"><xs:complexType><xs:sequence>
+    <xs:element name="faultcode" type="xs:QName"/>
+    <xs:element name="faultstring" type="xs:string"/>
+    <xs:element name="faultactor" type="xs:anyURI" minOccurs="0"/>
+    <xs:element name="detail" minOccurs="0"><xs:complexType><xs:sequence>
+      <xs:any namespace="##any" minOccurs="0" maxOccurs="unbounded" processContents="lax"/>
+    </xs:sequence><xs:anyAttribute namespace="##any" processContents="lax"/></xs:complexType></xs:element>
+  </xs:sequence></xs:complexType></xs:element>
+</xs:schema>"""
+
+# The vendor's fault detail (the WSDL declares no fault messages, so it is spelled out here).
+SERVICE_EXCEPTION_XSD = f"""<xs:schema xmlns:xs="{XS}" targetNamespace="{TNS}">
+  <xs:element name="serviceException"><xs:complexType><xs:sequence>
+    <xs:element name="name" type="xs:string"/>
+    <xs:element name="message" type="xs:string"/>
+    <xs:element name="code" type="xs:int"/>
+  </xs:sequence></xs:complexType></xs:element>
+</xs:schema>"""
+
+_envelope_schema = etree.XMLSchema(etree.fromstring(SOAP_ENVELOPE_XSD))
+_service_exception_schema = etree.XMLSchema(etree.fromstring(SERVICE_EXCEPTION_XSD))
+
+
+def _schema_check(schema: etree.XMLSchema, element: etree._Element, what: str) -> None:
+    if not schema.validate(etree.ElementTree(copy.deepcopy(element))):
+        errors = "\n".join(f"  line {e.line}: {e.message}" for e in schema.error_log)
+        snippet = etree.tostring(element, encoding="unicode")[:3000]
+        raise AssertionError(f"{what} is not valid:\n{errors}\n{snippet}")
+
+
+def validate_soap_envelope(envelope_bytes: bytes) -> etree._Element:
+    """Parse a response and check it against the SOAP 1.1 envelope schema; return the Envelope."""
+    env = etree.fromstring(envelope_bytes)
+    _schema_check(_envelope_schema, env, "the SOAP 1.1 envelope")
+    return env
+
+
+def validate_fault(resp: httpx.Response) -> Fault:
+    """A SOAP 1.1 fault, valid against the envelope schema, whose detail is one serviceException
+    valid against the vendor's shape, and which keeps every rule of `check_fault_shape`."""
+    env = validate_soap_envelope(resp.content)
+    children = [c for c in env.find(f"{{{SOAP_ENV}}}Body") if isinstance(c.tag, str)]
+    assert [c.tag for c in children] == [f"{{{SOAP_ENV}}}Fault"], f"a 500 must be one SOAP Fault: {resp.text[:2000]}"
+    detail = children[0].find("detail")
+    assert detail is not None, f"the fault has no detail: {resp.text[:2000]}"
+    [exc] = [c for c in detail if isinstance(c.tag, str)]
+    _schema_check(_service_exception_schema, exc, "the fault's serviceException")
+    return check_fault_shape(resp)
+
+
 _validators: dict[str, SchemaValidator] = {}
 _validators_lock = threading.Lock()
 
 
 def validator_for(endpoint: str) -> SchemaValidator:
     """The validator built from `{endpoint}?WSDL` (fetched once per endpoint URL)."""
+    app = in_process_app(endpoint)
+    if app is not None:
+        return app.validator_for(endpoint)
     with _validators_lock:
         v = _validators.get(endpoint)
         if v is None:
-            r = httpx.get(endpoint + "?WSDL", timeout=30)
+            r = shared_client().get(endpoint + "?WSDL", timeout=30)
             if r.status_code != 200:
                 raise AssertionError(f"GET {endpoint}?WSDL -> HTTP {r.status_code}: {r.text[:500]}")
             v = SchemaValidator(r.content)
@@ -159,6 +232,55 @@ def validator_for(endpoint: str) -> SchemaValidator:
 
 
 DEFAULT_HEADERS = {"Content-Type": "text/xml; charset=UTF-8"}
+
+# One client (its connection pool and TLS context) for every raw call over the network: a
+# module-level `httpx.post` builds both anew each time, about 60 ms a call.
+_shared_client: httpx.Client | None = None
+_shared_client_lock = threading.Lock()
+
+
+def shared_client() -> httpx.Client:
+    global _shared_client
+    with _shared_client_lock:
+        if _shared_client is None:
+            _shared_client = httpx.Client(timeout=120)
+        return _shared_client
+
+
+def close_shared_client() -> None:
+    global _shared_client
+    with _shared_client_lock:
+        if _shared_client is not None:
+            _shared_client.close()
+            _shared_client = None
+
+
+# Base URL -> app built in this process (support/inprocess.InProcessServer); registered while it runs.
+_in_process: dict[str, Any] = {}
+
+
+def register_in_process(base_url: str, app: Any) -> None:
+    _in_process[base_url.rstrip("/")] = app
+
+
+def unregister_in_process(base_url: str) -> None:
+    _in_process.pop(base_url.rstrip("/"), None)
+
+
+def in_process_app(url: str) -> Any:
+    """The in-process app that answers `url`, or None for a URL on the network."""
+    for base, app in _in_process.items():
+        if url == base or url.startswith((base + "/", base + "?")):
+            return app
+    return None
+
+
+def get(url: str, *, timeout: float = 30) -> httpx.Response:
+    """GET `url` (a ?WSDL, a plain page), in process or over the network."""
+    app = in_process_app(url)
+    if app is not None:
+        return app.request("GET", url, timeout=timeout)
+    return shared_client().get(url, timeout=timeout)
 
 
 def soap_action(operation: str) -> dict[str, str]:
@@ -174,12 +296,13 @@ def post(
     validate: bool = True,
     timeout: float = 120,
 ) -> httpx.Response:
-    """POST raw bytes; validate every 200 response body against the served schema."""
+    """POST raw bytes; validate every 200 response body against the served schema (in process:
+    every response, faults included)."""
     hdrs = DEFAULT_HEADERS if headers is None else headers
-    if client is None:
-        resp = httpx.post(endpoint, content=xml_bytes, headers=hdrs, timeout=timeout)
-    else:
-        resp = client.post(endpoint, content=xml_bytes, headers=hdrs, timeout=timeout)
+    app = in_process_app(endpoint)
+    if app is not None:
+        return app.request("POST", endpoint, content=xml_bytes, headers=hdrs, timeout=timeout, validate=validate)
+    resp = (client or shared_client()).post(endpoint, content=xml_bytes, headers=hdrs, timeout=timeout)
     if validate and resp.status_code == 200:
         validator_for(endpoint).validate_envelope(resp.content)
     return resp
