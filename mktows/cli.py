@@ -2,24 +2,50 @@
 
 `serve` prints its endpoint and API users, then `mktows ready on URL` only once the
 socket listens, flushing each line so a parent process reading the pipe sees it at once.
+A bad setting (database URL, host, port, choice) is one `error:` line on stderr and exit
+code 2, before anything is created. Only `serve`, `migrate` and `load` create a database;
+every other command needs one that exists and says where it looked when there is none.
 """
 
 from __future__ import annotations
 
+import errno
 import gc
+import ipaddress
+import json
+import logging
 import secrets
+import signal
+import socket
 import string
-from typing import Annotated, Any
+import threading
+from dataclasses import asdict
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
-from mktows.config import Settings
+from mktows.config import _CHOICES as SETTING_CHOICES
+from mktows.config import DEFAULT_DB_URL, Settings
 from mktows.engine import Engine
+from mktows.engine.admin import users as api_users
+from mktows.engine.admin.key_cipher import MasterKeyError
+from mktows.engine.campaigns.outbox import STATUSES as OUTBOX_STATUSES
 from mktows.engine.models import FieldInfo
 from mktows.errors import MarketoError
 from mktows.instance import InstanceError, apply_instance, load_instance
+from mktows.observe import logs
 from mktows.soap.schema_model import VERSIONS
-from mktows.store.database import Database
+from mktows.store.database import (
+    MEMORY_URL,
+    Database,
+    DatabaseError,
+    DatabaseMissing,
+    describe_url,
+    head_revision,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Self-hosted Marketo SOAP API server.")
 users_app = typer.Typer(no_args_is_help=True, help="API users (client access ids and keys).")
@@ -31,7 +57,41 @@ app.add_typer(lists_app, name="lists")
 outbox_app = typer.Typer(help="Email messages kept in the outbox: `outbox` or `outbox list`, and `outbox show ID`.")
 app.add_typer(outbox_app, name="outbox")
 
-DbOption = Annotated[str | None, typer.Option("--db", help="Database URL (env MKTOWS_DB).")]
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL: sqlite:///PATH, sqlite:///:memory: (serve only) or postgresql://user@host/db"
+        f" (env MKTOWS_DB; default {DEFAULT_DB_URL}).",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON array instead of lines.")]
+log = logging.getLogger("mktows.cli")
+# What a command may do to the database: create it (and migrate), write to an existing one
+# (migrating it up), or read one already at the current schema.
+Access = Literal["create", "write", "read"]
+
+
+def _version() -> str:
+    try:
+        return package_version("mktows")
+    except PackageNotFoundError:  # pragma: no cover - running from a tree that was never installed
+        return "unknown"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        say(f"mktows {_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Self-hosted Marketo SOAP API server."""
 
 
 def say(text: str) -> None:
@@ -47,10 +107,58 @@ def generate_key(length: int = 24) -> str:
             return key
 
 
-def open_engine(settings: Settings) -> Engine:
-    database = Database(settings.db_url)
-    database.migrate()
-    return Engine(
+def _reason(exc: BaseException) -> str:
+    """The driver's own words on one line (a psycopg error spans several)."""
+    orig = getattr(exc, "orig", None) or exc
+    return " ".join(str(orig).split()) or type(orig).__name__
+
+
+def open_database(url: str, access: Access) -> Database:
+    """The database at `url`, or one `error:` line naming what is wrong with it."""
+    where = describe_url(url)
+    try:
+        database = Database(url, create=access == "create")
+        if access == "create":
+            database.migrate()
+            return database
+        revision = database.revision()
+        if revision is not None and access == "write":
+            database.migrate()
+    except DatabaseMissing as exc:
+        _fail(str(exc) if where == MEMORY_URL else f"{exc} (create it with `mktows migrate --db {where}`)")
+    except DatabaseError as exc:
+        _fail(str(exc))
+    except (SQLAlchemyError, OSError) as exc:
+        reason = _reason(exc)
+        if "does not exist" in reason and not where.startswith("sqlite"):
+            reason += " (create it with createdb; mktows creates the tables, not the database)"
+        _fail(f"cannot open database {where}: {reason}")
+    if revision is None:
+        _fail(f"no mktows database at {database.description} (create it with `mktows migrate --db {where}`)")
+    if access == "read" and revision != head_revision():
+        _fail(
+            f"the database at {database.description} has schema {revision}, this mktows expects"
+            f" {head_revision()} (upgrade it with `mktows migrate --db {where}`)"
+        )
+    return database
+
+
+def _check_choice(flag: str, value: str | None, choices: tuple[str, ...]) -> None:
+    if value is not None and value not in choices:
+        _fail(f"{flag} {value!r} is not accepted: expected one of {', '.join(choices)}")
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings.from_env(**overrides)
+    except ValueError as exc:
+        _fail(str(exc))
+
+
+def open_engine(settings: Settings, access: Access = "write") -> Engine:
+    """The engine on the configured database; `access` says whether it may create it."""
+    database = open_database(settings.db_url, access)
+    engine = Engine(
         database,
         max_window_days=settings.max_window_days,
         max_batch_size=settings.max_batch_size,
@@ -58,32 +166,71 @@ def open_engine(settings: Settings) -> Engine:
         max_page_bytes=settings.max_page_bytes,
         max_clones_per_day=settings.max_clones_per_day,
     )
+    try:
+        engine.use_master_key(settings.master_key, seal=access != "read")
+    except MasterKeyError as exc:
+        _fail(str(exc))
+    return engine
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(2)
 
 
+def print_rows(columns: list[str], rows: list[list[Any]], as_json: bool) -> None:
+    """A header line then one tab-separated line per row; or one JSON array of objects."""
+    if as_json:
+        say(json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str, ensure_ascii=False))
+        return
+    say("\t".join(name.upper() for name in columns))
+    for row in rows:
+        say("\t".join("" if value is None else str(value) for value in row))
+
+
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Interface to listen on (env MKTOWS_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (env MKTOWS_PORT).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help=f"Interface to listen on (env MKTOWS_HOST; default {Settings.host}).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help=f"Port (env MKTOWS_PORT; default {Settings.port}; 0 picks a free port).")
+    ] = None,
     db: DbOption = None,
     instance: Annotated[str | None, typer.Option("--instance", help="Instance YAML file to apply.")] = None,
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            "--log-format",
+            help=f"Log lines on stderr: {', '.join(SETTING_CHOICES['log_format'])} (env MKTOWS_LOG_FORMAT;"
+            f" default {Settings.log_format}: auto is human on a terminal, else json).",
+        ),
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            "--log-level",
+            help=f"Least severe level logged: {', '.join(SETTING_CHOICES['log_level'])} (env MKTOWS_LOG_LEVEL;"
+            f" default {Settings.log_level}).",
+        ),
+    ] = None,
 ) -> None:
     """Migrate, apply the instance file, and serve the SOAP API."""
     import uvicorn
 
-    try:
-        settings = Settings.from_env(host=host, port=port, db_url=db, instance_file=instance)
-    except ValueError as exc:
-        _fail(str(exc))
+    _check_choice("--log-format", log_format, SETTING_CHOICES["log_format"])
+    _check_choice("--log-level", log_level, SETTING_CHOICES["log_level"])
+    settings = _settings(
+        host=host, port=port, db_url=db, instance_file=instance, log_format=log_format, log_level=log_level
+    )
+    _check_proxies(settings.forwarded_allow_ips)
+    chosen_format = logs.configure(settings.log_format, settings.log_level)
+    listener = bind_listener(settings.host, settings.port)
     try:
         inst = load_instance(settings.instance_file) if settings.instance_file else None
     except InstanceError as exc:
         _fail(str(exc))
-    engine = open_engine(settings)
+    engine = open_engine(settings, "create")
     if inst is not None:
         try:
             apply_instance(engine, inst)
@@ -99,17 +246,29 @@ def serve(
     from mktows.app import create_app
 
     asgi = create_app(settings, engine)
-    base = f"http://{settings.host}:{settings.port}"
+    bound_port = listener.getsockname()[1]
+    base = f"http://{_url_host(settings.host)}:{bound_port}"
     say(f"mktows endpoint: {base}/soap/mktows/2_9")
     say(f"  other API versions: {', '.join(f'{base}/soap/mktows/{v}' for v in VERSIONS if v != '2_9')}")
     say(f"  WSDL: {base}/soap/mktows/2_9?WSDL")
+    say(f"database: {engine.db.description}")
+    say(f"logs: {chosen_format} lines on stderr, level {settings.log_level}")
     for user in engine.api_users():
         if user.user_id in created:
             say(f"API user: {user.user_id}  encryption key: {created[user.user_id]}  (created now; keep it)")
         else:
             say(f"API user: {user.user_id}")
 
-    config = uvicorn.Config(asgi, host=settings.host, port=settings.port, log_level="warning", timeout_keep_alive=75)
+    config = uvicorn.Config(
+        asgi,
+        host=settings.host,
+        port=bound_port,
+        log_level="warning",
+        timeout_keep_alive=75,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
     server = uvicorn.Server(config)
     original_startup = server.startup
 
@@ -119,17 +278,116 @@ def serve(
             say(f"mktows ready on {base}")
 
     server.startup = startup  # type: ignore[method-assign]
-    workers = start_workers(settings, inst, engine.db)
+    workers, smtp = start_workers(settings, inst, engine.db)
+    log.info("mktows starting", extra={"fields": startup_fields(settings, engine.db, bound_port, smtp)})
+    stopper = _GracefulStop(server, workers, settings.shutdown_grace_seconds)
     # What start-up built (schema, WSDL types, compiled statements) lives as long as the
     # process: keep it out of the collector's full passes, which would otherwise pause calls.
     gc.freeze()
     try:
-        server.run()
+        server.run(sockets=[listener])
     finally:
-        if workers is not None:
-            workers.stop()
+        stopper.finish()
     if not server.started:
         raise typer.Exit(1)
+    log.info("mktows stopped")
+
+
+def _check_proxies(value: str) -> None:
+    """uvicorn would take a misspelt proxy address as a name no peer ever has: refuse it."""
+    for item in (part.strip() for part in value.split(",")):
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            _fail(f"MKTOWS_FORWARDED_ALLOW_IPS: {item!r} is not an IP address, a network (10.0.0.0/8) or *")
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything else starts, so that a bad host or a port
+    in use is one line and not a server that printed its banner and then died."""
+    if not 0 <= port <= 65535:
+        _fail(f"port {port} is out of range: expected 1 to 65535, or 0 for any free port")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except (OSError, UnicodeError):
+        _fail(f"cannot listen on {host!r}: not an address or host name of this machine")
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            _fail(f"port {port} on {host} is in use")
+        if exc.errno == errno.EADDRNOTAVAIL:
+            _fail(f"cannot listen on {host}: not an address of this machine")
+        if exc.errno == errno.EACCES:
+            _fail(f"port {port} on {host} needs privileges this process does not have")
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    return sock
+
+
+def startup_fields(settings: Settings, database: Database, port: int, smtp: Any) -> dict[str, Any]:
+    """The effective configuration for the start-up log line: every setting, the database
+    without its password, the SMTP server's host only (its URL may hold a password)."""
+    fields = {k: v for k, v in asdict(settings).items() if not any(word in k for word in _SECRET_WORDS)}
+    fields.update(
+        version=_version(),
+        database=database.description,
+        port=port,
+        smtp=f"{smtp.host}:{smtp.port}" if smtp else None,
+    )
+    return fields
+
+
+# Settings whose name has one of these words are, or may hold, secrets (a URL may carry a
+# password): never logged. The database is logged as described, without its password.
+_SECRET_WORDS = ("key", "secret", "password", "token", "url")
+
+
+class _GracefulStop:
+    """On SIGTERM or Ctrl-C: uvicorn stops accepting and waits for calls in flight (at most
+    `shutdown_grace_seconds`); meanwhile the job workers stop claiming jobs and are asked to
+    stop. A job still running when the process exits keeps its lease, which the next start
+    on this host ends at once (the process is gone), so the job runs again."""
+
+    def __init__(self, server: Any, workers: Any, grace: float) -> None:
+        self.server, self.workers, self.grace = server, workers, grace
+        self.thread: threading.Thread | None = None
+        self.signalled = False
+        self._uvicorn_exit = server.handle_exit
+        server.handle_exit = self.handle_exit
+        # Until uvicorn installs its handlers, and after it restores these and raises the signal
+        # again once it has shut down (which would otherwise end the process with that signal).
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self.handle_exit)
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        self._uvicorn_exit(sig, frame)
+        if not self.signalled:
+            self.signalled = True
+            log.info("mktows stopping", extra={"fields": {"signal": signal.Signals(sig).name, "grace": self.grace}})
+            if self.workers is not None:
+                self.thread = threading.Thread(
+                    target=self.workers.stop, kwargs={"timeout": self.grace}, name="mktows-stop", daemon=True
+                )
+                self.thread.start()
+
+    def finish(self) -> None:
+        if self.workers is None:
+            return
+        if self.thread is None:
+            self.workers.stop(timeout=self.grace)
+        else:
+            self.thread.join(self.grace + 1)
 
 
 @app.command()
@@ -137,11 +395,12 @@ def load(
     file: Annotated[str, typer.Argument(help="Instance YAML file.")],
     db: DbOption = None,
 ) -> None:
-    """Apply an instance file to the database (idempotent; a broken file applies nothing)."""
-    settings = Settings.from_env(db_url=db)
+    """Apply an instance file to the database, creating it if needed (idempotent; a broken
+    file applies nothing)."""
+    settings = _settings(db_url=db)
     try:
         inst = load_instance(file)
-        apply_instance(open_engine(settings), inst)
+        apply_instance(open_engine(settings, "create"), inst)
     except InstanceError as exc:
         _fail(str(exc))
     counts = {
@@ -159,32 +418,71 @@ def load(
 @app.command()
 def migrate(db: DbOption = None) -> None:
     """Create or upgrade the database schema."""
-    settings = Settings.from_env(db_url=db)
-    open_engine(settings)
-    say(f"database migrated: {settings.db_url}")
+    settings = _settings(db_url=db)
+    engine = open_engine(settings, "create")
+    say(f"database migrated: {engine.db.description}")
 
 
 @users_app.command("add")
 def users_add(
     user_id: Annotated[str, typer.Argument(help="Client access id (mktowsUserId).")],
     key: Annotated[str | None, typer.Option("--key", help="Encryption key; generated when omitted.")] = None,
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Give an existing user a new key (an existing user is refused without it).")
+    ] = False,
+    overlap: Annotated[
+        str | None,
+        typer.Option(
+            "--overlap", help="With --rotate: how long the old key still works: 30m, 24h, 7d, or 0 (none). Default 1h."
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Create an API user, or replace its key; prints the key."""
-    engine = open_engine(Settings.from_env(db_url=db))
+    """Create an API user, or with --rotate change its key; prints the key."""
+    if overlap is not None and not rotate:
+        _fail("--overlap applies to --rotate")
+    engine = open_engine(_settings(db_url=db))
     try:
-        user = engine.put_api_user(user_id, key or generate_key())
+        if rotate:
+            span = api_users.DEFAULT_OVERLAP if overlap is None else api_users.parse_overlap(overlap)
+            user = engine.rotate_api_key(user_id, key or generate_key(), span)
+        else:
+            user = engine.add_api_user(user_id, key or generate_key())
+    except api_users.UserExists:
+        _fail(f"API user {user_id} exists; use --rotate to change its key")
+    except api_users.UnknownUser:
+        _fail(f"no API user {user_id}; `mktows users add {user_id}` creates it")
     except MarketoError as exc:
         _fail(exc.detail)
     say(f"API user: {user.user_id}")
     say(f"encryption key: {user.encryption_key}")
+    if rotate:
+        until = user.previous_key_expires_at
+        say(f"previous key: works until {until.isoformat(timespec='seconds')}" if until else "previous key: ended")
 
 
 @users_app.command("list")
-def users_list(db: DbOption = None) -> None:
-    """List API user ids."""
-    for user in open_engine(Settings.from_env(db_url=db)).api_users():
-        say(user.user_id + ("" if user.enabled else " (disabled)"))
+def users_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List API users: id, enabled, strict, and until when a rotated-out key still works (never keys)."""
+    engine = open_engine(_settings(db_url=db), "read")
+    now = engine.now()
+    rows = [
+        [u.user_id, u.enabled, u.strict, until.isoformat(timespec="seconds") if until and until > now else None]
+        for u in engine.api_users()
+        for until in [u.previous_key_expires_at if u.previous_key else None]
+    ]
+    print_rows(["user_id", "enabled", "strict", "previous_key_until"], rows, as_json)
+
+
+@users_app.command("encrypt-keys")
+def users_encrypt_keys(db: DbOption = None) -> None:
+    """Encrypt every stored API user key under the master key (MKTOWS_MASTER_KEY's first key)."""
+    settings = _settings(db_url=db)
+    if not settings.master_key:
+        _fail("set MKTOWS_MASTER_KEY to the master key to encrypt API user keys with")
+    engine = open_engine(settings)  # which encrypts the keys stored as given
+    engine.encrypt_api_keys()  # and this those of an older master key
+    say(f"{len(engine.api_users())} API user keys are encrypted under the current master key")
 
 
 @fields_app.command("add")
@@ -195,7 +493,7 @@ def fields_add(
     db: DbOption = None,
 ) -> None:
     """Add or update a custom lead field (no schema change)."""
-    engine = open_engine(Settings.from_env(db_url=db))
+    engine = open_engine(_settings(db_url=db))
     try:
         engine.add_lead_field(FieldInfo(name=name, display_name=display_name or name, data_type=type_, custom=True))
     except MarketoError as exc:
@@ -210,12 +508,13 @@ def lists_add(
     db: DbOption = None,
 ) -> None:
     """Create a static list (idempotent); prints its id."""
-    list_id = open_engine(Settings.from_env(db_url=db)).add_list(name, program)
+    list_id = open_engine(_settings(db_url=db)).add_list(name, program)
     say(f"list {list_id}: {name if program is None else f'{program}.{name}'}")
 
 
-def start_workers(settings: Settings, instance: Any, database: Database) -> Any:
-    """Configure delivery (MKTOWS_SMTP_URL over the instance's smtp_url) and start the job workers."""
+def start_workers(settings: Settings, instance: Any, database: Database) -> tuple[Any, Any]:
+    """Configure delivery (MKTOWS_SMTP_URL over the instance's smtp_url) and start the job
+    workers; returns them (None with `workers` 0) and the SMTP server (None: capture only)."""
     from mktows.delivery.deliver import configure_from
     from mktows.workers import Workers
 
@@ -226,37 +525,51 @@ def start_workers(settings: Settings, instance: Any, database: Database) -> Any:
     smtp = delivery.smtp
     say(f"email: {'SMTP ' + smtp.host + ':' + str(smtp.port) if smtp else 'captured in the outbox (no SMTP server)'}")
     if settings.workers <= 0:
-        return None
+        return None, smtp
     workers = Workers(database, threads=settings.workers)
     workers.start()
-    return workers
+    return workers, smtp
+
+
+StatusOption = Annotated[
+    str | None,
+    typer.Option("--status", help=f"Only messages in this state: {', '.join(OUTBOX_STATUSES)}."),
+]
+LimitOption = Annotated[int, typer.Option("--limit", help="At most this many (at least 1), newest first.")]
 
 
 @outbox_app.callback(invoke_without_command=True)
 def outbox_default(
     ctx: typer.Context,
-    status: Annotated[str | None, typer.Option("--status", help="Only messages in this state.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many, newest first.")] = 50,
+    status: StatusOption = None,
+    limit: LimitOption = 50,
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Messages kept in the outbox (every message sent or captured)."""
     if ctx.invoked_subcommand is None:
-        outbox_list(status=status, limit=limit, db=db)
+        outbox_list(status=status, limit=limit, db=db, as_json=as_json)
 
 
 @outbox_app.command("list")
 def outbox_list(
-    status: Annotated[str | None, typer.Option("--status", help="Only messages in this state.")] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many, newest first.")] = 50,
+    status: StatusOption = None,
+    limit: LimitOption = 50,
     db: DbOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List messages: id, status, to, subject, created."""
     from mktows.engine.campaigns.outbox import list_messages
 
-    database = open_engine(Settings.from_env(db_url=db)).db
-    for m in list_messages(database, status=status, limit=limit):
-        created = m.created_at.strftime("%Y-%m-%d %H:%M:%S")
-        say(f"{m.id}\t{m.status}\t{m.to_addr}\t{m.subject}\t{created}")
+    _check_choice("--status", status, OUTBOX_STATUSES)
+    if limit < 1:
+        _fail(f"--limit {limit} is not accepted: expected at least 1")
+    database = open_database(_settings(db_url=db).db_url, "read")
+    rows = [
+        [m.id, m.status, m.to_addr, m.subject, m.created_at.strftime("%Y-%m-%d %H:%M:%S")]
+        for m in list_messages(database, status=status, limit=limit)
+    ]
+    print_rows(["id", "status", "to", "subject", "created"], rows, as_json)
 
 
 @outbox_app.command("show")
@@ -267,7 +580,7 @@ def outbox_show(
     """Print one message: headers, then the text and HTML bodies."""
     from mktows.engine.campaigns.outbox import get_message
 
-    m = get_message(open_engine(Settings.from_env(db_url=db)).db, message_id)
+    m = get_message(open_database(_settings(db_url=db).db_url, "read"), message_id)
     if m is None:
         _fail(f"no outbox message {message_id}")
         return
@@ -294,6 +607,22 @@ def outbox_show(
     say(m.text)
     say("--- html ---")
     say(m.html)
+
+
+@app.command()
+def backup(
+    out: Annotated[str, typer.Argument(metavar="OUT", help="New file to write the copy to.")],
+    db: DbOption = None,
+) -> None:
+    """Copy a live SQLite database to OUT, consistent while the server writes (PostgreSQL: pg_dump)."""
+    from mktows.backup import BackupError
+    from mktows.backup import backup as copy_database
+
+    try:
+        report = copy_database(_settings(db_url=db).db_url, out)
+    except BackupError as exc:
+        _fail(str(exc))
+    say(f"backup written: {report.path} ({report.size} bytes, {report.pages} pages, integrity ok)")
 
 
 def main() -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
+
+from mktows.soap.limits import PROFILES, SELF_HOSTED
 
 DEFAULT_DB_URL = "sqlite:///./mktows-data/mktows.db"
 
@@ -22,16 +24,31 @@ class Settings:
     max_batch_size: int = 1000
     max_sync_leads: int = 1000  # leadRecords in one syncMultipleLeads (one transaction, about a second)
     max_page_bytes: int = 32 * 1024 * 1024  # lead values in one getMultipleLeads page
-    daily_quota: int = 10000
-    rate_limit_calls: int = 100
+    max_body_bytes_in_flight: int | None = None  # none: max(64 MiB, 4 x max_body_bytes)
+    body_read_timeout_seconds: int = 30
+    limits_profile: str = SELF_HOSTED
+    daily_quota: int | None = None  # none: the profile's (this and the three below)
+    rate_limit_calls: int | None = None
     rate_limit_seconds: int = 20
-    max_concurrency: int = 10
+    max_concurrency: int | None = None
+    concurrency_wait_seconds: int | None = None
+    user_max_concurrency: int = 0
+    user_rate_limit_calls: int = 0
+    user_rate_limit_seconds: int = 20
     limits_enabled: bool = True
+    strict_input: bool = False  # refuse (fault 20110) what is otherwise ignored and logged
     workers: int = 2  # job worker threads in `serve`; 0 runs no jobs in this process
     smtp_url: str | None = None  # wins over the instance file's smtp_url; none: capture only
     smtp_timeout: int = 30  # seconds per SMTP command
     smtp_connections: int = 4  # SMTP connections one delivery drain keeps open
     max_clones_per_day: int = 10  # scheduleCampaign cloneToProgramName calls per day (the vendor's SOAP limit)
+    master_key: str | None = field(default=None, repr=False)  # encrypts API user keys at rest; never printed
+    log_format: str = "auto"  # json | human | auto (human on a terminal, json otherwise)
+    log_level: str = "info"
+    shutdown_grace_seconds: int = 20  # on SIGTERM, how long calls in flight may take to finish
+    forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-Proto / -For headers are believed
+    auth_throttle_failures: int = 5  # failed authentications in a row from one address before answers slow down
+    auth_throttle_max_delay_ms: int = 2000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -50,7 +67,14 @@ class Settings:
 
 ENV_NAMES = {"db_url": "MKTOWS_DB", "instance_file": "MKTOWS_INSTANCE"}
 # The command-line flag of a setting, where `mktows serve` (or every command, for --db) has one.
-FLAGS = {"db_url": "--db", "host": "--host", "port": "--port", "instance_file": "--instance"}
+FLAGS = {
+    "db_url": "--db",
+    "host": "--host",
+    "port": "--port",
+    "instance_file": "--instance",
+    "log_format": "--log-format",
+    "log_level": "--log-level",
+}
 # What each setting means, one line each: docs/settings.md is generated from this table.
 DESCRIPTIONS = {
     "db_url": "Database URL: `sqlite:///PATH` or `postgresql://...`.",
@@ -67,11 +91,29 @@ DESCRIPTIONS = {
     " transaction, so this bounds how long it holds the write lock.",
     "max_page_bytes": "Most bytes of lead values in one getMultipleLeads page: a page that would hold more"
     " ends early and the stream position continues after its last lead.",
-    "daily_quota": "Calls per day, counted from midnight America/Chicago (fault 20015).",
-    "rate_limit_calls": "Calls allowed in one rolling window of `MKTOWS_RATE_LIMIT_SECONDS` (fault 20023).",
+    "max_body_bytes_in_flight": "Bytes of request bodies held in memory at once, authenticated or not; a"
+    " request past it is refused with 20024 (busy). None: the larger of 64 MiB and 4 x `MKTOWS_MAX_BODY_BYTES`.",
+    "body_read_timeout_seconds": "Seconds a request body may take to arrive (fault 20012 after); `0`: no limit.",
+    "limits_profile": "`self-hosted` (a concurrency ceiling sized to the server, no quota or rate) or"
+    " `marketo` (the vendor's quota, rate and concurrency); see [limits.md](limits.md).",
+    "daily_quota": "Calls per day, counted from midnight America/Chicago (fault 20015); `0`: none."
+    " None: the profile's (marketo 10000, self-hosted none).",
+    "rate_limit_calls": "Calls allowed in one rolling window of `MKTOWS_RATE_LIMIT_SECONDS` (fault 20023);"
+    " `0`: none. None: the profile's (marketo 100, self-hosted none).",
     "rate_limit_seconds": "Length of the rolling rate window, in seconds.",
-    "max_concurrency": "Calls in flight at once (fault 20024).",
-    "limits_enabled": "`0` (or `false`, `no`, `off`) switches the three call limits off.",
+    "max_concurrency": "Calls in flight at once (fault 20024); `0`: no ceiling. None: the profile's"
+    " (marketo 10, self-hosted sized to the CPUs and database, [limits.md](limits.md)).",
+    "concurrency_wait_seconds": "How long a call past `MKTOWS_MAX_CONCURRENCY` waits for a slot before"
+    " fault 20024. None: the profile's (marketo 0, self-hosted 30).",
+    "user_max_concurrency": "Calls in flight at once per API user (fault 20024 at once); `0`: no cap."
+    " Ignored in the marketo profile.",
+    "user_rate_limit_calls": "Calls per API user in one rolling window of `MKTOWS_USER_RATE_LIMIT_SECONDS`"
+    " (fault 20023); `0`: no cap. Ignored in the marketo profile.",
+    "user_rate_limit_seconds": "Length of the per-user rolling rate window, in seconds.",
+    "limits_enabled": "`0` (or `false`, `no`, `off`) switches every call limit off (not the body budget).",
+    "strict_input": "`1` (or `true`, `yes`, `on`) answers fault 20110 for request parts that are otherwise"
+    " ignored and logged: unknown or repeated elements, names in another case, keys past a call's limit;"
+    " an API user's `strict` flag does the same for that user. See docs/input.md.",
     "workers": "Job worker threads in `serve` (campaign runs, imports, delivery); `0` runs no jobs in that process.",
     "smtp_url": "SMTP server for email, over the instance file's `smtp_url`:"
     " `smtp://[user:pass@]host[:port][?starttls=true]` or `smtps://...`, options `timeout`,"
@@ -80,13 +122,39 @@ DESCRIPTIONS = {
     "smtp_connections": "SMTP connections one delivery drain keeps open and sends over in parallel.",
     "max_clones_per_day": "scheduleCampaign calls with `cloneToProgramName` per day, counted from midnight"
     " America/Chicago (fault 20015).",
+    "master_key": "Fernet key that encrypts API user keys in the database (several, comma-separated: the first"
+    " encrypts, any decrypts). None: keys are stored as given. See docs/deploy.md.",
+    "log_format": "Log lines on stderr: `json` (one object a line), `human`, or `auto` (human on a terminal,"
+    " json otherwise); see [operations.md](operations.md).",
+    "log_level": "Least severe log level written: `debug`, `info`, `warning` or `error`.",
+    "shutdown_grace_seconds": "On SIGTERM (or Ctrl-C) `serve` stops accepting connections at once and gives"
+    " calls in flight this many seconds to finish before it cancels them; job workers stop claiming jobs,"
+    " and a job still running when the process exits runs again on the next start.",
+    "forwarded_allow_ips": "Comma-separated addresses or networks (`10.0.0.0/8`), or `*`, of reverse proxies trusted for"
+    " `X-Forwarded-Proto` (the scheme of the WSDL's `soap:address`) and `X-Forwarded-For` (the client"
+    " address). The host and port come from the `Host` header the proxy passes on.",
+    "auth_throttle_failures": "Failed authentications in a row from one client address after which its"
+    " fault answers are delayed; `0` never delays.",
+    "auth_throttle_max_delay_ms": "Longest delay of a throttled fault answer, in milliseconds.",
 }
-_INT_FIELDS = {f.name for f in fields(Settings) if f.type in ("int", int)}
+_INT_FIELDS = {f.name for f in fields(Settings) if f.type in ("int", int, "int | None")}
 _POSITIVE_FIELDS = {"smtp_connections", "max_sync_leads", "max_page_bytes", "max_batch_size"}
+_POSITIVE_FIELDS |= {"rate_limit_seconds", "user_rate_limit_seconds"}
+
+
+_CHOICES = {
+    "log_format": ("auto", "json", "human"),
+    "log_level": ("debug", "info", "warning", "error"),
+    "limits_profile": PROFILES,
+}
 
 
 def _convert(name: str, raw: str, env_name: str) -> Any:
-    if name == "limits_enabled":
+    if name in _CHOICES:
+        if raw.strip().lower() not in _CHOICES[name]:
+            raise ValueError(f"{env_name}: expected one of {', '.join(_CHOICES[name])}, got {raw!r}")
+        return raw.strip().lower()
+    if name in ("limits_enabled", "strict_input"):
         low = raw.strip().lower()
         if low in ("1", "true", "yes", "on"):
             return True

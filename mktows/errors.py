@@ -43,8 +43,8 @@ SHORT_MESSAGES: dict[int, str] = {
 WHEN_RETURNED: dict[int, str] = {
     10001: "An unexpected error in the server (the server's log has the traceback).",
     20011: "A response the server built does not fit the schema of the endpoint's version (a server bug).",
-    20012: "The body is empty, too large, not well-formed XML, has a DOCTYPE, is not a SOAP 1.1 Envelope,"
-    " or its Body does not hold exactly one operation element.",
+    20012: "The body is empty, too large, slower to arrive than the body read timeout, not well-formed XML,"
+    " has a DOCTYPE, is not a SOAP 1.1 Envelope, or its Body does not hold exactly one operation element.",
     20013: "The API user exists and signed the call, but is disabled.",
     20014: "The AuthenticationHeader is missing, names an unknown user, or its signature does not match.",
     20015: "The daily call quota is used up, or scheduleCampaign has used up the day's `cloneToProgramName` calls.",
@@ -54,8 +54,9 @@ WHEN_RETURNED: dict[int, str] = {
     20019: "The Body names an element that is not an operation of the WSDL.",
     20022: "getMultipleLeads: a `LastUpdateAtSelector` gives both dates and they are further apart than"
     " the window limit.",
-    20023: "More calls in the rolling rate window than allowed.",
-    20024: "More calls in flight at once than allowed.",
+    20023: "More calls in the rolling rate window than allowed, for the server or for the API user.",
+    20024: "More calls in flight at once than allowed (after waiting for a slot, in the self-hosted profile),"
+    " for the server or for the API user; or the server is busy: request bodies in memory are at their limit.",
     20101: "A lead key, its type or its value is missing (getLead, getLeadActivity, syncLead without key or"
     " cookie, mergeLeads, requestCampaign).",
     20102: "A lead key type that does not apply to the call, or a lead id that is not a number"
@@ -83,10 +84,12 @@ class MarketoError(Exception):
 
     code: int = 10001
 
-    def __init__(self, message: str | None = None, *, code: int | None = None) -> None:
+    def __init__(self, message: str | None = None, *, code: int | None = None, reason: str | None = None) -> None:
         if code is not None:
             self.code = code
         self.detail = message or SHORT_MESSAGES[self.code]
+        # what exactly went wrong, for the server's log and metrics only: never rendered to the client
+        self.reason = reason
         super().__init__(self.detail)
 
     @property

@@ -56,6 +56,7 @@ class InstanceUser:
     user_id: str
     encryption_key: str
     enabled: bool = True
+    strict: bool = False  # refuse (fault 20110) the request parts otherwise ignored and logged
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def parse_instance(data: Any, source: str = "<instance>") -> Instance:
     seen: set[str] = set()
     for i, item in enumerate(c.items(data.get("api_users"), "api_users")):
         path = f"api_users[{i}]"
-        m = c.mapping(item, path, {"user_id", "encryption_key"}, {"enabled"})
+        m = c.mapping(item, path, {"user_id", "encryption_key"}, {"enabled", "strict"})
         uid = c.text(m["user_id"], f"{path}.user_id")
         if uid in seen:
             raise c.fail(f"{path}.user_id", f"duplicate user id {uid!r}")
@@ -120,7 +121,10 @@ def parse_instance(data: Any, source: str = "<instance>") -> Instance:
         enabled = m.get("enabled", True)
         if not isinstance(enabled, bool):
             raise c.fail(f"{path}.enabled", "expected true or false")
-        users.append(InstanceUser(uid, c.text(m["encryption_key"], f"{path}.encryption_key"), enabled))
+        strict = m.get("strict", False)
+        if not isinstance(strict, bool):
+            raise c.fail(f"{path}.strict", "expected true or false")
+        users.append(InstanceUser(uid, c.text(m["encryption_key"], f"{path}.encryption_key"), enabled, strict))
     lead_fields: list[FieldInfo] = []
     names: set[str] = set()
     for i, item in enumerate(c.items(data.get("lead_fields"), "lead_fields")):
@@ -234,7 +238,7 @@ def apply_instance(engine: Engine, instance: Instance) -> None:
     changes nothing. A reference that does not resolve (channel, tag, list, email, field,
     campaign, status) raises InstanceError and nothing is applied."""
     defs = Definitions(
-        api_users=[ApiUser(u.user_id, u.encryption_key, u.enabled) for u in instance.api_users],
+        api_users=[ApiUser(u.user_id, u.encryption_key, u.enabled, u.strict) for u in instance.api_users],
         lead_fields=instance.lead_fields,
         workspaces=instance.workspaces,
         channels=instance.channels,

@@ -15,11 +15,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "mktows"
 
 # layer -> the layers it may import (besides itself and `mktows.errors`)
 ALLOWED = {
-    "store": set(),
-    "runtime": {"store"},
-    "engine": {"runtime", "store"},
-    "delivery": {"engine", "runtime", "store"},
-    "soap": {"engine", "runtime"},
+    "observe": set(),
+    "store": {"observe"},
+    "runtime": {"observe", "store"},
+    "engine": {"observe", "runtime", "store"},
+    "delivery": {"engine", "observe", "runtime", "store"},
+    "soap": {"engine", "observe", "runtime"},
 }
 ENGINE_FAMILIES = ("activities", "admin", "campaigns", "leads", "lists", "objects")
 # Modules whose functions import on demand, so that `mktows --help` does not load the server.

@@ -6,9 +6,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
+from support.inprocess import in_process_server
 from support.soap import (
     TEST_KEY,
     TEST_USER,
@@ -20,6 +24,8 @@ from support.soap import (
     sign,
     success,
 )
+
+from mktows.store.tables import api_users
 
 DEMO_USER = "demo17_1_809934544BFABAE58E5D27"
 DEMO_KEY = "27272727aa"
@@ -162,7 +168,7 @@ def test_user_added_and_rekeyed_by_another_process_works_on_its_next_call(server
         call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "first-key-111")),
         "listMObjects",
     )
-    _users_cli(server, "add", "rotating_user", "--key", "second-key-222")
+    _users_cli(server, "add", "rotating_user", "--key", "second-key-222", "--rotate", "--overlap", "0")
     success(
         call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "second-key-222")),
         "listMObjects",
@@ -170,6 +176,20 @@ def test_user_added_and_rekeyed_by_another_process_works_on_its_next_call(server
     # the server saw the new key, so the old one is refused from now on
     assert_fault(
         call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "first-key-111")), 20014
+    )
+
+
+def test_a_rotation_with_overlap_keeps_the_old_key_working_on_the_running_server(server):
+    _users_cli(server, "add", "overlap_user", "--key", "first-key-444")
+    success(
+        call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("overlap_user", "first-key-444")),
+        "listMObjects",
+    )
+    _users_cli(server, "add", "overlap_user", "--key", "second-key-555", "--rotate", "--overlap", "1h")
+    for key in ("second-key-555", "first-key-444"):  # clients move to the new key one by one
+        success(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("overlap_user", key)), "listMObjects")
+    assert_fault(
+        call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("overlap_user", "third-key-666")), 20014
     )
 
 
@@ -322,3 +342,53 @@ def test_must_understand_and_context_header_do_not_fault(asgi_server):
         '<ns1:MktowsContextHeader SOAP-ENV:mustUnderstand="1"><targetWorkspace>default</targetWorkspace></ns1:MktowsContextHeader>'
     )
     success(call(asgi_server.endpoint(), LIST_MOBJECTS, header_xml=hdr), "listMObjects")
+
+
+# --------------------------------------------------------------------------- key rotation overlap
+
+OLD_KEY = "old-secret-key9"
+
+
+def _previous_key(app, previous: str | None, until: datetime | None) -> None:
+    """Give the test user a previous key, as a key rotation leaves it (in this app's own database)."""
+    with app.engine.db.write() as conn:
+        conn.execute(
+            update(api_users)
+            .where(api_users.c.user_id == TEST_USER)
+            .values(previous_key=previous, previous_key_expires_at=until)
+        )
+
+
+def _auth_failures(app, reason: str) -> float:
+    resp = app.request("GET", app.base_url + "/metrics")
+    for family in text_string_to_metric_families(resp.text):
+        for s in family.samples:
+            if s.name == "mktows_auth_failures_total" and s.labels == {"reason": reason}:
+                return s.value
+    return 0.0
+
+
+def test_previous_key_is_accepted_until_its_overlap_ends(tmp_path):
+    with in_process_server(tmp_path, env={"MKTOWS_WORKERS": "0"}) as app:
+        ends = datetime.now(UTC) + timedelta(seconds=1.5)
+        _previous_key(app, OLD_KEY, ends)
+        old = auth_header_xml(key=OLD_KEY)
+        success(call(app.endpoint(), LIST_MOBJECTS, header_xml=old), "listMObjects")
+        success(call(app.endpoint(), LIST_MOBJECTS), "listMObjects")  # and the current key too
+        time.sleep(max((ends - datetime.now(UTC)).total_seconds(), 0) + 0.1)
+        retired_before = _auth_failures(app, "retired_key")
+        f = assert_fault(call(app.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(key=OLD_KEY)), 20014)
+        assert f.faultstring == "20014 - Authentication failed"
+        assert f.message == "Authentication failed (20014)"
+        assert _auth_failures(app, "retired_key") == retired_before + 1
+        success(call(app.endpoint(), LIST_MOBJECTS), "listMObjects")
+
+
+def test_previous_key_without_an_end_is_not_accepted(tmp_path):
+    with in_process_server(tmp_path, env={"MKTOWS_WORKERS": "0"}) as app:
+        _previous_key(app, OLD_KEY, None)
+        assert_fault(call(app.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(key=OLD_KEY)), 20014)
+        # a wrong key is still a wrong key while a previous one is accepted
+        _previous_key(app, OLD_KEY, datetime.now(UTC) + timedelta(hours=1))
+        success(call(app.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(key=OLD_KEY)), "listMObjects")
+        assert_fault(call(app.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(key="third-key-333")), 20014)

@@ -19,6 +19,7 @@ over: it goes back to `queued`.
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import threading
 import time
@@ -43,6 +44,7 @@ from mktows.delivery.smtp import (
 from mktows.engine.activities.log import ActivityRow, write_activities
 from mktows.engine.activities.types import by_code
 from mktows.engine.campaigns.outbox import DELIVER
+from mktows.observe.metrics import SMTP_FAILURES
 from mktows.runtime import jobs
 from mktows.store.database import Database
 from mktows.store.tables import outbox
@@ -247,6 +249,24 @@ def recover(database: Database) -> None:
         write_activities(conn, [_delivered_activity(r, t) for r in delivered if r.lead_id is not None])
     if rows:
         log.warning("recovered %d outbox row(s) from stopped workers", len(rows))
+
+
+_LOCAL_PART = re.compile(r"[^\s<>@\"',;:()\[\]]+@")
+
+
+def _log_smtp_failure(row: Any, outcome: str, status: str, error: str | None, attempts: int) -> None:
+    """One line per message the SMTP server refused or could not take: the recipient's domain,
+    never the address or the body (a server's reply often quotes the address: masked too)."""
+    retry = status == "queued"
+    SMTP_FAILURES.labels("yes" if retry else "no").inc()
+    fields = {
+        "outbox_id": int(row.id),
+        "recipient_domain": str(row.to_addr).rpartition("@")[2].lower() or None,
+        "outcome": "bounced" if outcome == "bounced" else "retry" if retry else "failed",
+        "attempt": attempts,
+        "error": _LOCAL_PART.sub("***@", error or "")[:300],
+    }
+    log.warning("SMTP delivery failed", extra={"fields": fields})
 
 
 def _delivered_activity(row: Any, t: datetime) -> ActivityRow:
@@ -471,6 +491,8 @@ class _Drain:
         )
         if not result.rowcount:
             return False
+        if outcome != "sent":
+            _log_smtp_failure(row, outcome, values["status"], error, values["attempts"])
         if outcome == "retry" and values["status"] == "queued":
             jobs.enqueue(conn, DELIVER, {"outbox_id": int(row.id)}, run_at=t + self.cfg.backoff(values["attempts"]))
         if row.lead_id is not None:

@@ -158,6 +158,9 @@ class ApiUser:
     user_id: str
     encryption_key: str
     enabled: bool = True
+    strict: bool = False  # refuse what Marketo silently ignored, instead of logging it
+    previous_key: str | None = None  # accepted too until previous_key_expires_at (a rotation)
+    previous_key_expires_at: datetime | None = None
 
 
 @dataclass

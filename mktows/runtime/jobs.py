@@ -22,13 +22,15 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
+from mktows.observe.metrics import JOB_EVENTS
 from mktows.runtime.clock import utcnow
 from mktows.runtime.registry import Registry
 from mktows.store.database import Database
@@ -41,6 +43,7 @@ log = logging.getLogger("mktows.jobs")
 Handler = Callable[[Database, dict[str, Any]], None]
 HANDLERS: Registry[Handler] = Registry("job handler")
 
+STATES = ("queued", "running", "done", "failed")
 LEASE_SECONDS = 30.0
 MAX_ATTEMPTS = 5
 BACKOFF_BASE_SECONDS = 5.0
@@ -119,6 +122,36 @@ def pending_job(conn: Connection, kind: str, *, fresh_seconds: float = 2.0) -> i
         q = q.with_for_update(skip_locked=True)
     found = conn.execute(q).scalar()
     return None if found is None else int(found)
+
+
+def state_counts(database: Database) -> dict[str, int]:
+    """How many jobs are in each state (every state present, 0 when none), for the metrics."""
+    with database.read() as conn:
+        rows = conn.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status))
+        found = {r[0]: int(r[1]) for r in rows}
+    return {state: found.get(state, 0) for state in STATES} | found
+
+
+def oldest_due_seconds(database: Database, at: datetime | None = None) -> float:
+    """How long the longest-waiting due job has waited to start (0 when none): a backlog signal."""
+    t = at or utcnow()
+    with database.read() as conn:
+        due: datetime | None = conn.execute(
+            select(func.min(jobs.c.run_at)).where(jobs.c.status == "queued", jobs.c.run_at <= t)
+        ).scalar()
+    return 0.0 if due is None else max((t - due).total_seconds(), 0.0)
+
+
+_STARTED: weakref.WeakSet[Workers] = weakref.WeakSet()  # worker pools started in this process
+
+
+def workers_alive(database: Database) -> bool | None:
+    """Whether every worker thread this process started on `database` still runs; None when
+    this process runs no workers on it (the readiness check then has nothing to say)."""
+    pools = [w for w in list(_STARTED) if w.database.url == database.url]
+    if not pools:
+        return None
+    return all(w.alive() for w in pools)
 
 
 def live_owners(conn: Connection, owners: set[str], at: datetime) -> set[str]:
@@ -212,9 +245,15 @@ class Workers:
             t = threading.Thread(target=self._loop, args=(self.worker_id(n),), name=f"mktows-worker-{n}", daemon=True)
             t.start()
             self._threads.append(t)
+        _STARTED.add(self)
+
+    def alive(self) -> bool:
+        """Every worker thread started is still running."""
+        return bool(self._threads) and all(t.is_alive() for t in self._threads)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask running handlers to stop (ctx.stopping), then wait for the threads."""
+        _STARTED.discard(self)
         self._stop.set()
         with self._active_lock:
             for ctx in self._active.values():
@@ -327,19 +366,45 @@ class Workers:
         except Requeue:
             self._finish(job, worker, "queued", attempts=job.attempts - 1)
         except Exception as exc:
-            log.exception("job %s (%s) failed on attempt %d", job.id, job.kind, job.attempts)
             error = f"{type(exc).__name__}: {exc}"[:4000]
-            if job.attempts >= self.max_attempts:
+            final = job.attempts >= self.max_attempts
+            delay = 0.0 if final else self.backoff(job.attempts)
+            self._log_failure(job, error, final, delay)
+            if final:
                 self._finish(job, worker, "failed", error=error)
             else:
-                delay = timedelta(seconds=self.backoff(job.attempts))
-                self._finish(job, worker, "queued", error=error, run_at=self.clock() + delay)
+                self._finish(job, worker, "queued", error=error, run_at=self.clock() + timedelta(seconds=delay))
         else:
+            JOB_EVENTS.labels(job.kind, "done").inc()
             self._finish(job, worker, "done")
         finally:
             _CURRENT.reset(token)
             with self._active_lock:
                 self._active.pop(job.id, None)
+
+    def _log_failure(self, job: _Claimed, error: str, final: bool, delay: float) -> None:
+        """One line per failed attempt: `failed` when it was the last one, `retried` otherwise."""
+        event = "failed" if final else "retried"
+        JOB_EVENTS.labels(job.kind, event).inc()
+        fields: dict[str, Any] = {
+            "job_id": job.id,
+            "kind": job.kind,
+            "attempt": job.attempts,
+            "max_attempts": self.max_attempts,
+            "event": event,
+            "error": error[:500],
+        }
+        if not final:
+            fields["retry_in_s"] = round(delay, 1)
+        log.error(
+            "job %s (%s) failed on attempt %d%s",
+            job.id,
+            job.kind,
+            job.attempts,
+            ", giving up" if final else "; it runs again later",
+            exc_info=True,
+            extra={"fields": fields},
+        )
 
     def _finish(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from lxml import etree
@@ -13,6 +14,9 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 
 # libxml2 error codes for undecodable bytes and unknown/unsupported encodings -> 20018
 _ENCODING_ERRORS = {31, 32, 81}
+# An XML declaration readable as single bytes: a document really in UTF-16 or UTF-32 cannot hold one.
+_DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml\s[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
+_WIDE_ENCODINGS = ("UTF16", "UTF32", "UCS2", "UCS4")
 
 _PARSER = etree.XMLParser(
     resolve_entities=False,
@@ -34,6 +38,7 @@ class SoapRequest:
 def parse_envelope(data: bytes) -> SoapRequest:
     if not data.strip():
         raise errors.RequestNotUnderstood("The request body is empty")
+    _check_declared_encoding(data)
     try:
         root = etree.fromstring(data.lstrip(), _PARSER)
     except etree.XMLSyntaxError as exc:
@@ -60,6 +65,15 @@ def parse_envelope(data: bytes) -> SoapRequest:
     if body is None:
         raise errors.RequestNotUnderstood("The SOAP Body holds no operation element")
     return SoapRequest(headers, body)
+
+
+def _check_declared_encoding(data: bytes) -> None:
+    """A declaration of UTF-16 or UTF-32 on bytes that are not: the parser would read noise."""
+    found = _DECLARED_ENCODING.match(data)
+    if found is not None:
+        declared = found.group(1).decode("ascii")
+        if declared.upper().replace("-", "").replace("_", "").startswith(_WIDE_ENCODINGS):
+            raise errors.BadEncoding(f"The request declares encoding {declared} but its bytes are not {declared}")
 
 
 def child_text(node: etree._Element, name: str) -> str | None:

@@ -2,14 +2,17 @@
 
 Input is lenient, as real clients need: any namespace on children, any order, `xsi:type` resolved
 through in-scope prefixes or inferred, nil or empty optional elements read as "not given",
-unknown children ignored. Output is strict: schema order, unqualified children, the nil and
-empty-element rules of the endpoint's version.
+names matched ignoring case, unknown and repeated children ignored. What is ignored or matched
+only by ignoring case is reported to the call's `IgnoredInput` (see `ignored.py`). Output is
+strict: schema order, unqualified children, the nil and empty-element rules of the endpoint's
+version; carriage returns written as references.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any
@@ -18,8 +21,9 @@ from lxml import etree
 
 from mktows import errors
 from mktows.engine.lists.members import CLEAR_LIST
-from mktows.engine.timestamps import parse_datetime
+from mktows.engine.timestamps import DateOutOfRange, parse_datetime
 from mktows.soap import types
+from mktows.soap.ignored import DUPLICATE_ELEMENT, MISCASED_ELEMENT, UNKNOWN_ELEMENT, IgnoredInput
 from mktows.soap.schema_model import VERSIONS, Element, EnumType, Operation, StructType, version_index
 
 TNS = "http://www.marketo.com/mktows/"
@@ -118,6 +122,8 @@ def _decode_builtin(type_: str, text: str, path: str) -> Any:
             raise ValueError(value)
         if type_ == "xs:dateTime":
             return parse_datetime(value)
+    except DateOutOfRange:
+        raise errors.BadParameter(f"Element {path} is out of range: {value!r}") from None
     except ValueError:
         kind = type_.removeprefix("xs:")
         raise errors.InvalidRequest(f"Element {path} is not a valid {kind}: {value!r}") from None
@@ -139,14 +145,41 @@ def _flat_structs() -> dict[str, dict[str, Element]]:
 _FLAT_STRUCTS = _flat_structs()
 
 
+# The notes of the request being decoded (the decoders are shared by every thread and call).
+_NOTES: ContextVar[IgnoredInput | None] = ContextVar("mktows_decoder_notes", default=None)
+
+
+def _note(kind: str, path: str, detail: str) -> None:
+    notes = _NOTES.get()
+    if notes is not None:
+        notes.add(kind, path, detail)
+
+
+def _note_unused(path: str, node: etree._Element, used: set[str], known: set[str]) -> None:
+    """Report the element children of `node` that decoding did not read."""
+    for child in node:
+        if isinstance(child.tag, str):
+            name = local_name(child)
+            if name not in used:
+                if name.lower() in known:
+                    _note(DUPLICATE_ELEMENT, f"{path}/{name}", f"Repeated element {name} ignored")
+                else:
+                    _note(UNKNOWN_ELEMENT, f"{path}/{name}", f"Unknown element {name} ignored")
+
+
 class Decoder:
     """Reads a request body element into plain Python values (dicts, lists, scalars)."""
 
     def __init__(self, version: str) -> None:
         self.version = version
 
-    def params(self, operation: Operation, node: etree._Element) -> dict[str, Any]:
-        decoded: dict[str, Any] = self.struct(operation.request_type, node, operation.request_element)
+    def params(self, operation: Operation, node: etree._Element, notes: IgnoredInput | None = None) -> dict[str, Any]:
+        """The operation's parameters; what the request held but decoding did not use goes to `notes`."""
+        token = _NOTES.set(notes)
+        try:
+            decoded: dict[str, Any] = self.struct(operation.request_type, node, operation.request_element)
+        finally:
+            _NOTES.reset(token)
         return decoded
 
     def struct(self, struct_name: str, node: etree._Element, path: str) -> Any:
@@ -155,8 +188,10 @@ class Decoder:
             struct = self._concrete_type(struct, node, path)
         item = struct.array_item
         if item is not None:
-            wanted, item_path = item.name.lower(), f"{path}/{item.name}"
-            items = [c for c in node if isinstance(c.tag, str) and local_name(c).lower() == wanted]
+            items, odd = self._items(node, item.name)
+            if odd and _NOTES.get() is not None:
+                self._note_items(node, item.name, path)
+            item_path = f"{path}/{item.name}"
             if item.type in _FLAT_STRUCTS:  # a lead's attributes: thousands a call, read directly
                 return [
                     self._flat_struct(item.type, c, item_path) or self.value(item, c, item_path)
@@ -173,25 +208,69 @@ class Decoder:
         for child in node:
             if isinstance(child.tag, str):
                 by_name.setdefault(local_name(child), []).append(child)
-        lowered: dict[str, list[etree._Element]] | None = None
+        lowered: dict[str, str] | None = None
+        used: set[str] = set()
         result: dict[str, Any] = {}
         if struct.base:
             result["__type__"] = struct.name
         for field, names, lower_names in _decode_plan(struct.name):
-            nodes = next((found for n in names if (found := by_name.get(n)) is not None), None)
-            if nodes is None and by_name:  # names are matched ignoring case, as lenient clients need
+            sent = next((n for n in names if n in by_name), None)
+            if sent is None and by_name:  # names are matched ignoring case, as lenient clients need
                 if lowered is None:
-                    lowered = {name.lower(): found for name, found in by_name.items()}
-                nodes = next((found for n in lower_names if (found := lowered.get(n)) is not None), None)
+                    lowered = {name.lower(): name for name in by_name}
+                sent = next((found for n in lower_names if (found := lowered.get(n)) is not None), None)
+                if sent is not None:
+                    _note(MISCASED_ELEMENT, f"{path}/{sent}", f"Element {sent} read as {field.name}")
+            nodes = by_name[sent] if sent is not None else None
+            if sent is not None:
+                used.add(sent)
             child_path = f"{path}/{field.name}"
             if field.many:
                 result[field.name] = [self.value(field, n, child_path) for n in nodes or ()]
                 continue
+            if nodes and len(nodes) > 1:
+                _note(
+                    DUPLICATE_ELEMENT, child_path, f"Element {sent} given {len(nodes)} times; all but the first ignored"
+                )
             value = self.value(field, nodes[0], child_path) if nodes else None
             if value is None and field.required:
                 value = self._missing(struct.name, field, child_path)
             result[field.name] = value
+        if len(used) < len(by_name):
+            _note_unused(path, node, used, {n for _, _, lower_names in _decode_plan(struct.name) for n in lower_names})
         return result
+
+    @staticmethod
+    def _items(node: etree._Element, item_name: str) -> tuple[list[etree._Element], bool]:
+        """An array's items (named in any case), and whether any child was not an item spelt
+        exactly so; one pass, as arrays hold thousands of items."""
+        wanted = item_name.lower()
+        items: list[etree._Element] = []
+        odd = False
+        for child in node:
+            tag = child.tag
+            if tag.__class__ is not str:
+                continue
+            name = tag.rpartition("}")[2]
+            if name == item_name:
+                items.append(child)
+            else:
+                odd = True
+                if name.lower() == wanted:
+                    items.append(child)
+        return items, odd
+
+    def _note_items(self, node: etree._Element, item_name: str, path: str) -> None:
+        """Report the children of an array that are not its items, and items spelt in another case."""
+        for child in node:
+            if isinstance(child.tag, str):
+                name = local_name(child)
+                if name == item_name:
+                    continue
+                if name.lower() == item_name.lower():
+                    _note(MISCASED_ELEMENT, f"{path}/{name}", f"Element {name} read as {item_name}")
+                else:
+                    _note(UNKNOWN_ELEMENT, f"{path}/{name}", f"Unknown element {name} ignored")
 
     def _flat_struct(self, struct_name: str, node: etree._Element, path: str) -> dict[str, Any] | None:
         """A struct of single scalars (a lead attribute, say) whose children carry the schema's
@@ -233,6 +312,8 @@ class Decoder:
         if node.get(XSI_NIL) is not None and is_nil(node):
             return None
         if field.builtin:
+            if len(node):
+                _note_unused(path, node, set(), set())
             text = node.text or ""
             if text == "" and not any(isinstance(c.tag, str) for c in node):
                 # empty optional elements mean "not given"; a required string may be empty
@@ -274,12 +355,15 @@ class Decoder:
 # --------------------------------------------------------------------------- encoding
 
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_NEEDS_WORK = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+_NEEDS_WORK = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# A raw carriage return would reach every client as a line feed (XML parsers normalize line
+# ends in text), so it is written as a character reference and read back exactly as stored.
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 
 
 def escape(text: str) -> str:
-    """Text content for XML: markup characters escaped, characters XML forbids dropped."""
+    """Text content for XML: markup characters and carriage returns escaped, characters XML
+    forbids dropped."""
     if _NEEDS_WORK.search(text) is None:
         return text
     return _ILLEGAL_XML.sub("", text.translate(_ESCAPES))

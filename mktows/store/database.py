@@ -4,6 +4,10 @@ SQLite: WAL, `synchronous=FULL`, foreign keys, a busy timeout, one writer per pr
 (a process-wide lock plus `BEGIN IMMEDIATE`, so writers never deadlock on lock upgrades),
 and a `lower()` that folds every letter as PostgreSQL's does.
 PostgreSQL: psycopg 3; reads run in REPEATABLE READ so a page and its count agree.
+`sqlite:///:memory:` (a test double, or a throw-away server): one connection shared by every
+thread, each transaction taking it in turn; it lives as long as the `Database` object.
+Only SQLite and PostgreSQL URLs are accepted; anything else is refused with `DatabaseError`
+before a driver is loaded.
 """
 
 from __future__ import annotations
@@ -17,15 +21,30 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, create_engine, event, select
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, create_engine, event, inspect, select
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.engine import Engine as SAEngine
-from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
 
 from mktows.store.tables import server_meta
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
+ACCEPTED_URLS = "sqlite:///PATH, sqlite:///:memory: or postgresql://user[:password]@host[:port]/db"
+_MEMORY_PATHS = ("", ":memory:")
+MEMORY_URL = "sqlite:///:memory:"
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class DatabaseError(Exception):
+    """A database URL that cannot be used, or a database that is not there; the text is one line."""
+
+
+class DatabaseMissing(DatabaseError):
+    """The URL is fine but no mktows database is there yet (`mktows migrate` creates it)."""
 
 
 def sqlite_lower(value: Any) -> str | None:
@@ -52,24 +71,73 @@ def _write_lock(key: str) -> threading.Lock:
         return _WRITE_LOCKS.setdefault(key, threading.Lock())
 
 
-class Database:
-    """One database: `write()` and `read()` transactions, `migrate()` to head."""
+def parse_url(url: str) -> URL:
+    """The parsed URL of a backend mktows runs on, or `DatabaseError` saying what is accepted."""
+    try:
+        parsed = make_url(normalize_url(url))
+    except ArgumentError:
+        raise DatabaseError(f"cannot parse database URL {url!r}: expected {ACCEPTED_URLS}") from None
+    backend = parsed.get_backend_name()
+    if backend not in ("sqlite", "postgresql"):
+        raise DatabaseError(f"unsupported database {backend!r} in {describe_url(url)}: expected {ACCEPTED_URLS}")
+    if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
+        raise DatabaseError(
+            f"unsupported PostgreSQL driver in {describe_url(url)}: expected {ACCEPTED_URLS} (mktows uses psycopg 3)"
+        )
+    return parsed
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+
+def sqlite_path(parsed: URL) -> Path | None:
+    """The absolute file of a SQLite URL; None for an in-memory database."""
+    db_path = parsed.database or ""
+    return None if db_path in _MEMORY_PATHS else Path(db_path).expanduser().resolve()
+
+
+def describe_url(url: str) -> str:
+    """The database as an operator should read it: a SQLite file's absolute path, or the URL
+    with its password masked."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "(unparsable URL)"
+    if parsed.get_backend_name() == "sqlite":
+        path = sqlite_path(parsed)
+        return MEMORY_URL if path is None else f"sqlite:///{path}"
+    return parsed.render_as_string(hide_password=True)
+
+
+class Database:
+    """One database: `write()` and `read()` transactions, `migrate()` to head.
+
+    `create=False` refuses (`DatabaseMissing`) a SQLite file or directory that is not there
+    instead of creating it, for commands that must not leave an empty database behind a typo.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, create: bool = True) -> None:
+        parsed = parse_url(url)
         self.url = normalize_url(url)
-        parsed = make_url(self.url)
+        self.description = describe_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.in_memory = False
+        self._local = threading.local()
         kwargs: dict[str, Any] = {"echo": echo}
+        self._lock: threading.Lock | threading.RLock | None
         if self.is_sqlite:
-            db_path = parsed.database or ""
-            if db_path and db_path != ":memory:":
-                path = Path(db_path).expanduser().resolve()
-                path.parent.mkdir(parents=True, exist_ok=True)
-                lock_key = str(path)
-            else:
-                lock_key = self.url
+            path = sqlite_path(parsed)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-            self._lock: threading.Lock | None = _write_lock(lock_key)
+            if path is None:
+                if not create:
+                    raise DatabaseMissing(
+                        f"{MEMORY_URL} is a new, empty database in every process: only `mktows serve` can use it"
+                    )
+                # One connection, so every thread sees the same database; one lock, so each
+                # transaction has it to itself (reads included: they share the connection).
+                self.in_memory = True
+                kwargs["poolclass"] = StaticPool
+                self._lock = threading.RLock()
+            else:
+                self._prepare_file(path, create)
+                self._lock = _write_lock(str(path))
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = 10
@@ -82,6 +150,26 @@ class Database:
             # multi-row INSERT ... VALUES for plain executemany too (as psycopg2 does)
             self.engine.dialect.use_insertmanyvalues_wo_returning = True
             self._install_pg_hooks()
+
+    @staticmethod
+    def _prepare_file(path: Path, create: bool) -> None:
+        if not create:
+            if not path.is_file():
+                raise DatabaseMissing(f"no database at {path}")
+            with path.open("rb") as f:
+                header = f.read(len(SQLITE_HEADER))
+            if not header:
+                raise DatabaseMissing(f"no mktows database at {path}: the file is empty")
+            if header != SQLITE_HEADER:
+                raise DatabaseError(f"{path} is not a SQLite database")
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise DatabaseError(f"cannot create the directory of SQLite database {path}: {reason}") from None
+        if path.is_dir():
+            raise DatabaseError(f"SQLite database {path} is a directory")
 
     def _install_sqlite_hooks(self) -> None:
         @event.listens_for(self.engine, "connect")
@@ -113,9 +201,34 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
+    def _memory_transaction(self, write: bool) -> Iterator[Connection]:
+        """A transaction on the one in-memory connection. Nested in another of this thread, it
+        runs inside that one (a write as a savepoint), as it cannot begin a second."""
+        outer: Connection | None = getattr(self._local, "conn", None)
+        if outer is not None:
+            if write:
+                with outer.begin_nested():
+                    yield outer
+            else:
+                yield outer
+            return
+        assert self._lock is not None
+        with self._lock:
+            with self.engine.connect().execution_options(mktows_write=write) as conn:
+                self._local.conn = conn
+                try:
+                    with conn.begin():
+                        yield conn
+                finally:
+                    self._local.conn = None
+
+    @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction; commits on success, rolls back on any exception."""
-        if self._lock is not None:
+        if self.in_memory:
+            with self._memory_transaction(write=True) as conn:
+                yield conn
+        elif self._lock is not None:
             with self._lock:
                 with self.engine.connect().execution_options(mktows_write=True) as conn:
                     with conn.begin():
@@ -127,16 +240,26 @@ class Database:
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only snapshot (PostgreSQL REPEATABLE READ; SQLite WAL read transaction)."""
+        if self.in_memory:
+            with self._memory_transaction(write=False) as conn:
+                yield conn
+            return
         with self.engine.connect() as conn:
             if not self.is_sqlite:
                 conn = conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin():
                 yield conn
 
+    def revision(self) -> str | None:
+        """The schema revision this database is at; None when it holds no mktows schema."""
+        with self.read() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+
     def migrate(self) -> None:
         """Upgrade the schema to head and make sure the server secret exists."""
-        cfg = Config()
-        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        cfg = _alembic_config()
         with self.write() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
@@ -150,3 +273,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return cfg
+
+
+def head_revision() -> str | None:
+    """The newest schema revision this code knows."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()

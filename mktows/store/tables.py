@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
@@ -99,9 +100,13 @@ api_users = Table(
     "api_users",
     metadata,
     Column("user_id", String(255), primary_key=True),
-    Column("encryption_key", String(255), nullable=False),
+    # the key itself (HMAC needs it), or its ciphertext when a master key is configured
+    Column("encryption_key", Text, nullable=False),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("strict", Boolean, nullable=False, server_default=false()),
+    Column("previous_key", Text, nullable=True),  # still accepted until previous_key_expires_at
+    Column("previous_key_expires_at", UTCDateTime, nullable=True),
 )
 
 lead_fields = Table(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,8 @@ from sqlalchemy import inspect
 from mktows.config import Settings
 from mktows.engine import Engine
 from mktows.instance import InstanceError, apply_instance, load_instance
-from mktows.store.database import Database
+from mktows.store.database import Database, DatabaseError, DatabaseMissing, describe_url, head_revision
+from mktows.store.tables import api_users, server_meta
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -270,6 +273,83 @@ def test_database_settings(tmp_path):
     assert secret and db.meta("hmac_secret") == secret
     db.dispose()
     assert Database("postgresql://u@h/d").url.startswith("postgresql+psycopg://")
+
+
+def test_database_urls_are_checked_and_described(tmp_path):
+    for bad in ("mysql://root@localhost/db", "oracle://x", "not a url", "postgresql+asyncpg://u@h/d"):
+        with pytest.raises(DatabaseError, match="sqlite:///PATH, sqlite:///:memory: or postgresql://"):
+            Database(bad)
+    assert describe_url("postgresql://u:secret@h:5433/d") == "postgresql://u:***@h:5433/d"
+    assert describe_url("sqlite:///:memory:") == describe_url("sqlite://") == "sqlite:///:memory:"
+    assert describe_url(f"sqlite:///{tmp_path}/a/../b.db") == f"sqlite:///{tmp_path / 'b.db'}"
+
+
+def test_database_that_must_exist_is_never_created(tmp_path):
+    missing = tmp_path / "nowhere" / "x.db"
+    with pytest.raises(DatabaseMissing, match=f"no database at {missing}"):
+        Database(f"sqlite:///{missing}", create=False)
+    with pytest.raises(DatabaseMissing, match="only `mktows serve` can use it"):
+        Database("sqlite:///:memory:", create=False)
+    assert not missing.parent.exists()
+    (tmp_path / "junk.db").write_text("hello, not a database")
+    with pytest.raises(DatabaseError, match="is not a SQLite database"):
+        Database(f"sqlite:///{tmp_path / 'junk.db'}", create=False)
+    made = Database(f"sqlite:///{missing}")
+    assert made.revision() is None  # created, but no schema yet
+    made.migrate()
+    assert made.revision() == head_revision()
+    made.dispose()
+    existing = Database(f"sqlite:///{missing}", create=False)
+    assert existing.revision() == head_revision()
+    existing.dispose()
+
+
+def test_in_memory_database_is_fresh_quick_and_one_database_for_every_thread():
+    timings = []
+    for n in range(3):
+        started = time.perf_counter()
+        db = Database("sqlite:///:memory:")
+        db.migrate()
+        engine = Engine(db)
+        timings.append(time.perf_counter() - started)
+        assert engine.api_users() == []  # nothing left from the instance before
+        engine.put_api_user(f"double_{n}", "double-key-123")
+        assert [u.user_id for u in Engine(db).api_users()] == [f"double_{n}"]
+        db.dispose()
+    print(f"fresh in-memory database + migrate + Engine: best {min(timings) * 1000:.0f} ms of 3")
+    assert min(timings) < 1.0
+
+    db = Database("sqlite:///:memory:")
+    db.migrate()
+    engine = Engine(db)
+    seen: list[int] = []
+
+    def writer(n: int) -> None:
+        for i in range(10):
+            engine.put_api_user(f"t{n}_{i}", "thread-key-123")
+
+    def reader() -> None:
+        for _ in range(20):
+            with db.read() as conn:
+                seen.append(len(conn.execute(api_users.select()).all()))
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)] + [threading.Thread(target=reader)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(Engine(db).api_users()) == 40 and seen == sorted(seen) and len(seen) == 20
+
+    # a failed write leaves nothing; a read inside a write of the same thread sees that write
+    with pytest.raises(RuntimeError), db.write() as conn:
+        conn.execute(server_meta.insert().values(key="half", value="done"))
+        raise RuntimeError("abandon")
+    assert db.meta("half") is None
+    with db.write() as conn:
+        conn.execute(server_meta.insert().values(key="whole", value="done"))
+        assert db.meta("whole") == "done"
+    assert db.meta("whole") == "done"
+    db.dispose()
 
 
 def test_serve_prints_endpoint_new_user_and_ready_line(tmp_path):

@@ -1,15 +1,28 @@
 """API users and the custom-field list, which each server process keeps in memory: changes made
-through another process (another engine on the same database) must be seen by the next call."""
+through another process (another engine on the same database) must be seen by the next call.
+And API users' keys: adding never replaces one, a rotation keeps the replaced key for an overlap,
+and with a master key the database holds only their ciphertext."""
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import select
 
 from mktows.engine import Engine
+from mktows.engine.admin import users
+from mktows.engine.admin.definitions import Definitions
+from mktows.engine.admin.key_cipher import MasterKeyError
 from mktows.engine.leads.registry import field_registry, put_field
-from mktows.engine.models import FieldInfo, LeadInput
-from mktows.errors import UnknownLeadField
+from mktows.engine.models import ApiUser, FieldInfo, LeadInput
+from mktows.errors import BadParameter, UnknownLeadField
 from mktows.store.database import Database
+from mktows.store.tables import api_users
+
+MASTER = Fernet.generate_key().decode()
 
 
 @pytest.fixture
@@ -66,3 +79,125 @@ def test_fresh_lookup_sees_a_key_rotated_elsewhere(engine, other):
     other.put_api_user("dave", "dave-key-2")
     assert engine.api_user("dave", fresh=True).encryption_key == "dave-key-2"
     assert engine.api_user("dave").encryption_key == "dave-key-2"  # and it stays
+
+
+# --- adding, rotating, and keys declared by the instance file ---------------------------------
+
+
+def test_adding_a_user_that_exists_is_refused_and_keeps_its_key(engine):
+    engine.add_api_user("erin", "erin-key-1")
+    with pytest.raises(users.UserExists):
+        engine.add_api_user("erin", "erin-key-2")
+    assert engine.api_user("erin", fresh=True).encryption_key == "erin-key-1"
+
+
+def test_rotation_keeps_the_replaced_key_until_the_overlap_ends(engine, clock):
+    engine.add_api_user("frank", "frank-key-1")
+    rotated = engine.rotate_api_key("frank", "frank-key-2", timedelta(hours=24))
+    assert (rotated.encryption_key, rotated.previous_key) == ("frank-key-2", "frank-key-1")
+    assert abs(rotated.previous_key_expires_at - (clock.current + timedelta(hours=24))) < timedelta(seconds=1)
+    seen = engine.api_user("frank", fresh=True)
+    assert (seen.encryption_key, seen.previous_key) == ("frank-key-2", "frank-key-1")
+    ended = engine.rotate_api_key("frank", "frank-key-3", timedelta(0))
+    assert (ended.encryption_key, ended.previous_key, ended.previous_key_expires_at) == ("frank-key-3", None, None)
+
+
+def test_rotation_of_an_unknown_user_or_to_the_same_key_changes_nothing(engine):
+    with pytest.raises(users.UnknownUser):
+        engine.rotate_api_key("nobody", "some-key-1")
+    assert engine.api_user("nobody", fresh=True) is None
+    engine.add_api_user("gina", "gina-key-1")
+    with pytest.raises(BadParameter, match="is its current key"):
+        engine.rotate_api_key("gina", "gina-key-1")
+    assert engine.api_user("gina", fresh=True).previous_key is None
+
+
+def test_instance_file_key_change_is_a_rotation_with_a_warning(engine, clock, caplog):
+    engine.apply_definitions(Definitions(api_users=[ApiUser("hal", "hal-key-1")]))
+    engine.apply_definitions(Definitions(api_users=[ApiUser("hal", "hal-key-1")]))  # unchanged: no rotation
+    assert engine.api_user("hal", fresh=True).previous_key is None
+    with caplog.at_level(logging.WARNING, logger="mktows.users"):
+        engine.apply_definitions(Definitions(api_users=[ApiUser("hal", "hal-key-2", enabled=False, strict=True)]))
+    user = engine.api_user("hal", fresh=True)
+    assert (user.encryption_key, user.previous_key, user.enabled, user.strict) == (
+        "hal-key-2",
+        "hal-key-1",
+        False,
+        True,
+    )
+    assert user.previous_key_expires_at - clock.current < users.DEFAULT_OVERLAP + timedelta(seconds=1)
+    assert [r.getMessage() for r in caplog.records] == [
+        f"API user hal: the instance file gives it another key; the replaced key works until "
+        f"{user.previous_key_expires_at.isoformat(timespec='seconds')}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("0", 0), ("90s", 90), ("30m", 1800), ("24h", 86400), ("7d", 604800), ("1h30m", 5400), (" 2H ", 7200)],
+)
+def test_overlap_durations(text, seconds):
+    assert users.parse_overlap(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "1", "1x", "h", "1h 30m", "-1h", "400d"])
+def test_overlap_durations_refused(text):
+    with pytest.raises(BadParameter, match="overlap"):
+        users.parse_overlap(text)
+
+
+# --- keys encrypted at rest under a master key ----------------------------------------------
+
+
+def _stored(database: Database, user_id: str) -> tuple[str, str | None]:
+    with database.read() as conn:
+        row = conn.execute(select(api_users).where(api_users.c.user_id == user_id)).one()
+    return row.encryption_key, row.previous_key
+
+
+def test_with_a_master_key_the_database_holds_only_ciphertext(engine, database):
+    engine.use_master_key(MASTER)
+    engine.add_api_user("ivy", "ivy-plain-key-1")
+    engine.rotate_api_key("ivy", "ivy-plain-key-2", timedelta(hours=1))
+    stored, previous = _stored(database, "ivy")
+    assert stored.startswith("fernet:") and previous.startswith("fernet:")
+    assert "ivy-plain-key" not in stored + previous
+    user = engine.api_user("ivy", fresh=True)
+    assert (user.encryption_key, user.previous_key) == ("ivy-plain-key-2", "ivy-plain-key-1")
+    assert [u.encryption_key for u in engine.api_users()] == ["ivy-plain-key-2"]
+
+
+def test_setting_a_master_key_encrypts_the_keys_stored_before(engine, database, other):
+    engine.add_api_user("jack", "jack-plain-key")
+    assert _stored(database, "jack")[0] == "jack-plain-key"
+    other.use_master_key(MASTER)
+    assert _stored(database, "jack")[0].startswith("fernet:")
+    assert other.api_user("jack").encryption_key == "jack-plain-key"
+
+
+def test_encrypted_keys_without_the_master_key_or_with_another_fail_clearly(engine, database):
+    engine.use_master_key(MASTER)
+    engine.add_api_user("kate", "kate-key-1")
+    without = Engine(Database(database.url))
+    with pytest.raises(MasterKeyError, match="^API user keys are encrypted; set MKTOWS_MASTER_KEY"):
+        without.use_master_key(None)
+    wrong = Engine(Database(database.url))
+    with pytest.raises(MasterKeyError, match="^MKTOWS_MASTER_KEY does not decrypt the key of API user kate"):
+        wrong.use_master_key(Fernet.generate_key().decode())
+    for e in (without, wrong):
+        e.db.dispose()
+    with pytest.raises(MasterKeyError, match="expected a Fernet key"):
+        engine.use_master_key("a passphrase")
+
+
+def test_a_new_master_key_takes_over_after_encrypt_keys(engine, database):
+    engine.use_master_key(MASTER)
+    engine.add_api_user("liam", "liam-key-1")
+    newer = Fernet.generate_key().decode()
+    engine.use_master_key(f"{newer},{MASTER}")  # both read; the first encrypts
+    assert engine.encrypt_api_keys() == 1
+    assert engine.encrypt_api_keys() == 0
+    engine.use_master_key(newer)  # the old one can go now
+    assert engine.api_user("liam", fresh=True).encryption_key == "liam-key-1"
+    with pytest.raises(MasterKeyError):
+        engine.use_master_key(MASTER)

@@ -194,10 +194,10 @@ def in_process_server(
     environ = {**os.environ, **TEST_LIMITS, **(env or {})}
     settings = Settings.from_env(environ, db_url=db_url, instance_file=str(instance_file))
     inst = load_instance(settings.instance_file)
-    engine = open_engine(settings)
+    engine = open_engine(settings, "create")
     apply_instance(engine, inst)
     assert engine.api_users(), "the instance file declares the API users the tests sign with"
-    workers = start_workers(settings, inst, engine.db)
+    workers, _smtp = start_workers(settings, inst, engine.db)
     server = InProcessServer(
         f"http://mktows-{next(_numbers)}.invalid", db_url, settings, engine, create_app(settings, engine)
     )

@@ -28,6 +28,7 @@ from mktows.engine.models import (
     StreamPosition,
     UpdatedAtSelector,
 )
+from mktows.engine.timestamps import fits_bigint
 from mktows.errors import BadParameter, BadStreamPosition
 from mktows.store.tables import activities, lead_values, leads, list_members
 
@@ -60,11 +61,14 @@ def _parse_offset(offset: str | None) -> tuple[int | None, int]:
         return None, 0
     try:
         if text.upper().startswith("ID:"):
-            return int(text[3:].strip()), 0
+            anchor = int(text[3:].strip())
+            if not fits_bigint(anchor):
+                raise ValueError(anchor)
+            return anchor, 0
         skip = int(text)
     except ValueError:
         raise BadStreamPosition(f"Invalid offset: {offset}") from None
-    if skip < 0:
+    if skip < 0 or not fits_bigint(skip):
         raise BadStreamPosition(f"Invalid offset: {offset}")
     return None, skip
 

@@ -2,30 +2,94 @@
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+
 from mktows.engine.admin import definitions, users
+from mktows.engine.admin.key_cipher import KeyCipher
 from mktows.engine.base import EngineBase
 from mktows.engine.models import (
     ApiUser,
 )
 
+log = logging.getLogger("mktows.users")
+
 
 class AdminCalls(EngineBase):
+    def use_master_key(self, master_key: str | None, *, seal: bool = True) -> None:
+        """Keys are encrypted at rest under `master_key` from now on (None: stored as given).
+
+        Reads every user once, so a missing or wrong master key raises MasterKeyError here,
+        when the process starts, rather than failing calls later; with a master key and
+        `seal`, keys still stored as given are encrypted now."""
+        cipher = KeyCipher(master_key) if master_key else None
+        self._users.cipher = cipher
+        self._users.reload()
+        if cipher is not None and seal and any(users.has_plaintext_key(u) for u in self._stored_users()):
+            with self.db.write() as conn:
+                users.seal_stored_keys(conn, cipher, reencrypt=False)
+
+    def _stored_users(self) -> list[ApiUser]:
+        with self.db.read() as conn:
+            return users.all_users(conn)
+
+    def encrypt_api_keys(self) -> int:
+        """Encrypt every key under the current master key (plaintext rows and rows of an older
+        master key); returns how many users changed. ValueError without a master key."""
+        cipher = self._users.cipher
+        if cipher is None:
+            raise ValueError("no master key is set")
+        with self.db.write() as conn:
+            changed = users.seal_stored_keys(conn, cipher, reencrypt=True)
+        self._users.reload()
+        return changed
+
     def api_user(self, user_id: str, *, fresh: bool = False) -> ApiUser | None:
         """The user as this process last read it (`fresh`: as the database has it now)."""
         return self._users.get(user_id, fresh=fresh)
 
     def api_users(self) -> list[ApiUser]:
-        with self.db.read() as conn:
-            return users.all_users(conn)
+        return [users.open_keys(u, self._users.cipher) for u in self._stored_users()]
 
     def put_api_user(self, user_id: str, encryption_key: str, *, enabled: bool = True) -> ApiUser:
+        """Create the user or replace its key with no overlap (`add_api_user` and
+        `rotate_api_key` are the careful forms)."""
         with self.db.write() as conn:
-            user = users.put_user(conn, user_id, encryption_key, self.now(), enabled)
+            user = users.put_user(conn, user_id, encryption_key, self.now(), enabled, cipher=self._users.cipher)
+        self._users.reload()
+        return user
+
+    def add_api_user(self, user_id: str, encryption_key: str) -> ApiUser:
+        """Create a user; `users.UserExists` when the id is taken."""
+        with self.db.write() as conn:
+            user = users.add_user(conn, user_id, encryption_key, self.now(), self._users.cipher)
+        self._users.reload()
+        return user
+
+    def rotate_api_key(self, user_id: str, encryption_key: str, overlap: timedelta = users.DEFAULT_OVERLAP) -> ApiUser:
+        """Give the user a new key; the replaced one keeps working for `overlap`."""
+        with self.db.write() as conn:
+            user = users.rotate_key(conn, user_id, encryption_key, self.now(), overlap, self._users.cipher)
         self._users.reload()
         return user
 
     def apply_definitions(self, defs: definitions.Definitions) -> None:
-        """The instance file's users, fields and marketing assets, all or nothing (idempotent)."""
+        """The instance file's users, fields and marketing assets, all or nothing (idempotent).
+
+        A user's key that the file changes is rotated with the default overlap, and a warning
+        says until when the replaced key works."""
         with self.db.write() as conn:
-            definitions.apply_definitions(conn, defs, self.now())
+            rotated = users.declare_users(conn, defs.api_users, self.now(), self._users.cipher)
+            definitions.apply_definitions(conn, replace(defs, api_users=[]), self.now())
         self._users.reload()
+        for user in rotated:
+            _warn_key_replaced(user.user_id, user.previous_key_expires_at)
+
+
+def _warn_key_replaced(user_id: str, until: datetime | None) -> None:
+    ends = until.isoformat(timespec="seconds") if until else "now"
+    log.warning(
+        f"API user {user_id}: the instance file gives it another key; the replaced key works until {ends}",
+        extra={"fields": {"user_id": user_id, "previous_key_expires_at": ends}},
+    )

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, and_, func, insert, select, update
 
 from mktows.engine.models import CampaignInfo, EmailInfo, ProgramInfo
+from mktows.engine.timestamps import fits_int
 from mktows.errors import BadParameter, CampaignNotFound, ListNotFound
 from mktows.store.tables import (
     campaigns,
@@ -178,7 +179,8 @@ def find_campaign(conn: Connection, program_name: str | None, campaign_name: str
 
 
 def campaign_by_id(conn: Connection, campaign_id: int) -> CampaignInfo:
-    row = conn.execute(_campaign_query().where(campaigns.c.id == campaign_id)).first()
+    found = _campaign_query().where(campaigns.c.id == campaign_id) if fits_int(campaign_id) else None
+    row = conn.execute(found).first() if found is not None else None
     if row is None:
         raise CampaignNotFound(f"Campaign not found: {campaign_id}")
     return _campaign_info(row)

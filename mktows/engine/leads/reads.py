@@ -26,6 +26,7 @@ from mktows.engine.models import (
     ListSelector,
     UpdatedAtSelector,
 )
+from mktows.engine.timestamps import storable_ids
 from mktows.errors import (
     BadStreamPosition,
     LeadKeyBad,
@@ -88,6 +89,7 @@ def key_condition(key_type: str, values: Sequence[str], *, strict_ids: bool) -> 
             except ValueError:
                 if strict_ids:
                     raise LeadKeyBad(f"Invalid IDNUM key value: {v}") from None
+        ids = storable_ids(ids)  # a number no id column can hold is a lead nobody has
         return in_values(leads.c.id, ids) if ids else false()
     if kt == "EMAIL":
         return in_values(leads.c.email_lower, [v.lower() for v in vals]) if vals else false()

@@ -20,6 +20,7 @@ from mktows.engine.leads.merge import merge_into
 from mktows.engine.leads.reads import LEAD_COLUMNS, load_leads
 from mktows.engine.leads.workspaces import DEFAULT_HOME, Home, workspace_home
 from mktows.engine.models import LeadInput, SyncOutcome
+from mktows.engine.timestamps import storable_ids
 from mktows.errors import (
     BadParameter,
     LeadDetailRequired,
@@ -103,7 +104,7 @@ class SyncBatch:
             raise UnknownLeadField(f"{op} operation failed: unknown fields for import: {', '.join(unknown)}")
 
     def preload(self, records: list[LeadInput]) -> None:
-        ids = sorted({r.id for r in records if r.id is not None})
+        ids = storable_ids(sorted({r.id for r in records if r.id is not None}))
         fspis = sorted({s for r in records if (s := _clean(r.foreign_sys_person_id))})
         emails = sorted({e.lower() for r in records if (e := self.key_email(r))})
         found: list[int] = []

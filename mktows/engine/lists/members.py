@@ -10,6 +10,7 @@ from mktows.engine.activities.log import ActivityRow, write_activities
 from mktows.engine.activities.types import ADD_TO_LIST, REMOVE_FROM_LIST
 from mktows.engine.campaigns import programs
 from mktows.engine.models import LeadKey, ListOperationOutcome, MemberStatus
+from mktows.engine.timestamps import fits_int, storable_ids
 from mktows.errors import BadParameter, LeadKeyBad, ListNotFound, ParameterRequired
 from mktows.store.queries import chunks, in_values
 from mktows.store.tables import leads, list_members, static_lists
@@ -28,7 +29,9 @@ CLEAR_LIST = "CLEARLIST"
 def resolve_list(conn: Connection, *, name: str | None = None, list_id: int | None = None) -> int:
     """A list id from an id or a name (`programs.list_reference`); 20111 when none matches."""
     if list_id is not None:
-        found = conn.execute(select(static_lists.c.id).where(static_lists.c.id == list_id)).scalar()
+        found = None
+        if fits_int(list_id):
+            found = conn.execute(select(static_lists.c.id).where(static_lists.c.id == list_id)).scalar()
         if found is None:
             raise ListNotFound(f"List not found: {list_id}")
         return int(found)
@@ -84,7 +87,7 @@ def list_operation(
             raise LeadKeyBad(f"listOperation takes IDNUM lead keys only: {key.key_value!r} is not a lead id") from None
     list_id = resolve_list(conn, name=list_name)
 
-    unique = list(dict.fromkeys(ids))
+    unique = storable_ids(dict.fromkeys(ids))  # an id no row can have is a lead not found
     existing = set(conn.execute(select(leads.c.id).where(in_values(leads.c.id, unique))).scalars()) if unique else set()
     members_now = (
         set(

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, func, or_
 
 from mktows.engine.models import Criterion, MObject, MObjectQuery, MObjectStatus, ObjectRef
 from mktows.engine.objects.opportunity_schema import OPPORTUNITY, ROLE
-from mktows.engine.timestamps import parse_utc
+from mktows.engine.timestamps import fits_int, parse_utc
 from mktows.errors import BadParameter
 from mktows.runtime.registry import Registry
 
@@ -118,7 +118,10 @@ def typed_value(name: str, raw: str | None, kind: str) -> Any:
     text = (raw or "").strip()
     try:
         if kind == "integer":
-            return int(text)
+            number = int(text)
+            if not fits_int(number):
+                raise BadParameter(f"Value {raw!r} of {name!r} is out of range")
+            return number
         if kind == "number":
             return Decimal(text)
         if kind == "boolean":

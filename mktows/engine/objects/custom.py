@@ -31,6 +31,7 @@ from mktows.engine.activities.log import ActivityRow, write_activities
 from mktows.engine.leads.fields import STANDARD_BY_LOWER, TEXT_TYPE_MAX_LENGTH, Field, FieldRegistry, normalize_value
 from mktows.engine.models import CustomObjectPage, CustomObjectStatus, CustomRecord, Pair
 from mktows.engine.objects.base import SYNC_OPERATIONS, ObjectFailed, check_count
+from mktows.engine.timestamps import id_is, storable_ids
 from mktows.errors import BadParameter, BadStreamPosition
 from mktows.store.queries import bulk_insert, in_values, insert_returning_ids
 from mktows.store.tables import custom_object_keys, custom_object_records, custom_object_types, lead_values, leads
@@ -471,7 +472,7 @@ class _Writer:
         wanted: dict[str, int | None] = {}
         for value in filter(None, (self._link(i) for i in inputs)):
             wanted[value] = int(value) if value.lstrip("-").isdigit() else None
-        ids = [i for i in wanted.values() if i is not None]
+        ids = storable_ids(i for i in wanted.values() if i is not None)
         found = set(self.conn.execute(select(leads.c.id).where(in_values(leads.c.id, ids))).scalars()) if ids else set()
         return {value: (i if i in found else None) for value, i in wanted.items()}
 
@@ -626,7 +627,7 @@ def find_lead(conn: Connection, registry: FieldRegistry, lead_field: str, value:
     """The lead whose `lead_field` holds `value`; the most recently updated one on ties."""
     if lead_field == LEAD_ID_FIELD:
         try:
-            cond = leads.c.id == int(value)
+            cond = id_is(leads.c.id, int(value))
         except ValueError:
             return None
     else:

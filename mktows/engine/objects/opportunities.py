@@ -63,6 +63,7 @@ from mktows.engine.objects.opportunity_schema import (
     squash,
     stored_text,
 )
+from mktows.engine.timestamps import id_is
 from mktows.errors import BadParameter
 from mktows.store.queries import bulk_insert, insert_returning_ids
 from mktows.store.tables import (
@@ -121,7 +122,7 @@ class _ObjectKind:
         schema = load_schema(conn, self.name)
         conditions = [self.table.c.id > after_id]
         if query.id is not None:
-            conditions.append(self.table.c.id == query.id)
+            conditions.append(id_is(self.table.c.id, query.id))
         if query.external_key is not None:
             key_field = self._key_field(schema, query.external_key, BadParameter)
             conditions.append(
@@ -259,7 +260,7 @@ class _ObjectKind:
         return self._row(conn, found) if found is not None else None
 
     def _row(self, conn: Connection, object_id: int) -> Row[Any] | None:
-        return conn.execute(select(self.table).where(self.table.c.id == object_id)).first()
+        return conn.execute(select(self.table).where(id_is(self.table.c.id, object_id))).first()
 
     def _match(self, conn: Connection, schema: Schema, obj: MObject) -> Row[Any] | None:
         """The stored object `obj` names: by id when it gives one, else by externalKey."""
@@ -404,7 +405,7 @@ def lead_query(conn: Connection, ref: ObjectRef, error: type[Exception]) -> Sele
     updated lead on ties (as single-lead calls choose)."""
     newest = (leads.c.updated_at.desc(), leads.c.id.desc())
     if ref.id is not None:
-        return select(leads.c.id).where(leads.c.id == ref.id)
+        return select(leads.c.id).where(id_is(leads.c.id, ref.id))
     assert ref.external_key is not None
     name, value = ref.external_key
     key_type = "IDNUM" if squash(name) in ("id", "idnum", "personid", "leadid") else name.strip().upper()
@@ -771,7 +772,7 @@ def restore_values(conn: Connection, object_name: str, f: MObjectField) -> None:
 def _opportunity_query(conn: Connection, ref: ObjectRef, error: type[Exception]) -> Select[Any]:
     """The opportunity an association names: by id, or the newest match of its externalKey."""
     if ref.id is not None:
-        return select(opportunities.c.id).where(opportunities.c.id == ref.id)
+        return select(opportunities.c.id).where(id_is(opportunities.c.id, ref.id))
     assert ref.external_key is not None
     schema = load_schema(conn, OPPORTUNITY)
     key_field = OPPORTUNITY_TYPE._key_field(schema, ref.external_key, error)

@@ -27,6 +27,7 @@ from mktows.engine.leads.fields import decimal_text
 from mktows.engine.models import Criterion, MObject, MObjectQuery, MObjectStatus, Pair
 from mktows.engine.objects import base
 from mktows.engine.objects.base import PROGRAM, TYPES, ObjectFailed, criterion_clause, typed_value
+from mktows.engine.timestamps import id_is
 from mktows.errors import BadParameter
 from mktows.store.tables import program_costs, program_tags, programs, workspaces
 
@@ -96,7 +97,7 @@ class ProgramObjects:
     def _conditions(self, conn: Connection, query: MObjectQuery) -> list[ColumnElement[bool]]:
         conditions: list[ColumnElement[bool]] = []
         if query.id is not None:
-            conditions.append(programs.c.id == query.id)
+            conditions.append(id_is(programs.c.id, query.id))
         if query.external_key is not None:
             clause = _external_key_clause(query.external_key)
             if clause is None:
@@ -247,7 +248,7 @@ class ProgramObjects:
             workspaces, workspaces.c.id == programs.c.workspace_id
         )
         if obj.id is not None:
-            return conn.execute(query.where(programs.c.id == obj.id)).first()
+            return conn.execute(query.where(id_is(programs.c.id, obj.id))).first()
         if obj.external_key is not None:
             clause = _external_key_clause(obj.external_key)
             if clause is None:
@@ -328,7 +329,7 @@ def _put_cost(conn: Connection, program: Row[Any], pairs: list[Pair]) -> bool:
         cost_id = int(given["id"])
     except ValueError:
         raise ObjectFailed(f"Cost Id must be a whole number, got {given['id']!r}") from None
-    mine = and_(program_costs.c.id == cost_id, program_costs.c.program_id == program.id)
+    mine = and_(id_is(program_costs.c.id, cost_id), program_costs.c.program_id == program.id)
     stored = conn.execute(select(program_costs).where(mine)).first()
     if stored is None:
         raise ObjectFailed(f"Cost {cost_id} is not a cost of program {program.name!r}")

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from mktows import errors
+from mktows.engine.leads.reads import MAX_KEYS
 from mktows.engine.models import LeadKey
+from mktows.soap.ignored import DROPPED_KEY
 from mktows.soap.operations.registry import Call, handles
 
 
@@ -56,6 +58,12 @@ def _parameter_set(params: dict[str, Any]) -> str:
 def request_campaign(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     chosen = _parameter_set(params)
     keys = [LeadKey(k.get("keyType") or "", k.get("keyValue") or "") for k in params.get("leadList") or ()]
+    if len(keys) > MAX_KEYS:
+        call.ignored(
+            DROPPED_KEY,
+            f"paramsRequestCampaign/leadList/leadKey[{MAX_KEYS + 1}]",
+            f"{len(keys) - MAX_KEYS} lead keys past the first {MAX_KEYS} ignored",
+        )
     if chosen == "A":
         call.engine.request_campaign(params["source"], keys, campaign_id=params["campaignId"])
     else:

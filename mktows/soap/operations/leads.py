@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from mktows import errors
-from mktows.engine.models import SyncOutcome, UpdatedAtSelector
+from mktows.engine.leads.reads import MAX_KEYS
+from mktows.engine.models import KeySelector, SyncOutcome, UpdatedAtSelector
+from mktows.engine.timestamps import fits_int
+from mktows.soap.ignored import DROPPED_KEY
 from mktows.soap.operations.records import lead_input, lead_key, lead_record, selector
 from mktows.soap.operations.registry import Call, handles
 from mktows.soap.schema import version_at_least
@@ -21,6 +24,12 @@ def get_lead(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 def get_multiple_leads(call: Call, params: dict[str, Any]) -> dict[str, Any]:
     if params.get("leadSelector"):
         chosen = selector(params["leadSelector"])
+        if isinstance(chosen, KeySelector) and len(chosen.key_values) > MAX_KEYS:
+            call.ignored(
+                DROPPED_KEY,
+                f"paramsGetMultipleLeads/leadSelector/keyValues/stringItem[{MAX_KEYS + 1}]",
+                f"{len(chosen.key_values) - MAX_KEYS} keys past the first {MAX_KEYS} ignored",
+            )
     elif params.get("lastUpdatedAt"):
         chosen = UpdatedAtSelector(params["lastUpdatedAt"])
     else:
@@ -41,7 +50,9 @@ def get_multiple_leads(call: Call, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sync_status(outcome: SyncOutcome) -> dict[str, Any]:
-    return {"leadId": outcome.lead_id, "status": outcome.status, "error": outcome.error}
+    """`leadId` is an xs:int: an id echoed from the request that none can carry names no lead (0)."""
+    lead_id = outcome.lead_id if outcome.lead_id is None or fits_int(outcome.lead_id) else 0
+    return {"leadId": lead_id, "status": outcome.status, "error": outcome.error}
 
 
 @handles("syncLead")

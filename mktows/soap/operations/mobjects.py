@@ -6,6 +6,7 @@ from typing import Any
 
 from mktows import errors
 from mktows.engine.models import Criterion, MObject, MObjectQuery, MObjectStatus, ObjectRef, Pair
+from mktows.engine.timestamps import fits_int
 from mktows.soap.operations.registry import Call, handles
 from mktows.soap.schema import version_at_least
 
@@ -69,8 +70,9 @@ def _mobject_out(obj: MObject) -> dict[str, Any]:
 
 
 def _status_out(call: Call, status: MObjectStatus) -> dict[str, Any]:
-    """`id` is required and not nillable up to 2_3: 0 stands for "no object" there."""
-    object_id = status.id
+    """`id` is required and not nillable up to 2_3: 0 stands for "no object" there. An id
+    echoed from the request that no xs:int can carry names no object either."""
+    object_id = status.id if status.id is None or fits_int(status.id) else None
     if object_id is None and not version_at_least(call.version, "2_7"):
         object_id = 0
     key = status.external_key

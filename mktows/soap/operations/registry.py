@@ -14,6 +14,7 @@ from mktows.engine import Engine
 from mktows.engine.models import ApiUser
 from mktows.runtime.registry import Registry
 from mktows.soap.envelope import child_text
+from mktows.soap.ignored import IgnoredInput
 
 
 @dataclass
@@ -24,6 +25,12 @@ class Call:
     version: str
     user: ApiUser
     headers: dict[str, etree._Element]
+    notes: IgnoredInput | None = None  # where a handler reports what it drops (keys past a limit)
+
+    def ignored(self, kind: str, path: str, detail: str) -> None:
+        """Report a part of the request the call does not use (see `soap/ignored.py`)."""
+        if self.notes is not None:
+            self.notes.add(kind, path, detail)
 
     @property
     def workspace(self) -> str | None:
