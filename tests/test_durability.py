@@ -610,3 +610,31 @@ def _check_through_the_api(srv: Server, sync: SyncLoad) -> None:
             assert set(got) == set(batch.emails), f"getMultipleLeads misses leads of {batch.name}"
             for e in batch.emails:
                 assert got[e].get("Dur_Batch") == batch.name and got[e].get("FirstName") == batch.values[e]["FirstName"]
+
+
+# --------------------------------------------------------------------------- a graceful stop
+
+
+@pytest.mark.parametrize("backend", backends())
+def test_sigterm_during_an_import_exits_in_time_and_the_import_resumes(sink, tmp_path, backend):
+    """SIGTERM while an import runs: the process exits 0 within its grace period, and the
+    import, finished within the grace period or left with a lease held by a process that is
+    gone, is complete after the next start, every row on its list once."""
+    grace = 1
+    env = {"MKTOWS_WORKERS": "1", "MKTOWS_SHUTDOWN_GRACE_SECONDS": str(grace)}
+    imports = ImportLoad(uuid.uuid4().hex[:6])
+    with contextlib.ExitStack() as stack:
+        db_url = database_url(backend, tmp_path, stack, "mktows_term")
+        db = Database(db_url)
+        stack.callback(db.dispose)
+        with running_server(db_url, tmp_path / "first", instance=instance(sink.port), env=env) as srv:
+            with httpx.Client() as client:
+                imports.start(srv, db, client)
+            wait_until(lambda: IMPORT_JOB in jobs_running_in(db, srv.proc.pid), 30, "the import to start")
+            stopped_at = time.monotonic()
+            srv.proc.terminate()
+            assert srv.proc.wait(grace + 10) == 0, "".join(srv.output)
+            assert time.monotonic() - stopped_at < grace + 10
+        with running_server(db_url, tmp_path / "second", instance=instance(sink.port), env=env):
+            imports.finish(db)
+            wait_until(lambda: _open_jobs(db) == [], 60, "every job to finish")
