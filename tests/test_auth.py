@@ -161,36 +161,27 @@ def _users_cli(server, *args: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
+def _list_as(server, user: str, key: str):
+    return call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml(user, key))
+
+
 def test_user_added_and_rekeyed_by_another_process_works_on_its_next_call(server):
     # the server keeps its users in memory; `mktows users add` is another process
     _users_cli(server, "add", "rotating_user", "--key", "first-key-111")
-    success(
-        call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "first-key-111")),
-        "listMObjects",
-    )
+    success(_list_as(server, "rotating_user", "first-key-111"), "listMObjects")
     _users_cli(server, "add", "rotating_user", "--key", "second-key-222", "--rotate", "--overlap", "0")
-    success(
-        call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "second-key-222")),
-        "listMObjects",
-    )
+    success(_list_as(server, "rotating_user", "second-key-222"), "listMObjects")
     # the server saw the new key, so the old one is refused from now on
-    assert_fault(
-        call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("rotating_user", "first-key-111")), 20014
-    )
+    assert_fault(_list_as(server, "rotating_user", "first-key-111"), 20014)
 
 
 def test_a_rotation_with_overlap_keeps_the_old_key_working_on_the_running_server(server):
     _users_cli(server, "add", "overlap_user", "--key", "first-key-444")
-    success(
-        call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("overlap_user", "first-key-444")),
-        "listMObjects",
-    )
+    success(_list_as(server, "overlap_user", "first-key-444"), "listMObjects")
     _users_cli(server, "add", "overlap_user", "--key", "second-key-555", "--rotate", "--overlap", "1h")
     for key in ("second-key-555", "first-key-444"):  # clients move to the new key one by one
-        success(call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("overlap_user", key)), "listMObjects")
-    assert_fault(
-        call(server.endpoint(), LIST_MOBJECTS, header_xml=auth_header_xml("overlap_user", "third-key-666")), 20014
-    )
+        success(_list_as(server, "overlap_user", key), "listMObjects")
+    assert_fault(_list_as(server, "overlap_user", "third-key-666"), 20014)
 
 
 EXPIRED = re.compile(
