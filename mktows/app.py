@@ -29,6 +29,7 @@ from mktows.engine.campaigns import outbox
 from mktows.observe.metrics import AUTH_THROTTLED, IN_FLIGHT, REGISTRY
 from mktows.observe.requests import RequestIdMiddleware
 from mktows.runtime import health, jobs
+from mktows.runtime.call_counters import CallCounters
 from mktows.soap.auth import FailureThrottle
 from mktows.soap.envelope import parse_envelope
 from mktows.soap.limits import BodyBudget, BodyHold, CallLimits, LimitPolicy, body_budget_bytes, policy_for
@@ -93,8 +94,19 @@ def limit_policy(settings: Settings, engine: Engine) -> LimitPolicy:
     )
 
 
+def call_limits(policy: LimitPolicy, engine: Engine) -> CallLimits:
+    """The limits, with the daily quota and the rate counted in the database when either is on,
+    so that they hold across every process on it; else nothing is counted there."""
+    counters = None
+    if policy.daily_quota or policy.rate_calls:
+        counters = CallCounters(
+            engine.db, daily_quota=policy.daily_quota, rate_calls=policy.rate_calls, rate_seconds=policy.rate_seconds
+        )
+    return CallLimits(policy, counters=counters)
+
+
 def create_app(settings: Settings, engine: Engine) -> Starlette:
-    limits = CallLimits(limit_policy(settings, engine))
+    limits = call_limits(limit_policy(settings, engine), engine)
     body_budget = BodyBudget(body_budget_bytes(settings.max_body_bytes_in_flight, settings.max_body_bytes))
     service = SoapService(
         engine,

@@ -397,12 +397,26 @@ def load(
 ) -> None:
     """Apply an instance file to the database, creating it if needed (idempotent; a broken
     file applies nothing)."""
+    from mktows.delivery.deliver import configure_from, parse_setting
+
     settings = _settings(db_url=db)
     try:
         inst = load_instance(file)
-        apply_instance(open_engine(settings, "create"), inst)
+        parse_setting(settings.smtp_url)  # a bad MKTOWS_SMTP_URL applies nothing
     except InstanceError as exc:
         _fail(str(exc))
+    except ValueError as exc:
+        _fail(f"SMTP: {exc}")
+    try:
+        engine = open_engine(settings, "create")
+        apply_instance(engine, inst)
+    except InstanceError as exc:
+        _fail(str(exc))
+    if settings.smtp_url or inst.smtp_url:  # the SMTP setting given becomes the instance's
+        try:
+            configure_from(settings, inst, engine.db)
+        except (ValueError, MasterKeyError) as exc:
+            _fail(f"SMTP: {exc}")
     counts = {
         "api users": len(inst.api_users),
         "lead fields": len(inst.lead_fields),
@@ -513,14 +527,15 @@ def lists_add(
 
 
 def start_workers(settings: Settings, instance: Any, database: Database) -> tuple[Any, Any]:
-    """Configure delivery (MKTOWS_SMTP_URL over the instance's smtp_url) and start the job
-    workers; returns them (None with `workers` 0) and the SMTP server (None: capture only)."""
+    """Configure delivery (MKTOWS_SMTP_URL over the instance's smtp_url, stored as the
+    instance's; given neither, the stored one) and start the job workers; returns them (None
+    with `workers` 0) and the instance's SMTP server (None: capture only)."""
     from mktows.delivery.deliver import configure_from
     from mktows.workers import Workers
 
     try:
-        delivery = configure_from(settings, instance)
-    except ValueError as exc:
+        delivery = configure_from(settings, instance, database)
+    except (ValueError, MasterKeyError) as exc:
         _fail(f"SMTP: {exc}")
     smtp = delivery.smtp
     say(f"email: {'SMTP ' + smtp.host + ':' + str(smtp.port) if smtp else 'captured in the outbox (no SMTP server)'}")

@@ -38,7 +38,7 @@ class Settings:
     limits_enabled: bool = True
     strict_input: bool = False  # refuse (fault 20110) what is otherwise ignored and logged
     workers: int = 2  # job worker threads in `serve`; 0 runs no jobs in this process
-    smtp_url: str | None = None  # wins over the instance file's smtp_url; none: capture only
+    smtp_url: str | None = None  # wins over the instance file's smtp_url; stored as the instance's; none: capture
     smtp_timeout: int = 30  # seconds per SMTP command
     smtp_connections: int = 4  # SMTP connections one delivery drain keeps open
     max_clones_per_day: int = 10  # scheduleCampaign cloneToProgramName calls per day (the vendor's SOAP limit)
@@ -117,7 +117,8 @@ DESCRIPTIONS = {
     "workers": "Job worker threads in `serve` (campaign runs, imports, delivery); `0` runs no jobs in that process.",
     "smtp_url": "SMTP server for email, over the instance file's `smtp_url`:"
     " `smtp://[user:pass@]host[:port][?starttls=true]` or `smtps://...`, options `timeout`,"
-    " `cafile`, `verify=false`. None: messages stay `captured` in the outbox.",
+    " `cafile`, `verify=false`. Stored as the instance's setting, which a process given none uses;"
+    " `none` stores capture (messages stay `captured` in the outbox), as does nothing ever stored.",
     "smtp_timeout": "Seconds per SMTP command (the URL's `timeout=` wins).",
     "smtp_connections": "SMTP connections one delivery drain keeps open and sends over in parallel.",
     "max_clones_per_day": "scheduleCampaign calls with `cloneToProgramName` per day, counted from midnight"

@@ -34,6 +34,7 @@ from mktows.engine.admin.definitions import (
 )
 from mktows.engine.admin.shapes import Checker, ShapeError, choice, scalar
 from mktows.engine.campaigns import smartlists
+from mktows.engine.campaigns.delivery_settings import is_capture
 from mktows.engine.campaigns.runs import SOURCE_SPELLINGS
 from mktows.engine.campaigns.steps import ORDER, STEPS
 from mktows.engine.campaigns.tokens import token_name
@@ -147,7 +148,7 @@ def parse_instance(data: Any, source: str = "<instance>") -> Instance:
         else:
             lists.append(InstanceList(c.text(item, path), None, path))
     smtp_url = data.get("smtp_url")
-    if smtp_url is not None:
+    if smtp_url is not None and not is_capture(c.text(smtp_url, "smtp_url")):  # `none`: capture only
         try:
             SmtpConfig.parse(c.text(smtp_url, "smtp_url"))
         except ValueError as exc:

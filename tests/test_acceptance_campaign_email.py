@@ -24,12 +24,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import func, select
 from support.clients import LeadApi, items, lead_apis, make_zeep_client
 from support.inprocess import in_process_server
 from support.pg import backends, database_url
 from support.server import INSTANCE, Server, running_server
 from support.smtp import Received, SmtpSink, smtp_sink
 from support.soap import call, success
+
+from mktows.config import Settings
+from mktows.delivery.deliver import UNCONFIRMED
+from mktows.store.database import Database
+from mktows.store.tables import campaign_runs, jobs, outbox, run_leads
+
+UNCONFIRMED_PREFIX = UNCONFIRMED.partition(":")[0]  # "delivery unconfirmed"
+SMTP_CONNECTIONS = Settings().smtp_connections  # a kill loses at most the round in SMTP's hands
 
 PROGRAM = "Issue3 Program"
 LIST = "Recipients"
@@ -376,25 +385,40 @@ def test_d_sigkill_mid_run_resumes_without_duplicates(sink, tmp_path, backend):
         assert before_kill < total, "the run finished before the kill; nothing was interrupted"
         with running_server(db_url, tmp_path / "run2", instance=instance(sink.port)) as srv2:
             t1 = time.monotonic()
-            waiting(srv2, lambda: len(arrived(sink, recipients)) >= total, 600, f"{total} messages")
+            # Delivery is at most once: a kill while a round of messages is being handed to
+            # SMTP leaves that round marked "delivery unconfirmed", never sent again.
+            waiting(
+                srv2,
+                lambda: len(arrived(sink, recipients)) + len(unconfirmed(db_url)) >= total,
+                600,
+                f"{total} messages sent or marked unconfirmed",
+            )
             after = time.monotonic() - t1
             time.sleep(3)  # anything late would be a duplicate
         got = [address(m) for m in arrived(sink, recipients)]  # (no need to parse 10,000 bodies)
-        assert set(got) == recipients, "somebody was skipped"
-        assert len(got) == total, f"{len(got) - total} duplicate messages"
+        lost = recipients - set(got)
+        assert lost <= unconfirmed(db_url), "somebody was skipped without a word"
+        assert len(lost) <= SMTP_CONNECTIONS, f"{len(lost)} messages lost to one kill"
+        assert len(got) == len(set(got)), f"{len(got) - len(set(got))} duplicate messages"
         print(
             f"\n[issue3] 10k run: {before_kill} before SIGKILL at {rate:.0f}/s; "
             f"{total - before_kill} after restart in {after:.1f}s ({(total - before_kill) / after:.0f}/s)"
         )
 
 
+def unconfirmed(db_url: str) -> set[str]:
+    """Recipients whose message the outbox marks "delivery unconfirmed" (see `wait_for` above)."""
+    db = Database(db_url)
+    try:
+        with db.read() as conn:
+            rows = conn.execute(select(outbox.c.to_addr).where(outbox.c.error.startswith(UNCONFIRMED_PREFIX))).all()
+    finally:
+        db.dispose()
+    return {r.to_addr.lower() for r in rows}
+
+
 def work_state(db_url: str) -> str:
     """Jobs, runs and outbox rows by status (for a failure message)."""
-    from sqlalchemy import func, select
-
-    from mktows.store.database import Database
-    from mktows.store.tables import campaign_runs, jobs, outbox, run_leads
-
     db = Database(db_url)
     try:
         with db.read() as conn:

@@ -14,6 +14,9 @@ connection, almost surely already accepted by the server: such a row is never se
 When its worker's job lease is gone, the next drain marks it `sent` with the note "delivery
 unconfirmed" (and logs Email Delivered). A claimed row of a dead worker was never handed
 over: it goes back to `queued`.
+
+Which SMTP server (or capture) is the instance's, stored in the database: a drain reads it
+when it starts (cached for a few seconds), so every process sends every message alike.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from mktows.delivery.smtp import (
 )
 from mktows.engine.activities.log import ActivityRow, write_activities
 from mktows.engine.activities.types import by_code
+from mktows.engine.admin.key_cipher import KeyCipher
+from mktows.engine.campaigns import delivery_settings
 from mktows.engine.campaigns.outbox import DELIVER
 from mktows.observe.metrics import SMTP_FAILURES
 from mktows.runtime import jobs
@@ -94,30 +99,75 @@ class DeliveryConfig:
         return timedelta(seconds=min(self.retry_base_seconds * 2 ** max(attempts - 1, 0), self.retry_max_seconds))
 
 
-_config = DeliveryConfig()
+# A process keeps its own connection count and timeout (what it can afford); which server to
+# use, or capture, is the instance's, read from the database (engine/campaigns/delivery_settings.py).
+_process = DeliveryConfig()
+_process_timeout = 30.0
+_cipher: KeyCipher | None = None
+_override: DeliveryConfig | None = None  # configure(): tests and benchmarks, whatever is stored
+CACHE_SECONDS = 5.0  # a change another process stores is followed within this
+_cache: dict[str, tuple[float, DeliveryConfig]] = {}
+_cache_lock = threading.Lock()
+
+
+def parse_setting(smtp_url: str | None, timeout: float = 30.0) -> SmtpConfig | None:
+    """An SMTP URL setting: None or `none` mean capture only."""
+    if smtp_url is None or not smtp_url.strip() or delivery_settings.is_capture(smtp_url):
+        return None
+    return SmtpConfig.parse(smtp_url, timeout=timeout)
 
 
 def configure(smtp_url: str | None, *, timeout: float = 30.0, **options: Any) -> DeliveryConfig:
-    """Set this process's delivery settings (serve, load, tests); no URL means capture only."""
-    global _config
-    smtp = SmtpConfig.parse(smtp_url, timeout=timeout) if smtp_url else None
-    _config = DeliveryConfig(smtp=smtp, **options)
-    return _config
+    """Override, in this process only, what is stored (tests, benchmarks); no URL means capture."""
+    global _override
+    _override = DeliveryConfig(smtp=parse_setting(smtp_url, timeout), **options)
+    return _override
 
 
-def configure_from(settings: Any, instance: Any = None) -> DeliveryConfig:
-    """MKTOWS_SMTP_URL (Settings.smtp_url) wins over the instance file's `smtp_url`;
-    Settings.smtp_connections (MKTOWS_SMTP_CONNECTIONS) sets the connections of a drain."""
+def configure_from(settings: Any, instance: Any = None, database: Database | None = None) -> DeliveryConfig:
+    """Set this process up for delivery (serve, load) and return the instance's configuration.
+
+    MKTOWS_SMTP_URL wins over the instance file's `smtp_url`; either, when given (`none` for
+    capture), becomes the instance's setting in `database`; given neither, the stored one
+    stays. MKTOWS_SMTP_CONNECTIONS and MKTOWS_SMTP_TIMEOUT stay this process's own."""
+    global _process, _process_timeout, _cipher, _override
     url = getattr(settings, "smtp_url", None) or getattr(instance, "smtp_url", None)
-    return configure(
-        url,
-        timeout=float(getattr(settings, "smtp_timeout", 30)),
-        connections=int(getattr(settings, "smtp_connections", DeliveryConfig.connections)),
-    )
+    _process_timeout = float(getattr(settings, "smtp_timeout", 30))
+    parse_setting(url, _process_timeout)  # a bad URL is refused before anything is stored
+    _process = DeliveryConfig(connections=int(getattr(settings, "smtp_connections", DeliveryConfig.connections)))
+    master_key = getattr(settings, "master_key", None)
+    _cipher = KeyCipher(master_key) if master_key else None
+    _override = None
+    if database is None:
+        return replace(_process, smtp=parse_setting(url, _process_timeout))
+    if url:
+        with database.write() as conn:
+            changed = delivery_settings.write(conn, url, _cipher)
+        if changed:
+            log.info("email delivery of this instance set to %s", delivery_settings.without_password(url))
+    with _cache_lock:
+        _cache.pop(database.url, None)
+    return current_config(database)
 
 
-def current_config() -> DeliveryConfig:
-    return _config
+def current_config(database: Database | None = None) -> DeliveryConfig:
+    """The configuration a drain starting now uses: the override, else the stored setting
+    (read again once it is `CACHE_SECONDS` old)."""
+    if _override is not None:
+        return _override
+    if database is None:
+        return _process
+    t = time.monotonic()
+    with _cache_lock:
+        cached = _cache.get(database.url)
+    if cached is not None and t - cached[0] < CACHE_SECONDS:
+        return cached[1]
+    with database.read() as conn:
+        url = delivery_settings.read(conn, _cipher)
+    cfg = replace(_process, smtp=parse_setting(url, _process_timeout))
+    with _cache_lock:
+        _cache[database.url] = (t, cfg)
+    return cfg
 
 
 class _Gate:
@@ -169,7 +219,7 @@ def _prompt_switching() -> Iterator[None]:
 
 @jobs.job_handler(DELIVER)
 def deliver(database: Database, payload: dict[str, Any]) -> None:
-    cfg = _config
+    cfg = current_config(database)
     ctx = jobs.current_job()
     owner = ctx.worker_id if ctx is not None else f"direct:{uuid.uuid4().hex}"
     recover(database)

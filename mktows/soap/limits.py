@@ -5,7 +5,10 @@ it, past which a call waits a bounded time for a slot), `marketo` rations calls 
 shared service did (a daily quota, a rolling rate, 10 in flight). Per-API-user caps can be added
 on top in the first. The faults are the vendor's: 20015, 20023, 20024.
 
-Counters live in this process: one `mktows serve` is the whole tenant. Calls refused by
+The daily quota and the rate window, when on, are counted in the database through the
+`CallCounters` app.py passes in, so that they hold across every `mktows serve` on it; without them
+(the self-hosted default) nothing here touches the database. The concurrency ceiling and the
+per-user caps are counted in this process. Calls refused by
 authentication never reach here, and a call refused by a limit counts toward no limit: it did no
 work, and counting it would let a client's retry loop spend the day's quota on refusals.
 """
@@ -27,6 +30,7 @@ from typing import Any
 
 from mktows import errors
 from mktows.observe.metrics import BODY_BYTES_IN_FLIGHT, LIMIT_HITS
+from mktows.runtime.call_counters import CallCounters, Refused
 from mktows.runtime.quota_day import QUOTA_DAY_ZONE, quota_day
 
 log = logging.getLogger("mktows.limits")
@@ -157,8 +161,11 @@ class CallLimits:
     caps refuse at once, so that a user over their cap holds no thread the others need.
     """
 
-    def __init__(self, policy: LimitPolicy, *, clock: Callable[[], float] = monotonic) -> None:
+    def __init__(
+        self, policy: LimitPolicy, *, clock: Callable[[], float] = monotonic, counters: CallCounters | None = None
+    ) -> None:
         self.policy = policy
+        self.counters = counters  # the quota and rate, shared with other processes; else counted here
         self._clock = clock
         self._hits = _HitLog(clock)
         self._cond = threading.Condition()
@@ -190,8 +197,13 @@ class CallLimits:
     def inline_slot(self) -> Iterator[bool]:
         """For a call the app would answer on its event loop, where nothing may wait: take a
         concurrency slot now if one is free (True: answer it inline, its admission uses this
-        slot), else False (answer it in a worker thread, where it may wait for one)."""
+        slot), else False (answer it in a worker thread, where it may wait for one). With shared
+        counters always False: admitting a call then takes the database's write lock, which may
+        be held for a while."""
         p = self.policy
+        if self.counters is not None:  # counting a call writes to the database: not on the loop
+            yield False
+            return
         if not p.max_concurrency or p.wait_seconds <= 0:  # no waiting anywhere
             yield True
             return
@@ -230,6 +242,8 @@ class CallLimits:
                 self._cond.wait(remaining)
             if refusal is None:
                 self._count_in(tick, user_id, holds_slot)
+        if refusal is None and self.counters is not None:
+            refusal = self._shared_refusal(now, tick, user_id, holds_slot)
         if refusal is not None:
             self._hits.hit(refusal.limit, "refused", user_id, refusal.error.detail, **refusal.values)
             raise refusal.error
@@ -244,23 +258,57 @@ class CallLimits:
                 waited_seconds=seconds,
             )
 
-    def _refusal(self, day: date | None, tick: float, user_id: str) -> _Refusal | None:
-        """The first limit this call hits (checked under the lock), or None."""
+    def _shared_refusal(self, now: datetime, tick: float, user_id: str, holds_slot: bool) -> _Refusal | None:
+        """Count the call in the shared quota and rate window, after it passed the limits of this
+        process; when they refuse it, give back what it took here, so it counts toward nothing."""
+        assert self.counters is not None
+        try:
+            refused = self.counters.take(quota_day(now))
+        except BaseException:  # the database failed: the call is not served, its slot goes back
+            self._give_back(tick, user_id, holds_slot)
+            raise
+        if refused is None:
+            return None
+        self._give_back(tick, user_id, holds_slot)
+        return self._quota_refusal() if refused.limit == "daily_quota" else self._rate_refusal(refused)
+
+    def _give_back(self, tick: float, user_id: str, holds_slot: bool) -> None:
+        with self._cond:
+            user = self._users.get(user_id)
+            if user is not None and tick in user.recent:  # unless it expired meanwhile
+                user.recent.remove(tick)
+        self._leave(user_id, holds_slot=holds_slot)
+
+    def _quota_refusal(self) -> _Refusal:
         p = self.policy
+        text = f"Daily quota of {p.daily_quota} calls used up; it resets at midnight {QUOTA_DAY_ZONE.key}"
+        return _Refusal("daily_quota", errors.RequestLimitExceeded(text), {"daily_quota": p.daily_quota})
+
+    def _rate_refusal(self, refused: Refused | None = None, tick: float = 0.0) -> _Refusal:
+        p = self.policy
+        text = f"More than {p.rate_calls} calls in {p.rate_seconds:g} seconds"
+        if refused is not None:
+            text += f"; retry in {refused.retry_in} seconds"
+        else:
+            text += _retry_in(self._recent, tick, p.rate_seconds)
+        values = {"rate_calls": p.rate_calls, "rate_seconds": p.rate_seconds}
+        return _Refusal("rate", errors.RateLimitExceeded(text), values)
+
+    def _refusal(self, day: date | None, tick: float, user_id: str) -> _Refusal | None:
+        """The first limit this call hits (checked under the lock), or None. The quota and the
+        rate are checked here only when no shared counters count them."""
+        p = self.policy
+        local = self.counters is None
         if day != self._day:
             self._day, self._calls_today = day, 0
         _expire(self._recent, tick, p.rate_seconds)
         user = self._users.get(user_id)
         if user is not None:
             _expire(user.recent, tick, p.user_rate_seconds)
-        if p.daily_quota and self._calls_today >= p.daily_quota:
-            text = f"Daily quota of {p.daily_quota} calls used up; it resets at midnight {QUOTA_DAY_ZONE.key}"
-            return _Refusal("daily_quota", errors.RequestLimitExceeded(text), {"daily_quota": p.daily_quota})
-        if p.rate_calls and len(self._recent) >= p.rate_calls:
-            text = f"More than {p.rate_calls} calls in {p.rate_seconds:g} seconds"
-            text += _retry_in(self._recent, tick, p.rate_seconds)
-            values = {"rate_calls": p.rate_calls, "rate_seconds": p.rate_seconds}
-            return _Refusal("rate", errors.RateLimitExceeded(text), values)
+        if local and p.daily_quota and self._calls_today >= p.daily_quota:
+            return self._quota_refusal()
+        if local and p.rate_calls and len(self._recent) >= p.rate_calls:
+            return self._rate_refusal(None, tick)
         if p.user_rate_calls and user is not None and len(user.recent) >= p.user_rate_calls:
             text = f"More than {p.user_rate_calls} calls in {p.user_rate_seconds:g} seconds for API user {user_id}"
             text += _retry_in(user.recent, tick, p.user_rate_seconds)
@@ -285,7 +333,7 @@ class CallLimits:
     def _count_in(self, tick: float, user_id: str, holds_slot: bool) -> None:
         p = self.policy
         self._calls_today += 1
-        if p.rate_calls:
+        if p.rate_calls and self.counters is None:
             self._recent.append(tick)
         if not holds_slot:
             self._in_flight += 1

@@ -96,6 +96,18 @@ server_meta = Table(
     Column("value", Text, nullable=False),
 )
 
+# Call counts shared by every server process on this database (mktows/runtime/call_counters.py):
+# kind "day" counts the calls of a quota day (slot: its ordinal), kind "second" those of one
+# wall-clock second (slot: seconds since the epoch) for the rolling rate window.
+call_counters = Table(
+    "call_counters",
+    metadata,
+    Column("kind", String(8), nullable=False),
+    Column("slot", BigInteger, nullable=False),
+    Column("count", Integer, nullable=False),
+    PrimaryKeyConstraint("kind", "slot"),
+)
+
 api_users = Table(
     "api_users",
     metadata,
