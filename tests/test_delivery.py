@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select, text, update
 from support.pg import backends, migrated_database, migrated_sqlite_file
 from support.server import free_port
-from support.smtp import SmtpSink, smtp_sink
+from support.smtp import SmtpSink, outbox_message, smtp_sink
 
 from mktows.config import Settings
 from mktows.delivery import deliver, smtp
@@ -73,26 +73,6 @@ def capture_by_default() -> Iterator[None]:
     deliver.configure(None)
 
 
-def message(n: int, **over: Any) -> Message:
-    values: dict[str, Any] = dict(
-        to_addr=f"lead{n}@example.test",
-        from_addr="team@example.com",
-        from_name="Séed Team",
-        reply_to="replies@example.com",
-        subject=f"Hello Ada {n}",
-        html=f"<p>Hi <b>Ada</b> {n}: 10% off</p>",
-        text=f"Hi Ada {n}: 10% off\n.a line that starts with a dot",
-        lead_id=1000 + n,
-        run_id=1,
-        step_index=0,
-        campaign="Seed Program.Seed Campaign",
-        email_id=5,
-        email_name="Seed Program.Welcome",
-    )
-    values.update(over)
-    return Message(**values)
-
-
 def queue(database: Database, *messages: Message) -> list[int | None]:
     with database.write() as conn:
         return [queue_email(conn, m) for m in messages]
@@ -117,7 +97,7 @@ class FakeClock:
 
 
 def test_captured_when_no_smtp_server(db: Database, sink: SmtpSink) -> None:
-    ids = queue(db, message(1), message(2, lead_id=None))
+    ids = queue(db, outbox_message(1), outbox_message(2, lead_id=None))
     Workers(db).run_until_idle()
     assert [(r.id, r.status) for r in rows(db)] == [(ids[0], "captured"), (ids[1], "captured")]
     assert sink.messages == []
@@ -126,7 +106,7 @@ def test_captured_when_no_smtp_server(db: Database, sink: SmtpSink) -> None:
 
 def test_queue_rolls_back_with_the_callers_transaction(db: Database) -> None:
     with pytest.raises(RuntimeError), db.write() as conn:
-        queue_email(conn, message(1))
+        queue_email(conn, outbox_message(1))
         raise RuntimeError("step failed")
     assert rows(db) == []
     with db.read() as conn:
@@ -134,20 +114,22 @@ def test_queue_rolls_back_with_the_callers_transaction(db: Database) -> None:
 
 
 def test_same_run_lead_and_step_queues_once(db: Database) -> None:
-    first, again, next_step = queue(db, message(1), message(1, subject="other"), message(1, step_index=1))
+    first, again, next_step = queue(
+        db, outbox_message(1), outbox_message(1, subject="other"), outbox_message(1, step_index=1)
+    )
     assert first is not None and next_step is not None and again is None
     assert [r.subject for r in rows(db)] == ["Hello Ada 1", "Hello Ada 1"]
 
 
 def test_one_job_covers_the_messages_of_one_transaction(db: Database) -> None:
-    queue(db, *(message(n) for n in range(20)))
+    queue(db, *(outbox_message(n) for n in range(20)))
     with db.read() as conn:
         assert len(conn.execute(select(jobs_table)).all()) == 1
 
 
 def test_sent_message_has_the_right_headers_and_both_bodies(db: Database, sink: SmtpSink) -> None:
     deliver.configure(sink.url)
-    (outbox_id,) = queue(db, message(1))
+    (outbox_id,) = queue(db, outbox_message(1))
     Workers(db).run_until_idle()
     (got,) = sink.wait_for(1)
     (row,) = rows(db)
@@ -180,7 +162,7 @@ def test_non_ascii_subject_and_bodies_survive(db: Database, sink: SmtpSink) -> N
     long_line = "ü" * 1200
     queue(
         db,
-        message(
+        outbox_message(
             1,
             subject="Grüße, Zoë — 10 % Rabatt",
             text=long_line,
@@ -200,7 +182,7 @@ def test_non_ascii_subject_and_bodies_survive(db: Database, sink: SmtpSink) -> N
 def test_permanent_failure_bounces_and_logs_email_bounced(db: Database, sink: SmtpSink) -> None:
     deliver.configure(sink.url)
     sink.reject("lead2@example.test", "550 5.1.1 No such user")
-    queue(db, message(1), message(2), message(3))
+    queue(db, outbox_message(1), outbox_message(2), outbox_message(3))
     Workers(db).run_until_idle()
     assert sorted(m.rcpt_tos[0] for m in sink.wait_for(2)) == ["lead1@example.test", "lead3@example.test"]
     statuses = {r.to_addr: (r.status, r.error) for r in rows(db)}
@@ -221,7 +203,7 @@ def test_permanent_failure_bounces_and_logs_email_bounced(db: Database, sink: Sm
 def test_temporary_failure_is_retried_after_backoff_and_sent_once(db: Database, sink: SmtpSink) -> None:
     deliver.configure(sink.url, retry_base_seconds=60)
     sink.reject("lead1@example.test", "451 4.3.0 Mailbox busy, try later", times=1)
-    queue(db, message(1), message(2))
+    queue(db, outbox_message(1), outbox_message(2))
     clock = FakeClock()
     workers = Workers(db, clock=clock)
     workers.run_until_idle()
@@ -241,7 +223,7 @@ def test_temporary_failure_is_retried_after_backoff_and_sent_once(db: Database, 
 def test_temporary_failures_give_up_after_max_attempts(db: Database, sink: SmtpSink) -> None:
     deliver.configure(sink.url, retry_base_seconds=0, max_attempts=3)
     sink.reject("lead1@example.test", "452 4.2.2 Mailbox full")
-    queue(db, message(1))
+    queue(db, outbox_message(1))
     Workers(db).run_until_idle()
     (row,) = rows(db)
     assert (row.status, row.attempts, row.error) == ("failed", 3, "452 4.2.2 Mailbox full")
@@ -251,7 +233,7 @@ def test_temporary_failures_give_up_after_max_attempts(db: Database, sink: SmtpS
 
 def test_one_connection_carries_many_messages(db: Database, sink: SmtpSink) -> None:
     deliver.configure(sink.url, batch_size=7, connections=1)
-    queue(db, *(message(n) for n in range(25)))
+    queue(db, *(outbox_message(n) for n in range(25)))
     Workers(db).run_until_idle()
     assert len(sink.wait_for(25)) == 25
     assert sink.connections == 1
@@ -261,7 +243,7 @@ def test_one_connection_carries_many_messages(db: Database, sink: SmtpSink) -> N
 def test_several_connections_deliver_every_message_exactly_once(db: Database, sink: SmtpSink) -> None:
     deliver.configure(sink.url, batch_size=10, connections=4)
     total = 103  # rounds of 4 and a short last one
-    queue(db, *(message(n) for n in range(total)))
+    queue(db, *(outbox_message(n) for n in range(total)))
     Workers(db).run_until_idle()
     received = Counter(m.rcpt_tos[0] for m in sink.wait_for(total))
     assert set(received) == {f"lead{n}@example.test" for n in range(total)}
@@ -280,7 +262,7 @@ def test_bounces_and_retries_are_per_message_across_connections(db: Database, si
     sink.reject("lead1@example.test", "550 5.1.1 No such user")
     sink.reject("lead4@example.test", "451 4.3.0 Try again later", times=1)
     sink.reject("lead5@example.test", "550 5.7.1 Refused")
-    queue(db, *(message(n) for n in range(8)))
+    queue(db, *(outbox_message(n) for n in range(8)))
     clock = FakeClock()
     workers = Workers(db, clock=clock)
     workers.run_until_idle()
@@ -301,7 +283,7 @@ def test_a_job_arriving_during_a_drain_leaves_its_rows_to_it(db: Database, sink:
     """Several delivery jobs of one process: one drain, never more connections than configured."""
     deliver.configure(sink.url, batch_size=5, connections=2)
     for part in range(5):  # five transactions, five delivery jobs (none is young and unclaimed)
-        queue(db, *(message(n) for n in range(part * 20, part * 20 + 20)))
+        queue(db, *(outbox_message(n) for n in range(part * 20, part * 20 + 20)))
         with db.write() as conn:
             conn.execute(update(jobs_table).values(created_at=datetime.now(UTC) - timedelta(minutes=1)))
     workers = Workers(db, threads=4, poll_seconds=0.01)
@@ -322,7 +304,7 @@ def test_a_job_arriving_during_a_drain_leaves_its_rows_to_it(db: Database, sink:
 def test_unreachable_server_keeps_messages_queued_for_later(db: Database) -> None:
     port = free_port()  # nothing listens there yet
     deliver.configure(f"smtp://127.0.0.1:{port}?timeout=2", retry_base_seconds=60)
-    queue(db, message(1), message(2), message(3))
+    queue(db, outbox_message(1), outbox_message(2), outbox_message(3))
     clock = FakeClock()
     workers = Workers(db, clock=clock)
     workers.run_until_idle(timeout=60)
@@ -340,7 +322,7 @@ def test_tls_and_login(db: Database, tls: str) -> None:
     with smtp_sink(tls=tls, login=("mailer", "s3cret")) as sink:
         url = sink.url + ("&" if "?" in sink.url else "?") + f"cafile={sink.cafile}"
         deliver.configure(url)
-        queue(db, message(1))
+        queue(db, outbox_message(1))
         Workers(db).run_until_idle()
         (got,) = sink.wait_for(1)
         assert got.authenticated
@@ -350,7 +332,7 @@ def test_tls_and_login(db: Database, tls: str) -> None:
 def test_tls_certificate_is_verified(db: Database) -> None:
     with smtp_sink(tls="implicit") as sink:
         deliver.configure(sink.url + "?timeout=5", retry_base_seconds=3600)
-        queue(db, message(1))
+        queue(db, outbox_message(1))
         Workers(db).run_until_idle()
         (row,) = rows(db)
         assert row.status == "queued" and "CERTIFICATE_VERIFY_FAILED" in row.error
@@ -360,7 +342,7 @@ def test_tls_certificate_is_verified(db: Database) -> None:
 def test_rows_of_a_dead_worker_are_settled_never_sent_twice(db: Database, sink: SmtpSink) -> None:
     """`sending` (maybe accepted) becomes sent-unconfirmed; `claimed` (not handed over) is sent."""
     deliver.configure(sink.url)
-    queue(db, message(1), message(2))
+    queue(db, outbox_message(1), outbox_message(2))
     dead = "gone-host:1:cafe:0.0"  # holds no job lease
     with db.write() as conn:
         conn.execute(
@@ -379,7 +361,7 @@ def test_rows_of_a_dead_worker_are_settled_never_sent_twice(db: Database, sink: 
 
 def test_rows_held_by_a_live_lease_are_left_alone(db: Database, sink: SmtpSink) -> None:
     deliver.configure(sink.url)
-    queue(db, message(1))
+    queue(db, outbox_message(1))
     alive = "other-host:1:cafe:0.0"
     with db.write() as conn:
         conn.execute(update(outbox).values(status="sending", error=alive))
@@ -421,8 +403,8 @@ database.dispose()
 def test_killed_sender_resumes_and_every_recipient_gets_exactly_one(db: Database, sink: SmtpSink) -> None:
     """SIGKILL a process sending over 4 connections: each message arrives once, nobody is skipped."""
     total = 2000
-    queue(db, *(message(n) for n in range(total // 2)))
-    queue(db, *(message(n) for n in range(total // 2, total)))  # two jobs: both worker threads take one
+    queue(db, *(outbox_message(n) for n in range(total // 2)))
+    queue(db, *(outbox_message(n) for n in range(total // 2, total)))  # two jobs: both worker threads take one
     proc = subprocess.Popen(
         [sys.executable, "-c", SENDER, db.url, sink.url], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}
     )
@@ -454,7 +436,7 @@ def test_two_sender_processes_share_the_outbox_without_duplicates(db: Database, 
     """Claims are safe across processes (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: one writer)."""
     total = 1200
     for part in range(4):
-        queue(db, *(message(n) for n in range(part * total // 4, (part + 1) * total // 4)))
+        queue(db, *(outbox_message(n) for n in range(part * total // 4, (part + 1) * total // 4)))
         with db.write() as conn:  # one job per transaction, so both processes find work
             conn.execute(update(jobs_table).values(created_at=datetime.now(UTC) - timedelta(minutes=1)))
     procs = [
@@ -512,7 +494,7 @@ def test_fast_layout_matches_the_email_package() -> None:
 
 
 def test_outbox_command_lists_and_shows(db: Database, tmp_path: Path) -> None:
-    ids = queue(db, message(1), message(2, subject="Second subject"))
+    ids = queue(db, outbox_message(1), outbox_message(2, subject="Second subject"))
     Workers(db).run_until_idle()
     env = {**os.environ, "MKTOWS_DB": db.url}
     run = [sys.executable, "-m", "mktows", "outbox"]
@@ -553,7 +535,7 @@ def test_outbox_command_lists_and_shows(db: Database, tmp_path: Path) -> None:
 
 
 def test_list_messages_filters_by_status(db: Database) -> None:
-    queue(db, message(1), message(2))
+    queue(db, outbox_message(1), outbox_message(2))
     assert [m.status for m in list_messages(db)] == ["queued", "queued"]
     assert list_messages(db, status="sent") == []
 

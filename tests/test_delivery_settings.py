@@ -21,13 +21,13 @@ from cryptography.fernet import Fernet
 from sqlalchemy import select
 from support.pg import backends, database_url
 from support.server import REPO_ROOT, running_server
-from support.smtp import SmtpSink, smtp_sink
+from support.smtp import SmtpSink, outbox_message, smtp_sink
 from support.soap import TEST_KEY, TEST_USER
 
 from mktows.config import Settings
 from mktows.delivery import deliver
 from mktows.engine.admin.key_cipher import MasterKeyError
-from mktows.engine.campaigns.outbox import Message, queue_emails
+from mktows.engine.campaigns.outbox import queue_emails
 from mktows.store.database import Database
 from mktows.store.tables import outbox, server_meta
 
@@ -39,18 +39,6 @@ NO_SMTP = {"MKTOWS_SMTP_URL": "", "MKTOWS_MASTER_KEY": ""}
 def sink() -> Iterator[SmtpSink]:
     with smtp_sink() as s:
         yield s
-
-
-def message(n: int) -> Message:
-    return Message(
-        to_addr=f"lead{n}@example.test",
-        from_addr="team@example.com",
-        from_name="Seed Team",
-        reply_to=None,
-        subject=f"Hello {n}",
-        html=f"<p>Hello {n}</p>",
-        text=f"Hello {n}",
-    )
 
 
 def statuses(database: Database) -> dict[str, str]:
@@ -93,7 +81,7 @@ def test_every_process_delivers_with_the_stored_setting_and_follows_a_change(
         assert f"email: SMTP 127.0.0.1:{port}" in b.output()  # the instance's, not capture
         database = stack.enter_context(_database(db_url))
         with database.write() as conn:
-            queue_emails(conn, [message(n) for n in range(10)])
+            queue_emails(conn, [outbox_message(n) for n in range(10)])
         sink.wait_for(10, timeout=15)
         wait_until(lambda: set(statuses(database).values()) == {"sent"}, 10)
 
@@ -113,11 +101,11 @@ def test_every_process_delivers_with_the_stored_setting_and_follows_a_change(
         while "captured" not in statuses(database).values():
             assert time.monotonic() - start < deliver.CACHE_SECONDS + 5, statuses(database)
             with database.write() as conn:
-                queue_emails(conn, [message(n)])
+                queue_emails(conn, [outbox_message(n)])
             n += 1
             time.sleep(0.5)
         with database.write() as conn:
-            queue_emails(conn, [message(k) for k in range(100, 105)])
+            queue_emails(conn, [outbox_message(k) for k in range(100, 105)])
         wait_until(
             lambda: all(statuses(database).get(f"lead{k}@example.test") == "captured" for k in range(100, 105)), 10
         )

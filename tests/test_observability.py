@@ -27,7 +27,7 @@ from sqlalchemy import text
 from support.inprocess import InProcessServer, in_process_server
 from support.pg import backends, temporary_database
 from support.server import running_server
-from support.smtp import smtp_sink
+from support.smtp import outbox_message, smtp_sink
 from support.soap import (
     DEFAULT_HEADERS,
     TEST_KEY,
@@ -43,7 +43,7 @@ from support.soap import (
 )
 
 from mktows.delivery import deliver
-from mktows.engine.campaigns.outbox import Message, queue_email
+from mktows.engine.campaigns.outbox import queue_email
 from mktows.observe.logs import JsonFormatter
 from mktows.observe.metrics import REGISTRY
 from mktows.runtime import jobs
@@ -272,7 +272,7 @@ def test_metrics_read_jobs_and_outbox_from_the_database(tmp_path, log_lines):
         database = server.engine.db
         with database.write() as conn:
             for n, to in enumerate(["bounce.me@refusing.example", "later@slow.example", "fine@ok.example"]):
-                queue_email(conn, message(n, to))
+                queue_email(conn, outbox_message(n, to_addr=to))
         before = metric_samples(server)
         assert sample(before, "mktows_outbox_messages", status="queued") == 3
         assert sample(before, "mktows_jobs", state="queued") >= 1
@@ -299,18 +299,6 @@ def test_metrics_read_jobs_and_outbox_from_the_database(tmp_path, log_lines):
     written = "\n".join(log_lines.lines)
     assert "bounce.me" not in written and "later@" not in written
     assert "Hello" not in written  # no subject or body either
-
-
-def message(n: int, to: str) -> Message:
-    return Message(
-        to_addr=to,
-        from_addr="team@example.com",
-        from_name="Team",
-        reply_to=None,
-        subject=f"Hello {n}",
-        html=f"<p>Body {n}</p>",
-        text=f"Body {n}",
-    )
 
 
 def test_job_failures_and_retries_are_logged_and_counted(tmp_path, log_lines):

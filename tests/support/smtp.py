@@ -32,6 +32,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from mktows.engine.campaigns.outbox import Message
+
 from .server import free_port
 
 
@@ -223,3 +225,24 @@ def smtp_sink(
         yield sink
     finally:
         controller.stop()
+
+
+def outbox_message(n: int, **over: Any) -> Message:
+    """An outbox message to lead n (its text has a line that starts with a dot); `over` changes any field."""
+    values: dict[str, Any] = dict(
+        to_addr=f"lead{n}@example.test",
+        from_addr="team@example.com",
+        from_name="Séed Team",
+        reply_to="replies@example.com",
+        subject=f"Hello Ada {n}",
+        html=f"<p>Hi <b>Ada</b> {n}: 10% off</p>",
+        text=f"Hi Ada {n}: 10% off\n.a line that starts with a dot",
+        lead_id=1000 + n,
+        run_id=1,
+        step_index=0,
+        campaign="Seed Program.Seed Campaign",
+        email_id=5,
+        email_name="Seed Program.Welcome",
+    )
+    values.update(over)
+    return Message(**values)
