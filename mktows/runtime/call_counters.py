@@ -15,13 +15,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from mktows.store.database import Database
+from mktows.store.queries import upsert
 from mktows.store.tables import call_counters
 
 DAY = "day"
@@ -64,7 +63,6 @@ class CallCounters:
         self.rate_calls = rate_calls
         self.rate_seconds = max(1, rate_seconds)
         self._wall = wall
-        self._insert: Any = sqlite.insert if db.is_sqlite else postgresql.insert
 
     def take(self, day: date) -> Refused | None:
         """Count one call of `day` (its quota day) and of this second, or count nothing and
@@ -104,7 +102,7 @@ class CallCounters:
 
     def _bump(self, conn: Connection, kind: str, slot: int) -> int:
         """Add one to a counter row (creating it) and return its new count."""
-        stmt = self._insert(call_counters).values(kind=kind, slot=slot, count=1)
+        stmt = upsert(conn, call_counters).values(kind=kind, slot=slot, count=1)
         stmt = stmt.on_conflict_do_update(
             index_elements=[call_counters.c.kind, call_counters.c.slot],
             set_={"count": call_counters.c.count + 1},

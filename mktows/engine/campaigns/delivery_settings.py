@@ -11,9 +11,9 @@ from __future__ import annotations
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from mktows.engine.admin.key_cipher import SETTING, KeyCipher, MasterKeyError, is_sealed
+from mktows.store.queries import upsert
 from mktows.store.tables import server_meta
 
 KEY = "smtp_url"
@@ -70,8 +70,9 @@ def write(conn: Connection, url: str, cipher: KeyCipher | None) -> bool:
         if stale:  # the same URL, to be stored as a master key now asks (encrypted, re-encrypted, or in clear)
             conn.execute(update(server_meta).where(server_meta.c.key == KEY).values(value=sealed))
         return False
-    upsert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(server_meta)
     conn.execute(
-        upsert.values(key=KEY, value=sealed).on_conflict_do_update(index_elements=["key"], set_={"value": sealed})
+        upsert(conn, server_meta)
+        .values(key=KEY, value=sealed)
+        .on_conflict_do_update(index_elements=["key"], set_={"value": sealed})
     )
     return True

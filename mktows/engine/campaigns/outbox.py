@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, func, select
 
 from mktows.runtime import jobs
 from mktows.store.database import Database
+from mktows.store.queries import upsert
 from mktows.store.tables import outbox
 
 DELIVER = "email.deliver"
@@ -68,11 +68,7 @@ def _values(message: Message, t: datetime) -> dict[str, object]:
 
 
 def _insert(conn: Connection) -> Any:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(outbox).on_conflict_do_nothing()
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(outbox).on_conflict_do_nothing()
-    return insert(outbox)  # pragma: no cover - other backends are not supported
+    return upsert(conn, outbox).on_conflict_do_nothing()
 
 
 def queue_email(conn: Connection, message: Message) -> int | None:

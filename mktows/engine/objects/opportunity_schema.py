@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from mktows.engine.leads.fields import Field, decimal_text, normalize_value
+from mktows.engine.timestamps import fits_int
 from mktows.store.tables import ExactDecimal, mobject_fields
 
 OPPORTUNITY = "Opportunity"
@@ -25,7 +26,6 @@ ROLE = "OpportunityPersonRole"
 OBJECT_NAMES = (OPPORTUNITY, ROLE)
 
 
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 EXACT_LIMIT = Decimal(10) ** (ExactDecimal.PRECISION - ExactDecimal.SCALE)
 _KINDS = {
     "integer": "integer",
@@ -170,7 +170,7 @@ def parse_value(f: MObjectField, raw: str | None) -> Any:
     kind = f.kind
     if kind == "integer":
         number = int(text)
-        if not INT_MIN <= number <= INT_MAX:
+        if not fits_int(number):
             raise ValueError(f"Integer value for {f.name} out of range: {raw}")
         return number
     if kind == "number":
