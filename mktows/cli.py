@@ -19,7 +19,7 @@ import signal
 import socket
 import string
 import threading
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 from typing import Annotated, Any, Literal, NoReturn
@@ -37,6 +37,7 @@ from mktows.engine.models import FieldInfo
 from mktows.errors import MarketoError
 from mktows.instance import InstanceError, apply_instance, load_instance
 from mktows.observe import logs
+from mktows.runtime import jobs
 from mktows.soap.schema_model import VERSIONS
 from mktows.store.database import (
     MEMORY_URL,
@@ -278,6 +279,11 @@ def serve(
             say(f"mktows ready on {base}")
 
     server.startup = startup  # type: ignore[method-assign]
+    job_engine = use_job_engine(settings, engine.db)
+    say(
+        f"jobs: {job_engine} job engine, "
+        + (f"{settings.workers} at once here" if settings.workers > 0 else "none run here")
+    )
     workers, smtp = start_workers(settings, inst, engine.db)
     log.info("mktows starting", extra={"fields": startup_fields(settings, engine.db, bound_port, smtp)})
     stopper = _GracefulStop(server, workers, settings.shutdown_grace_seconds)
@@ -429,12 +435,77 @@ def load(
     say(f"loaded {file}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
 
 
+JobEngineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--job-engine",
+        help=f"What runs the instance's jobs: {', '.join(SETTING_CHOICES['job_engine'])} (env MKTOWS_JOB_ENGINE);"
+        " stored as the instance's. Default: the stored one (builtin when none).",
+    ),
+]
+
+
 @app.command()
-def migrate(db: DbOption = None) -> None:
-    """Create or upgrade the database schema."""
-    settings = _settings(db_url=db)
+def migrate(db: DbOption = None, job_engine: JobEngineOption = None) -> None:
+    """Create or upgrade the database schema (and the chosen job engine's tables)."""
+    _check_choice("--job-engine", job_engine, SETTING_CHOICES["job_engine"])
+    settings = _settings(db_url=db, job_engine=job_engine)
     engine = open_engine(settings, "create")
     say(f"database migrated: {engine.db.description}")
+    say(f"job engine: {use_job_engine(settings, engine.db)}")
+
+
+def use_job_engine(settings: Settings, database: Database) -> str:
+    """Store the job engine given (MKTOWS_JOB_ENGINE or --job-engine) as the instance's; the
+    name of the one this process then follows."""
+    try:
+        if settings.job_engine:
+            jobs.choose_engine(database, settings.job_engine)
+        with database.read() as conn:
+            return jobs.engine_name(conn)
+    except jobs.JobEngineError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def worker(
+    db: DbOption = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency", min=1, help=f"Jobs run at once (env MKTOWS_WORKERS; default {Settings.workers})."
+        ),
+    ] = None,
+    job_engine: JobEngineOption = None,
+) -> None:
+    """Run jobs (campaign runs, imports, email delivery) until SIGTERM or Ctrl-C, beside API
+    processes started with MKTOWS_WORKERS=0."""
+    _check_choice("--job-engine", job_engine, SETTING_CHOICES["job_engine"])
+    settings = _settings(db_url=db, workers=concurrency, job_engine=job_engine)
+    chosen_format = logs.configure(settings.log_format, settings.log_level)
+    engine = open_engine(settings)
+    name = use_job_engine(settings, engine.db)
+    settings = replace(settings, workers=max(settings.workers, 1))
+    pool, smtp = start_workers(settings, None, engine.db)
+    say(f"mktows worker: {name} job engine, {settings.workers} job(s) at once, database {engine.db.description}")
+    say(f"logs: {chosen_format} lines on stderr, level {settings.log_level}")
+    log.info("mktows worker starting", extra={"fields": startup_fields(settings, engine.db, 0, smtp)})
+    stop = threading.Event()
+
+    def on_signal(sig: int, frame: Any) -> None:
+        if not stop.is_set():
+            log.info("mktows worker stopping", extra={"fields": {"signal": signal.Signals(sig).name}})
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    while not stop.wait(1.0):
+        if pool is not None and not pool.alive():
+            log.error("the job workers stopped; exiting")
+            raise typer.Exit(1)
+    if pool is not None:
+        pool.stop(timeout=settings.shutdown_grace_seconds)
+    log.info("mktows worker stopped")
 
 
 @users_app.command("add")
@@ -531,7 +602,7 @@ def start_workers(settings: Settings, instance: Any, database: Database) -> tupl
     instance's; given neither, the stored one) and start the job workers; returns them (None
     with `workers` 0) and the instance's SMTP server (None: capture only)."""
     from mktows.delivery.deliver import configure_from
-    from mktows.workers import Workers
+    from mktows.workers import worker_pool
 
     try:
         delivery = configure_from(settings, instance, database)
@@ -541,7 +612,7 @@ def start_workers(settings: Settings, instance: Any, database: Database) -> tupl
     say(f"email: {'SMTP ' + smtp.host + ':' + str(smtp.port) if smtp else 'captured in the outbox (no SMTP server)'}")
     if settings.workers <= 0:
         return None, smtp
-    workers = Workers(database, threads=settings.workers)
+    workers = worker_pool(database, settings.workers)
     workers.start()
     return workers, smtp
 

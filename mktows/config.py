@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from mktows.runtime.jobs import ENGINE_NAMES
 from mktows.soap.limits import PROFILES, SELF_HOSTED
 
 DEFAULT_DB_URL = "sqlite:///./mktows-data/mktows.db"
@@ -38,6 +39,7 @@ class Settings:
     limits_enabled: bool = True
     strict_input: bool = False  # refuse (fault 20110) what is otherwise ignored and logged
     workers: int = 2  # job worker threads in `serve`; 0 runs no jobs in this process
+    job_engine: str | None = None  # builtin | procrastinate; stored as the instance's; none: the stored one
     smtp_url: str | None = None  # wins over the instance file's smtp_url; stored as the instance's; none: capture
     smtp_timeout: int = 30  # seconds per SMTP command
     smtp_connections: int = 4  # SMTP connections one delivery drain keeps open
@@ -114,7 +116,12 @@ DESCRIPTIONS = {
     "strict_input": "`1` (or `true`, `yes`, `on`) answers fault 20110 for request parts that are otherwise"
     " ignored and logged: unknown or repeated elements, names in another case, keys past a call's limit;"
     " an API user's `strict` flag does the same for that user. See docs/input.md.",
-    "workers": "Job worker threads in `serve` (campaign runs, imports, delivery); `0` runs no jobs in that process.",
+    "workers": "Job worker threads in `serve` (campaign runs, imports, delivery); `0` runs no jobs in that process."
+    " Also the jobs one `mktows worker` runs at once.",
+    "job_engine": "What runs the instance's jobs: `builtin` (a queue table and worker threads; SQLite's only"
+    " choice) or `procrastinate` (PostgreSQL; for `mktows worker` processes beside stateless API processes)."
+    " Stored as the instance's setting, which a process given none follows; a switch waits for the old"
+    " engine's jobs to finish. See [deploy.md](deploy.md).",
     "smtp_url": "SMTP server for email, over the instance file's `smtp_url`:"
     " `smtp://[user:pass@]host[:port][?starttls=true]` or `smtps://...`, options `timeout`,"
     " `cafile`, `verify=false`. Stored as the instance's setting, which a process given none uses;"
@@ -147,6 +154,7 @@ _CHOICES = {
     "log_format": ("auto", "json", "human"),
     "log_level": ("debug", "info", "warning", "error"),
     "limits_profile": PROFILES,
+    "job_engine": ENGINE_NAMES,
 }
 
 

@@ -27,17 +27,16 @@ import pytest
 from sqlalchemy import func, select
 from support.clients import LeadApi, items, lead_apis, make_zeep_client
 from support.inprocess import in_process_server
+from support.mailchecks import address, arrived, unconfirmed, wait_for
 from support.pg import backends, database_url
 from support.server import INSTANCE, Server, running_server
 from support.smtp import Received, SmtpSink, smtp_sink
 from support.soap import call, success
 
 from mktows.config import Settings
-from mktows.delivery.deliver import UNCONFIRMED
 from mktows.store.database import Database
 from mktows.store.tables import campaign_runs, jobs, outbox, run_leads
 
-UNCONFIRMED_PREFIX = UNCONFIRMED.partition(":")[0]  # "delivery unconfirmed"
 SMTP_CONNECTIONS = Settings().smtp_connections  # a kill loses at most the round in SMTP's hands
 
 PROGRAM = "Issue3 Program"
@@ -143,17 +142,6 @@ def run_tag() -> str:
 # --------------------------------------------------------------------------- helpers
 
 
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value is not None and value is not False and not (isinstance(value, (list, set, tuple)) and not value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
-
-
 @dataclass
 class Mail:
     to: str
@@ -162,23 +150,12 @@ class Mail:
     html: str
 
 
-def address(received: Received) -> str:
-    """The one recipient of a message, lower case."""
-    [to] = received.rcpt_tos
-    return to.lower()
-
-
 def mail(received: Received) -> Mail:
     msg = received.message
     [to] = received.rcpt_tos
     text = msg.get_body(preferencelist=("plain",))
     html = msg.get_body(preferencelist=("html",))
     return Mail(to.lower(), str(msg["Subject"]), text.get_content() if text else "", html.get_content() if html else "")
-
-
-def arrived(sink: SmtpSink, recipients: set[str]) -> list[Received]:
-    """Messages the sink accepted for any of `recipients` (lower case)."""
-    return [m for m in list(sink.messages) if m.rcpt_tos and m.rcpt_tos[0].lower() in recipients]
 
 
 def messages_to(sink: SmtpSink, recipients: set[str]) -> list[Mail]:
@@ -404,17 +381,6 @@ def test_d_sigkill_mid_run_resumes_without_duplicates(sink, tmp_path, backend):
             f"\n[issue3] 10k run: {before_kill} before SIGKILL at {rate:.0f}/s; "
             f"{total - before_kill} after restart in {after:.1f}s ({(total - before_kill) / after:.0f}/s)"
         )
-
-
-def unconfirmed(db_url: str) -> set[str]:
-    """Recipients whose message the outbox marks "delivery unconfirmed" (see `wait_for` above)."""
-    db = Database(db_url)
-    try:
-        with db.read() as conn:
-            rows = conn.execute(select(outbox.c.to_addr).where(outbox.c.error.startswith(UNCONFIRMED_PREFIX))).all()
-    finally:
-        db.dispose()
-    return {r.to_addr.lower() for r in rows}
 
 
 def work_state(db_url: str) -> str:

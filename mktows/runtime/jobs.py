@@ -1,20 +1,25 @@
-"""Durable jobs in the same database: enqueued in the caller's transaction, run by workers.
+"""Durable jobs: enqueued in the caller's transaction, run by workers, on one of two engines.
 
-The narrow seam through which an existing job engine could later take over:
-`enqueue`, `job_handler`, `Workers` (plus `current_job` / `now` for handlers that care).
-A handler must be idempotent: a job interrupted by a crash runs again after its lease ends.
+The seam every caller uses: `enqueue`, `pending_job`, `job_handler`, `current_job`, `now`,
+`worker_pool`, and the read-outs `state_counts`, `oldest_due_seconds`, `live_owners`. Which
+engine runs an instance's jobs is stored once in the database (`choose_engine`), so every
+process enqueues and claims alike:
 
-Claiming: a worker takes the oldest due job (`queued` with `run_at` reached, or `running`
-with an expired lease) and stamps `locked_by` / `locked_until` in one write transaction
-(SQLite: the single writer; PostgreSQL: `FOR UPDATE SKIP LOCKED`). A heartbeat renews the
-lease of running jobs, so the lease can stay short (30 s) and a job whose worker died is
-taken again soon. At start, leases held by dead processes of *this host* are ended at once
-(a restarted server resumes its work immediately); other hosts' leases simply expire.
+- `builtin` (the default, and the only one on SQLite): the `jobs` table and worker threads in
+  `mktows serve`, below.
+- `procrastinate` (PostgreSQL): procrastinate's queue in the same database, run by
+  `mktows worker` processes (or worker threads of `mktows serve`); see `procrastinate_jobs`.
+
+Built-in claiming: a worker takes the oldest due job (`queued` with `run_at` reached, or
+`running` with an expired lease) and stamps `locked_by` / `locked_until` in one write
+transaction (SQLite: the single writer; PostgreSQL: `FOR UPDATE SKIP LOCKED`). A heartbeat
+renews the lease of running jobs, so the lease can stay short (30 s) and a job whose worker
+died is taken again soon. At start, leases held by dead processes of *this host* are ended at
+once (a restarted server resumes its work immediately); other hosts' leases simply expire.
 """
 
 from __future__ import annotations
 
-import contextvars
 import json
 import logging
 import os
@@ -24,66 +29,126 @@ import time
 import uuid
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.engine import Engine as SAEngine
 
-from mktows.observe.metrics import JOB_EVENTS
+from mktows.runtime import procrastinate_jobs
 from mktows.runtime.clock import utcnow
-from mktows.runtime.registry import Registry
+from mktows.runtime.job_handlers import (
+    HANDLERS,
+    MAX_ATTEMPTS,
+    STARTED,
+    JobContext,
+    Requeue,
+    WorkerPool,
+    backoff,
+    current_job,
+    error_text,
+    job_handler,
+    log_failure,
+    now,
+    run_handler,
+    workers_alive,
+)
 from mktows.store.database import Database
-from mktows.store.tables import jobs
+from mktows.store.queries import upsert
+from mktows.store.tables import jobs, server_meta
+
+__all__ = [
+    "HANDLERS",
+    "JobContext",
+    "Requeue",
+    "current_job",
+    "job_handler",
+    "now",
+    "workers_alive",
+]
 
 log = logging.getLogger("mktows.jobs")
 
-# kind -> handler(database, payload). Handlers register with `@job_handler`; `mktows.workers`
-# imports every module that defines one.
-Handler = Callable[[Database, dict[str, Any]], None]
-HANDLERS: Registry[Handler] = Registry("job handler")
-
 STATES = ("queued", "running", "done", "failed")
 LEASE_SECONDS = 30.0
-MAX_ATTEMPTS = 5
-BACKOFF_BASE_SECONDS = 5.0
-BACKOFF_MAX_SECONDS = 600.0
+
+# --- which engine runs the instance's jobs -------------------------------------------------
+
+ENGINE_KEY = "job_engine"  # server_meta key; absent means builtin
+BUILTIN = "builtin"
+PROCRASTINATE = procrastinate_jobs.NAME
+ENGINE_NAMES = (BUILTIN, PROCRASTINATE)
+_CHOSEN: weakref.WeakKeyDictionary[SAEngine, str] = weakref.WeakKeyDictionary()
 
 
-def job_handler(kind: str) -> Callable[[Handler], Handler]:
-    return HANDLERS.register(kind)
+class JobEngineError(Exception):
+    """A job engine that cannot be used here, or a switch that would strand jobs; one line."""
 
 
-class Requeue(Exception):
-    """Raised by a handler to hand its job back now (e.g. on shutdown); not counted as an attempt."""
+def engine_name(conn: Connection) -> str:
+    """The instance's job engine, read once per process and database (a switch needs a restart)."""
+    if conn.dialect.name == "sqlite":
+        return BUILTIN
+    name = _CHOSEN.get(conn.engine)
+    if name is None:
+        stored = conn.execute(select(server_meta.c.value).where(server_meta.c.key == ENGINE_KEY)).scalar()
+        name = _CHOSEN[conn.engine] = stored or BUILTIN
+    return name
 
 
-@dataclass
-class JobContext:
-    id: int
-    kind: str
-    attempts: int  # this run included
-    worker_id: str
-    clock: Callable[[], datetime]
-    stopping: threading.Event = field(default_factory=threading.Event)
+def choose_engine(database: Database, name: str) -> bool:
+    """Make `name` the instance's job engine (installing procrastinate's schema when needed);
+    True when this changed it. Refused while the other engine still has unfinished jobs."""
+    if name not in ENGINE_NAMES:
+        raise JobEngineError(f"unknown job engine {name!r}: expected {' or '.join(ENGINE_NAMES)}")
+    if database.is_sqlite:
+        if name != BUILTIN:
+            raise JobEngineError(f"the {name} job engine needs PostgreSQL; SQLite runs the built-in workers")
+        return False
+    with database.write() as conn:
+        stored = conn.execute(select(server_meta.c.value).where(server_meta.c.key == ENGINE_KEY)).scalar()
+        current = stored or BUILTIN
+        if name == PROCRASTINATE and procrastinate_jobs.install_schema(conn):
+            log.info("procrastinate's tables installed")
+        if current != name:
+            left = _unfinished(conn, current)
+            if left:
+                raise JobEngineError(
+                    f"{left} job(s) are not finished on the {current} job engine; let its workers finish"
+                    f" them before switching to {name}"
+                )
+            stmt = upsert(conn, server_meta).values(key=ENGINE_KEY, value=name)
+            conn.execute(stmt.on_conflict_do_update(index_elements=[server_meta.c.key], set_={"value": name}))
+    _CHOSEN[database.engine] = name
+    if current != name:
+        log.info("job engine: %s (was %s)", name, current)
+    return current != name
 
 
-_CURRENT: contextvars.ContextVar[JobContext | None] = contextvars.ContextVar("mktows_job", default=None)
+def _unfinished(conn: Connection, engine: str) -> int:
+    if engine == PROCRASTINATE:
+        return procrastinate_jobs.unfinished(conn) if procrastinate_jobs.installed(conn) else 0
+    return int(
+        conn.execute(
+            select(func.count()).select_from(jobs).where(jobs.c.status.in_(("queued", "running")))
+        ).scalar_one()
+    )
 
 
-def current_job() -> JobContext | None:
-    """The job the calling thread is running (its lease owner is `worker_id`), if any."""
-    return _CURRENT.get()
-
-
-def now() -> datetime:
-    """The workers' clock inside a job (tests move it), the wall clock elsewhere."""
-    ctx = _CURRENT.get()
-    return ctx.clock() if ctx is not None else utcnow()
+def worker_pool(database: Database, threads: int = 2) -> WorkerPool:
+    """Workers for the instance's engine (not started)."""
+    with database.read() as conn:
+        name = engine_name(conn)
+    if name == PROCRASTINATE:
+        return procrastinate_jobs.Workers(database, concurrency=threads)
+    return Workers(database, threads=threads)
 
 
 def enqueue(conn: Connection, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None) -> int:
     """Add a job inside the caller's open write transaction; returns its id."""
+    if engine_name(conn) == PROCRASTINATE:
+        return procrastinate_jobs.defer(conn, kind, payload, run_at)
     t = now()
     result = conn.execute(
         insert(jobs).values(
@@ -106,6 +171,8 @@ def pending_job(conn: Connection, kind: str, *, fresh_seconds: float = 2.0) -> i
     transaction commits (SQLite: the writer lock; PostgreSQL: the row lock, skipped by the
     claim's SKIP LOCKED). Only young jobs qualify, so steady callers cannot starve a job.
     """
+    if engine_name(conn) == PROCRASTINATE:
+        return procrastinate_jobs.pending_job(conn, kind, fresh_seconds)
     t = now()
     q = (
         select(jobs.c.id)
@@ -127,8 +194,11 @@ def pending_job(conn: Connection, kind: str, *, fresh_seconds: float = 2.0) -> i
 def state_counts(database: Database) -> dict[str, int]:
     """How many jobs are in each state (every state present, 0 when none), for the metrics."""
     with database.read() as conn:
-        rows = conn.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status))
-        found = {r[0]: int(r[1]) for r in rows}
+        if engine_name(conn) == PROCRASTINATE:
+            found = procrastinate_jobs.state_counts(conn)
+        else:
+            rows = conn.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status))
+            found = {r[0]: int(r[1]) for r in rows}
     return {state: found.get(state, 0) for state in STATES} | found
 
 
@@ -136,28 +206,21 @@ def oldest_due_seconds(database: Database, at: datetime | None = None) -> float:
     """How long the longest-waiting due job has waited to start (0 when none): a backlog signal."""
     t = at or utcnow()
     with database.read() as conn:
-        due: datetime | None = conn.execute(
-            select(func.min(jobs.c.run_at)).where(jobs.c.status == "queued", jobs.c.run_at <= t)
-        ).scalar()
+        if engine_name(conn) == PROCRASTINATE:
+            due = procrastinate_jobs.oldest_due(conn)
+        else:
+            due = conn.execute(
+                select(func.min(jobs.c.run_at)).where(jobs.c.status == "queued", jobs.c.run_at <= t)
+            ).scalar()
     return 0.0 if due is None else max((t - due).total_seconds(), 0.0)
 
 
-_STARTED: weakref.WeakSet[Workers] = weakref.WeakSet()  # worker pools started in this process
-
-
-def workers_alive(database: Database) -> bool | None:
-    """Whether every worker thread this process started on `database` still runs; None when
-    this process runs no workers on it (the readiness check then has nothing to say)."""
-    pools = [w for w in list(_STARTED) if w.database.url == database.url]
-    if not pools:
-        return None
-    return all(w.alive() for w in pools)
-
-
 def live_owners(conn: Connection, owners: set[str], at: datetime) -> set[str]:
-    """Those of `owners` (worker ids) that hold a running job's unexpired lease."""
+    """Those of `owners` (the `worker_id` of the jobs that claimed rows) still at work."""
     if not owners:
         return set()
+    if engine_name(conn) == PROCRASTINATE:
+        return procrastinate_jobs.live_owners(conn, owners)
     rows = conn.execute(
         select(jobs.c.locked_by).where(
             jobs.c.status == "running", jobs.c.locked_until > at, jobs.c.locked_by.in_(sorted(owners))
@@ -199,11 +262,6 @@ def _process_dead(owner: str) -> bool:
         return False
 
 
-def _backoff(attempts: int) -> float:
-    delay: float = BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0)
-    return min(delay, BACKOFF_MAX_SECONDS)
-
-
 class Workers:
     """In-process worker threads that claim due jobs and run their handlers."""
 
@@ -215,7 +273,7 @@ class Workers:
         poll_seconds: float = 0.2,
         lease_seconds: float = LEASE_SECONDS,
         max_attempts: int = MAX_ATTEMPTS,
-        backoff: Callable[[int], float] = _backoff,
+        backoff: Callable[[int], float] = backoff,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.database = database
@@ -245,7 +303,7 @@ class Workers:
             t = threading.Thread(target=self._loop, args=(self.worker_id(n),), name=f"mktows-worker-{n}", daemon=True)
             t.start()
             self._threads.append(t)
-        _STARTED.add(self)
+        STARTED.add(self)
 
     def alive(self) -> bool:
         """Every worker thread started is still running."""
@@ -253,7 +311,7 @@ class Workers:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask running handlers to stop (ctx.stopping), then wait for the threads."""
-        _STARTED.discard(self)
+        STARTED.discard(self)
         self._stop.set()
         with self._active_lock:
             for ctx in self._active.values():
@@ -357,54 +415,25 @@ class Workers:
             ctx.stopping.set()
         with self._active_lock:
             self._active[job.id] = ctx
-        token = _CURRENT.set(ctx)
         try:
-            handler = HANDLERS.get(job.kind)
-            if handler is None:
-                raise LookupError(f"no handler for job kind {job.kind!r}")
-            handler(self.database, job.payload)
-        except Requeue:
-            self._finish(job, worker, "queued", attempts=job.attempts - 1)
+            done = run_handler(self.database, job.payload, ctx)
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"[:4000]
+            error = error_text(exc)
             final = job.attempts >= self.max_attempts
             delay = 0.0 if final else self.backoff(job.attempts)
-            self._log_failure(job, error, final, delay)
+            log_failure(ctx, error, final=final, retry_in=delay)
             if final:
                 self._finish(job, worker, "failed", error=error)
             else:
                 self._finish(job, worker, "queued", error=error, run_at=self.clock() + timedelta(seconds=delay))
         else:
-            JOB_EVENTS.labels(job.kind, "done").inc()
-            self._finish(job, worker, "done")
+            if done:
+                self._finish(job, worker, "done")
+            else:
+                self._finish(job, worker, "queued", attempts=job.attempts - 1)
         finally:
-            _CURRENT.reset(token)
             with self._active_lock:
                 self._active.pop(job.id, None)
-
-    def _log_failure(self, job: _Claimed, error: str, final: bool, delay: float) -> None:
-        """One line per failed attempt: `failed` when it was the last one, `retried` otherwise."""
-        event = "failed" if final else "retried"
-        JOB_EVENTS.labels(job.kind, event).inc()
-        fields: dict[str, Any] = {
-            "job_id": job.id,
-            "kind": job.kind,
-            "attempt": job.attempts,
-            "max_attempts": self.max_attempts,
-            "event": event,
-            "error": error[:500],
-        }
-        if not final:
-            fields["retry_in_s"] = round(delay, 1)
-        log.error(
-            "job %s (%s) failed on attempt %d%s",
-            job.id,
-            job.kind,
-            job.attempts,
-            ", giving up" if final else "; it runs again later",
-            exc_info=True,
-            extra={"fields": fields},
-        )
 
     def _finish(
         self,

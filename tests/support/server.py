@@ -27,6 +27,7 @@ from .soap import HOLDOUT_KEY, HOLDOUT_USER, TEST_KEY, TEST_USER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 READY_RE = re.compile(r"mktows ready on (http://\S+)")
+WORKER_READY_RE = re.compile(r"mktows worker: (\S+) job engine")
 
 SEED_CUSTOM_FIELD = "Seed_Custom_Field"
 SEED_INT_FIELD = "Seed_Score"
@@ -206,11 +207,11 @@ class Server(ListPool):
             self.proc.wait(10)
 
 
-def _reader(stream, sink: list[str], ready: threading.Event, found: list[str]) -> None:
+def _reader(stream, sink: list[str], ready: threading.Event, found: list[str], ready_re: re.Pattern[str]) -> None:
     for line in iter(stream.readline, ""):
         sink.append(line)
         if not found:
-            m = READY_RE.search(line)
+            m = ready_re.search(line)
             if m:
                 found.append(m.group(1))
                 ready.set()
@@ -223,31 +224,12 @@ def write_instance(path: Path, instance: dict | None = None) -> Path:
 
 
 @contextlib.contextmanager
-def running_server(
-    db_url: str,
-    workdir: Path,
-    *,
-    instance: dict | None = None,
-    env: dict[str, str] | None = None,
-    ready_timeout: float = 30.0,
-) -> Iterator[Server]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    instance_file = write_instance(workdir / "instance.yaml", instance)
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "mktows",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--db",
-        db_url,
-        "--instance",
-        str(instance_file),
-    ]
+def running_process(
+    args: list[str], ready_re: re.Pattern[str], *, env: dict[str, str] | None = None, ready_timeout: float = 30.0
+) -> Iterator[tuple[subprocess.Popen, str, list[str]]]:
+    """`python -m mktows ARGS`, once it printed a line `ready_re` matches: the process, the
+    match's first group and the output so far (growing); terminated on exit."""
+    cmd = [sys.executable, "-m", "mktows", *args]
     proc_env = {**os.environ, "PYTHONUNBUFFERED": "1", **TEST_LIMITS, **(env or {})}
     proc = subprocess.Popen(
         cmd,
@@ -263,8 +245,9 @@ def running_server(
     output: list[str] = []
     ready = threading.Event()
     found: list[str] = []
-    reader = threading.Thread(target=_reader, args=(proc.stdout, output, ready, found), daemon=True)
+    reader = threading.Thread(target=_reader, args=(proc.stdout, output, ready, found, ready_re), daemon=True)
     reader.start()
+    what = f"mktows {args[0]}"
     try:
         deadline = time.monotonic() + ready_timeout
         while not found:
@@ -272,22 +255,18 @@ def running_server(
             if proc.poll() is not None:
                 reader.join(5)
                 raise ServerStartError(
-                    f"mktows serve exited with code {proc.returncode} before it was ready.\n"
-                    f"command: {' '.join(cmd)}\n--- server output ---\n{''.join(output)}"
+                    f"{what} exited with code {proc.returncode} before it was ready.\n"
+                    f"command: {' '.join(cmd)}\n--- output ---\n{''.join(output)}"
                 )
             if remaining <= 0:
                 raise ServerStartError(
-                    f"mktows serve printed no 'mktows ready on ...' line within {ready_timeout:.0f}s.\n"
-                    f"command: {' '.join(cmd)}\n--- server output ---\n{''.join(output)}"
+                    f"{what} printed no line matching {ready_re.pattern!r} within {ready_timeout:.0f}s.\n"
+                    f"command: {' '.join(cmd)}\n--- output ---\n{''.join(output)}"
                 )
             ready.wait(min(remaining, 0.2))
             if ready.is_set() and not found:  # output closed; wait for the exit code
                 time.sleep(0.05)
-        server = Server(proc, found[0], db_url, output)
-        expected = f"http://127.0.0.1:{port}"
-        if server.base_url != expected:
-            raise ServerStartError(f"ready line announced {server.base_url}, expected {expected}")
-        yield server
+        yield proc, found[0], output
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -299,3 +278,50 @@ def running_server(
         reader.join(10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+@contextlib.contextmanager
+def running_server(
+    db_url: str,
+    workdir: Path,
+    *,
+    instance: dict | None = None,
+    env: dict[str, str] | None = None,
+    ready_timeout: float = 30.0,
+) -> Iterator[Server]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    instance_file = write_instance(workdir / "instance.yaml", instance)
+    port = free_port()
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--db", db_url, "--instance", str(instance_file)]
+    with running_process(args, READY_RE, env=env, ready_timeout=ready_timeout) as (proc, base_url, output):
+        server = Server(proc, base_url, db_url, output)
+        expected = f"http://127.0.0.1:{port}"
+        if server.base_url != expected:
+            raise ServerStartError(f"ready line announced {server.base_url}, expected {expected}")
+        yield server
+
+
+class Worker:
+    """A `mktows worker` process."""
+
+    def __init__(self, proc: subprocess.Popen, engine: str, output: list[str]) -> None:
+        self.proc, self.engine, self._output = proc, engine, output
+
+    def output(self) -> str:
+        return "".join(self._output)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        """Hard kill (SIGKILL): the worker gets no chance to hand its jobs back."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+@contextlib.contextmanager
+def running_worker(db_url: str, *, env: dict[str, str] | None = None, concurrency: int = 2) -> Iterator[Worker]:
+    args = ["worker", "--db", db_url, "--concurrency", str(concurrency)]
+    with running_process(args, WORKER_READY_RE, env=env) as (proc, engine, output):
+        yield Worker(proc, engine, output)

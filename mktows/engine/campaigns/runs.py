@@ -223,7 +223,12 @@ def run_campaign(database: Database, payload: dict[str, Any]) -> None:
     """The `campaign.run` job: start the run if due, then take its due leads through the flow.
 
     Idempotent and resumable; a shutdown hands the job back between chunks (Requeue)."""
-    process_run(database, int(payload["run_id"]))
+    run_id = int(payload["run_id"])
+    if process_run(database, run_id) == "scheduled":
+        # woken before its time (a job engine whose clock runs ahead of this host's): again then
+        with database.write() as conn:
+            run_at = conn.execute(select(campaign_runs.c.run_at).where(campaign_runs.c.id == run_id)).scalar()
+            jobs.enqueue(conn, RUN_JOB, {"run_id": run_id}, run_at=run_at)
 
 
 def process_run(
