@@ -255,7 +255,7 @@ class DatabaseCollector(Collector):
         except Exception as exc:
             log.warning("metrics: the database did not answer (%s)", type(exc).__name__)
             return
-        by_state = GaugeMetricFamily("mktows_jobs", "Jobs in the queue table, by state.", labels=["state"])
+        by_state = GaugeMetricFamily("mktows_jobs", "Jobs of the instance's job engine, by state.", labels=["state"])
         for state, count in job_states.items():
             by_state.add_metric([state], count)
         yield by_state

@@ -46,6 +46,7 @@ from mktows.store.database import (
     DatabaseMissing,
     describe_url,
     head_revision,
+    parse_url,
 )
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Self-hosted Marketo SOAP API server.")
@@ -225,6 +226,7 @@ def serve(
         host=host, port=port, db_url=db, instance_file=instance, log_format=log_format, log_level=log_level
     )
     _check_proxies(settings.forwarded_allow_ips)
+    check_job_engine(settings)
     chosen_format = logs.configure(settings.log_format, settings.log_level)
     listener = bind_listener(settings.host, settings.port)
     try:
@@ -450,9 +452,20 @@ def migrate(db: DbOption = None, job_engine: JobEngineOption = None) -> None:
     """Create or upgrade the database schema (and the chosen job engine's tables)."""
     _check_choice("--job-engine", job_engine, SETTING_CHOICES["job_engine"])
     settings = _settings(db_url=db, job_engine=job_engine)
+    check_job_engine(settings)
     engine = open_engine(settings, "create")
     say(f"database migrated: {engine.db.description}")
     say(f"job engine: {use_job_engine(settings, engine.db)}")
+
+
+def check_job_engine(settings: Settings) -> None:
+    """Refuse a job engine the database cannot run before anything is created."""
+    if settings.job_engine:
+        try:
+            on_sqlite = parse_url(settings.db_url).get_backend_name() == "sqlite"
+            jobs.refuse_unfit(settings.job_engine, on_sqlite=on_sqlite)
+        except (jobs.JobEngineError, DatabaseError) as exc:
+            _fail(str(exc))
 
 
 def use_job_engine(settings: Settings, database: Database) -> str:
@@ -482,14 +495,11 @@ def worker(
     processes started with MKTOWS_WORKERS=0."""
     _check_choice("--job-engine", job_engine, SETTING_CHOICES["job_engine"])
     settings = _settings(db_url=db, workers=concurrency, job_engine=job_engine)
+    check_job_engine(settings)
     chosen_format = logs.configure(settings.log_format, settings.log_level)
     engine = open_engine(settings)
     name = use_job_engine(settings, engine.db)
     settings = replace(settings, workers=max(settings.workers, 1))
-    pool, smtp = start_workers(settings, None, engine.db)
-    say(f"mktows worker: {name} job engine, {settings.workers} job(s) at once, database {engine.db.description}")
-    say(f"logs: {chosen_format} lines on stderr, level {settings.log_level}")
-    log.info("mktows worker starting", extra={"fields": startup_fields(settings, engine.db, 0, smtp)})
     stop = threading.Event()
 
     def on_signal(sig: int, frame: Any) -> None:
@@ -499,6 +509,10 @@ def worker(
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
+    pool, smtp = start_workers(settings, None, engine.db)
+    say(f"mktows worker: {name} job engine, {settings.workers} job(s) at once, database {engine.db.description}")
+    say(f"logs: {chosen_format} lines on stderr, level {settings.log_level}")
+    log.info("mktows worker starting", extra={"fields": startup_fields(settings, engine.db, 0, smtp)})
     while not stop.wait(1.0):
         if pool is not None and not pool.alive():
             log.error("the job workers stopped; exiting")

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 from lxml import etree
-from support.server import REPO_ROOT, running_server
+from support.server import REPO_ROOT, running_server, running_worker
 from support.soap import DEFAULT_HEADERS, TEST_USER, WSDL_NS, auth_header_xml, call, envelope, success, text
 from typer.testing import CliRunner
 
@@ -85,6 +85,7 @@ def test_commands_that_only_read_or_write_never_create_a_database(tmp_path):
         "users add": ["users", "add", "alice", "--db", url],
         "fields add": ["fields", "add", "Shoe_Size", "--db", url],
         "lists add": ["lists", "add", "VIPs", "--db", url],
+        "worker": ["worker", "--db", url],
     }
     done = run_all(commands)
     for name, (out, err, code) in done.items():
@@ -107,6 +108,34 @@ def test_an_empty_file_is_not_taken_for_a_database(tmp_path):
     (out, err, code) = run_all({"list": ["users", "list", "--db", f"sqlite:///{empty}"]})["list"]
     assert code == 2 and "no mktows database at" in one_error_line(err) and str(empty) in err
     assert empty.read_bytes() == b""
+
+
+def test_a_job_engine_sqlite_cannot_run_is_refused_before_anything_is_created(tmp_path):
+    url = f"sqlite:///{tmp_path / 'mktows.db'}"
+    done = run_all(
+        {
+            "migrate": ["migrate", "--db", url, "--job-engine", "procrastinate"],
+            "worker": ["worker", "--db", url, "--job-engine", "procrastinate"],
+            "unknown": ["migrate", "--db", url, "--job-engine", "celery"],
+        }
+    )
+    needs = "error: the procrastinate job engine needs PostgreSQL; SQLite runs the built-in workers"
+    assert one_error_line(done["migrate"][1]) == needs
+    assert one_error_line(done["worker"][1]) == needs
+    assert one_error_line(done["unknown"][1]).endswith("'celery' is not accepted: expected one of builtin, procrastinate")
+    assert {code for _, _, code in done.values()} == {2}
+    assert not (tmp_path / "mktows.db").exists()
+
+
+def test_a_worker_process_runs_the_builtin_engine_and_stops_on_sigterm(tmp_path):
+    url = f"sqlite:///{tmp_path / 'mktows.db'}"
+    (out, err, code) = run_all({"migrate": ["migrate", "--db", url]})["migrate"]
+    assert code == 0 and "job engine: builtin" in out, err
+    with running_worker(url) as worker:
+        assert worker.engine == "builtin"
+        worker.proc.send_signal(signal.SIGTERM)
+        assert worker.proc.wait(20) == 0
+    assert "mktows worker stopped" in worker.output()
 
 
 def test_a_wrong_database_url_is_one_line_and_exit_code_2(tmp_path):

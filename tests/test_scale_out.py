@@ -127,6 +127,7 @@ def worker_of_the_run(db_url: str) -> int | None:
     return None if found is None else int(found)  # type: ignore[call-overload]
 
 
+@pytest.mark.slow
 def test_a_campaign_survives_the_kill_of_the_worker_running_it(sink, tmp_path):
     total = 10_000
     tag = uuid.uuid4().hex[:8]

@@ -65,4 +65,9 @@ def configure(fmt: str = "auto", level: str = "info", stream: TextIO | None = No
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     root.propagate = False
+    # the job engine's own warnings and errors, in the same format; not its line per job
+    engine = logging.getLogger("procrastinate")
+    engine.handlers[:] = [handler]
+    engine.setLevel(max(root.level, logging.WARNING))
+    engine.propagate = False
     return chosen

@@ -97,14 +97,19 @@ def engine_name(conn: Connection) -> str:
     return name
 
 
+def refuse_unfit(name: str, *, on_sqlite: bool) -> None:
+    """JobEngineError for an engine that does not exist, or cannot run on this database."""
+    if name not in ENGINE_NAMES:
+        raise JobEngineError(f"unknown job engine {name!r}: expected {' or '.join(ENGINE_NAMES)}")
+    if on_sqlite and name != BUILTIN:
+        raise JobEngineError(f"the {name} job engine needs PostgreSQL; SQLite runs the built-in workers")
+
+
 def choose_engine(database: Database, name: str) -> bool:
     """Make `name` the instance's job engine (installing procrastinate's schema when needed);
     True when this changed it. Refused while the other engine still has unfinished jobs."""
-    if name not in ENGINE_NAMES:
-        raise JobEngineError(f"unknown job engine {name!r}: expected {' or '.join(ENGINE_NAMES)}")
+    refuse_unfit(name, on_sqlite=database.is_sqlite)
     if database.is_sqlite:
-        if name != BUILTIN:
-            raise JobEngineError(f"the {name} job engine needs PostgreSQL; SQLite runs the built-in workers")
         return False
     with database.write() as conn:
         stored = conn.execute(select(server_meta.c.value).where(server_meta.c.key == ENGINE_KEY)).scalar()
