@@ -122,7 +122,9 @@ def test_a_job_engine_sqlite_cannot_run_is_refused_before_anything_is_created(tm
     needs = "error: the procrastinate job engine needs PostgreSQL; SQLite runs the built-in workers"
     assert one_error_line(done["migrate"][1]) == needs
     assert one_error_line(done["worker"][1]) == needs
-    assert one_error_line(done["unknown"][1]).endswith("'celery' is not accepted: expected one of builtin, procrastinate")
+    assert one_error_line(done["unknown"][1]).endswith(
+        "'celery' is not accepted: expected one of builtin, procrastinate"
+    )
     assert {code for _, _, code in done.values()} == {2}
     assert not (tmp_path / "mktows.db").exists()
 
