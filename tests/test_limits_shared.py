@@ -8,6 +8,7 @@ import contextlib
 import math
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -18,14 +19,23 @@ from support.server import TEST_LIMITS, Server, running_server
 from support.soap import TEST_KEY, TEST_USER, assert_fault, call, check_fault_shape, success
 
 from mktows.runtime.quota_day import quota_day
-from mktows.store.tables import call_counters
+from mktows.store.database import Database
+from mktows.store.tables import call_counters, programs
 
 LIST_MOBJECTS = "<ns1:paramsListMObjects/>"
 INSTANCE = {"api_users": [{"user_id": TEST_USER, "encryption_key": TEST_KEY}]}
 
 
+CLONED = {
+    "api_users": INSTANCE["api_users"],
+    "programs": [
+        {"name": "Template", "lists": ["L"], "campaigns": [{"name": "Batch", "smart_list": [{"member_of_list": "L"}]}]}
+    ],
+}
+
+
 @contextlib.contextmanager
-def two_servers(backend: str, workdir, **env: str) -> Iterator[tuple[Server, Server]]:
+def two_servers(backend: str, workdir, instance: dict = INSTANCE, **env: str) -> Iterator[tuple[Server, Server]]:
     """Two server processes on one fresh database, with the marketo profile and these values
     (the suite's generous test limits overridden)."""
     settings = {
@@ -36,8 +46,8 @@ def two_servers(backend: str, workdir, **env: str) -> Iterator[tuple[Server, Ser
     }
     with contextlib.ExitStack() as stack:
         db_url = database_url(backend, workdir, stack, "mktows_limits_shared")
-        first = stack.enter_context(running_server(db_url, workdir / "a", instance=INSTANCE, env=settings))
-        second = stack.enter_context(running_server(db_url, workdir / "b", instance=INSTANCE, env=settings))
+        first = stack.enter_context(running_server(db_url, workdir / "a", instance=instance, env=settings))
+        second = stack.enter_context(running_server(db_url, workdir / "b", instance=instance, env=settings))
         yield first, second
 
 
@@ -88,6 +98,34 @@ def test_the_daily_quota_holds_across_processes_and_refusals_cost_nothing(backen
         for server in servers:  # the quota is spent for both processes
             fault = assert_fault(call(server.endpoint("2_9"), LIST_MOBJECTS), 20015)
             assert "Daily quota of 20 calls used up" in fault.message
+
+
+def clone_call(server: Server, name: str) -> int:
+    """0 when scheduleCampaign cloned the template into `name`, else the fault code."""
+    body = (
+        "<ns1:paramsScheduleCampaign><programName>Template</programName><campaignName>Batch</campaignName>"
+        f"<cloneToProgramName>{name}</cloneToProgramName></ns1:paramsScheduleCampaign>"
+    )
+    resp = call(server.endpoint("3_1"), body)
+    return 0 if resp.status_code == 200 else check_fault_shape(resp).code
+
+
+@pytest.mark.parametrize("backend", backends())
+def test_the_clone_limit_holds_for_calls_at_once_on_two_processes(backend, tmp_path):
+    env = {"MKTOWS_LIMITS_PROFILE": "self-hosted", "MKTOWS_MAX_CLONES_PER_DAY": "3"}
+    with two_servers(backend, tmp_path, CLONED, **env) as servers:
+        names = [f"Clone {i}" for i in range(10)]
+        with ThreadPoolExecutor(len(names)) as pool:
+            codes = list(pool.map(lambda i: clone_call(servers[i % 2], names[i]), range(len(names))))
+        assert sorted(codes) == [0] * 3 + [20015] * 7
+        made = [name for name, code in zip(names, codes, strict=True) if code == 0]
+        db = Database(servers[0].db_url)  # the clones made exist, the refused ones were never created
+        try:
+            with db.read() as conn:
+                cloned = conn.execute(select(programs.c.name).where(programs.c.name.like("Clone %"))).scalars()
+                assert sorted(cloned) == sorted(made)
+        finally:
+            db.dispose()
 
 
 def counted_rows(srv) -> int:

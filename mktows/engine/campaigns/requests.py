@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Integer, String, cast, delete
 
 from mktows.engine.campaigns import clones, programs
 from mktows.engine.campaigns import runs as campaigns
@@ -25,6 +25,7 @@ from mktows.errors import (
     RequestLimitExceeded,
 )
 from mktows.runtime.quota_day import quota_day
+from mktows.store.queries import upsert
 from mktows.store.tables import server_meta
 
 MAX_KEYS = 100  # requestCampaign: keys beyond the first 100 are ignored, as the vendor's did
@@ -131,18 +132,23 @@ def schedule_campaign(
 
 
 def count_clone(conn: Connection, now: datetime, limit: int) -> int:
-    """Count one cloneToProgramName call of today (US Central); 20015 past the daily limit."""
+    """Count one cloneToProgramName call of today (US Central); 20015 past the daily limit.
+
+    One statement counts and checks, so calls on several processes at once never count past
+    the limit: the row lock of the upsert orders them, each sees the count the last one left."""
     day = quota_day(now).isoformat()
     key = CLONE_COUNTER_PREFIX + day
-    current = conn.execute(select(server_meta.c.value).where(server_meta.c.key == key)).scalar()
-    used = int(current) if current is not None else 0
-    if used >= limit:
-        raise RequestLimitExceeded(f"cloneToProgramName is limited to {limit} calls per day")
-    if current is None:
-        conn.execute(
-            delete(server_meta).where(server_meta.c.key.like(CLONE_COUNTER_PREFIX + "%"), server_meta.c.key != key)
+    conn.execute(
+        delete(server_meta).where(server_meta.c.key.like(CLONE_COUNTER_PREFIX + "%"), server_meta.c.key != key)
+    )
+    used = None
+    if limit > 0:
+        count = cast(server_meta.c.value, Integer)
+        stmt = upsert(conn, server_meta).values(key=key, value="1")
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[server_meta.c.key], set_={"value": cast(count + 1, String)}, where=count < limit
         )
-        conn.execute(insert(server_meta).values(key=key, value="1"))
-    else:
-        conn.execute(update(server_meta).where(server_meta.c.key == key).values(value=str(used + 1)))
-    return used + 1
+        used = conn.execute(stmt.returning(server_meta.c.value)).scalar()
+    if used is None:
+        raise RequestLimitExceeded(f"cloneToProgramName is limited to {limit} calls per day")
+    return int(used)
