@@ -31,7 +31,7 @@ fi
 # ------------------------------------------------------------------ Debian packages
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
-want=(php-cli php-soap libsoap-lite-perl)
+want=(php-cli php-soap libsoap-lite-perl haproxy)
 command -v node >/dev/null 2>&1 || want+=(nodejs)
 command -v npm >/dev/null 2>&1 || want+=(npm)
 

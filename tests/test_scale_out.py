@@ -86,7 +86,8 @@ def client(server: Server) -> LeadApi:
     return LeadApi("zeep", make_zeep_client(server.endpoint("2_9")), "2_9")
 
 
-def import_leads(api: LeadApi, list_name: str, emails: list[str]) -> None:
+def import_leads(api: LeadApi, list_name: str, emails: list[str], *, poll: LeadApi | None = None) -> None:
+    """importToList in parts of 5,000 rows, each polled to COMPLETE (on `poll` when given)."""
     rows = [f"{e},N{i}" for i, e in enumerate(emails)]
     for start in range(0, len(rows), 5000):
         res = api.call(
@@ -99,7 +100,7 @@ def import_leads(api: LeadApi, list_name: str, emails: list[str]) -> None:
             clearList=False,
         )
         assert res["importStatus"] in ("PROCESSING", "COMPLETE"), res
-        wait_import(api, list_name)
+        wait_import(poll or api, list_name)
 
 
 def wait_import(api: LeadApi, list_name: str) -> None:
@@ -138,7 +139,6 @@ def test_a_campaign_survives_the_kill_of_the_worker_running_it(sink, tmp_path):
         first_api, second_api = stack.enter_context(two_api_processes(db_url, tmp_path, sink.port))
         first = stack.enter_context(running_worker(db_url))
         assert first.engine == "procrastinate"
-        # an import begun on one API process and polled on the other
         import_leads(client(first_api), LIST, emails[:5000])
         import_leads(client(second_api), LIST, emails[5000:])
         t0 = time.monotonic()
@@ -206,3 +206,32 @@ def test_a_scheduled_run_fires_once_across_workers_and_api_processes(sink, tmp_p
         assert scalar(db_url, select(func.count()).select_from(campaign_runs)) == 1
         fired = scalar(db_url, select(func.min(outbox.c.created_at)))
         assert fired is not None and fired.replace(tzinfo=dt.UTC) >= run_at
+
+
+def test_any_api_process_answers_the_next_call_of_a_conversation(sink, tmp_path):
+    """An import started on one process is polled on the other; a stream of pages is read from
+    both in turn, each page's position taken to the other process."""
+    tag = uuid.uuid4().hex[:8]
+    emails = [f"turns-{tag}-{i:03d}@scale.example.com" for i in range(250)]
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    with contextlib.ExitStack() as stack:
+        db_url = stack.enter_context(temporary_database("mktows_scale"))
+        apis = [client(server) for server in stack.enter_context(two_api_processes(db_url, tmp_path, sink.port))]
+        stack.enter_context(running_worker(db_url))
+        import_leads(apis[0], LIST, emails, poll=apis[1])
+        seen: list[str] = []
+        position = None
+        for turn in range(100):
+            api = apis[turn % 2]
+            page = api.call(
+                "getMultipleLeads",
+                leadSelector=api.update_selector(since),
+                streamPosition=position,
+                batchSize=60,
+            )
+            seen += [record["Email"] for record in api.lead_records(page)]
+            if not page["remainingCount"]:
+                break
+            position = page["newStreamPosition"]
+        assert turn == 4  # five pages, read from both processes in turn
+        assert sorted(seen) == sorted(emails)
