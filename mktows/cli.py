@@ -469,15 +469,15 @@ def check_job_engine(settings: Settings) -> None:
 
 
 def use_job_engine(settings: Settings, database: Database) -> str:
-    """Store the job engine given (MKTOWS_JOB_ENGINE or --job-engine) as the instance's; the
-    name of the one this process then follows."""
+    """Store the job engine given (MKTOWS_JOB_ENGINE or --job-engine) as the instance's, with
+    its tables at the installed version; the name of the one this process then follows."""
     try:
-        if settings.job_engine:
-            jobs.choose_engine(database, settings.job_engine)
         with database.read() as conn:
-            return jobs.engine_name(conn)
+            name = settings.job_engine or jobs.engine_name(conn)
+        jobs.choose_engine(database, name)
     except jobs.JobEngineError as exc:
         _fail(str(exc))
+    return name
 
 
 @app.command()

@@ -106,16 +106,22 @@ def refuse_unfit(name: str, *, on_sqlite: bool) -> None:
 
 
 def choose_engine(database: Database, name: str) -> bool:
-    """Make `name` the instance's job engine (installing procrastinate's schema when needed);
-    True when this changed it. Refused while the other engine still has unfinished jobs."""
+    """Make `name` the instance's job engine, its tables installed or upgraded as needed (every
+    process starting on procrastinate calls this); True when the engine changed. A change is
+    refused while the other engine still has unfinished jobs."""
     refuse_unfit(name, on_sqlite=database.is_sqlite)
     if database.is_sqlite:
         return False
+    if name == PROCRASTINATE:
+        try:
+            done = procrastinate_jobs.ensure_schema(database)
+        except procrastinate_jobs.SchemaTooNew as exc:
+            raise JobEngineError(str(exc)) from None
+        if done:
+            log.info("procrastinate's tables %s", done)
     with database.write() as conn:
         stored = conn.execute(select(server_meta.c.value).where(server_meta.c.key == ENGINE_KEY)).scalar()
         current = stored or BUILTIN
-        if name == PROCRASTINATE and procrastinate_jobs.install_schema(conn):
-            log.info("procrastinate's tables installed")
         if current != name:
             left = _unfinished(conn, current)
             if left:

@@ -28,9 +28,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.engine import make_url
 
 from mktows.runtime.clock import utcnow
@@ -45,6 +46,8 @@ from mktows.runtime.job_handlers import (
     run_handler,
 )
 from mktows.store.database import Database
+from mktows.store.queries import upsert
+from mktows.store.tables import server_meta
 
 if TYPE_CHECKING:
     import procrastinate
@@ -54,6 +57,8 @@ if TYPE_CHECKING:
 # for its import (half a second), not every `mktows` command on SQLite.
 
 NAME = "procrastinate"
+VERSION_KEY = "procrastinate_schema"  # server_meta: the version procrastinate's tables are at
+SCHEMA_LOCK = 0x6D6B746F  # the advisory lock held while they are installed or upgraded
 HEARTBEAT_SECONDS = 2.0
 STALLED_AFTER_SECONDS = 10.0  # a worker silent this long is taken for dead; its jobs run again
 STALLED_CHECK_SECONDS = 3.0
@@ -79,14 +84,60 @@ def installed(conn: Connection) -> bool:
     return conn.execute(text("SELECT to_regclass('procrastinate_jobs') IS NOT NULL")).scalar() is True
 
 
-def install_schema(conn: Connection) -> bool:
-    """Create procrastinate's tables and functions in the caller's transaction, unless there."""
+class SchemaTooNew(Exception):
+    """procrastinate's tables were brought further than the installed procrastinate knows."""
+
+
+def _migrations() -> list[tuple[str, Path]]:
+    """procrastinate's migration files by the version that brought them ("03.04.00"), in order."""
     from procrastinate.schema import SchemaManager
 
-    if installed(conn):
-        return False
-    conn.exec_driver_sql(SchemaManager.get_schema().replace("%", "%%"))
-    return True
+    folder = Path(SchemaManager.get_migrations_path())
+    return sorted((path.name[:8], path) for path in folder.glob("*.sql"))
+
+
+def ensure_schema(database: Database) -> str | None:
+    """Install procrastinate's tables, or bring them to the installed procrastinate's version by
+    its own migration files, one transaction each (a migration may add an enum value the next
+    one uses); says what it did (None: nothing). The version reached is kept in `server_meta`
+    after each step, and an advisory lock keeps two starting processes apart."""
+    from procrastinate.schema import SchemaManager
+
+    head = _migrations()[-1][0]
+    with database.engine.connect() as conn:
+        conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEMA_LOCK})
+        try:
+            recorded = conn.execute(select(server_meta.c.value).where(server_meta.c.key == VERSION_KEY)).scalar()
+            if not installed(conn):
+                conn.exec_driver_sql(SchemaManager.get_schema().replace("%", "%%"))
+                _record(conn, head)
+                return f"installed at version {head}"
+            if recorded is None:  # installed before mktows kept the version: taken as this one's
+                _record(conn, head)
+                return None
+            if recorded > head:
+                raise SchemaTooNew(
+                    f"procrastinate's tables are at version {recorded}, newer than the installed procrastinate"
+                    f" ({head}): run this instance with the mktows release that upgraded them"
+                )
+            if recorded == head:
+                return None
+            for version, path in _migrations():
+                if version > recorded:
+                    conn.exec_driver_sql(path.read_text(encoding="utf-8").replace("%", "%%"))
+                    _record(conn, version)
+            return f"upgraded from version {recorded} to {head}"
+        finally:
+            conn.rollback()
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK})
+            conn.commit()
+
+
+def _record(conn: Connection, version: str) -> None:
+    """Keep the version reached, and commit it with the step that reached it."""
+    stmt = upsert(conn, server_meta).values(key=VERSION_KEY, value=version)
+    conn.execute(stmt.on_conflict_do_update(index_elements=[server_meta.c.key], set_={"value": version}))
+    conn.commit()
 
 
 # --- deferring (the caller's transaction) -------------------------------------------------

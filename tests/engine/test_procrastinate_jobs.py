@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
-from support.pg import migrated_database
+from sqlalchemy import insert, select, text, update
+from support.pg import migrated_database, temporary_database
 
 from mktows.runtime import jobs, procrastinate_jobs
 from mktows.store.database import Database
+from mktows.store.tables import server_meta
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +177,48 @@ def test_a_young_pending_job_covers_new_work_until_the_caller_commits(database: 
         assert held == first
         with database.write() as other:  # another caller skips the row this one holds
             assert jobs.pending_job(other, "test.ok") is None
+
+
+def test_the_tables_of_an_older_procrastinate_are_brought_up_to_date(record, pg_url: str) -> None:
+    """An instance installed by an older procrastinate (built here from its own migration files
+    up to the version before the installed one) is upgraded when a process starts on it."""
+    migrations = procrastinate_jobs._migrations()
+    versions = sorted({version for version, _ in migrations})
+    previous, head = versions[-2], versions[-1]
+    with temporary_database("mktows_pcup") as url:
+        database = Database(url)
+        database.migrate()
+        with database.engine.connect() as conn:
+            for version, path in migrations:
+                if version <= previous:
+                    conn.exec_driver_sql(path.read_text(encoding="utf-8").replace("%", "%%"))
+                    conn.commit()
+            conn.execute(insert(server_meta).values(key=procrastinate_jobs.VERSION_KEY, value=previous))
+            conn.commit()
+        assert jobs.choose_engine(database, "procrastinate") is True
+        with database.read() as conn:
+            assert stored_version(conn) == head
+            upgraded = functions(conn)
+        fresh = Database(pg_url)  # installed from this procrastinate's schema at once
+        with fresh.read() as conn:
+            assert upgraded == functions(conn)
+        fresh.dispose()
+        with database.write() as conn:
+            jobs.enqueue(conn, "test.ok", {"n": 1})
+        procrastinate_jobs.Workers(database).run_until_idle()
+        assert record == [("test.ok", {"n": 1})]
+        with database.write() as conn:
+            conn.execute(
+                update(server_meta).where(server_meta.c.key == procrastinate_jobs.VERSION_KEY).values(value="99.00.00")
+            )
+        with pytest.raises(jobs.JobEngineError, match="newer than the installed procrastinate"):
+            jobs.choose_engine(database, "procrastinate")
+        database.dispose()
+
+
+def functions(conn) -> set[str]:
+    return set(conn.execute(text("SELECT proname FROM pg_proc WHERE proname LIKE 'procrastinate%'")).scalars())
+
+
+def stored_version(conn) -> str | None:
+    return conn.execute(select(server_meta.c.value).where(server_meta.c.key == procrastinate_jobs.VERSION_KEY)).scalar()
