@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from query_plans import capture, explain
 from sqlalchemy import insert, select, text, update
 from support.pg import migrated_database, temporary_database
 
@@ -222,3 +223,32 @@ def functions(conn) -> set[str]:
 
 def stored_version(conn) -> str | None:
     return conn.execute(select(server_meta.c.value).where(server_meta.c.key == procrastinate_jobs.VERSION_KEY)).scalar()
+
+
+def test_the_queue_queries_use_indexes_on_a_queue_that_kept_many_failed_jobs(database: Database) -> None:
+    """Succeeded jobs are deleted, failed ones stay: the queries run per campaign chunk, per
+    delivery drain and per scrape must not read them all."""
+    with database.write() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO procrastinate_jobs (queue_name, task_name, status, args, attempts)"
+                " SELECT 'default', 'outbox.deliver', 'failed', '{}', 5 FROM generate_series(1, 100000)"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO procrastinate_events (job_id, type) SELECT id, 'deferred' FROM procrastinate_jobs")
+        )
+        for _ in range(3):
+            jobs.enqueue(conn, "outbox.deliver", {})
+        conn.execute(text("ANALYZE procrastinate_jobs"))
+        conn.execute(text("ANALYZE procrastinate_events"))
+    with capture(database) as sent:
+        with database.write() as conn:
+            jobs.pending_job(conn, "outbox.deliver")
+            jobs.live_owners(conn, {"procrastinate:5:1", "procrastinate:100002:1"}, jobs.now())
+        jobs.oldest_due_seconds(database)
+    queue_queries = [s for s in sent if "procrastinate_" in s.sql]
+    assert len(queue_queries) == 3
+    for statement in queue_queries:
+        plan = explain(database, statement, seq_scans=False)
+        assert not [line for line in plan if "Seq Scan on procrastinate" in line], "\n".join([statement.sql, *plan])
