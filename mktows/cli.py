@@ -458,6 +458,19 @@ def migrate(db: DbOption = None, job_engine: JobEngineOption = None) -> None:
     say(f"job engine: {use_job_engine(settings, engine.db)}")
 
 
+def serve_worker_metrics(host: str, port: int) -> None:
+    """This process's metrics over HTTP (prometheus-client's own server, on a thread)."""
+    from prometheus_client import start_http_server
+
+    from mktows.observe.metrics import REGISTRY
+
+    try:
+        start_http_server(port, addr=host, registry=REGISTRY)
+    except OSError as exc:
+        _fail(f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}")
+    say(f"metrics: http://{_url_host(host)}:{port}/metrics")
+
+
 def check_job_engine(settings: Settings) -> None:
     """Refuse a job engine the database cannot run before anything is created."""
     if settings.job_engine:
@@ -509,6 +522,8 @@ def worker(
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, on_signal)
+    if settings.worker_metrics_port:
+        serve_worker_metrics(settings.host, settings.worker_metrics_port)
     pool, smtp = start_workers(settings, None, engine.db)
     say(f"mktows worker: {name} job engine, {settings.workers} job(s) at once, database {engine.db.description}")
     say(f"logs: {chosen_format} lines on stderr, level {settings.log_level}")

@@ -39,6 +39,7 @@ class Settings:
     limits_enabled: bool = True
     strict_input: bool = False  # refuse (fault 20110) what is otherwise ignored and logged
     workers: int = 2  # job worker threads in `serve`; 0 runs no jobs in this process
+    worker_metrics_port: int = 0  # `mktows worker` serves /metrics here (on `host`); 0: none
     job_engine: str | None = None  # builtin | procrastinate; stored as the instance's; none: the stored one
     smtp_url: str | None = None  # wins over the instance file's smtp_url; stored as the instance's; none: capture
     smtp_timeout: int = 30  # seconds per SMTP command
@@ -118,6 +119,8 @@ DESCRIPTIONS = {
     " an API user's `strict` flag does the same for that user. See docs/input.md.",
     "workers": "Job worker threads in `serve` (campaign runs, imports, delivery); `0` runs no jobs in that process."
     " Also the jobs one `mktows worker` runs at once.",
+    "worker_metrics_port": "Port on which `mktows worker` serves Prometheus metrics (its job events and SMTP"
+    " outcomes), on `MKTOWS_HOST`; `0`: none. API processes serve theirs at `/metrics`.",
     "job_engine": "What runs the instance's jobs: `builtin` (a queue table and worker threads; SQLite's only"
     " choice) or `procrastinate` (PostgreSQL; for `mktows worker` processes beside stateless API processes)."
     " Stored as the instance's setting, which a process given none follows; a switch waits for the old"

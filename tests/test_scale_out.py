@@ -7,7 +7,8 @@
   round was in SMTP's hands; reported).
 - A scheduled run fires once, though two workers and two API processes watch the clock.
 - Any API process answers the next call of a conversation: an import started on one is
-  polled on the other, and the run it feeds is scheduled on the other again.
+  polled on the other; a stream of pages is read from both in turn. The worker that ran the
+  import counts it in its own metrics.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import func, select, text
 from support.clients import LeadApi, make_zeep_client
 from support.mailchecks import address, arrived, unconfirmed, wait_for
 from support.pg import temporary_database
-from support.server import INSTANCE, Server, Worker, running_server, running_worker
+from support.server import INSTANCE, Server, Worker, free_port, running_server, running_worker
 from support.smtp import SmtpSink, smtp_sink
 
 from mktows.config import Settings
@@ -217,8 +219,12 @@ def test_any_api_process_answers_the_next_call_of_a_conversation(sink, tmp_path)
     with contextlib.ExitStack() as stack:
         db_url = stack.enter_context(temporary_database("mktows_scale"))
         apis = [client(server) for server in stack.enter_context(two_api_processes(db_url, tmp_path, sink.port))]
-        stack.enter_context(running_worker(db_url))
+        metrics_port = free_port()
+        stack.enter_context(running_worker(db_url, env={"MKTOWS_WORKER_METRICS_PORT": str(metrics_port)}))
         import_leads(apis[0], LIST, emails, poll=apis[1])
+        # the worker's own metrics: the import job it ran
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10).text
+        assert 'mktows_job_events_total{event="done",kind="list.import"} 1.0' in metrics
         seen: list[str] = []
         position = None
         for turn in range(100):

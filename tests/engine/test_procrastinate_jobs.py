@@ -232,19 +232,19 @@ def test_the_queue_queries_use_indexes_on_a_queue_that_kept_many_failed_jobs(dat
         conn.execute(
             text(
                 "INSERT INTO procrastinate_jobs (queue_name, task_name, status, args, attempts)"
-                " SELECT 'default', 'outbox.deliver', 'failed', '{}', 5 FROM generate_series(1, 100000)"
+                " SELECT 'default', 'email.deliver', 'failed', '{}', 5 FROM generate_series(1, 100000)"
             )
         )
         conn.execute(
             text("INSERT INTO procrastinate_events (job_id, type) SELECT id, 'deferred' FROM procrastinate_jobs")
         )
         for _ in range(3):
-            jobs.enqueue(conn, "outbox.deliver", {})
+            jobs.enqueue(conn, "email.deliver", {})
         conn.execute(text("ANALYZE procrastinate_jobs"))
         conn.execute(text("ANALYZE procrastinate_events"))
     with capture(database) as sent:
         with database.write() as conn:
-            jobs.pending_job(conn, "outbox.deliver")
+            jobs.pending_job(conn, "email.deliver")
             jobs.live_owners(conn, {"procrastinate:5:1", "procrastinate:100002:1"}, jobs.now())
         jobs.oldest_due_seconds(database)
     queue_queries = [s for s in sent if "procrastinate_" in s.sql]
