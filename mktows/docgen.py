@@ -157,7 +157,8 @@ def settings_page() -> str:
         "be given on the command line, and the flag wins. An empty variable counts as unset. A value\n"
         "of the wrong kind is refused with a message naming the variable.\n\n"
         + _table(["variable", "flag", "value", "default", "meaning"], rows)
-        + "\nThe call limits count per server process: run one `mktows serve` per tenant.\n"
+        + "\nThe daily quota and the rate limit are counted in the database, shared by every process on it;"
+        " the concurrency ceilings are each process's own. See [limits.md](limits.md).\n"
     )
 
 
