@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -68,6 +69,8 @@ def start_server(db_url: str, workdir: Path, instance_yaml: str) -> tuple[subpro
     )
     for line in proc.stdout:  # type: ignore[union-attr]
         if "mktows ready on" in line:
+            # keep reading: the server logs a line per call, and a full pipe would stop it
+            threading.Thread(target=proc.stdout.read, daemon=True).start()  # type: ignore[union-attr]
             return proc, f"http://127.0.0.1:{port}/soap/mktows/{VERSION}"
     raise SystemExit("server did not start")
 
