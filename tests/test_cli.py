@@ -205,7 +205,7 @@ def test_serve_checks_host_and_port_before_it_creates_anything(tmp_path):
 def test_list_commands_have_a_header_and_json_and_outbox_status_is_checked(tmp_path):
     url = f"sqlite:///{tmp_path / 'lists.db'}"
     migrated = run_all({"migrate": ["migrate", "--db", url]})["migrate"]
-    assert migrated[2] == 0 and migrated[0] == f"database migrated: {url}\n", migrated
+    assert migrated[2] == 0 and migrated[0] == f"database migrated: {url}\njob engine: builtin\n", migrated
     added = run_all({"add": ["users", "add", "alice", "--key", "alice-key-123", "--db", url]})["add"]
     assert added[2] == 0, added
     done = run_all(
