@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from mktows import errors
 from mktows.config import Settings
+from mktows.console.routes import routes as console_routes
 from mktows.engine import Engine
 from mktows.engine.campaigns import outbox
 from mktows.observe.metrics import AUTH_THROTTLED, IN_FLIGHT, REGISTRY
@@ -213,6 +214,7 @@ def create_app(settings: Settings, engine: Engine) -> Starlette:
             Route("/health", alive, methods=["GET"]),
             Route("/readyz", ready, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *console_routes(engine),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
     )

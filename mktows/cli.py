@@ -18,6 +18,7 @@ import secrets
 import signal
 import socket
 import string
+import sys
 import threading
 from dataclasses import asdict, replace
 from importlib.metadata import PackageNotFoundError
@@ -31,6 +32,7 @@ from mktows.config import _CHOICES as SETTING_CHOICES
 from mktows.config import DEFAULT_DB_URL, Settings
 from mktows.engine import Engine
 from mktows.engine.admin import users as api_users
+from mktows.engine.admin.console_users import ConsoleUserError
 from mktows.engine.admin.key_cipher import MasterKeyError
 from mktows.engine.campaigns.outbox import STATUSES as OUTBOX_STATUSES
 from mktows.engine.models import FieldInfo
@@ -58,6 +60,8 @@ app.add_typer(fields_app, name="fields")
 app.add_typer(lists_app, name="lists")
 outbox_app = typer.Typer(help="Email messages kept in the outbox: `outbox` or `outbox list`, and `outbox show ID`.")
 app.add_typer(outbox_app, name="outbox")
+admins_app = typer.Typer(no_args_is_help=True, help="Web console users (who may sign in at /console).")
+app.add_typer(admins_app, name="admins")
 
 DbOption = Annotated[
     str | None,
@@ -597,6 +601,43 @@ def users_encrypt_keys(db: DbOption = None) -> None:
     engine = open_engine(settings)  # which encrypts the keys stored as given
     engine.encrypt_api_keys()  # and this those of an older master key
     say(f"{len(engine.api_users())} API user keys are encrypted under the current master key")
+
+
+@admins_app.command("add")
+def admins_add(
+    name: Annotated[str, typer.Argument(help="Sign-in name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin (scripts).")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Create a console user; asks for the password (at least 10 characters) twice."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        open_engine(_settings(db_url=db)).add_console_user(name, password)
+    except ConsoleUserError as exc:
+        _fail(str(exc))
+    say(f"console user: {name}")
+
+
+@admins_app.command("list")
+def admins_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List console users (never passwords)."""
+    users = open_engine(_settings(db_url=db), "read").console_users()
+    print_rows(["name", "created"], [[n, c.isoformat(timespec="seconds")] for n, c in users], as_json)
+
+
+@admins_app.command("remove")
+def admins_remove(name: Annotated[str, typer.Argument(help="Sign-in name.")], db: DbOption = None) -> None:
+    """Remove a console user and end its sessions."""
+    try:
+        open_engine(_settings(db_url=db)).remove_console_user(name)
+    except ConsoleUserError as exc:
+        _fail(str(exc))
+    say(f"console user removed: {name}")
 
 
 @fields_app.command("add")

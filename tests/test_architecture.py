@@ -21,6 +21,7 @@ ALLOWED = {
     "engine": {"observe", "runtime", "store"},
     "delivery": {"engine", "observe", "runtime", "store"},
     "soap": {"engine", "observe", "runtime"},
+    "console": {"delivery", "engine", "observe", "runtime", "soap"},
 }
 ENGINE_FAMILIES = ("activities", "admin", "campaigns", "leads", "lists", "objects")
 # Modules whose functions import on demand, so that `mktows --help` does not load the server.

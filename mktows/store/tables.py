@@ -121,6 +121,28 @@ api_users = Table(
     Column("previous_key_expires_at", UTCDateTime, nullable=True),
 )
 
+# People who sign in to the web console (`mktows admins add`), and their sessions: a session
+# is a row, so signing out ends it in every process; the cookie holds a token whose SHA-256
+# is the key, so the table alone cannot be replayed.
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(255), nullable=False, unique=True),
+    Column("password_hash", Text, nullable=False),  # scrypt$n$r$p$salt$hash
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("console_users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
 lead_fields = Table(
     "lead_fields",
     metadata,

@@ -110,6 +110,10 @@ class InProcessServer(ListPool):
         self._validators: dict[str, SchemaValidator] = {}
         self._validators_lock = threading.Lock()
 
+    def browser(self) -> httpx.Client:
+        """A client of this app with a cookie jar of its own, as one browser would be."""
+        return httpx.Client(transport=self._client._transport, base_url=self.base_url, follow_redirects=False)
+
     def endpoint(self, version: str = "2_2") -> str:
         return f"{self.base_url}/soap/mktows/{version}"
 

@@ -6,6 +6,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from mktows.engine.admin import console_users as console_auth
 from mktows.engine.admin import definitions, users
 from mktows.engine.admin.key_cipher import KeyCipher
 from mktows.engine.base import EngineBase
@@ -85,6 +86,33 @@ class AdminCalls(EngineBase):
         self._users.reload()
         for user in rotated:
             _warn_key_replaced(user.user_id, user.previous_key_expires_at)
+
+    # --- the web console's users and sessions --------------------------------------------
+
+    def add_console_user(self, name: str, password: str) -> None:
+        """ConsoleUserError for an existing name or a short password."""
+        with self.db.write() as conn:
+            console_auth.add_user(conn, name, password, self.now())
+
+    def console_users(self) -> list[tuple[str, datetime]]:
+        with self.db.read() as conn:
+            return console_auth.user_names(conn)
+
+    def remove_console_user(self, name: str) -> None:
+        with self.db.write() as conn:
+            console_auth.remove_user(conn, name)
+
+    def console_sign_in(self, name: str, password: str) -> str | None:
+        with self.db.write() as conn:
+            return console_auth.sign_in(conn, name, password, self.now())
+
+    def console_session(self, token: str) -> console_auth.ConsoleSession | None:
+        with self.db.read() as conn:
+            return console_auth.session(conn, token, self.now())
+
+    def console_sign_out(self, token: str) -> None:
+        with self.db.write() as conn:
+            console_auth.sign_out(conn, token)
 
 
 def _warn_key_replaced(user_id: str, until: datetime | None) -> None:

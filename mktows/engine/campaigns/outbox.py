@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, delete, func, or_, select, update
 
 from mktows.runtime import jobs
 from mktows.store.database import Database
@@ -138,11 +138,29 @@ def _entry(row: object) -> OutboxEntry:
     return OutboxEntry(**{name: getattr(row, name) for name in OutboxEntry.__dataclass_fields__})
 
 
-def list_messages(database: Database, *, status: str | None = None, limit: int = 50) -> list[OutboxEntry]:
-    """Newest first."""
+def list_messages(
+    database: Database,
+    *,
+    status: str | None = None,
+    limit: int = 50,
+    query: str = "",
+    before_id: int | None = None,
+) -> list[OutboxEntry]:
+    """Newest first; `query` is found anywhere in the recipient or the subject (case ignored),
+    `before_id` pages by id."""
     q = select(outbox).order_by(outbox.c.id.desc()).limit(limit)
     if status:
         q = q.where(outbox.c.status == status)
+    if query.strip():
+        pattern = "%" + query.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        q = q.where(
+            or_(
+                func.lower(outbox.c.to_addr).like(pattern, escape="\\"),
+                func.lower(outbox.c.subject).like(pattern, escape="\\"),
+            )
+        )
+    if before_id is not None:
+        q = q.where(outbox.c.id < before_id)
     with database.read() as conn:
         return [_entry(r) for r in conn.execute(q)]
 
@@ -151,6 +169,27 @@ def get_message(database: Database, outbox_id: int) -> OutboxEntry | None:
     with database.read() as conn:
         row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).first()
     return None if row is None else _entry(row)
+
+
+def delete_message(database: Database, outbox_id: int) -> bool:
+    """Remove a message that is not on its way (queued, claimed or sending ones stay)."""
+    with database.write() as conn:
+        gone = conn.execute(
+            delete(outbox).where(outbox.c.id == outbox_id, outbox.c.status.not_in(("queued", "claimed", "sending")))
+        ).rowcount
+    return bool(gone)
+
+
+def release_message(database: Database, outbox_id: int) -> bool:
+    """Hand a captured message to the delivery job, which sends it through the instance's SMTP
+    server (and captures it again when there is none)."""
+    with database.write() as conn:
+        released = conn.execute(
+            update(outbox).where(outbox.c.id == outbox_id, outbox.c.status == "captured").values(status="queued")
+        ).rowcount
+        if released:
+            jobs.enqueue(conn, DELIVER, {"outbox_id": outbox_id})
+    return bool(released)
 
 
 def status_counts(database: Database) -> dict[str, int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mktows.engine.base import EngineBase
-from mktows.engine.leads import merge, sync
+from mktows.engine.leads import console_reads, merge, sync
 from mktows.engine.leads import reads as leads
 from mktows.engine.leads.reads import one_lead_id
 from mktows.engine.leads.registry import field_registry, put_field
@@ -28,6 +28,15 @@ class LeadCalls(EngineBase):
     def add_lead_field(self, field: FieldInfo) -> None:
         with self.db.write() as conn:
             put_field(conn, field, self.now())
+
+    def search_leads(self, query: str, *, before_id: int | None = None, limit: int = 50) -> list[console_reads.LeadRow]:
+        """The console's lead search: exact keys and email prefix, newest first, by keyset."""
+        with self.db.read() as conn:
+            return console_reads.search(conn, query, before_id=before_id, limit=limit)
+
+    def lead_memberships(self, lead_id: int) -> list[console_reads.Membership]:
+        with self.db.read() as conn:
+            return console_reads.memberships(conn, lead_id)
 
     def get_leads(self, key: LeadKey) -> list[Lead]:
         with self.db.read() as conn:

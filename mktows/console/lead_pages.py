@@ -1,0 +1,83 @@
+"""Leads: the search with its keyset pages, a lead's page, and editing one of its fields
+(which goes through syncLead's code, so the change is logged like any other)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from mktows.console.web import PREFIX, render
+from mktows.engine import Engine
+from mktows.engine.admin.console_users import ConsoleSession
+from mktows.engine.models import LeadInput, LeadKey
+from mktows.errors import MarketoError
+
+PAGE_SIZE = 50
+ACTIVITIES_SHOWN = 100
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 12 else None
+
+
+async def lead_list(request: Request, engine: Engine, session: ConsoleSession) -> Response:
+    query = request.query_params.get("q", "")
+    before = _int(request.query_params.get("before"))
+    rows = await run_in_threadpool(lambda: engine.search_leads(query, before_id=before, limit=PAGE_SIZE + 1))
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    return render(
+        request,
+        "leads.html",
+        session=session,
+        query=query,
+        rows=rows,
+        next_before=rows[-1].id if more and rows else None,
+        first_page=before is None,
+    )
+
+
+async def lead_page(request: Request, engine: Engine, session: ConsoleSession) -> Response:
+    lead_id = _int(request.path_params["lead_id"])
+    found = await run_in_threadpool(engine.get_leads, LeadKey("IDNUM", str(lead_id))) if lead_id else []
+    if not found:
+        return render(request, "not_found.html", status=404, session=session, what=f"lead {lead_id}")
+    lead = found[0]
+    memberships = await run_in_threadpool(engine.lead_memberships, lead.id)
+    activity = await run_in_threadpool(
+        lambda: engine.lead_activity(LeadKey("IDNUM", str(lead.id)), batch_size=ACTIVITIES_SHOWN)
+    )
+    fields = await run_in_threadpool(engine.lead_fields)
+    return render(
+        request,
+        "lead.html",
+        session=session,
+        lead=lead,
+        memberships=memberships,
+        activities=sorted(activity.activities, key=lambda a: (a.created_at, a.id), reverse=True),
+        more_activities=activity.remaining,
+        fields=[f for f in fields if not f.read_only],
+        error=request.query_params.get("error"),
+        saved=request.query_params.get("saved"),
+    )
+
+
+async def edit_field(request: Request, engine: Engine, session: ConsoleSession) -> Response:
+    lead_id = _int(request.path_params["lead_id"])
+    form = await request.form()
+    name, value = str(form.get("field", "")), str(form.get("value", ""))
+    target = f"{PREFIX}/leads/{lead_id}"
+    try:
+        await run_in_threadpool(
+            lambda: engine.sync_lead(LeadInput(id=lead_id, attributes=[(name, value)]), return_lead=False)
+        )
+    except MarketoError as exc:
+        return RedirectResponse(f"{target}?error={_quote(exc.detail)}", status_code=303)
+    return RedirectResponse(f"{target}?saved={_quote(name)}", status_code=303)
+
+
+def _quote(text: str) -> str:
+    return quote(text[:300])

@@ -1,0 +1,46 @@
+"""The console's and the landing page's routes, for `mktows.app` to mount."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from mktows.console import auth_pages, lead_pages, outbox_pages
+from mktows.console.landing import landing
+from mktows.console.web import PREFIX, Page, signed_in
+from mktows.engine import Engine
+
+STATIC = Path(__file__).with_name("static")
+
+
+def routes(engine: Engine) -> list[BaseRoute]:
+    def page(path: str, handler: Page, methods: tuple[str, ...] = ("GET",)) -> Route:
+        return Route(PREFIX + path, signed_in(engine, handler), methods=list(methods))
+
+    async def login(request: Request) -> Response:
+        return await auth_pages.login(request, engine)
+
+    async def home(request: Request) -> Response:
+        return await landing(request, engine)
+
+    return [
+        Route("/", home, methods=["GET"]),
+        Route(PREFIX + "/login", login, methods=["GET", "POST"]),
+        Mount(PREFIX + "/static", StaticFiles(directory=STATIC), name="console-static"),
+        page("/logout", auth_pages.logout, ("POST",)),
+        page("", lead_pages.lead_list),
+        page("/leads", lead_pages.lead_list),
+        page("/leads/{lead_id}", lead_pages.lead_page),
+        page("/leads/{lead_id}/field", lead_pages.edit_field, ("POST",)),
+        page("/outbox", outbox_pages.message_list),
+        page("/outbox.json", outbox_pages.message_list_json),
+        page("/outbox/{outbox_id}.json", outbox_pages.message_json),
+        page("/outbox/{outbox_id}", outbox_pages.message_page),
+        page("/outbox/{outbox_id}/html", outbox_pages.message_html),
+        page("/outbox/{outbox_id}/delete", outbox_pages.delete_message, ("POST",)),
+        page("/outbox/{outbox_id}/release", outbox_pages.release_message, ("POST",)),
+    ]

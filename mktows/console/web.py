@@ -1,0 +1,70 @@
+"""What every console page shares: templates, the signed-in check, CSRF, security headers."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+
+from mktows.engine import Engine
+from mktows.engine.admin.console_users import ConsoleSession
+
+SESSION_COOKIE = "mktows_console"
+LOGIN_CSRF_COOKIE = "mktows_console_login"
+PREFIX = "/console"
+
+TEMPLATES = Environment(
+    loader=PackageLoader("mktows.console"), autoescape=select_autoescape(), undefined=StrictUndefined
+)
+
+# Pages load nothing from elsewhere and run only the console's own script; a message's HTML is
+# shown in a sandboxed frame that may run nothing at all (see outbox_pages).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'self';"
+    " form-action 'self'; base-uri 'none'; object-src 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+Page = Callable[[Request, Engine, ConsoleSession], Awaitable[Response]]
+
+
+def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("session", None)
+    context.setdefault("section", None)
+    html = TEMPLATES.get_template(template).render(request=request, prefix=PREFIX, **context)
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def signed_in(engine: Engine, page: Page) -> Callable[[Request], Awaitable[Response]]:
+    """The page for a signed-in user; a redirect to the sign-in page otherwise. A POST must
+    carry the session's CSRF token in its form (`csrf`), or it is refused with 403."""
+
+    async def endpoint(request: Request) -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        session = await run_in_threadpool(engine.console_session, token) if token else None
+        if session is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"{PREFIX}/login?next={quote(target)}", status_code=303)
+        if request.method == "POST":
+            form = await request.form()
+            if not secrets.compare_digest(str(form.get("csrf", "")), session.csrf_token):
+                return PlainTextResponse("the form's CSRF token is missing or wrong: reload the page", 403)
+        request.state.session = session
+        return await page(request, engine, session)
+
+    return endpoint
+
+
+def safe_next(target: str | None) -> str:
+    """Where to go after signing in: a console path only, never another site."""
+    if target and target.startswith(PREFIX) and not target.startswith("//") and "\\" not in target:
+        return target
+    return f"{PREFIX}/leads"

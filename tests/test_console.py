@@ -1,0 +1,148 @@
+"""The web console and the landing page over HTTP, in process: sign-in, sessions and CSRF,
+the lead search and a lead's page, editing a field, the outbox. (The browser tests drive the
+same pages in a real Chromium.)"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from support.inprocess import InProcessServer, in_process_server
+from support.smtp import outbox_message
+
+from mktows.engine.campaigns.outbox import queue_email
+from mktows.engine.models import LeadInput, LeadKey
+
+pytestmark = pytest.mark.in_process
+
+ADMIN, PASSWORD = "ops", "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def srv(tmp_path_factory) -> Iterator[InProcessServer]:
+    with in_process_server(tmp_path_factory.mktemp("console"), env={"MKTOWS_WORKERS": "0"}) as server:
+        server.engine.add_console_user(ADMIN, PASSWORD)
+        for i in range(120):
+            attrs = [("FirstName", f"Ada{i}"), ("LastName", "Lovelace")]
+            server.engine.sync_lead(
+                LeadInput(email=f"ada{i:03d}@console.example.com", attributes=attrs), return_lead=False
+            )
+        yield server
+
+
+def csrf_of(page: httpx.Response) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, page.text[:500]
+    return found.group(1)
+
+
+def signed_in(srv: InProcessServer) -> httpx.Client:
+    browser = srv.browser()
+    form = browser.get("/console/login")
+    resp = browser.post(
+        "/console/login", data={"name": ADMIN, "password": PASSWORD, "csrf": csrf_of(form), "next": "/console/leads"}
+    )
+    assert resp.status_code == 303 and resp.headers["location"] == "/console/leads"
+    return browser
+
+
+def test_the_landing_page_names_each_endpoint_its_wsdl_and_the_health(srv):
+    page = srv.browser().get("/")
+    assert page.status_code == 200
+    assert f'href="{srv.base_url}/soap/mktows/2_9?WSDL"' in page.text
+    assert f'href="{srv.base_url}/soap/mktows/2_2?WSDL"' in page.text
+    assert "Ready: every check passes." in page.text
+    assert 'href="/console/leads"' in page.text
+
+
+def test_nothing_is_shown_without_signing_in_and_a_wrong_password_is_refused(srv):
+    browser = srv.browser()
+    for path in ("/console/leads", "/console/leads/1", "/console/outbox", "/console/outbox.json"):
+        resp = browser.get(path)
+        assert resp.status_code == 303 and resp.headers["location"].startswith("/console/login?next="), path
+    form = browser.get("/console/login")
+    wrong = browser.post("/console/login", data={"name": ADMIN, "password": "nope nope nope", "csrf": csrf_of(form)})
+    assert wrong.status_code == 401 and "Wrong name or password." in wrong.text
+    forged = srv.browser().post("/console/login", data={"name": ADMIN, "password": PASSWORD, "csrf": "made-up"})
+    assert forged.status_code == 403  # no matching cookie: another site cannot sign a browser in
+    assert "mktows_console" not in forged.cookies
+
+
+def test_a_post_without_the_sessions_csrf_token_changes_nothing(srv):
+    browser = signed_in(srv)
+    lead_id = srv.engine.search_leads("ada000@console.example.com")[0].id
+    resp = browser.post(f"/console/leads/{lead_id}/field", data={"field": "LastName", "value": "Forged", "csrf": "x"})
+    assert resp.status_code == 403
+    [lead] = srv.engine.get_leads(LeadKey("IDNUM", str(lead_id)))
+    assert ("LastName", "Lovelace") in [(a.name, a.value) for a in lead.attributes]
+
+
+def test_the_lead_search_pages_and_finds_by_email_prefix_and_id(srv):
+    browser = signed_in(srv)
+    first = browser.get("/console/leads")
+    assert first.status_code == 200 and first.text.count('href="/console/leads/') == 50
+    older = re.search(r'href="(/console/leads\?q=&amp;before=\d+)"', first.text)
+    assert older, "no link to the next page"
+    second = browser.get(older.group(1).replace("&amp;", "&"))
+    assert second.text.count('href="/console/leads/') == 50
+    assert set(re.findall(r"ada\d{3}@", first.text)).isdisjoint(re.findall(r"ada\d{3}@", second.text))
+    found = browser.get("/console/leads", params={"q": "ADA01"})  # prefix, case ignored
+    assert sorted(set(re.findall(r"ada(\d{3})@", found.text))) == [f"{i:03d}" for i in range(10, 20)]
+    lead_id = srv.engine.search_leads("ada007@console.example.com")[0].id
+    by_id = browser.get("/console/leads", params={"q": str(lead_id)})
+    assert "ada007@console.example.com" in by_id.text
+
+
+def test_editing_a_field_logs_a_change_data_value_activity_shown_on_the_lead_page(srv):
+    browser = signed_in(srv)
+    lead_id = srv.engine.search_leads("ada042@console.example.com")[0].id
+    page = browser.get(f"/console/leads/{lead_id}")
+    assert page.status_code == 200 and "Ada42" in page.text and "New Lead" in page.text
+    resp = browser.post(
+        f"/console/leads/{lead_id}/field", data={"field": "LastName", "value": "Byron", "csrf": csrf_of(page)}
+    )
+    assert resp.status_code == 303 and resp.headers["location"].endswith("?saved=LastName")
+    page = browser.get(resp.headers["location"])
+    assert "Change Data Value" in page.text and "Byron" in page.text
+    bad = browser.post(
+        f"/console/leads/{lead_id}/field", data={"field": "NoSuchField", "value": "1", "csrf": csrf_of(page)}
+    )
+    assert "?error=" in bad.headers["location"]
+    assert "Not saved:" in browser.get(bad.headers["location"]).text
+
+
+def test_signing_out_ends_the_session_for_that_cookie(srv):
+    browser = signed_in(srv)
+    page = browser.get("/console/leads")
+    cookie = browser.cookies.get("mktows_console")
+    resp = browser.post("/console/logout", data={"csrf": csrf_of(page)})
+    assert resp.status_code == 303
+    replay = srv.browser()
+    replay.cookies.set("mktows_console", cookie, path="/console")
+    assert replay.get("/console/leads").status_code == 303  # the old cookie opens nothing
+
+
+def test_the_outbox_searches_shows_a_sandboxed_html_part_releases_and_deletes(srv):
+    with srv.engine.db.write() as conn:
+        kept = queue_email(
+            conn, outbox_message(1, subject="Quarterly offer", html="<p>Hi <script>alert(1)</script></p>")
+        )
+        gone = queue_email(conn, outbox_message(2, subject="Other news"))
+        conn.exec_driver_sql("UPDATE outbox SET status = 'captured'")
+    browser = signed_in(srv)
+    listing = browser.get("/console/outbox", params={"q": "quarterly"})
+    assert "Quarterly offer" in listing.text and "Other news" not in listing.text
+    data = browser.get("/console/outbox.json", params={"q": "quarterly"}).json()
+    assert [m["id"] for m in data["messages"]] == [kept]
+    page = browser.get(f"/console/outbox/{kept}")
+    assert f'<iframe title="The message\'s HTML part" sandbox src="/console/outbox/{kept}/html">' in page.text
+    html = browser.get(f"/console/outbox/{kept}/html")
+    assert html.headers["content-security-policy"].startswith("sandbox; default-src 'none'")
+    released = browser.post(f"/console/outbox/{kept}/release", data={"csrf": csrf_of(page)})
+    assert "released" in released.headers["location"]
+    assert browser.get(f"/console/outbox/{kept}.json").json()["status"] == "queued"
+    deleted = browser.post(f"/console/outbox/{gone}/delete", data={"csrf": csrf_of(page)})
+    assert "deleted" in deleted.headers["location"]
+    assert browser.get(f"/console/outbox/{gone}").status_code == 404
