@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from time import perf_counter
+from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -31,6 +33,7 @@ from mktows.observe.metrics import AUTH_THROTTLED, IN_FLIGHT, REGISTRY
 from mktows.observe.requests import RequestIdMiddleware
 from mktows.runtime import health, jobs
 from mktows.runtime.call_counters import CallCounters
+from mktows.runtime.call_stats import CallStats
 from mktows.soap.auth import FailureThrottle
 from mktows.soap.envelope import parse_envelope
 from mktows.soap.limits import BodyBudget, BodyHold, CallLimits, LimitPolicy, body_budget_bytes, policy_for
@@ -121,6 +124,7 @@ def create_app(settings: Settings, engine: Engine) -> Starlette:
     app_metrics = CollectorRegistry(auto_describe=False)
     readiness_seen: dict[str, bool] = {}
     app_metrics.register(DatabaseCollector(engine))
+    call_stats = CallStats(engine.db)
 
     async def endpoint(request: Request) -> Response:
         version = request.path_params["version"]
@@ -144,6 +148,7 @@ def create_app(settings: Settings, engine: Engine) -> Starlette:
         client = request.client.host if request.client else None
         delay = throttled(outcome, client)
         record(outcome, version=version, client=client, seconds=perf_counter() - started, delay=delay)
+        call_stats.count(outcome.operation, outcome.error.code if outcome.error is not None else 0)
         if delay:
             await asyncio.sleep(delay)  # on the loop: a held-back answer costs no thread
         return Response(outcome.payload, status_code=outcome.status, media_type=XML)
@@ -217,9 +222,26 @@ def create_app(settings: Settings, engine: Engine) -> Starlette:
             *console_routes(engine),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
+        lifespan=saving(call_stats),
     )
     app.state.limits, app.state.body_budget = limits, body_budget  # for tests and operators' tools
+    app.state.call_stats = call_stats
     return app
+
+
+def saving(call_stats: CallStats) -> Any:
+    """The app's lifespan: the call statistics are saved every few seconds while it serves,
+    and once more when it stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        call_stats.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(call_stats.stop)
+
+    return lifespan
 
 
 def describe(request: Request, version: str) -> Response:

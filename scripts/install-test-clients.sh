@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Install the third-party SOAP clients that tests/test_other_clients.py drives:
 #   PHP SoapClient (php-cli + php-soap), Perl SOAP::Lite (libsoap-lite-perl), and
-#   node-soap (npm `soap`, pinned by tests/clients/node/package-lock.json).
+#   node-soap (npm `soap`, pinned by tests/clients/node/package-lock.json);
+# and what tests/test_console_browser.py needs: Debian's chromium (Playwright drives it, it
+#   downloads no browser of its own) and axe-core (npm, pinned by the same lockfile).
 #
 # Idempotent and quiet: installs only what is missing, runs `apt-get update` only when
 # an install needs it, and runs `npm ci` only when node_modules is absent or older than
@@ -31,7 +33,7 @@ fi
 # ------------------------------------------------------------------ Debian packages
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
-want=(php-cli php-soap libsoap-lite-perl haproxy)
+want=(php-cli php-soap libsoap-lite-perl haproxy chromium)
 command -v node >/dev/null 2>&1 || want+=(nodejs)
 command -v npm >/dev/null 2>&1 || want+=(npm)
 
@@ -75,10 +77,15 @@ perl -MSOAP::Lite -e 1 || {
     echo "install-test-clients: perl cannot load SOAP::Lite" >&2
     exit 1
 }
+[ -x /usr/bin/chromium ] || {
+    echo "install-test-clients: the chromium package is installed but /usr/bin/chromium is not there" >&2
+    exit 1
+}
 
-# ------------------------------------------------------------------ node-soap
+# ------------------------------------------------------------------ node-soap, axe-core
 stamp=$NODE_DIR/node_modules/.package-lock.json   # written by npm ci / npm install
-if [ -f "$NODE_DIR/node_modules/soap/package.json" ] && [ -f "$stamp" ] \
+if [ -f "$NODE_DIR/node_modules/soap/package.json" ] && [ -f "$NODE_DIR/node_modules/axe-core/axe.min.js" ] \
+    && [ -f "$stamp" ] \
     && [ ! "$NODE_DIR/package-lock.json" -nt "$stamp" ] && [ ! "$NODE_DIR/package.json" -nt "$stamp" ]; then
     :
 else
@@ -86,4 +93,4 @@ else
     echo "install-test-clients: npm ci in $NODE_DIR ($(node -p "require('./$NODE_DIR/node_modules/soap/package.json').version" 2>/dev/null || echo '?'))"
 fi
 
-echo "install-test-clients: ok (php $(php -r 'echo PHP_VERSION;'), SOAP::Lite $(perl -MSOAP::Lite -e 'print $SOAP::Lite::VERSION'), node $(node --version), soap $(node -p "require('./$NODE_DIR/node_modules/soap/package.json').version"))"
+echo "install-test-clients: ok (php $(php -r 'echo PHP_VERSION;'), SOAP::Lite $(perl -MSOAP::Lite -e 'print $SOAP::Lite::VERSION'), node $(node --version), soap $(node -p "require('./$NODE_DIR/node_modules/soap/package.json').version"), axe-core $(node -p "require('./$NODE_DIR/node_modules/axe-core/package.json').version"), $(dpkg-query -W -f='chromium ${Version}' chromium))"

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from support.inprocess import InProcessServer, in_process_server
 from support.smtp import outbox_message
+from support.soap import assert_fault, call, success
 
 from mktows.engine.campaigns.outbox import queue_email
 from mktows.engine.models import LeadInput, LeadKey
@@ -146,3 +147,39 @@ def test_the_outbox_searches_shows_a_sandboxed_html_part_releases_and_deletes(sr
     deleted = browser.post(f"/console/outbox/{gone}/delete", data={"csrf": csrf_of(page)})
     assert "deleted" in deleted.headers["location"]
     assert browser.get(f"/console/outbox/{gone}").status_code == 404
+
+
+def test_the_charts_count_calls_and_faults_of_the_api_leads_and_emails(srv):
+    endpoint = srv.endpoint("2_9")
+    for _ in range(3):
+        success(call(endpoint, "<ns1:paramsListMObjects/>"), "listMObjects")
+    assert_fault(
+        call(
+            endpoint,
+            "<ns1:paramsGetLead><leadKey><keyType>IDNUM</keyType><keyValue>999999</keyValue></leadKey></ns1:paramsGetLead>",
+        ),
+        20103,
+    )
+    srv.app.state.call_stats.flush()  # as the server does every few seconds
+    page = signed_in(srv).get("/console/charts")
+    assert page.status_code == 200
+    assert page.text.count('<svg viewBox="0 0 720 240" role="img"') == 4
+    assert "listMObjects: 3" in page.text and "getLead: 1" in page.text
+    assert "20103: 1" in page.text
+    assert "leads: 120" in page.text  # every lead of the module, made today
+    [leads_chart] = re.findall(r"<caption>Leads created per day</caption>.*?</table>", page.text, re.S)
+    assert leads_chart.count("<td>") == 30
+
+
+def test_the_pages_of_a_search_follow_the_email_order_and_hold_each_lead_once(srv):
+    browser = signed_in(srv)
+    seen: list[str] = []
+    url = "/console/leads?q=ada"
+    for _ in range(5):
+        page = browser.get(url.replace("&amp;", "&"))
+        seen += re.findall(r"ada(\d{3})@console", page.text)
+        following = re.search(r'href="(/console/leads\?q=ada&amp;after=[^"]+)"', page.text)
+        if following is None:
+            break
+        url = following.group(1)
+    assert seen == [f"{i:03d}" for i in range(120)]

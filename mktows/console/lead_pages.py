@@ -24,20 +24,38 @@ def _int(value: str | None) -> int | None:
 
 
 async def lead_list(request: Request, engine: Engine, session: ConsoleSession) -> Response:
-    query = request.query_params.get("q", "")
+    """With a query, pages follow the email order (`after=email,id`); without, the ids
+    (`before=id`), newest first."""
+    query = request.query_params.get("q", "").strip()
     before = _int(request.query_params.get("before"))
-    rows = await run_in_threadpool(lambda: engine.search_leads(query, before_id=before, limit=PAGE_SIZE + 1))
+    after = _after(request.query_params.get("after"))
+    rows = await run_in_threadpool(
+        lambda: engine.search_leads(query, before_id=before, after=after, limit=PAGE_SIZE + 1)
+    )
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
+    next_page = None
+    if more and rows:
+        last = rows[-1]
+        next_page = {"after": f"{last.email_lower or ''},{last.id}"} if query else {"before": str(last.id)}
     return render(
         request,
         "leads.html",
         session=session,
         query=query,
         rows=rows,
-        next_before=rows[-1].id if more and rows else None,
-        first_page=before is None,
+        next_page=next_page,
+        first_page=before is None and after is None,
     )
+
+
+def _after(value: str | None) -> tuple[str, int] | None:
+    """`email,id` of the last row of the page before."""
+    if not value or "," not in value:
+        return None
+    email, _, lead_id = value.rpartition(",")
+    number = _int(lead_id)
+    return None if number is None else (email, number)
 
 
 async def lead_page(request: Request, engine: Engine, session: ConsoleSession) -> Response:

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mktows.console import auth_pages, lead_pages, outbox_pages
+from mktows.console import auth_pages, campaign_pages, chart_pages, lead_pages, outbox_pages, program_pages
 from mktows.console.landing import landing
 from mktows.console.web import PREFIX, Page, signed_in
 from mktows.engine import Engine
@@ -43,4 +43,14 @@ def routes(engine: Engine) -> list[BaseRoute]:
         page("/outbox/{outbox_id}/html", outbox_pages.message_html),
         page("/outbox/{outbox_id}/delete", outbox_pages.delete_message, ("POST",)),
         page("/outbox/{outbox_id}/release", outbox_pages.release_message, ("POST",)),
+        page("/charts", chart_pages.chart_page),
+        page("/programs", program_pages.program_list),
+        page("/programs/{program_id}", program_pages.program_page),
+        page("/programs/{program_id}/tokens", program_pages.save_tokens, ("POST",)),
+        page("/emails/{email_id}", program_pages.email_page),
+        page("/emails/{email_id}/preview", program_pages.email_preview_html),
+        page("/campaigns", campaign_pages.campaign_list),
+        page("/campaigns/{campaign_id}", campaign_pages.campaign_page),
+        page("/campaigns/{campaign_id}/request", campaign_pages.request_for_lead, ("POST",)),
+        page("/campaigns/{campaign_id}/schedule", campaign_pages.schedule_run, ("POST",)),
     ]

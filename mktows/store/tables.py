@@ -108,6 +108,18 @@ call_counters = Table(
     PrimaryKeyConstraint("kind", "slot"),
 )
 
+# Calls answered per minute (since the epoch), operation and fault code (0: none), added to by
+# every process (mktows/runtime/call_stats.py): the console's charts of calls and faults.
+call_minutes = Table(
+    "call_minutes",
+    metadata,
+    Column("minute", BigInteger, nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("fault_code", Integer, nullable=False),
+    Column("count", Integer, nullable=False),
+    PrimaryKeyConstraint("minute", "operation", "fault_code"),
+)
+
 api_users = Table(
     "api_users",
     metadata,
@@ -179,6 +191,7 @@ leads = Table(
     Index("ix_leads_sfdc_lead_id", "sfdc_lead_id"),
     Index("ix_leads_sfdc_contact_id", "sfdc_contact_id"),
     Index("ix_leads_updated_at_id", "updated_at", "id"),
+    Index("ix_leads_created_at", "created_at"),  # the console's leads-created-per-day chart
     Index("ix_leads_sfdc_account_id", "sfdc_account_id"),
     Index("ix_leads_sfdc_lead_owner_id", "sfdc_lead_owner_id"),
     Index("ix_leads_sfdc_oppty_id", "sfdc_oppty_id"),
@@ -392,7 +405,7 @@ campaign_runs = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime, nullable=True),
     Column("finished_at", UTCDateTime, nullable=True),
-    Index("ix_campaign_runs_campaign", "campaign_id"),
+    Index("ix_campaign_runs_campaign", "campaign_id", "id"),  # a campaign's runs, newest first (console)
     sqlite_autoincrement=True,
 )
 
@@ -501,6 +514,7 @@ outbox = Table(
     # each (run, lead, flow step) sends at most once
     UniqueConstraint("run_id", "lead_id", "step_index", name="uq_outbox_run_lead_step"),
     Index("ix_outbox_status", "status"),
+    Index("ix_outbox_sent_at", "sent_at"),  # the console's emails-delivered-per-day chart
     sqlite_autoincrement=True,
 )
 

@@ -341,6 +341,36 @@ def _(engine: Engine, data: PlanData) -> None:
     assert {s.status for s in engine.sync_mobjects(objects, "INSERT")} == {"CREATED"}
 
 
+# --- the web console: every query it sends --------------------------------------------------
+
+
+@path("console: newest leads, and the page after")
+def _(engine: Engine, data: PlanData) -> None:
+    first = engine.search_leads("", limit=51)
+    assert len(first) == 51
+    engine.search_leads("", before_id=first[-1].id, limit=51)
+
+
+@path("console: lead search by email", uses=("ix_leads_email_lower",))
+def _(engine: Engine, data: PlanData) -> None:
+    assert [r.id for r in engine.search_leads(email(LEAD))] == [LEAD]
+
+
+@path("console: lead search by the beginning of an email", uses=("ix_leads_email_lower",))
+def _(engine: Engine, data: PlanData) -> None:
+    assert LEAD in [r.id for r in engine.search_leads(email(LEAD)[:9])]
+
+
+@path("console: a lead's lists and campaigns")
+def _(engine: Engine, data: PlanData) -> None:
+    engine.lead_memberships(LEAD)
+
+
+@path("console: the charts", uses=("ix_leads_created_at",))
+def _(engine: Engine, data: PlanData) -> None:
+    engine.instance_charts(days=3)
+
+
 @pytest.mark.parametrize("name", list(PATHS))
 def test_hot_path_is_served_by_indexes(loaded: Loaded, name: str) -> None:
     engine = loaded.engine

@@ -6,8 +6,8 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from mktows.engine.admin import charts, definitions, users
 from mktows.engine.admin import console_users as console_auth
-from mktows.engine.admin import definitions, users
 from mktows.engine.admin.key_cipher import KeyCipher
 from mktows.engine.base import EngineBase
 from mktows.engine.models import (
@@ -86,6 +86,18 @@ class AdminCalls(EngineBase):
         self._users.reload()
         for user in rotated:
             _warn_key_replaced(user.user_id, user.previous_key_expires_at)
+
+    def instance_charts(self, *, hours: int = 48, days: int = 30) -> list[charts.Series]:
+        """The console's charts: calls by operation and faults by code per hour, leads created
+        and emails delivered per day."""
+        now = self.now()
+        with self.db.read() as conn:
+            return [
+                charts.per_hour(conn, now, hours, by="operation", title="API calls per hour, by operation"),
+                charts.per_hour(conn, now, hours, by="fault", title="Faults per hour, by code"),
+                charts.per_day(conn, now, days, what="emails", title="Emails delivered per day"),
+                charts.per_day(conn, now, days, what="leads", title="Leads created per day"),
+            ]
 
     # --- the web console's users and sessions --------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from mktows.engine.base import EngineBase
-from mktows.engine.campaigns import catalog, programs
+from mktows.engine.campaigns import catalog, console_reads, programs
 from mktows.engine.campaigns import requests as campaign_calls
 from mktows.engine.models import (
     CampaignInfo,
@@ -74,3 +74,51 @@ class CampaignCalls(EngineBase):
                 max_clones_per_day=self.max_clones_per_day,
                 now=self.now(),
             )
+
+    # --- the web console: programs, emails, campaigns ---------------------------------------
+
+    def program_page(self, *, after: str | None = None, limit: int = 50) -> list[console_reads.ProgramRow]:
+        """Programs by name, those after the name `after` (keyset), with tags and costs."""
+        with self.db.read() as conn:
+            return console_reads.program_page(conn, after=after, limit=limit)
+
+    def program_detail(self, program_id: int) -> console_reads.ProgramDetail | None:
+        """A program with its My Tokens, lists, emails and campaigns; None when unknown."""
+        with self.db.read() as conn:
+            return console_reads.program_detail(conn, program_id)
+
+    def set_program_tokens(
+        self, program_id: int, values: list[tuple[str, str]], *, new: tuple[str, str] | None = None
+    ) -> list[tuple[str, str]]:
+        """New values for a program's My Tokens (and one more token with `new`); the tokens saved."""
+        with self.db.write() as conn:
+            return console_reads.set_program_tokens(conn, program_id, values, self.now(), new=new)
+
+    def email_detail(self, email_id: int) -> console_reads.EmailDetail | None:
+        """An email with its program, the campaigns that send it and the tokens it uses."""
+        with self.db.read() as conn:
+            return console_reads.email_detail(conn, email_id)
+
+    def preview_email(
+        self, email_id: int, lead: LeadKey, *, campaign_id: int | None = None
+    ) -> console_reads.EmailPreview:
+        """The email rendered for the lead as the campaign's send step would render it now."""
+        with self.db.read() as conn:
+            return console_reads.preview_email(conn, email_id, lead, campaign_id, self.now())
+
+    def campaign_page(self, *, after_id: int | None = None, limit: int = 50) -> list[console_reads.CampaignRow]:
+        """Campaigns by id, those after `after_id` (keyset), with their last and next runs."""
+        with self.db.read() as conn:
+            return console_reads.campaign_page(conn, after_id=after_id, limit=limit)
+
+    def campaign_detail(self, campaign_id: int) -> console_reads.CampaignDetail | None:
+        """A campaign with its smart list and flow; None when unknown."""
+        with self.db.read() as conn:
+            return console_reads.campaign_detail(conn, campaign_id)
+
+    def campaign_run_page(
+        self, campaign_id: int, *, before_id: int | None = None, limit: int = 20
+    ) -> list[console_reads.RunRow]:
+        """A campaign's runs, newest first, below the run id `before_id` (keyset), with progress."""
+        with self.db.read() as conn:
+            return console_reads.run_page(conn, campaign_id, before_id=before_id, limit=limit)

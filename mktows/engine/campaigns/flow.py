@@ -100,24 +100,22 @@ def pairs(raw: str | None) -> list[tuple[str, str]]:
     return [(str(n), "" if v is None else str(v)) for n, v in items]
 
 
-class _Chunk:
-    def __init__(self, conn: Connection, registry: FieldRegistry, plan: RunPlan, now: datetime) -> None:
-        self.conn = conn
+class LeadTokens:
+    """The tokens a run's leads see: the plan's program, campaign and call overrides, the time
+    of the pass, and each lead's values as they stand (earlier steps' changes included).
+
+    The chunk is one; the console's email preview makes one for a single lead, so a preview
+    resolves tokens by this very code."""
+
+    def __init__(self, registry: FieldRegistry, plan: RunPlan, now: datetime) -> None:
         self.registry = registry
         self.plan = plan
-        self.now = now
-        self.full = plan.campaign.full_name
-        self.batch = SyncBatch(conn, registry, now)
-        self.result = ChunkResult()
         self.program_values = tk.program_token_values(plan.program) if plan.program else {}
         self.campaign_values = tk.campaign_token_values(plan.campaign)
         self.system_values = tk.system_token_values(now)
         self.program_tokens = plan.program.tokens if plan.program else []
         self.company_keys = self._company_keys()
-        self.outgoing: list[Message] = []  # rendered by send_email, stored together by run()
-        self.queued: set[tuple[int, int]] = set()  # (lead, step) already in the outbox
 
-    # --- helpers -------------------------------------------------------------------------
     def value(self, st: LeadState, f: Field) -> str | None:
         return st.cols.get(f.column) if f.column else st.values.get(f.name)
 
@@ -160,6 +158,19 @@ class _Chunk:
                 keys.update((f.name, f.display_name))
         return frozenset(keys)
 
+
+class _Chunk(LeadTokens):
+    def __init__(self, conn: Connection, registry: FieldRegistry, plan: RunPlan, now: datetime) -> None:
+        self.conn = conn
+        self.now = now
+        self.full = plan.campaign.full_name
+        self.batch = SyncBatch(conn, registry, now)
+        self.result = ChunkResult()
+        super().__init__(registry, plan, now)
+        self.outgoing: list[Message] = []  # rendered by send_email, stored together by run()
+        self.queued: set[tuple[int, int]] = set()  # (lead, step) already in the outbox
+
+    # --- helpers -------------------------------------------------------------------------
     def row(
         self, st: LeadState, kind: Any, asset: str, attrs: Sequence[tuple[str, str]], campaign: str | None = None
     ) -> None:

@@ -1,17 +1,19 @@
 """Lead reads of the web console: a search that stays fast on a million leads, and what a lead
 belongs to.
 
-The search matches exactly on the indexed keys (id, email, foreign person id) and by prefix on
-the email, as a range on the email index (`>= prefix` and `< prefix` with its last character
-moved one on); pages are keyset pages by id, newest first, so page 5,000 costs what page 1 does.
+The search matches exactly on the indexed keys (id, foreign person id) and by prefix on the
+email (an exact email is its own prefix), as a range on the email index (`>= prefix` and
+`< prefix` with its last character moved one on). Every list is paged by keyset (newest first
+by id, or by email then id), so page 5,000 costs what page 1 does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection, Select, literal, select, tuple_
 
 from mktows.store.tables import (
     campaign_leads,
@@ -24,12 +26,14 @@ from mktows.store.tables import (
 )
 
 NAME_FIELDS = ("FirstName", "LastName")
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds
 
 
 @dataclass(frozen=True)
 class LeadRow:
     id: int
     email: str | None
+    email_lower: str | None
     first_name: str | None
     last_name: str | None
     updated_at: datetime
@@ -48,23 +52,47 @@ def prefix_range(prefix: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def search(conn: Connection, query: str, *, before_id: int | None, limit: int) -> list[LeadRow]:
-    """Leads matching `query` (all when empty), newest first, those with an id below `before_id`."""
-    q = select(leads.c.id, leads.c.email, leads.c.updated_at)
+def search(
+    conn: Connection,
+    query: str,
+    *,
+    before_id: int | None = None,
+    after: tuple[str, int] | None = None,
+    limit: int = 50,
+) -> list[LeadRow]:
+    """With no query: every lead, newest first, below `before_id`. With one: on the first page
+    the leads whose id or foreign person id it is, then every lead whose email begins with it
+    (case ignored), in email order, after `after` (the last row's lower-case email and id)."""
     text = query.strip()
-    if text:
-        low, high = prefix_range(text.lower())
-        matches = [leads.c.email_lower == text.lower(), leads.c.foreign_sys_person_id == text]
-        matches.append((leads.c.email_lower >= low) & (leads.c.email_lower < high))
+    if not text:
+        # always bounded, so the first page too is a range of the primary key read backwards
+        bound = leads.c.id < before_id if before_id is not None else leads.c.id <= MAX_ID
+        q = _lead_columns().where(bound).order_by(leads.c.id.desc()).limit(limit)
+        return _rows(conn, list(conn.execute(q).all()))
+    found: list[Any] = []
+    if after is None:
         if text.isdigit() and len(text) < 10:
-            matches.append(leads.c.id == int(text))
-        q = q.where(or_(*matches))
-    if before_id is not None:
-        q = q.where(leads.c.id < before_id)
-    rows = conn.execute(q.order_by(leads.c.id.desc()).limit(limit)).all()
+            found += conn.execute(_lead_columns().where(leads.c.id == int(text))).all()
+        found += conn.execute(_lead_columns().where(leads.c.foreign_sys_person_id == text).limit(limit)).all()
+    low, high = prefix_range(text.lower())
+    q = _lead_columns().where(leads.c.email_lower >= low, leads.c.email_lower < high)
+    if after is not None:
+        q = q.where(tuple_(leads.c.email_lower, leads.c.id) > tuple_(literal(after[0]), literal(after[1])))
+    found += conn.execute(q.order_by(leads.c.email_lower, leads.c.id).limit(limit)).all()
+    unique = list({r.id: r for r in found}.values())[:limit]
+    return _rows(conn, unique)
+
+
+def _lead_columns() -> Select[Any]:
+    return select(leads.c.id, leads.c.email, leads.c.email_lower, leads.c.updated_at)
+
+
+def _rows(conn: Connection, rows: list[Any]) -> list[LeadRow]:
     names = _names(conn, [r.id for r in rows])
     return [
-        LeadRow(r.id, r.email, names.get((r.id, "FirstName")), names.get((r.id, "LastName")), r.updated_at)
+        LeadRow(
+            r.id, r.email, r.email_lower, names.get((r.id, "FirstName")), names.get((r.id, "LastName")), r.updated_at
+        )
         for r in rows
     ]
 

@@ -29,10 +29,17 @@ class LeadCalls(EngineBase):
         with self.db.write() as conn:
             put_field(conn, field, self.now())
 
-    def search_leads(self, query: str, *, before_id: int | None = None, limit: int = 50) -> list[console_reads.LeadRow]:
-        """The console's lead search: exact keys and email prefix, newest first, by keyset."""
+    def search_leads(
+        self,
+        query: str,
+        *,
+        before_id: int | None = None,
+        after: tuple[str, int] | None = None,
+        limit: int = 50,
+    ) -> list[console_reads.LeadRow]:
+        """The console's lead search: exact keys and email prefix, paged by keyset."""
         with self.db.read() as conn:
-            return console_reads.search(conn, query, before_id=before_id, limit=limit)
+            return console_reads.search(conn, query, before_id=before_id, after=after, limit=limit)
 
     def lead_memberships(self, lead_id: int) -> list[console_reads.Membership]:
         with self.db.read() as conn:

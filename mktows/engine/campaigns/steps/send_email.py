@@ -53,33 +53,61 @@ class SendEmail(FlowStep):
 
     def run(self, chunk: Chunk, step: Step, st: LeadState, recipient: list[tuple[str, str]]) -> Stop | None:
         email: EmailInfo = step.arg
-        to_addr = (st.cols.get("email") or "").strip()
-        if not to_addr or st.values.get("Unsubscribed") == "true":
+        if not_mailed(st) is not None:
             return None  # Marketo does not mail leads without an address or unsubscribed
         assert st.id is not None
         if (st.id, step.index) in chunk.queued:
             return None  # this (run, lead, step) already has its message: nobody gets it twice
         chunk.queued.add((st.id, step.index))
-        ctx = chunk.context(st, recipient)
         chunk.outgoing.append(
-            Message(
-                to_addr=to_addr,
-                from_addr=tk.render(email.from_email, ctx, html=False),
-                from_name=tk.render(email.from_name, ctx, html=False) if email.from_name else None,
-                reply_to=tk.render(email.reply_to, ctx, html=False) if email.reply_to else None,
-                subject=tk.render(email.subject, ctx, html=False),
-                html=tk.render(email.html, ctx, html=True),
-                text=tk.render(email.text, ctx, html=False),
-                lead_id=st.id,
+            render_message(
+                email,
+                chunk.context(st, recipient),
+                st,
                 run_id=chunk.plan.run_id,
                 step_index=step.index,
                 campaign=chunk.full,
-                email_id=email.id,
-                email_name=email.name,
             )
         )
         chunk.row(st, SEND_EMAIL, email.name, [("Mailing ID", str(email.id)), *step.attributes()])
         return None
+
+
+def not_mailed(st: LeadState) -> str | None:
+    """Why a send skips the lead (no address, unsubscribed); None when it is mailed."""
+    if not (st.cols.get("email") or "").strip():
+        return "it has no email address"
+    if st.values.get("Unsubscribed") == "true":
+        return "it is unsubscribed"
+    return None
+
+
+def render_message(
+    email: EmailInfo,
+    ctx: tk.TokenContext,
+    st: LeadState,
+    *,
+    run_id: int | None,
+    step_index: int | None,
+    campaign: str | None,
+) -> Message:
+    """The email as the lead gets it, its tokens resolved from `ctx`: what the step queues,
+    and what the console's preview shows."""
+    return Message(
+        to_addr=(st.cols.get("email") or "").strip(),
+        from_addr=tk.render(email.from_email, ctx, html=False),
+        from_name=tk.render(email.from_name, ctx, html=False) if email.from_name else None,
+        reply_to=tk.render(email.reply_to, ctx, html=False) if email.reply_to else None,
+        subject=tk.render(email.subject, ctx, html=False),
+        html=tk.render(email.html, ctx, html=True),
+        text=tk.render(email.text, ctx, html=False),
+        lead_id=st.id,
+        run_id=run_id,
+        step_index=step_index,
+        campaign=campaign,
+        email_id=email.id,
+        email_name=email.name,
+    )
 
 
 STEPS.add(SendEmail.name, SendEmail())
