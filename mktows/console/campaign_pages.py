@@ -12,8 +12,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from mktows.console.program_pages import PAGE_SIZE, int_param, lead_key, not_found, notice_url
-from mktows.console.web import PREFIX, render
+from mktows.console.program_pages import lead_key
+from mktows.console.web import PAGE_SIZE, PREFIX, int_param, not_found, notice_url, one_page, render
 from mktows.engine import Engine
 from mktows.engine.admin.console_users import ConsoleSession
 from mktows.errors import MarketoError
@@ -80,14 +80,13 @@ def describe_step(kind: str, arg: Any) -> str:
 async def campaign_list(request: Request, engine: Engine, session: ConsoleSession) -> Response:
     after = int_param(request.query_params.get("after"))
     rows = await run_in_threadpool(lambda: engine.campaign_page(after_id=after, limit=PAGE_SIZE + 1))
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    rows, last = one_page(rows)
     return render(
         request,
         "campaigns.html",
         session=session,
         rows=rows,
-        next_after=rows[-1].id if more and rows else None,
+        next_after=last.id if last else None,
         first_page=after is None,
     )
 

@@ -9,34 +9,27 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from mktows.console.web import PREFIX, render
+from mktows.console.web import PAGE_SIZE, PREFIX, int_param, not_found, notice_url, one_page, render
 from mktows.engine import Engine
 from mktows.engine.admin.console_users import ConsoleSession
 from mktows.engine.models import LeadInput, LeadKey
 from mktows.errors import MarketoError
 
-PAGE_SIZE = 50
 ACTIVITIES_SHOWN = 100
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 12 else None
 
 
 async def lead_list(request: Request, engine: Engine, session: ConsoleSession) -> Response:
     """With a query, pages follow the email order (`after=email,id`); without, the ids
     (`before=id`), newest first."""
     query = request.query_params.get("q", "").strip()
-    before = _int(request.query_params.get("before"))
+    before = int_param(request.query_params.get("before"))
     after = _after(request.query_params.get("after"))
     rows = await run_in_threadpool(
         lambda: engine.search_leads(query, before_id=before, after=after, limit=PAGE_SIZE + 1)
     )
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    rows, last = one_page(rows)
     next_page = None
-    if more and rows:
-        last = rows[-1]
+    if last is not None:
         next_page = {"after": f"{last.email_lower or ''},{last.id}"} if query else {"before": str(last.id)}
     return render(
         request,
@@ -54,15 +47,15 @@ def _after(value: str | None) -> tuple[str, int] | None:
     if not value or "," not in value:
         return None
     email, _, lead_id = value.rpartition(",")
-    number = _int(lead_id)
+    number = int_param(lead_id)
     return None if number is None else (email, number)
 
 
 async def lead_page(request: Request, engine: Engine, session: ConsoleSession) -> Response:
-    lead_id = _int(request.path_params["lead_id"])
+    lead_id = int_param(request.path_params["lead_id"])
     found = await run_in_threadpool(engine.get_leads, LeadKey("IDNUM", str(lead_id))) if lead_id else []
     if not found:
-        return render(request, "not_found.html", status=404, session=session, what=f"lead {lead_id}")
+        return not_found(request, session, f"lead {request.path_params['lead_id']}")
     lead = found[0]
     memberships = await run_in_threadpool(engine.lead_memberships, lead.id)
     activity = await run_in_threadpool(
@@ -84,7 +77,7 @@ async def lead_page(request: Request, engine: Engine, session: ConsoleSession) -
 
 
 async def edit_field(request: Request, engine: Engine, session: ConsoleSession) -> Response:
-    lead_id = _int(request.path_params["lead_id"])
+    lead_id = int_param(request.path_params["lead_id"])
     form = await request.form()
     name, value = str(form.get("field", "")), str(form.get("value", ""))
     target = f"{PREFIX}/leads/{lead_id}"
@@ -93,9 +86,5 @@ async def edit_field(request: Request, engine: Engine, session: ConsoleSession) 
             lambda: engine.sync_lead(LeadInput(id=lead_id, attributes=[(name, value)]), return_lead=False)
         )
     except MarketoError as exc:
-        return RedirectResponse(f"{target}?error={_quote(exc.detail)}", status_code=303)
-    return RedirectResponse(f"{target}?saved={_quote(name)}", status_code=303)
-
-
-def _quote(text: str) -> str:
-    return quote(text[:300])
+        return RedirectResponse(notice_url(target, error=exc.detail), status_code=303)
+    return RedirectResponse(f"{target}?saved={quote(name)}", status_code=303)

@@ -11,32 +11,26 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from mktows.console.web import PREFIX, SECURITY_HEADERS, render
+from mktows.console.web import PAGE_SIZE, PREFIX, SECURITY_HEADERS, int_param, not_found, notice_url, one_page, render
 from mktows.delivery.deliver import current_config
 from mktows.engine import Engine
 from mktows.engine.admin.console_users import ConsoleSession
 from mktows.engine.campaigns import outbox
 from mktows.engine.campaigns.outbox import STATUSES, OutboxEntry
 
-PAGE_SIZE = 50
 # A message's HTML runs no script, submits no form and reaches nothing: only its own inline
 # styles and images already inside it (data: URLs) are allowed.
 MESSAGE_HTML_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-
-
-def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 12 else None
 
 
 def _messages(request: Request, engine: Engine) -> tuple[list[OutboxEntry], int | None, str, str]:
     query = request.query_params.get("q", "")
     status = request.query_params.get("status", "")
     status = status if status in STATUSES else ""
-    before = _int(request.query_params.get("before"))
+    before = int_param(request.query_params.get("before"))
     found = outbox.list_messages(engine.db, status=status or None, limit=PAGE_SIZE + 1, query=query, before_id=before)
-    more = len(found) > PAGE_SIZE
-    found = found[:PAGE_SIZE]
-    return found, (found[-1].id if more and found else None), query, status
+    found, last = one_page(found)
+    return found, (last.id if last else None), query, status
 
 
 async def message_list(request: Request, engine: Engine, session: ConsoleSession) -> Response:
@@ -70,10 +64,10 @@ async def message_list_json(request: Request, engine: Engine, session: ConsoleSe
 
 
 async def _entry_or_404(request: Request, engine: Engine, session: ConsoleSession) -> OutboxEntry | Response:
-    outbox_id = _int(request.path_params["outbox_id"])
+    outbox_id = int_param(request.path_params["outbox_id"])
     entry = await run_in_threadpool(outbox.get_message, engine.db, outbox_id) if outbox_id else None
     if entry is None:
-        return render(request, "not_found.html", status=404, session=session, what=f"message {outbox_id}")
+        return not_found(request, session, f"message {request.path_params['outbox_id']}")
     return entry
 
 
@@ -101,14 +95,14 @@ async def message_html(request: Request, engine: Engine, session: ConsoleSession
 
 
 async def delete_message(request: Request, engine: Engine, session: ConsoleSession) -> Response:
-    outbox_id = _int(request.path_params["outbox_id"]) or 0
+    outbox_id = int_param(request.path_params["outbox_id"]) or 0
     done = await run_in_threadpool(outbox.delete_message, engine.db, outbox_id)
     notice = f"message {outbox_id} deleted" if done else f"message {outbox_id} is on its way and stays"
-    return RedirectResponse(f"{PREFIX}/outbox?notice={notice}", status_code=303)
+    return RedirectResponse(notice_url(f"{PREFIX}/outbox", notice=notice), status_code=303)
 
 
 async def release_message(request: Request, engine: Engine, session: ConsoleSession) -> Response:
-    outbox_id = _int(request.path_params["outbox_id"]) or 0
+    outbox_id = int_param(request.path_params["outbox_id"]) or 0
     done = await run_in_threadpool(outbox.release_message, engine.db, outbox_id)
     notice = f"message {outbox_id} released for delivery" if done else f"message {outbox_id} was not captured"
-    return RedirectResponse(f"{PREFIX}/outbox/{outbox_id}?notice={notice}", status_code=303)
+    return RedirectResponse(notice_url(f"{PREFIX}/outbox/{outbox_id}", notice=notice), status_code=303)

@@ -4,25 +4,19 @@ by the flow's own send step (its HTML in a sandboxed frame that may run nothing)
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from mktows.console.outbox_pages import MESSAGE_HTML_POLICY
-from mktows.console.web import PREFIX, SECURITY_HEADERS, render
+from mktows.console.web import PAGE_SIZE, PREFIX, SECURITY_HEADERS, int_param, not_found, notice_url, one_page, render
 from mktows.engine import Engine
 from mktows.engine.admin.console_users import ConsoleSession
 from mktows.engine.campaigns.console_reads import EmailDetail, EmailPreview
 from mktows.engine.models import LeadKey
 from mktows.errors import MarketoError
-
-PAGE_SIZE = 50
-
-
-def int_param(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 10 else None
 
 
 def lead_key(text: str) -> LeadKey | None:
@@ -35,18 +29,9 @@ def lead_key(text: str) -> LeadKey | None:
     return None
 
 
-def notice_url(target: str, *, notice: str | None = None, error: str | None = None) -> str:
-    key, text = ("error", error) if error is not None else ("notice", notice or "")
-    return f"{target}?{key}={quote(text[:300])}"
-
-
 def _lines(value: object) -> str:
     """A textarea's value as typed: browsers send its line breaks as CRLF."""
     return str(value).replace("\r\n", "\n")
-
-
-def not_found(request: Request, session: ConsoleSession, what: str) -> Response:
-    return render(request, "not_found.html", status=404, session=session, what=what)
 
 
 # --- programs --------------------------------------------------------------------------
@@ -55,14 +40,13 @@ def not_found(request: Request, session: ConsoleSession, what: str) -> Response:
 async def program_list(request: Request, engine: Engine, session: ConsoleSession) -> Response:
     after = request.query_params.get("after") or None
     rows = await run_in_threadpool(lambda: engine.program_page(after=after, limit=PAGE_SIZE + 1))
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    rows, last = one_page(rows)
     return render(
         request,
         "programs.html",
         session=session,
         rows=rows,
-        next_after=rows[-1].name if more and rows else None,
+        next_after=last.name if last else None,
         first_page=after is None,
     )
 

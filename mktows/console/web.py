@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -18,6 +18,7 @@ from mktows.engine.admin.console_users import ConsoleSession
 SESSION_COOKIE = "mktows_console"
 LOGIN_CSRF_COOKIE = "mktows_console_login"
 PREFIX = "/console"
+T = TypeVar("T")
 
 TEMPLATES = Environment(
     loader=PackageLoader("mktows.console"), autoescape=select_autoescape(), undefined=StrictUndefined
@@ -68,3 +69,27 @@ def safe_next(target: str | None) -> str:
     if target and target.startswith(PREFIX) and not target.startswith("//") and "\\" not in target:
         return target
     return f"{PREFIX}/leads"
+
+
+PAGE_SIZE = 50  # rows on one page of every console list
+
+
+def int_param(value: str | None) -> int | None:
+    """A path or query value that names an id; None for anything else (an unknown id then)."""
+    return int(value) if value and value.isdigit() and len(value) < 10 else None
+
+
+def one_page(rows: Sequence[T], size: int = PAGE_SIZE) -> tuple[list[T], T | None]:
+    """The page out of `size + 1` rows read, and its last row when there is a next page."""
+    page = list(rows[:size])
+    return page, (page[-1] if len(rows) > size and page else None)
+
+
+def not_found(request: Request, session: ConsoleSession, what: str) -> Response:
+    return render(request, "not_found.html", status=404, session=session, what=what)
+
+
+def notice_url(target: str, *, notice: str | None = None, error: str | None = None) -> str:
+    """`target` with the notice (or error) the page it leads to shows."""
+    key, text = ("error", error) if error is not None else ("notice", notice or "")
+    return f"{target}?{key}={quote(text[:300])}"
