@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-import httpx
 import pytest
+from support.console import ADMIN, PASSWORD, csrf_of, signed_in
 from support.inprocess import InProcessServer, in_process_server
 from support.smtp import outbox_message
 from support.soap import assert_fault, call, success
@@ -17,8 +17,6 @@ from mktows.engine.campaigns.outbox import queue_email
 from mktows.engine.models import LeadInput, LeadKey
 
 pytestmark = pytest.mark.in_process
-
-ADMIN, PASSWORD = "ops", "correct horse battery"
 
 
 @pytest.fixture(scope="module")
@@ -31,22 +29,6 @@ def srv(tmp_path_factory) -> Iterator[InProcessServer]:
                 LeadInput(email=f"ada{i:03d}@console.example.com", attributes=attrs), return_lead=False
             )
         yield server
-
-
-def csrf_of(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found, page.text[:500]
-    return found.group(1)
-
-
-def signed_in(srv: InProcessServer) -> httpx.Client:
-    browser = srv.browser()
-    form = browser.get("/console/login")
-    resp = browser.post(
-        "/console/login", data={"name": ADMIN, "password": PASSWORD, "csrf": csrf_of(form), "next": "/console/leads"}
-    )
-    assert resp.status_code == 303 and resp.headers["location"] == "/console/leads"
-    return browser
 
 
 def test_the_landing_page_names_each_endpoint_its_wsdl_and_the_health(srv):

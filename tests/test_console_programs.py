@@ -16,6 +16,7 @@ import httpx
 import pytest
 from markupsafe import escape
 from sqlalchemy import event, update
+from support.console import ADMIN, PASSWORD, csrf_of, signed_in
 from support.inprocess import InProcessServer, in_process_server
 from support.mailchecks import wait_for
 from support.server import INSTANCE
@@ -28,7 +29,6 @@ from mktows.store.tables import campaign_runs
 
 pytestmark = pytest.mark.in_process
 
-ADMIN, PASSWORD = "ops", "correct horse battery"
 PROGRAM = "Console Program"
 PROGRAM_SPEC: dict[str, Any] = {
     "name": PROGRAM,
@@ -85,22 +85,6 @@ def srv(tmp_path_factory) -> Iterator[InProcessServer]:
         yield server
 
 
-def csrf_of(page: httpx.Response) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert found, page.text[:500]
-    return found.group(1)
-
-
-def signed_in(srv: InProcessServer) -> httpx.Client:
-    browser = srv.browser()
-    form = browser.get("/console/login")
-    resp = browser.post(
-        "/console/login", data={"name": ADMIN, "password": PASSWORD, "csrf": csrf_of(form), "next": "/console/programs"}
-    )
-    assert resp.status_code == 303 and resp.headers["location"] == "/console/programs"
-    return browser
-
-
 def ids(srv: InProcessServer) -> dict[str, int]:
     detail = srv.engine.program_detail(_program_id(srv, PROGRAM))
     assert detail is not None
@@ -141,7 +125,7 @@ def message_for(srv: InProcessServer, to: str) -> OutboxEntry:
 
 
 def test_the_programs_list_shows_channel_tags_and_costs(srv):
-    browser = signed_in(srv)
+    browser = signed_in(srv, "/console/programs")
     page = browser.get("/console/programs")
     assert page.status_code == 200
     assert f'<a href="/console/programs/{ids(srv)["program"]}">{PROGRAM}</a>' in page.text
@@ -165,7 +149,7 @@ def test_programs_and_campaigns_page_by_keyset(srv):
 
 
 def test_a_programs_page_shows_its_lists_emails_campaigns_and_tokens(srv):
-    browser = signed_in(srv)
+    browser = signed_in(srv, "/console/programs")
     found = ids(srv)
     page = browser.get(f"/console/programs/{found['program']}")
     assert page.status_code == 200
@@ -179,7 +163,7 @@ def test_a_programs_page_shows_its_lists_emails_campaigns_and_tokens(srv):
 
 
 def test_editing_my_tokens_saves_them_and_shows_them(srv):
-    browser = signed_in(srv)
+    browser = signed_in(srv, "/console/programs")
     program_id = _program_id(srv, "Spring Webinar")  # my.Speaker: Ada Lovelace
     page = browser.get(f"/console/programs/{program_id}")
     assert "Ada Lovelace" in page.text
@@ -215,7 +199,7 @@ def test_editing_my_tokens_saves_them_and_shows_them(srv):
 
 
 def test_the_email_page_shows_its_templates_and_who_sends_it(srv):
-    browser = signed_in(srv)
+    browser = signed_in(srv, "/console/programs")
     found = ids(srv)
     page = browser.get(f"/console/emails/{found['email:Welcome']}")
     assert page.status_code == 200
@@ -233,7 +217,7 @@ def test_the_preview_is_the_message_a_real_send_puts_in_the_outbox(srv):
     found = ids(srv)
     email = "preview.and.send@console.example.com"
     lead_id = new_lead(srv, email)
-    browser = signed_in(srv)
+    browser = signed_in(srv, "/console/programs")
     campaign = found["campaign:Send Welcome"]
     page = browser.get(f"/console/emails/{found['email:Welcome']}", params={"lead": email, "campaign": campaign})
     assert page.status_code == 200 and "No preview" not in page.text
@@ -281,7 +265,7 @@ def test_a_preview_follows_token_edits_and_needs_no_campaign(srv):
     lead_id = new_lead(srv, email, FirstName="Ada")
     srv.engine.set_program_tokens(found["program"], [("Offer", "20% off")])
     try:
-        browser = signed_in(srv)
+        browser = signed_in(srv, "/console/programs")
         page = browser.get(f"/console/emails/{found['email:Welcome']}", params={"lead": str(lead_id), "campaign": ""})
         assert '<td id="preview-subject">Hello Ada: 20% off</td>' in page.text
         assert f'<pre id="preview-text">Hi Ada ({email}): 20% off via  nothing more</pre>' in page.text
@@ -292,7 +276,7 @@ def test_a_preview_follows_token_edits_and_needs_no_campaign(srv):
 
 
 def test_an_unknown_lead_or_a_lead_a_send_skips_is_a_message_not_an_error(srv):
-    browser = signed_in(srv)
+    browser = signed_in(srv, "/console/programs")
     email_id = ids(srv)["email:Welcome"]
     unknown = browser.get(f"/console/emails/{email_id}", params={"lead": "nobody@console.example.com"})
     assert unknown.status_code == 200
@@ -310,7 +294,7 @@ def test_an_unknown_lead_or_a_lead_a_send_skips_is_a_message_not_an_error(srv):
 
 
 def test_the_campaigns_list_shows_program_kind_qualification_and_runs(srv):
-    browser = signed_in(srv)
+    browser = signed_in(srv, "/console/programs")
     found = ids(srv)
     page = browser.get("/console/campaigns")
     assert page.status_code == 200
@@ -324,7 +308,7 @@ def test_the_campaigns_list_shows_program_kind_qualification_and_runs(srv):
 
 
 def test_a_campaigns_page_shows_its_smart_list_flow_and_runs_with_progress(srv):
-    browser = signed_in(srv)
+    browser = signed_in(srv, "/console/programs")
     found = ids(srv)
     batch = browser.get(f"/console/campaigns/{found['campaign:Weekly Batch']}")
     assert batch.status_code == 200
@@ -361,7 +345,7 @@ def test_a_campaigns_runs_page_by_keyset_newest_first(srv):
         srv.engine.request_campaign("SALES", [LeadKey("EMAIL", "pages@console.example.com")], campaign_id=sales)
         for _ in range(22)
     ]
-    browser = signed_in(srv)
+    browser = signed_in(srv, "/console/programs")
     first = browser.get(f"/console/campaigns/{sales}")
     shown = [int(i) for i in re.findall(r'<th scope="row">(\d+)</th>', first.text)]
     assert shown == sorted(made, reverse=True)[:20]
@@ -373,7 +357,7 @@ def test_a_campaigns_runs_page_by_keyset_newest_first(srv):
 
 
 def test_requesting_and_scheduling_run_the_api_rules_and_show_faults(srv):
-    browser = signed_in(srv)
+    browser = signed_in(srv, "/console/programs")
     found = ids(srv)
     sales, batch, trigger = found["campaign:Sales Only"], found["campaign:Weekly Batch"], found["campaign:Send Welcome"]
     new_lead(srv, "faults@console.example.com")
@@ -397,7 +381,7 @@ def test_requesting_and_scheduling_run_the_api_rules_and_show_faults(srv):
 
 
 def test_scheduling_a_batch_run_shows_it_as_the_next_run(srv):
-    browser = signed_in(srv)
+    browser = signed_in(srv, "/console/programs")
     batch = ids(srv)["campaign:Weekly Batch"]
     page = browser.get(f"/console/campaigns/{batch}")
     resp = post(browser, page, f"/console/campaigns/{batch}/schedule", {"when": "at", "run_at": "2099-05-01T09:30"})
@@ -423,7 +407,7 @@ def test_scheduling_a_batch_run_shows_it_as_the_next_run(srv):
 
 
 def test_posts_without_the_csrf_token_change_nothing(srv):
-    browser = signed_in(srv)
+    browser = signed_in(srv, "/console/programs")
     found = ids(srv)
     trigger, batch = found["campaign:Send Welcome"], found["campaign:Weekly Batch"]
 
@@ -447,7 +431,7 @@ def test_posts_without_the_csrf_token_change_nothing(srv):
 
 
 def test_unknown_ids_are_404_and_nothing_shows_without_signing_in(srv):
-    browser = signed_in(srv)
+    browser = signed_in(srv, "/console/programs")
     for path in (
         "/console/programs/999999",
         "/console/programs/abc",
