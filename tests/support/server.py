@@ -172,13 +172,31 @@ class ListPool:
                 raise RuntimeError("out of pool lists; add more to POOL_LISTS") from None
 
 
-class Server(ListPool):
+class MktowsProcess:
+    """A `python -m mktows ...` process the tests started: its output so far, and a hard kill."""
+
+    def __init__(self, proc: subprocess.Popen, output: list[str]) -> None:
+        self.proc, self._output = proc, output
+
+    def output(self) -> str:
+        return "".join(self._output)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL (for crash tests): no chance to finish calls or hand jobs back."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+class Server(MktowsProcess, ListPool):
     def __init__(self, proc: subprocess.Popen, base_url: str, db_url: str, output: list[str]) -> None:
-        super().__init__()
-        self.proc = proc
+        MktowsProcess.__init__(self, proc, output)
+        ListPool.__init__(self)
         self.base_url = base_url.rstrip("/")
         self.db_url = db_url
-        self._output = output
 
     @property
     def port(self) -> int:
@@ -193,18 +211,6 @@ class Server(ListPool):
 
     def wsdl_url(self, version: str = "2_2") -> str:
         return self.endpoint(version) + "?WSDL"
-
-    def output(self) -> str:
-        return "".join(self._output)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self) -> None:
-        """Hard kill (for crash tests)."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
 
 
 def _reader(stream, sink: list[str], ready: threading.Event, found: list[str], ready_re: re.Pattern[str]) -> None:
@@ -301,23 +307,12 @@ def running_server(
         yield server
 
 
-class Worker:
-    """A `mktows worker` process."""
+class Worker(MktowsProcess):
+    """A `mktows worker` process; `engine` is the job engine it said it runs."""
 
     def __init__(self, proc: subprocess.Popen, engine: str, output: list[str]) -> None:
-        self.proc, self.engine, self._output = proc, engine, output
-
-    def output(self) -> str:
-        return "".join(self._output)
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def kill(self) -> None:
-        """Hard kill (SIGKILL): the worker gets no chance to hand its jobs back."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        super().__init__(proc, output)
+        self.engine = engine
 
 
 @contextlib.contextmanager
