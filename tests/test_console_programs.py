@@ -30,7 +30,7 @@ from mktows.store.tables import campaign_runs
 pytestmark = pytest.mark.in_process
 
 PROGRAM = "Console Program"
-PROGRAM_SPEC: dict[str, Any] = {
+PROGRAM_DEFINITION: dict[str, Any] = {
     "name": PROGRAM,
     "channel": "Webinar",
     "folder": "Console/2026",
@@ -78,7 +78,7 @@ FIRST_NAME = 'Zoë <b>"Ace"</b> & co'  # escaped in HTML bodies, as is in text a
 @pytest.fixture(scope="module")
 def srv(tmp_path_factory) -> Iterator[InProcessServer]:
     instance = copy.deepcopy(INSTANCE)
-    instance["programs"].append(PROGRAM_SPEC)
+    instance["programs"].append(PROGRAM_DEFINITION)
     env = {"MKTOWS_WORKERS": "2"}  # the default: this process runs the campaign and delivery jobs
     with in_process_server(tmp_path_factory.mktemp("console-programs"), instance=instance, env=env) as server:
         server.engine.add_console_user(ADMIN, PASSWORD)
