@@ -258,7 +258,10 @@ def build_sqlite(size: int, path: Path, anchor_us: int, log) -> dict[str, int]: 
         db.execute(f"DROP INDEX {name}")
     built = _sqlite_text(anchor_us)
     db.execute("BEGIN")
-    db.execute("INSERT OR REPLACE INTO api_users VALUES (?, ?, 1, ?)", ("bench_user", "bench-secret-key1", built))
+    db.execute(
+        "INSERT OR REPLACE INTO api_users (user_id, encryption_key, enabled, created_at) VALUES (?, ?, 1, ?)",
+        ("bench_user", "bench-secret-key1", built),
+    )
     db.executemany(
         "INSERT OR REPLACE INTO lead_fields VALUES (?, ?, ?, ?, NULL, 0, ?)",
         [(n, n.lower(), d, t, built) for n, d, t in CUSTOM_FIELDS],
@@ -348,7 +351,8 @@ def build_postgres(size: int, url: str, anchor_us: int, log) -> dict[str, int]: 
             db.execute(f'DROP INDEX "{index}"')
         built = stamp(anchor_us)
         db.execute(
-            "INSERT INTO api_users VALUES (%s, %s, true, %s) ON CONFLICT (user_id) DO UPDATE "
+            "INSERT INTO api_users (user_id, encryption_key, enabled, created_at) VALUES (%s, %s, true, %s)"
+            " ON CONFLICT (user_id) DO UPDATE "
             "SET encryption_key = excluded.encryption_key",
             ("bench_user", "bench-secret-key1", built),
         )

@@ -148,7 +148,11 @@ def create_app(settings: Settings, engine: Engine) -> Starlette:
         client = request.client.host if request.client else None
         delay = throttled(outcome, client)
         record(outcome, version=version, client=client, seconds=perf_counter() - started, delay=delay)
-        call_stats.count(outcome.operation, outcome.error.code if outcome.error is not None else 0)
+        call_stats.count(
+            outcome.operation,
+            outcome.error.code if outcome.error is not None else 0,
+            user_id=(outcome.user_id or "") if outcome.signed else "",  # never an id nobody signed for
+        )
         if delay:
             await asyncio.sleep(delay)  # on the loop: a held-back answer costs no thread
         return Response(outcome.payload, status_code=outcome.status, media_type=XML)

@@ -17,7 +17,6 @@ import logging
 import secrets
 import signal
 import socket
-import string
 import sys
 import threading
 from dataclasses import asdict, replace
@@ -102,15 +101,6 @@ def root(
 
 def say(text: str) -> None:
     print(text, flush=True)
-
-
-def generate_key(length: int = 24) -> str:
-    """A random key with letters and at least one digit (as Marketo's admin screen makes them)."""
-    alphabet = string.ascii_letters + string.digits
-    while True:
-        key = "".join(secrets.choice(alphabet) for _ in range(length))
-        if any(c.isdigit() for c in key) and any(c.isalpha() for c in key):
-            return key
 
 
 def _reason(exc: BaseException) -> str:
@@ -246,7 +236,7 @@ def serve(
     created: dict[str, str] = {}
     if not engine.api_users():
         user_id = "mktows_" + secrets.token_hex(6)
-        key = generate_key()
+        key = api_users.generate_key()
         engine.put_api_user(user_id, key)
         created[user_id] = key
 
@@ -563,9 +553,9 @@ def users_add(
     try:
         if rotate:
             span = api_users.DEFAULT_OVERLAP if overlap is None else api_users.parse_overlap(overlap)
-            user = engine.rotate_api_key(user_id, key or generate_key(), span)
+            user = engine.rotate_api_key(user_id, key or api_users.generate_key(), span)
         else:
-            user = engine.add_api_user(user_id, key or generate_key())
+            user = engine.add_api_user(user_id, key or api_users.generate_key())
     except api_users.UserExists:
         _fail(f"API user {user_id} exists; use --rotate to change its key")
     except api_users.UnknownUser:

@@ -1,7 +1,9 @@
 """The web console in a real headless Chromium (Debian's package, driven by Playwright) against
 a real `mktows serve` on a SQLite file: a user follows the landing page to the console, signs
-in, finds a lead made through SOAP, changes one of its fields, reads a captured message in the
-outbox and signs out. Every page visited is screenshotted at 1280x800 and 375 px wide (into
+in, finds a lead made through SOAP, changes one of its fields, edits a program's My Token,
+previews the program's email for that lead, requests the campaign that sends it for the lead,
+finds the message in the outbox and the send on the lead's page, reads a captured message,
+looks at a list import made through SOAP, the list it filled and the API users, and signs out. Every page visited is screenshotted at 1280x800 and 375 px wide (into
 $MKTOWS_ARTIFACTS, else tests/artifacts/console/), must not scroll sideways at 375 px, and
 must have no serious or critical axe-core violation.
 
@@ -36,10 +38,38 @@ MESSAGE_HTML = (
     "<script>document.body.append('the script ran')</script>"
 )
 MESSAGE_TEXT = "Hello Grace\nJoin us at the Harbor Conference.\n.a line that starts with a dot"
+PROGRAM = "Harbor Conference"
+INVITATION_SUBJECT = "{{lead.First Name}}, {{my.Offer}} at the {{program.Name}}"
 INSTANCE = {
     "api_users": [{"user_id": TEST_USER, "encryption_key": TEST_KEY}],
     "lead_fields": [{"name": "Favorite_Language", "display_name": "Favorite Language", "type": "string"}],
+    "channels": [{"name": "Webinar", "type": "webinar", "statuses": [{"name": "Invited", "step": 10}]}],
+    "programs": [
+        {
+            "name": PROGRAM,
+            "channel": "Webinar",
+            "tokens": {"my.Offer": "10% off"},
+            "lists": ["Attendees"],
+            "emails": [
+                {
+                    "name": "Invitation",
+                    "from": {"name": "Harbor Team", "email": "team@browser.example.com"},
+                    "subject": INVITATION_SUBJECT,
+                    "html": "<p>Dear {{lead.First Name}}, enjoy <b>{{my.Offer}}</b>.</p>",
+                    "text": "Dear {{lead.First Name}}, enjoy {{my.Offer}}.",
+                }
+            ],
+            "campaigns": [
+                {
+                    "name": "Send Invitation",
+                    "trigger": {"campaign_is_requested": ["web_service_api"]},
+                    "flow": [{"send_email": "Invitation"}],
+                }
+            ],
+        }
+    ],
 }
+NEW_SUBJECT = f"Amazing Grace, 25% off at the {PROGRAM}"  # after the field edit and the token edit
 CAPTURE_TIMEOUT = 30.0
 
 
@@ -55,6 +85,15 @@ def console(tmp_path_factory) -> Iterator[dict[str, Any]]:
         lead_id = api.create_lead(EMAIL, {"FirstName": "Grace", "LastName": "Hopper", "Favorite_Language": "COBOL"})
         api.create_lead(OTHER_EMAIL, {"FirstName": "Ada", "LastName": "Lovelace"})
         outbox_id = captured_message(srv, lead_id)
+        api.call(
+            "importToList",
+            programName=PROGRAM,
+            listName="Attendees",
+            importFileHeader="Email,Company",
+            importFileRows={"stringItem": [f"{EMAIL},Navy", "not an address,Nobody"]},
+            importListMode="UPSERTLEADS",
+            clearList=False,
+        )
         yield {"server": srv, "base": srv.base_url, "lead_id": lead_id, "outbox_id": outbox_id}
 
 
@@ -79,8 +118,14 @@ def captured_message(srv: Server, lead_id: int) -> int:
         with db.write() as conn:
             outbox_id = queue_email(
                 conn,
-                outbox_message(
-                    1, to_addr=EMAIL, subject=SUBJECT, html=MESSAGE_HTML, text=MESSAGE_TEXT, lead_id=lead_id
+                outbox_message(  # of a run far from the campaign's: a message a run sends is sent once
+                    1,
+                    to_addr=EMAIL,
+                    subject=SUBJECT,
+                    html=MESSAGE_HTML,
+                    text=MESSAGE_TEXT,
+                    lead_id=lead_id,
+                    run_id=10_000,
                 ),
             )
         assert outbox_id is not None
@@ -100,7 +145,17 @@ def browser() -> Iterator[Any]:
         yield b
 
 
-def test_a_user_signs_in_edits_a_lead_reads_a_captured_message_and_signs_out(console, browser):
+def reload_until(page: Any, locator: Any, timeout: float = CAPTURE_TIMEOUT) -> None:
+    """Reload the page until `locator` shows: what the server's jobs do lands in the database
+    after the page was served."""
+    deadline = time.monotonic() + timeout
+    while locator.count() == 0:
+        assert time.monotonic() < deadline, f"not shown after {timeout:.0f}s of reloads:\n{page.inner_text('main')}"
+        time.sleep(0.3)
+        page.reload()
+
+
+def test_a_user_signs_in_and_follows_a_lead_through_tokens_preview_campaign_and_outbox(console, browser):
     from playwright.sync_api import expect
 
     base, lead_id, outbox_id = console["base"], console["lead_id"], console["outbox_id"]
@@ -162,21 +217,68 @@ def test_a_user_signs_in_edits_a_lead_reads_a_captured_message_and_signs_out(con
         expect(page).to_have_url(f"{base}/console/leads/{lead_id}?saved=FirstName")
         expect(page.get_by_role("status")).to_have_text("FirstName saved.")
         expect(fields.get_by_role("row", name="FirstName Amazing Grace", exact=True)).to_be_visible()
-        change = activity.get_by_role("listitem").filter(has_text="Change Data Value")
+        change = activity.get_by_role("listitem").filter(has_text="Change Data Value").filter(has_text="First Name")
         expect(change).to_have_count(1)
         expect(change).to_contain_text("Amazing Grace")
+        expect(change).to_contain_text(f"Changed by console user {ADMIN}")
         checks.check(page, "lead")
 
-        # The outbox: no SMTP server, so the message waits there, captured.
-        page.get_by_role("navigation", name="Console").get_by_role("link", name="Outbox").click()
+        # The program: its My Token edited in the form, saved to the database.
+        nav = page.get_by_role("navigation", name="Console")
+        nav.get_by_role("link", name="Programs").click()
+        page.get_by_role("link", name=PROGRAM, exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(PROGRAM)
+        offer = page.get_by_label("{{my.Offer}}")
+        expect(offer).to_have_value("10% off")
+        offer.fill("25% off")
+        page.get_by_role("button", name="Save My Tokens").click()
+        expect(page.get_by_role("status")).to_contain_text("saved")
+        expect(page.get_by_label("{{my.Offer}}")).to_have_value("25% off")
+        checks.check(page, "program")
+
+        # The email's preview for the lead: the new token and the edited first name, nothing sent.
+        page.get_by_role("link", name="Invitation", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Invitation")
+        page.get_by_label("Lead id or email").fill(EMAIL)
+        page.get_by_role("button", name="Preview").click()
+        expect(page.locator("#preview-subject")).to_have_text(NEW_SUBJECT)
+        expect(page.locator("#preview-text")).to_have_text("Dear Amazing Grace, enjoy 25% off.")
+        preview = page.get_by_title(f"Preview of the email's HTML for lead {lead_id}").content_frame
+        expect(preview.locator("b")).to_have_text("25% off")
+        checks.check(page, "email-preview")
+
+        # The campaign that sends it, requested for the lead from its page.
+        page.get_by_role("link", name=f"{PROGRAM}.Send Invitation").first.click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(f"Smart campaign: {PROGRAM}.Send Invitation")
+        page.get_by_label("Lead id or email").fill(EMAIL)
+        page.get_by_role("button", name="Request the campaign for this lead").click()
+        expect(page.get_by_role("status")).to_have_text(f"Requested for lead {EMAIL}: run 1.")
+        runs = page.get_by_role("table", name=re.compile("Runs of"))
+        expect(runs.get_by_role("row")).to_have_count(2)  # the header and the run
+        checks.check(page, "campaign")
+
+        # The outbox: no SMTP server, so the messages wait there, captured: the invitation the
+        # campaign sent (once its run and delivery jobs are done) and the earlier message.
+        nav.get_by_role("link", name="Outbox").click()
         expect(page).to_have_url(f"{base}/console/outbox")
         expect(page.get_by_role("heading", level=1)).to_have_text("Email outbox")
         expect(page.get_by_role("main")).to_contain_text("none configured: messages are captured here")
-        row = page.get_by_role("table", name="Messages, newest first").get_by_role("row").filter(has_text=SUBJECT)
+        table = page.get_by_role("table", name="Messages, newest first")
+        sent = table.get_by_role("row").filter(has_text=NEW_SUBJECT)
+        reload_until(page, sent.filter(has_text="captured"))
+        expect(sent).to_contain_text(EMAIL)
+        row = table.get_by_role("row").filter(has_text=SUBJECT)
         expect(row).to_have_count(1)
         expect(row).to_contain_text(EMAIL)
         expect(row).to_contain_text("captured")
         checks.check(page, "outbox")
+
+        # The lead's page shows the send among its activity.
+        page.goto(f"{base}/console/leads/{lead_id}")
+        send = page.get_by_role("region", name="Activity").get_by_role("listitem").filter(has_text="Send Email")
+        expect(send).to_have_count(1)
+        expect(send).to_contain_text("Invitation")
+        page.goto(f"{base}/console/outbox")
 
         # The message: headers, its HTML in a frame that runs nothing, its text part.
         row.get_by_role("link", name=SUBJECT).click()
@@ -200,6 +302,29 @@ def test_a_user_signs_in_edits_a_lead_reads_a_captured_message_and_signs_out(con
         expect(text_part).to_contain_text("Join us at the Harbor Conference.")
         expect(text_part).to_contain_text(".a line that starts with a dot")
         checks.check(page, "message")
+
+        # The list the import filled, the import's counters, and the API user who sent it.
+        nav.get_by_role("link", name="Imports").click()
+        imports = page.get_by_role("table", name="Imports, newest first")
+        reload_until(page, imports.get_by_role("row").filter(has_text="COMPLETE"))
+        imports.get_by_role("row").filter(has_text="COMPLETE").get_by_role("link").first.click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"Import \d+ into .*Attendees"))
+        expect(page.locator("#rows-imported")).to_have_text("1")
+        expect(page.locator("#rows-failed")).to_have_text("1")
+        failed = page.get_by_role("table", name=re.compile("The first rows that failed"))
+        expect(failed.get_by_role("row", name="2 Invalid email address: not an address")).to_be_visible()
+        checks.check(page, "import")
+        nav.get_by_role("link", name="Lists").click()
+        lists = page.get_by_role("table", name="Static lists by name")
+        lists.get_by_role("link", name=re.compile("Attendees")).click()
+        members = page.get_by_role("table", name=re.compile("Members of .*Attendees"))
+        expect(members.get_by_role("row")).to_have_count(2)  # the header and Grace
+        expect(members).to_contain_text(EMAIL)
+        checks.check(page, "list")
+        nav.get_by_role("link", name="API users").click()
+        users = page.get_by_role("table", name=re.compile("API users by id"))
+        expect(users.get_by_role("row").filter(has_text=TEST_USER)).to_have_count(1)
+        checks.check(page, "api-users")
 
         # Signing out ends the session: the console asks for a sign-in again.
         page.get_by_role("button", name="Sign out").click()

@@ -88,7 +88,7 @@ def srv(tmp_path_factory) -> Iterator[InProcessServer]:
 def ids(srv: InProcessServer) -> dict[str, int]:
     detail = srv.engine.program_detail(_program_id(srv, PROGRAM))
     assert detail is not None
-    found = {f"campaign:{c.name}": c.id for c in detail.campaigns}
+    found = {f"campaign:{c.campaign.name}": c.campaign.id for c in detail.campaigns}
     found.update({f"email:{m.name}": m.id for m in detail.emails})
     found["program"] = detail.program.id
     return found
@@ -101,7 +101,7 @@ def _program_id(srv: InProcessServer, name: str) -> int:
 def new_lead(srv: InProcessServer, email: str, **attrs: str) -> int:
     values = {"FirstName": FIRST_NAME, "LastName": "O'Hara", **attrs}
     srv.engine.sync_lead(LeadInput(email=email, attributes=list(values.items())), return_lead=False)
-    return srv.engine.search_leads(email)[0].id
+    return srv.engine.search_leads(email).rows[0].id
 
 
 def post(browser: httpx.Client, page: httpx.Response, url: str, data: dict[str, Any]) -> httpx.Response:
@@ -142,10 +142,10 @@ def test_programs_and_campaigns_page_by_keyset(srv):
     first = srv.engine.program_page(limit=3)
     second = srv.engine.program_page(after=first[-1].name, limit=3)
     assert [p.name for p in first + second] == names[:6]
-    everyone = [c.id for c in srv.engine.campaign_page(limit=1000)]
+    everyone = [c.campaign.id for c in srv.engine.campaign_page(limit=1000)]
     assert everyone == sorted(everyone) and len(everyone) >= 3
     page = srv.engine.campaign_page(after_id=everyone[0], limit=2)
-    assert [c.id for c in page] == everyone[1:3]
+    assert [c.campaign.id for c in page] == everyone[1:3]
 
 
 def test_a_programs_page_shows_its_lists_emails_campaigns_and_tokens(srv):

@@ -86,7 +86,7 @@ async def campaign_list(request: Request, engine: Engine, session: ConsoleSessio
         "campaigns.html",
         session=session,
         rows=rows,
-        next_after=last.id if last else None,
+        next_after=last.campaign.id if last else None,
         first_page=after is None,
     )
 
@@ -163,7 +163,7 @@ async def schedule_run(request: Request, engine: Engine, session: ConsoleSession
             return RedirectResponse(
                 notice_url(target, error="Give a date and time to schedule the run at, or run it now."), 303
             )
-    c = detail.campaign
+    c = detail.campaign.campaign
     if c.program_name is None:
         error = f"Campaign {c.full_name} is outside programs: scheduleCampaign names a program, so it cannot run it."
         return RedirectResponse(notice_url(target, error=error), 303)

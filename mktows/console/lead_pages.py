@@ -1,5 +1,6 @@
 """Leads: the search with its keyset pages, a lead's page, and editing one of its fields
-(which goes through syncLead's code, so the change is logged like any other)."""
+(which goes through syncLead's code, so the change is logged like any other, with the
+console user as its reason)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from mktows.console.web import PAGE_SIZE, PREFIX, int_param, not_found, notice_url, one_page, render
+from mktows.console.web import PAGE_SIZE, PREFIX, int_param, not_found, notice_url, render
 from mktows.engine import Engine
 from mktows.engine.admin.console_users import ConsoleSession
+from mktows.engine.leads.sync import ChangeCause
 from mktows.engine.models import LeadInput, LeadKey
 from mktows.errors import MarketoError
 
@@ -19,36 +21,35 @@ ACTIVITIES_SHOWN = 100
 
 
 async def lead_list(request: Request, engine: Engine, session: ConsoleSession) -> Response:
-    """With a query, pages follow the email order (`after=email,id`); without, the ids
-    (`before=id`), newest first."""
+    """With a query, pages follow the order of the matched email or name (`after=text,id`);
+    without, the ids (`before=id`), newest first."""
     query = request.query_params.get("q", "").strip()
     before = int_param(request.query_params.get("before"))
     after = _after(request.query_params.get("after"))
-    rows = await run_in_threadpool(
-        lambda: engine.search_leads(query, before_id=before, after=after, limit=PAGE_SIZE + 1)
-    )
-    rows, last = one_page(rows)
+    page = await run_in_threadpool(lambda: engine.search_leads(query, before_id=before, after=after, limit=PAGE_SIZE))
     next_page = None
-    if last is not None:
-        next_page = {"after": f"{last.email_lower or ''},{last.id}"} if query else {"before": str(last.id)}
+    if page.next_after is not None:
+        next_page = {"after": f"{page.next_after[0]},{page.next_after[1]}"}
+    elif page.next_before is not None:
+        next_page = {"before": str(page.next_before)}
     return render(
         request,
         "leads.html",
         session=session,
         query=query,
-        rows=rows,
+        rows=page.rows,
         next_page=next_page,
         first_page=before is None and after is None,
     )
 
 
 def _after(value: str | None) -> tuple[str, int] | None:
-    """`email,id` of the last row of the page before."""
+    """`text,id` of the last match of the page before."""
     if not value or "," not in value:
         return None
-    email, _, lead_id = value.rpartition(",")
+    text, _, lead_id = value.rpartition(",")
     number = int_param(lead_id)
-    return None if number is None else (email, number)
+    return None if number is None else (text, number)
 
 
 async def lead_page(request: Request, engine: Engine, session: ConsoleSession) -> Response:
@@ -83,7 +84,11 @@ async def edit_field(request: Request, engine: Engine, session: ConsoleSession) 
     target = f"{PREFIX}/leads/{lead_id}"
     try:
         await run_in_threadpool(
-            lambda: engine.sync_lead(LeadInput(id=lead_id, attributes=[(name, value)]), return_lead=False)
+            lambda: engine.sync_lead(
+                LeadInput(id=lead_id, attributes=[(name, value)]),
+                return_lead=False,
+                cause=ChangeCause(f"Changed by console user {session.user}"),
+            )
         )
     except MarketoError as exc:
         return RedirectResponse(notice_url(target, error=exc.detail), status_code=303)

@@ -98,7 +98,7 @@ def _preview_campaign(request: Request, detail: EmailDetail) -> int | None:
     first campaign that sends the email."""
     if "campaign" in request.query_params:
         return int_param(request.query_params["campaign"])
-    return detail.senders[0].id if detail.senders else None
+    return detail.senders[0].campaign.id if detail.senders else None
 
 
 async def _preview(

@@ -9,7 +9,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mktows.console import auth_pages, campaign_pages, chart_pages, lead_pages, outbox_pages, program_pages
+from mktows.console import auth_pages, campaign_pages, chart_pages, lead_pages, list_pages, outbox_pages, program_pages
+from mktows.console.api_user_pages import add_api_user, api_user_list, rotate_api_key, set_api_user_enabled
 from mktows.console.landing import landing
 from mktows.console.web import PREFIX, Page, signed_in
 from mktows.engine import Engine
@@ -36,6 +37,10 @@ def routes(engine: Engine) -> list[BaseRoute]:
         page("/leads", lead_pages.lead_list),
         page("/leads/{lead_id}", lead_pages.lead_page),
         page("/leads/{lead_id}/field", lead_pages.edit_field, ("POST",)),
+        page("/lists", list_pages.list_list),
+        page("/lists/{list_id}", list_pages.list_page),
+        page("/imports", list_pages.import_list),
+        page("/imports/{import_id}", list_pages.import_page),
         page("/outbox", outbox_pages.message_list),
         page("/outbox.json", outbox_pages.message_list_json),
         page("/outbox/{outbox_id}.json", outbox_pages.message_json),
@@ -53,4 +58,8 @@ def routes(engine: Engine) -> list[BaseRoute]:
         page("/campaigns/{campaign_id}", campaign_pages.campaign_page),
         page("/campaigns/{campaign_id}/request", campaign_pages.request_for_lead, ("POST",)),
         page("/campaigns/{campaign_id}/schedule", campaign_pages.schedule_run, ("POST",)),
+        page("/users", api_user_list),
+        page("/users/add", add_api_user, ("POST",)),
+        page("/users/rotate", rotate_api_key, ("POST",)),
+        page("/users/enabled", set_api_user_enabled, ("POST",)),
     ]

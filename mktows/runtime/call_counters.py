@@ -112,9 +112,19 @@ class CallCounters:
     def used_today(self, day: date) -> int:
         """Calls counted on `day` by every process (for operators and tests)."""
         with self.db.read() as conn:
-            value = conn.execute(
-                select(call_counters.c.count).where(
-                    call_counters.c.kind == DAY, call_counters.c.slot == day.toordinal()
-                )
-            ).scalar()
-        return int(value or 0)
+            return counted_on(conn, day)
+
+
+def counted_on(conn: Connection, day: date) -> int:
+    """Calls counted toward the daily quota on `day` (its quota day), by every process."""
+    value = conn.execute(
+        select(call_counters.c.count).where(call_counters.c.kind == DAY, call_counters.c.slot == day.toordinal())
+    ).scalar()
+    return int(value or 0)
+
+
+def counted_in_window(conn: Connection, second: int, seconds: int) -> int:
+    """Calls counted in the rate window of `seconds` whole seconds that ends with `second`
+    (seconds since the epoch), as `CallCounters.take` sums it."""
+    window = and_(call_counters.c.kind == SECOND, call_counters.c.slot >= second - max(1, seconds) + 1)
+    return int(conn.execute(select(func.coalesce(func.sum(call_counters.c.count), 0)).where(window)).scalar_one())

@@ -108,16 +108,19 @@ call_counters = Table(
     PrimaryKeyConstraint("kind", "slot"),
 )
 
-# Calls answered per minute (since the epoch), operation and fault code (0: none), added to by
-# every process (mktows/runtime/call_stats.py): the console's charts of calls and faults.
+# Calls answered per minute (since the epoch), API user (the authenticated caller; '' for a
+# call that failed authentication or came before it), operation and fault code (0: none),
+# added to by every process (mktows/runtime/call_stats.py): the console's charts of calls and
+# faults, and each API user's calls today.
 call_minutes = Table(
     "call_minutes",
     metadata,
     Column("minute", BigInteger, nullable=False),
+    Column("user_id", String(255), nullable=False, server_default=""),
     Column("operation", String(64), nullable=False),
     Column("fault_code", Integer, nullable=False),
     Column("count", Integer, nullable=False),
-    PrimaryKeyConstraint("minute", "operation", "fault_code"),
+    PrimaryKeyConstraint("minute", "user_id", "operation", "fault_code"),
 )
 
 api_users = Table(
@@ -201,6 +204,10 @@ leads = Table(
     sqlite_autoincrement=True,
 )
 
+# the lead fields the console searches by name (the partial index below holds only their values)
+NAME_FIELDS = ("FirstName", "LastName")
+NAME_FIELDS_SQL = "name IN ('FirstName', 'LastName')"
+
 lead_values = Table(
     "lead_values",
     metadata,
@@ -210,6 +217,14 @@ lead_values = Table(
     Column("name", String(255), nullable=False),
     Column("value", Text, nullable=False),
     PrimaryKeyConstraint("lead_id", "name", name="pk_lead_values"),
+    # the console's search by the beginning of a first or last name, case ignored
+    Index(
+        "ix_lead_values_names_lower",
+        func.lower(text("value")),
+        "lead_id",
+        sqlite_where=text(NAME_FIELDS_SQL),
+        postgresql_where=text(NAME_FIELDS_SQL),
+    ),
 )
 
 cookies = Table(

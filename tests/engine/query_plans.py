@@ -29,6 +29,7 @@ from mktows.store.tables import (
     custom_object_keys,
     custom_object_records,
     custom_object_types,
+    import_jobs,
     lead_values,
     leads,
     list_members,
@@ -47,6 +48,7 @@ ROLES_PER_OPPORTUNITY = 3
 RECORDS = 20_000  # custom-object records, one per lead from lead 1
 BIG_LIST = 2_000  # members of "Plan List"
 BULK_LISTS = 10  # more lists of 3,000 members each
+IMPORTS = 2_000  # finished imports into the bulk lists, 1 in 100 of them into "Bulk 1"
 SPAN = timedelta(days=20)  # leads and activities spread over the last 20 days
 
 # Tables that grow with the instance: a full scan of one of them fails the test. The others
@@ -71,6 +73,7 @@ LARGE_TABLES = frozenset(
         "outbox",
         "jobs",
         "import_jobs",
+        "call_minutes",
     }
 )
 
@@ -195,6 +198,27 @@ def populate(engine: Engine) -> PlanData:
                 [{"list_id": bulk, "lead_id": i, "created_at": start} for i in range(n, LEADS + 1, 10)],
             )
         conn.execute(insert(list_members), members)
+        bulk = static_lists.c.name.like("Bulk %")
+        bulk_ids = list(conn.execute(select(static_lists.c.id).where(bulk).order_by(static_lists.c.id)).scalars())
+        conn.execute(
+            insert(import_jobs),
+            [
+                {
+                    "list_id": bulk_ids[0] if n % 100 == 0 else bulk_ids[1 + n % (BULK_LISTS - 1)],
+                    "mode": "UPSERTLEADS",
+                    "clear_list": False,
+                    "header": "Email",
+                    "rows": json.dumps([email(i) for i in range(n, n + 10)]),
+                    "status": "COMPLETE",
+                    "estimated_rows": 10,
+                    "rows_imported": 10,
+                    "created_at": start + SPAN / IMPORTS * n,
+                    "started_at": start + SPAN / IMPORTS * n,
+                    "ended_at": start + SPAN / IMPORTS * n,
+                }
+                for n in range(1, IMPORTS + 1)
+            ],
+        )
         activity_rows += [
             _activity(
                 m["lead_id"], now - timedelta(hours=1), ADD_TO_LIST, "Plan List", [("Lead ID", str(m["lead_id"]))]

@@ -346,19 +346,70 @@ def _(engine: Engine, data: PlanData) -> None:
 
 @path("console: newest leads, and the page after")
 def _(engine: Engine, data: PlanData) -> None:
-    first = engine.search_leads("", limit=51)
-    assert len(first) == 51
-    engine.search_leads("", before_id=first[-1].id, limit=51)
+    first = engine.search_leads("", limit=50)
+    assert len(first.rows) == 50 and first.next_before is not None
+    engine.search_leads("", before_id=first.next_before, limit=50)
+
+
+@path("console: lead search by the beginning of a name", uses=("ix_lead_values_names_lower",))
+def _(engine: Engine, data: PlanData) -> None:
+    page = engine.search_leads("FIRST2345", limit=5)  # leads no other path renames
+    assert [r.id for r in page.rows] == [2345, 23450, 23451, 23452, 23453] and page.next_after is not None
+    engine.search_leads("FIRST2345", after=page.next_after, limit=5)
 
 
 @path("console: lead search by email", uses=("ix_leads_email_lower",))
 def _(engine: Engine, data: PlanData) -> None:
-    assert [r.id for r in engine.search_leads(email(LEAD))] == [LEAD]
+    assert [r.id for r in engine.search_leads(email(LEAD)).rows] == [LEAD]
 
 
 @path("console: lead search by the beginning of an email", uses=("ix_leads_email_lower",))
 def _(engine: Engine, data: PlanData) -> None:
-    assert LEAD in [r.id for r in engine.search_leads(email(LEAD)[:9])]
+    assert LEAD in [r.id for r in engine.search_leads(email(LEAD)[:9]).rows]
+
+
+def _bulk_list(engine: Engine, name: str) -> int:
+    return next(r.id for r in engine.list_page(limit=50) if r.name == name)
+
+
+@path("console: static lists with their member counts, and the page after")
+def _(engine: Engine, data: PlanData) -> None:
+    first = engine.list_page(limit=5)
+    assert [r.name for r in first] == ["Bulk 1", "Bulk 10", "Bulk 2", "Bulk 3", "Bulk 4"]
+    assert {r.members for r in first} == {3000} and not any(r.more_members for r in first)
+    engine.list_page(after=(first[-1].name, first[-1].id), limit=5)
+
+
+@path("console: a static list, its members and the page after")
+def _(engine: Engine, data: PlanData) -> None:
+    bulk = _bulk_list(engine, "Bulk 3")
+    detail = engine.list_detail(bulk)
+    assert detail is not None and detail.members == 3000
+    first = engine.list_member_page(bulk, limit=50)
+    assert [m.lead_id for m in first][:2] == [3, 13] and first[0].first_name == "First3"
+    engine.list_member_page(bulk, after_lead_id=first[-1].lead_id, limit=50)
+
+
+@path("console: imports, newest first, and the page after")
+def _(engine: Engine, data: PlanData) -> None:
+    first = engine.import_page(limit=50)
+    assert len(first) == 50 and [j.id for j in first] == sorted((j.id for j in first), reverse=True)
+    engine.import_page(before_id=first[-1].id, limit=50)
+
+
+@path("console: a list's imports, newest first, and the page after", uses=("ix_import_jobs_list",))
+def _(engine: Engine, data: PlanData) -> None:
+    bulk = _bulk_list(engine, "Bulk 1")  # 20 of the 2,000 imports
+    first = engine.import_page(list_id=bulk, limit=10)
+    assert len(first) == 10 and {j.list_id for j in first} == {bulk}
+    engine.import_page(list_id=bulk, before_id=first[-1].id, limit=10)
+
+
+@path("console: an import's page")
+def _(engine: Engine, data: PlanData) -> None:
+    [newest] = engine.import_page(limit=1)
+    detail = engine.import_detail(newest.id)
+    assert detail is not None and detail.job.rows_imported == 10
 
 
 @path("console: a lead's lists and campaigns")
@@ -369,6 +420,17 @@ def _(engine: Engine, data: PlanData) -> None:
 @path("console: the charts", uses=("ix_leads_created_at",))
 def _(engine: Engine, data: PlanData) -> None:
     engine.instance_charts(days=3)
+
+
+@path("console: API users, their calls today, disabling and rotating one")
+def _(engine: Engine, data: PlanData) -> None:
+    if "plan_user" not in [u.user_id for u in engine.api_user_rows()]:
+        engine.add_api_user("plan_user", "plan-key-1")
+    [row] = [u for u in engine.api_user_rows() if u.user_id == "plan_user"]
+    engine.api_usage(rate_seconds=20)
+    engine.set_api_user_enabled("plan_user", False)
+    engine.set_api_user_enabled("plan_user", True)
+    engine.rotate_api_key("plan_user", f"plan-key-{row.key_state}", expect=row.key_state)
 
 
 @pytest.mark.parametrize("name", list(PATHS))

@@ -201,3 +201,50 @@ def test_a_new_master_key_takes_over_after_encrypt_keys(engine, database):
     assert engine.api_user("liam", fresh=True).encryption_key == "liam-key-1"
     with pytest.raises(MasterKeyError):
         engine.use_master_key(MASTER)
+
+
+def test_the_rows_of_users_hold_no_key_and_a_previous_key_only_while_accepted(engine, clock):
+    engine.add_api_user("ivy", "ivy-key-1")
+    engine.rotate_api_key("ivy", "ivy-key-2", timedelta(hours=2))
+    [row] = [r for r in engine.api_user_rows() if r.user_id == "ivy"]
+    assert (row.enabled, row.strict) == (True, False)
+    assert row.previous_key_until is not None and row.previous_key_until > clock.current
+    assert not any("ivy-key" in str(value) for value in vars(row).values())
+    clock.advance(hours=3)
+    [row] = [r for r in engine.api_user_rows() if r.user_id == "ivy"]
+    assert row.previous_key_until is None
+
+
+def test_a_rotation_against_a_key_state_that_changed_since_is_refused(engine):
+    engine.add_api_user("jay", "jay-key-1")
+    [shown] = [r for r in engine.api_user_rows() if r.user_id == "jay"]
+    engine.rotate_api_key("jay", "jay-key-2", timedelta(hours=1), expect=shown.key_state)
+    with pytest.raises(users.KeyChanged):  # the same form again would end jay-key-1 at once
+        engine.rotate_api_key("jay", "jay-key-3", timedelta(hours=1), expect=shown.key_state)
+    user = engine.api_user("jay", fresh=True)
+    assert (user.encryption_key, user.previous_key) == ("jay-key-2", "jay-key-1")
+
+
+def test_disabling_is_seen_at_once_here_and_by_the_next_fresh_read_elsewhere(engine, other):
+    engine.add_api_user("kim", "kim-key-1")
+    assert other.api_user("kim").enabled
+    engine.set_api_user_enabled("kim", False)
+    assert not engine.api_user("kim").enabled
+    assert not other.api_user("kim", fresh=True).enabled
+    other.set_api_user_enabled("kim", True)
+    assert engine.api_user("kim", fresh=True).enabled
+    with pytest.raises(users.UnknownUser):
+        engine.set_api_user_enabled("nobody", False)
+
+
+@pytest.mark.parametrize("user_id", [" lee", "lee ", "x" * 256])
+def test_a_user_id_no_call_could_name_is_refused(engine, user_id):
+    with pytest.raises(BadParameter):
+        engine.add_api_user(user_id, "some-key-1")
+    assert user_id not in [r.user_id for r in engine.api_user_rows()]
+
+
+def test_a_generated_key_has_letters_and_digits():
+    keys = {users.generate_key() for _ in range(50)}
+    assert len(keys) == 50
+    assert all(len(k) == 24 and k.isalnum() and any(c.isdigit() for c in k) for k in keys)

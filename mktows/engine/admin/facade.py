@@ -1,4 +1,5 @@
-"""The admin family's calls on `Engine`: API users and the instance file's definitions."""
+"""The admin family's calls on `Engine`: API users and their use, the instance file's
+definitions, the console's charts and its users."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from mktows.engine.admin import charts, definitions, users
+from mktows.engine.admin import api_usage, charts, definitions, users
 from mktows.engine.admin import console_users as console_auth
 from mktows.engine.admin.key_cipher import KeyCipher
 from mktows.engine.base import EngineBase
@@ -53,6 +54,26 @@ class AdminCalls(EngineBase):
     def api_users(self) -> list[ApiUser]:
         return [users.open_keys(u, self._users.cipher) for u in self._stored_users()]
 
+    def api_user_rows(self) -> list[users.ApiUserRow]:
+        """Every user as it may be shown: no key, stored or opened."""
+        now = self.now()
+        with self.db.read() as conn:
+            return users.user_rows(conn, now)
+
+    def set_api_user_enabled(self, user_id: str, enabled: bool) -> None:
+        """Enable or disable a user (`users.UnknownUser` when there is none). This process
+        sees the change at once; another within its user cache's refresh (a second)."""
+        with self.db.write() as conn:
+            users.set_enabled(conn, user_id, enabled)
+        self._users.reload()
+
+    def api_usage(self, *, rate_seconds: int) -> api_usage.ApiUsage:
+        """Today's calls: toward the daily quota, in a rate window of `rate_seconds`, and per
+        API user with their limit refusals."""
+        now = self.now()
+        with self.db.read() as conn:
+            return api_usage.usage(conn, now, rate_seconds)
+
     def put_api_user(self, user_id: str, encryption_key: str, *, enabled: bool = True) -> ApiUser:
         """Create the user or replace its key with no overlap (`add_api_user` and
         `rotate_api_key` are the careful forms)."""
@@ -68,10 +89,20 @@ class AdminCalls(EngineBase):
         self._users.reload()
         return user
 
-    def rotate_api_key(self, user_id: str, encryption_key: str, overlap: timedelta = users.DEFAULT_OVERLAP) -> ApiUser:
-        """Give the user a new key; the replaced one keeps working for `overlap`."""
+    def rotate_api_key(
+        self,
+        user_id: str,
+        encryption_key: str,
+        overlap: timedelta = users.DEFAULT_OVERLAP,
+        *,
+        expect: str | None = None,
+    ) -> ApiUser:
+        """Give the user a new key; the replaced one keeps working for `overlap`. With `expect`
+        (the `key_state` of the user's row as shown), `users.KeyChanged` if it was rotated since."""
         with self.db.write() as conn:
-            user = users.rotate_key(conn, user_id, encryption_key, self.now(), overlap, self._users.cipher)
+            user = users.rotate_key(
+                conn, user_id, encryption_key, self.now(), overlap, self._users.cipher, expect=expect
+            )
         self._users.reload()
         return user
 

@@ -10,9 +10,11 @@ are handed the cipher to open them with.
 from __future__ import annotations
 
 import re
+import secrets
+import string
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from time import monotonic
 from typing import Any
@@ -26,6 +28,7 @@ from mktows.store.tables import api_users
 
 DEFAULT_OVERLAP = timedelta(hours=1)
 MAX_OVERLAP = timedelta(days=365)
+MAX_USER_ID = 255  # characters: the column's size (and what a call's header is read up to)
 _DURATION_PART = re.compile(r"(\d+)([dhms])")
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
@@ -37,9 +40,40 @@ class UserExists(MarketoError):
 
 
 class UnknownUser(MarketoError):
-    """Rotating the key of a user that does not exist."""
+    """Rotating the key of (or enabling, disabling) a user that does not exist."""
 
     code = 20110
+
+
+class KeyChanged(MarketoError):
+    """A rotation asked for against a key state that is no longer the user's: the key was
+    rotated since (a form sent twice, or by someone else), and rotating again would end the
+    key that rotation kept working."""
+
+    code = 20110
+
+
+@dataclass(frozen=True)
+class ApiUserRow:
+    """What may be shown of a user: never a key. `previous_key_until`: until when a replaced
+    key is still accepted (None: none is). `key_state` names the user's key rotation, so that a
+    rotation can be asked for against the state it was decided on (`rotate_key(expect=...)`)."""
+
+    user_id: str
+    enabled: bool
+    strict: bool
+    created_at: datetime
+    previous_key_until: datetime | None
+    key_state: str
+
+
+def generate_key(length: int = 24) -> str:
+    """A random key with letters and at least one digit (as Marketo's admin screen makes them)."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        key = "".join(secrets.choice(alphabet) for _ in range(length))
+        if any(c.isdigit() for c in key) and any(c.isalpha() for c in key):
+            return key
 
 
 def _user(row: Any) -> ApiUser:
@@ -84,9 +118,36 @@ def all_users(conn: Connection) -> list[ApiUser]:
     return [_user(r) for r in conn.execute(select(api_users).order_by(api_users.c.user_id))]
 
 
+def _key_state(previous_key_expires_at: datetime | None) -> str:
+    return previous_key_expires_at.isoformat() if previous_key_expires_at else "none"
+
+
+def user_rows(conn: Connection, now: datetime) -> list[ApiUserRow]:
+    """Every user by id, without its keys."""
+    u = api_users.c
+    q = select(u.user_id, u.enabled, u.strict, u.created_at, u.previous_key.is_not(None), u.previous_key_expires_at)
+    rows = []
+    for user_id, enabled, strict, created_at, has_previous, until in conn.execute(q.order_by(u.user_id)):
+        accepted = until if has_previous and until is not None and until > now else None
+        rows.append(ApiUserRow(user_id, bool(enabled), bool(strict), created_at, accepted, _key_state(until)))
+    return rows
+
+
+def set_enabled(conn: Connection, user_id: str, enabled: bool) -> None:
+    """Enable the user, or disable it: its correctly signed calls then fault with 20013."""
+    changed = conn.execute(update(api_users).where(api_users.c.user_id == user_id).values(enabled=enabled))
+    if not changed.rowcount:
+        raise UnknownUser(f"no API user {user_id}")
+
+
 def _require(user_id: str, key: str) -> None:
     if not user_id.strip() or not key:
         raise BadParameter("API user id and encryption key are required")
+    if user_id != user_id.strip():
+        # a call's header is read without them, so no call could ever name this user
+        raise BadParameter(f"API user id {user_id!r} begins or ends with a space")
+    if len(user_id) > MAX_USER_ID:
+        raise BadParameter(f"an API user id has at most {MAX_USER_ID} characters")
 
 
 def put_user(
@@ -122,16 +183,26 @@ def add_user(conn: Connection, user_id: str, key: str, now: datetime, cipher: Ke
 
 
 def rotate_key(
-    conn: Connection, user_id: str, key: str, now: datetime, overlap: timedelta, cipher: KeyCipher | None
+    conn: Connection,
+    user_id: str,
+    key: str,
+    now: datetime,
+    overlap: timedelta,
+    cipher: KeyCipher | None,
+    *,
+    expect: str | None = None,
 ) -> ApiUser:
     """Make `key` the user's key; the key it replaces keeps working until now + overlap
-    (a zero overlap ends it at once). An older previous key ends now."""
+    (a zero overlap ends it at once). An older previous key ends now. With `expect` (an
+    `ApiUserRow.key_state`), KeyChanged unless the user's key state is still that one."""
     _require(user_id, key)
     if not timedelta(0) <= overlap <= MAX_OVERLAP:
         raise BadParameter(f"the overlap must be between 0 and {MAX_OVERLAP.days} days")
     current = get_user(conn, user_id)
     if current is None:
         raise UnknownUser(f"no API user {user_id}")
+    if expect is not None and expect != _key_state(current.previous_key_expires_at):
+        raise KeyChanged(f"the key of API user {user_id} was rotated since; nothing was changed")
     replaced = open_key(current.encryption_key, cipher, user_id)
     if replaced == key:
         raise BadParameter(f"the new key of API user {user_id} is its current key")

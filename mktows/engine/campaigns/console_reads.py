@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, ScalarSelect, Select, func, select, update
 
 from mktows.engine.campaigns import flow, programs
 from mktows.engine.campaigns.outbox import Message
@@ -100,15 +100,8 @@ class RunRow:
 
 @dataclass(frozen=True)
 class CampaignRow:
-    id: int
-    name: str
-    full_name: str
-    program_id: int | None
-    program_name: str | None
-    kind: str  # trigger | batch
-    active: bool
+    campaign: CampaignInfo
     sources: list[str]  # the Campaign is Requested trigger's sources, by display name
-    qualification: str
     last_run: RunRow | None
     next_run: RunRow | None  # the next scheduled run of a batch campaign
 
@@ -218,16 +211,14 @@ def program_detail(conn: Connection, program_id: int) -> ProgramDetail | None:
         .where(emails.c.program_id == program_id)
         .order_by(emails.c.name_lower)
     )
-    owned = conn.execute(
-        programs._campaign_query().where(campaigns.c.program_id == program_id).order_by(campaigns.c.name_lower)
-    )
+    owned = programs._campaign_query().where(campaigns.c.program_id == program_id).order_by(campaigns.c.name_lower)
     return ProgramDetail(
         program=program,
         description=row.description,
         tokens=[(n, v) for n, v in json.loads(row.tokens)],
         lists=[f"{row.name}.{name}" for name in lists],
         emails=[EmailRow(m.id, m.name, m.subject) for m in mails],
-        campaigns=[_campaign_row(conn, programs._campaign_info(c)) for c in owned],
+        campaigns=_campaign_rows(conn, owned),
     )
 
 
@@ -305,35 +296,45 @@ def run_page(conn: Connection, campaign_id: int, *, before_id: int | None, limit
     return [_run_row(conn, r) for r in conn.execute(q.order_by(campaign_runs.c.id.desc()).limit(limit))]
 
 
-def _next_run(conn: Connection, campaign: CampaignInfo) -> RunRow | None:
-    """A batch campaign's next scheduled run. (Trigger campaigns run when requested: their runs
-    are due at once, and there may be very many of them.)"""
-    if campaign.kind != "batch":
-        return None
-    row = conn.execute(
-        select(campaign_runs)
-        .where(campaign_runs.c.campaign_id == campaign.id, campaign_runs.c.status == "scheduled")
-        .order_by(campaign_runs.c.run_at, campaign_runs.c.id)
-        .limit(1)
-    ).first()
-    return _run_row(conn, row) if row is not None else None
+def _last_run_id(campaign_id: Any) -> ScalarSelect[Any]:
+    q = select(campaign_runs.c.id).where(campaign_runs.c.campaign_id == campaign_id)
+    return q.order_by(campaign_runs.c.id.desc()).limit(1).scalar_subquery()
 
 
-def _campaign_row(conn: Connection, c: CampaignInfo) -> CampaignRow:
-    last = run_page(conn, c.id, before_id=None, limit=1)
-    return CampaignRow(
-        id=c.id,
-        name=c.name,
-        full_name=c.full_name,
-        program_id=c.program_id,
-        program_name=c.program_name,
-        kind=c.kind,
-        active=c.active,
-        sources=[SOURCE_NAMES.get(s, s) for s in c.sources],
-        qualification=c.qualification,
-        last_run=last[0] if last else None,
-        next_run=_next_run(conn, c),
+def _next_run_ids(conn: Connection, batch_ids: list[int]) -> dict[int, int]:
+    """Each batch campaign's next scheduled run. (Trigger campaigns run when requested: their
+    runs are due at once, and there may be very many of them, so they are not asked.)"""
+    if not batch_ids:
+        return {}
+    q = select(campaign_runs.c.campaign_id, campaign_runs.c.run_at, campaign_runs.c.id).where(
+        campaign_runs.c.campaign_id.in_(batch_ids), campaign_runs.c.status == "scheduled"
     )
+    first: dict[int, tuple[Any, int]] = {}
+    for r in conn.execute(q):
+        if r.campaign_id not in first or (r.run_at, r.id) < first[r.campaign_id]:
+            first[r.campaign_id] = (r.run_at, r.id)
+    return {campaign_id: run_id for campaign_id, (_, run_id) in first.items()}
+
+
+def _campaign_rows(conn: Connection, query: Select[Any]) -> list[CampaignRow]:
+    """The campaigns `query` selects, each with its last run (its id read in the same
+    statement, one index seek each) and next scheduled run: three statements for a page."""
+    found = [
+        (programs._campaign_info(r), r.last_run_id)
+        for r in conn.execute(query.add_columns(_last_run_id(campaigns.c.id).label("last_run_id")))
+    ]
+    next_ids = _next_run_ids(conn, [c.id for c, _ in found if c.kind == "batch"])
+    run_ids = {i for _, i in found if i is not None} | set(next_ids.values())
+    runs = {r.id: _run_row(conn, r) for r in conn.execute(select(campaign_runs).where(campaign_runs.c.id.in_(run_ids)))}
+    return [
+        CampaignRow(
+            campaign=c,
+            sources=[SOURCE_NAMES.get(s, s) for s in c.sources],
+            last_run=runs.get(last_id) if last_id is not None else None,
+            next_run=runs.get(next_ids[c.id]) if c.id in next_ids else None,
+        )
+        for c, last_id in found
+    ]
 
 
 def campaign_page(conn: Connection, *, after_id: int | None, limit: int) -> list[CampaignRow]:
@@ -342,8 +343,7 @@ def campaign_page(conn: Connection, *, after_id: int | None, limit: int) -> list
     q = programs._campaign_query()
     if after_id is not None:
         q = q.where(campaigns.c.id > after_id)
-    found = [programs._campaign_info(r) for r in conn.execute(q.order_by(campaigns.c.id).limit(limit))]
-    return [_campaign_row(conn, c) for c in found]
+    return _campaign_rows(conn, q.order_by(campaigns.c.id).limit(limit))
 
 
 def campaign_detail(conn: Connection, campaign_id: int) -> CampaignDetail | None:
@@ -359,7 +359,7 @@ def campaign_detail(conn: Connection, campaign_id: int) -> CampaignDetail | None
             email = programs.email_or_none(conn, campaign.program_id, arg)  # as a run resolves it
         steps.append(FlowStepView(i + 1, str(kind), arg, email.id if email is not None else None))
     return CampaignDetail(
-        campaign=_campaign_row(conn, campaign),
+        campaign=_campaign_rows(conn, programs._campaign_query().where(campaigns.c.id == campaign.id))[0],
         description=campaign.description,
         smart_list=campaign.smart_list,
         filter_logic=campaign.filter_logic,
@@ -388,7 +388,10 @@ def email_detail(conn: Connection, email_id: int) -> EmailDetail | None:
         return None
     program = programs.program_by_id(conn, email.program_id)
     everyone = [programs._campaign_info(r) for r in conn.execute(programs._campaign_query().order_by(campaigns.c.id))]
-    senders = [_campaign_row(conn, c) for c in everyone if _sends(conn, c, email)]
+    sending = [c.id for c in everyone if _sends(conn, c, email)]
+    senders = _campaign_rows(
+        conn, programs._campaign_query().where(campaigns.c.id.in_(sending)).order_by(campaigns.c.id)
+    )
     parts = (email.from_name or "", email.from_email, email.reply_to or "", email.subject, email.html, email.text)
     used = dict.fromkeys(f"{{{{{ns}.{name}}}}}" for part in parts for ns, name in tokens_in(part))
     return EmailDetail(email, program.name, senders, list(used))

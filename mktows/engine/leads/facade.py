@@ -36,8 +36,8 @@ class LeadCalls(EngineBase):
         before_id: int | None = None,
         after: tuple[str, int] | None = None,
         limit: int = 50,
-    ) -> list[console_reads.LeadRow]:
-        """The console's lead search: exact keys and email prefix, paged by keyset."""
+    ) -> console_reads.LeadPage:
+        """The console's lead search: exact keys, email and name prefixes, paged by keyset."""
         with self.db.read() as conn:
             return console_reads.search(conn, query, before_id=before_id, after=after, limit=limit)
 
@@ -57,8 +57,10 @@ class LeadCalls(EngineBase):
         cookie: str | None = None,
         move_cookie: bool = False,
         workspace: str | None = None,
+        cause: sync.ChangeCause | None = None,
     ) -> SyncOutcome:
-        """syncLead: upsert one lead by Id > foreign id > anonymous cookie > email (docs/leads.md)."""
+        """syncLead: upsert one lead by Id > foreign id > anonymous cookie > email (docs/leads.md);
+        the changes are logged with `cause` when they are not the SOAP API's."""
         with self.db.write() as conn:
             return sync.sync_lead(
                 conn,
@@ -69,6 +71,7 @@ class LeadCalls(EngineBase):
                 cookie=cookie,
                 move_cookie=move_cookie,
                 workspace=workspace,
+                cause=cause,
             )
 
     def sync_leads(self, records: list[LeadInput], *, dedup: bool = True) -> list[SyncOutcome]:

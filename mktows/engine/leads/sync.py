@@ -54,8 +54,8 @@ class LeadState:
 
 @dataclass(frozen=True)
 class ChangeCause:
-    """Why values change when it is not the SOAP API, e.g. a campaign flow step:
-    the Change Data Value reason, the campaign, and attributes put before `Lead ID`."""
+    """Why values change when it is not the SOAP API, e.g. a campaign flow step or a console
+    user: the Change Data Value reason, the campaign, and attributes put before `Lead ID`."""
 
     reason: str
     campaign: str | None = None
@@ -80,11 +80,19 @@ def _clean(v: Any) -> str | None:
 class SyncBatch:
     """One sync call inside one write transaction."""
 
-    def __init__(self, conn: Connection, registry: FieldRegistry, now: datetime, home: Home = DEFAULT_HOME) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        registry: FieldRegistry,
+        now: datetime,
+        home: Home = DEFAULT_HOME,
+        cause: ChangeCause | None = None,
+    ) -> None:
         self.conn = conn
         self.registry = registry
         self.now = now
         self.home = home  # where created leads live
+        self.cause = cause  # of every change not given its own (None: the SOAP API)
         serialize_lead_writes(conn)  # before anything is read: see every earlier sync's leads
         self.states: dict[int, LeadState] = {}
         self.new_states: list[LeadState] = []
@@ -264,7 +272,7 @@ class SyncBatch:
                 st.changed_values.add(f.name)
             st.touched = True
             if not st.fresh:
-                st.events.append((self._tick(), "cdv", (f, old, new, cause)))
+                st.events.append((self._tick(), "cdv", (f, old, new, cause or self.cause)))
         if st.created and st not in self.new_states:
             self.new_states.append(st)
             self._index(st)
@@ -382,6 +390,7 @@ def sync_lead(
     cookie: str | None,
     move_cookie: bool,
     workspace: str | None,
+    cause: ChangeCause | None = None,
 ) -> SyncOutcome:
     """syncLead: upsert one lead by Id > foreign id > email, then join the cookie to it.
 
@@ -392,7 +401,7 @@ def sync_lead(
         raise LeadDetailRequired("leadRecord is required")
     home = workspace_home(conn, workspace) if workspace else None
     cookie = _clean(cookie)
-    batch = SyncBatch(conn, registry, now, home or DEFAULT_HOME)
+    batch = SyncBatch(conn, registry, now, home or DEFAULT_HOME, cause)
     batch.check_fields([record], "syncLead")
     has_key = bool(record.id is not None or _clean(record.foreign_sys_person_id) or batch.key_email(record))
     if not has_key and cookie is None:

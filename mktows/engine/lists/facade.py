@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mktows.engine.base import EngineBase
-from mktows.engine.lists import imports
+from mktows.engine.lists import console_reads, imports
 from mktows.engine.lists import members as lists
 from mktows.engine.models import (
     ImportStatus,
@@ -72,3 +72,34 @@ class ListCalls(EngineBase):
     def import_status(self, program_name: str | None, list_name: str | None) -> ImportStatus:
         with self.db.read() as conn:
             return imports.import_status(conn, program_name, list_name)
+
+    # --- the web console: lists and imports -------------------------------------------------
+
+    def list_page(self, *, after: tuple[str, int] | None = None, limit: int = 50) -> list[console_reads.ListRow]:
+        """Static lists by name then id, after the (name, id) `after` (keyset), members counted up to a bound."""
+        with self.db.read() as conn:
+            return console_reads.list_page(conn, after=after, limit=limit)
+
+    def list_detail(self, list_id: int) -> console_reads.ListRow | None:
+        """A static list with all its members counted; None when unknown."""
+        with self.db.read() as conn:
+            return console_reads.list_detail(conn, list_id)
+
+    def list_member_page(
+        self, list_id: int, *, after_lead_id: int | None = None, limit: int = 50
+    ) -> list[console_reads.MemberRow]:
+        """A list's members by lead id, above `after_lead_id` (keyset)."""
+        with self.db.read() as conn:
+            return console_reads.member_page(conn, list_id, after_lead_id=after_lead_id, limit=limit)
+
+    def import_page(
+        self, *, before_id: int | None = None, list_id: int | None = None, limit: int = 50
+    ) -> list[console_reads.ImportRow]:
+        """Imports newest first, below the id `before_id` (keyset); with `list_id`, into that list only."""
+        with self.db.read() as conn:
+            return console_reads.import_page(conn, before_id=before_id, list_id=list_id, limit=limit)
+
+    def import_detail(self, import_id: int) -> console_reads.ImportDetail | None:
+        """An import with its counters, timing, summary and first failed rows; None when unknown."""
+        with self.db.read() as conn:
+            return console_reads.import_detail(conn, import_id, self.now())
