@@ -45,10 +45,11 @@ async def list_list(request: Request, engine: Engine, session: ConsoleSession) -
 async def list_page(request: Request, engine: Engine, session: ConsoleSession) -> Response:
     """A list, its members by lead id (`after=lead id`) and its latest imports."""
     list_id = int_param(request.path_params["list_id"])
-    detail = await run_in_threadpool(engine.list_detail, list_id) if list_id else None
+    after = int_param(request.query_params.get("after"))
+    # every member is counted on the first page only: the pages after it cost what it does
+    detail = await run_in_threadpool(lambda: engine.list_detail(list_id, count_all=after is None)) if list_id else None
     if detail is None or list_id is None:
         return not_found(request, session, f"list {request.path_params['list_id']}")
-    after = int_param(request.query_params.get("after"))
     members = await run_in_threadpool(
         lambda: engine.list_member_page(list_id, after_lead_id=after, limit=PAGE_SIZE + 1)
     )

@@ -150,10 +150,10 @@ def list_page(conn: Connection, *, after: tuple[str, int] | None, limit: int) ->
     return [_list_row(conn, r, count_all=False) for r in rows]
 
 
-def list_detail(conn: Connection, list_id: int) -> ListRow | None:
-    """One list with all its members counted; None when unknown."""
+def list_detail(conn: Connection, list_id: int, *, count_all: bool = True) -> ListRow | None:
+    """One list with all its members counted (or up to MEMBERS_COUNTED); None when unknown."""
     row = conn.execute(_list_query().where(static_lists.c.id == list_id)).first()
-    return _list_row(conn, row, count_all=True) if row is not None else None
+    return _list_row(conn, row, count_all=count_all) if row is not None else None
 
 
 def member_page(conn: Connection, list_id: int, *, after_lead_id: int | None, limit: int) -> list[MemberRow]:

@@ -80,10 +80,11 @@ class ListCalls(EngineBase):
         with self.db.read() as conn:
             return console_reads.list_page(conn, after=after, limit=limit)
 
-    def list_detail(self, list_id: int) -> console_reads.ListRow | None:
-        """A static list with all its members counted; None when unknown."""
+    def list_detail(self, list_id: int, *, count_all: bool = True) -> console_reads.ListRow | None:
+        """A static list with all its members counted (a read of its whole index range: about
+        30 ms a million members), or counted up to MEMBERS_COUNTED; None when unknown."""
         with self.db.read() as conn:
-            return console_reads.list_detail(conn, list_id)
+            return console_reads.list_detail(conn, list_id, count_all=count_all)
 
     def list_member_page(
         self, list_id: int, *, after_lead_id: int | None = None, limit: int = 50
