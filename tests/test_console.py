@@ -5,6 +5,7 @@ same pages in a real Chromium.)"""
 from __future__ import annotations
 
 import html
+import logging
 import re
 from collections.abc import Iterator
 from urllib.parse import urlencode
@@ -103,7 +104,8 @@ def test_the_lead_search_finds_by_the_beginning_of_a_first_or_last_name(srv):
     assert {ids[int(i)] for p in pages for i in p} == {1} | set(range(10, 20)) | set(range(100, 120))
 
 
-def test_editing_a_field_logs_a_change_data_value_activity_shown_on_the_lead_page(srv):
+def test_editing_a_field_logs_a_change_data_value_activity_shown_on_the_lead_page(srv, caplog):
+    caplog.set_level(logging.INFO, logger="mktows.console")
     browser = signed_in(srv)
     lead_id = srv.engine.search_leads("ada042@console.example.com").rows[0].id
     page = browser.get(f"/console/leads/{lead_id}")
@@ -119,6 +121,9 @@ def test_editing_a_field_logs_a_change_data_value_activity_shown_on_the_lead_pag
     [change] = [a for a in history if a.type_name == "Change Data Value"]
     assert ("Reason", f"Changed by console user {ADMIN}") in change.attributes
     assert f"Changed by console user {ADMIN}" in page.text
+    # and the server's log says who sent which form
+    lines = [r for r in caplog.records if r.name == "mktows.console" and r.getMessage() == "console change"]
+    assert lines[0].fields == {"user": ADMIN, "path": f"/console/leads/{lead_id}/field", "status": 303}
     bad = browser.post(
         f"/console/leads/{lead_id}/field", data={"field": "NoSuchField", "value": "1", "csrf": csrf_of(page)}
     )

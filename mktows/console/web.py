@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
@@ -19,6 +20,7 @@ SESSION_COOKIE = "mktows_console"
 LOGIN_CSRF_COOKIE = "mktows_console_login"
 PREFIX = "/console"
 T = TypeVar("T")
+log = logging.getLogger("mktows.console")
 
 TEMPLATES = Environment(
     loader=PackageLoader("mktows.console"), autoescape=select_autoescape(), undefined=StrictUndefined
@@ -59,7 +61,11 @@ def signed_in(engine: Engine, page: Page) -> Callable[[Request], Awaitable[Respo
             if not secrets.compare_digest(str(form.get("csrf", "")), session.csrf_token):
                 return PlainTextResponse("the form's CSRF token is missing or wrong: reload the page", 403)
         request.state.session = session
-        return await page(request, engine, session)
+        response = await page(request, engine, session)
+        if request.method == "POST":  # who changed what, for the operators' log
+            fields = {"user": session.user, "path": request.url.path, "status": response.status_code}
+            log.info("console change", extra={"fields": fields})
+        return response
 
     return endpoint
 
