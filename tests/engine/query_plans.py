@@ -405,10 +405,10 @@ def _pg_nodes(plan: list[str]) -> list[tuple[str, list[str]]]:
     return nodes
 
 
-def _pg_scans(plan: list[str], *, unbounded_index_scans: bool) -> list[str]:
-    """Seq scans of large tables, and index scans of them that filter rows without any index
-    condition (a walk of the whole index, e.g. the primary key for an ORDER BY id); with
-    `unbounded_index_scans`, every index scan without an index condition."""
+def _pg_scans(plan: list[str]) -> list[str]:
+    """Seq scans of large tables, and index scans of them without an index condition: a walk
+    of the whole index, filtered (the primary key for an ORDER BY id) or not (the inner side of
+    a merge join, which reads the index from its start until it meets the other side)."""
     found = []
     for node, props in _pg_nodes(plan):
         seq = _PG_SCAN.search(node)
@@ -416,13 +416,7 @@ def _pg_scans(plan: list[str], *, unbounded_index_scans: bool) -> list[str]:
             found.append(node)
             continue
         index = _PG_INDEX_SCAN.search(node)
-        filtered = any(p.startswith("Filter") for p in props)
-        if (
-            index
-            and index.group(1) in LARGE_TABLES
-            and (unbounded_index_scans or filtered)
-            and not any(p.startswith("Index Cond") for p in props)
-        ):
+        if index and index.group(1) in LARGE_TABLES and not any(p.startswith("Index Cond") for p in props):
             found.append(f"{node} ({'; '.join(props) or 'no condition'})")
     return found
 
@@ -466,16 +460,16 @@ def problems(db: Database, sent: list[Sent]) -> list[str]:
 
     PostgreSQL picks a seq scan over an index when a table is small enough, as some are in a
     test; such a statement is planned again with seq scans off, and fails only when the plan
-    then still scans the table, or walks a whole index filtering every row.
+    then still scans the table, or walks an index without a condition that bounds it.
     """
     out = []
     for s in sent:
         plan = explain(db, s)
         if db.is_sqlite:
             scans = _sqlite_scans(s.sql, plan)
-        elif _pg_scans(plan, unbounded_index_scans=False):
+        elif _pg_scans(plan):
             plan = explain(db, s, seq_scans=False)
-            scans = _pg_scans(plan, unbounded_index_scans=True)
+            scans = _pg_scans(plan)
         else:
             scans = []
         why = [f"full scan: {' | '.join(scans)}"] if scans else []

@@ -499,6 +499,19 @@ def test_deep_stream_page_costs_what_the_first_costs(loaded: Loaded, name: str) 
     )
 
 
+def test_a_static_lists_page_costs_the_same_in_a_big_list_as_in_a_small_one(loaded: Loaded) -> None:
+    """getMultipleLeads by static list reads a page of the list's members, not the whole list
+    (an IN over the list's members, or a join on it, read every member for every page)."""
+    engine = loaded.engine
+
+    def page_of(name: str) -> Sent:
+        call = lambda: engine.page_leads(ListSelector(list_name=name), position=None, batch_size=10)  # noqa: E731
+        return _page_statement(engine, call)
+
+    small, big = work(engine.db, page_of("Tiny List")), work(engine.db, page_of("Bulk 1"))
+    assert big <= 3 * small + 50, f"10 leads of a 3,000-member list cost {big} against {small} in a 20-member one"
+
+
 def test_the_check_reports_a_scan_with_its_statement_and_plan(loaded: Loaded) -> None:
     """The check itself: a lookup on a column without an index, and the `IN (...) = 1` form
     SQLite once got from `in_values`, are reported."""

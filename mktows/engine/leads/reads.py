@@ -276,6 +276,14 @@ def _last_row(state: dict[str, Any]) -> tuple[datetime, int]:
         raise BadStreamPosition("Invalid stream position") from None
 
 
+def _member_ids(conn: Connection, list_id: int, after: int, size: int) -> list[int]:
+    """The ids of a list's next `size` members after lead `after`: a range of the list's
+    primary key, so a page costs the same wherever the stream is (a join or an IN over the
+    whole list made every page read the list from its start)."""
+    q = select(list_members.c.lead_id).where(list_members.c.list_id == list_id, list_members.c.lead_id > after)
+    return list(conn.execute(q.order_by(list_members.c.lead_id).limit(size)).scalars())
+
+
 def _last_id(state: dict[str, Any]) -> int:
     """The id of the last lead a key or list position returned."""
     try:
@@ -367,13 +375,14 @@ def page_leads(
     if isinstance(selector, KeySelector):
         base = key_condition(selector.key_type, list(selector.key_values[:MAX_KEYS]), strict_ids=False)
     elif isinstance(selector, ListSelector):
-        base = leads.c.id.in_(select(list_members.c.lead_id).where(list_members.c.list_id == list_id))
+        assert list_id is not None
+        base = leads.c.id.in_(_member_ids(conn, list_id, _last_id(state) if state else 0, size))
     else:
         assert isinstance(selector, UpdatedAtSelector)
         window = _update_window(selector, state, now, max_window_days)
         base = _updated_between(*window, None)
 
-    if state is None:
+    if state is None or list_id is not None:  # a list's page of ids starts after the position
         cond = base
     elif window is not None:
         cond = _updated_between(*window, _last_row(state))
@@ -392,14 +401,14 @@ def page_leads(
     if page and not at_end:
         last = page[-1]
         if window is not None:
-            rest = _updated_between(*window, (last.updated_at, last.id))
+            rest = select(func.count()).select_from(leads).where(_updated_between(*window, (last.updated_at, last.id)))
+        elif list_id is not None:
+            rest = select(func.count()).where(list_members.c.list_id == list_id, list_members.c.lead_id > last.id)
         else:
-            rest = and_(base, leads.c.id > last.id)
+            rest = select(func.count()).select_from(leads).where(and_(base, leads.c.id > last.id))
         estimate = None if isinstance(selector, KeySelector) else _carried_count(conn, state, len(page), window)
         remaining = (
-            estimate
-            if estimate is not None and estimate >= EXACT_COUNT_BELOW
-            else (conn.execute(select(func.count()).select_from(leads).where(rest)).scalar_one())
+            estimate if estimate is not None and estimate >= EXACT_COUNT_BELOW else conn.execute(rest).scalar_one()
         )
         if remaining:
             payload: dict[str, Any] = {"q": qhash, "r": remaining}
