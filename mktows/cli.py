@@ -61,6 +61,8 @@ outbox_app = typer.Typer(help="Email messages kept in the outbox: `outbox` or `o
 app.add_typer(outbox_app, name="outbox")
 admins_app = typer.Typer(no_args_is_help=True, help="Web console users (who may sign in at /console).")
 app.add_typer(admins_app, name="admins")
+campaigns_app = typer.Typer(no_args_is_help=True, help="Smart campaigns.")
+app.add_typer(campaigns_app, name="campaigns")
 
 DbOption = Annotated[
     str | None,
@@ -582,6 +584,39 @@ def users_list(db: DbOption = None, as_json: JsonOption = False) -> None:
     print_rows(["user_id", "enabled", "strict", "previous_key_until"], rows, as_json)
 
 
+UserIdArgument = Annotated[str, typer.Argument(help="The API user's id (mktowsUserId).")]
+
+
+def _change_user(user_id: str, db: str | None, change: str) -> None:
+    engine = open_engine(_settings(db_url=db))
+    try:
+        if change == "remove":
+            engine.remove_api_user(user_id)
+        else:
+            engine.set_api_user_enabled(user_id, change == "enable")
+    except api_users.UnknownUser:
+        _fail(f"no API user {user_id}")
+    say(f"API user {user_id}: {'removed' if change == 'remove' else change + 'd'}")
+
+
+@users_app.command("remove")
+def users_remove(user_id: UserIdArgument, db: DbOption = None) -> None:
+    """Delete an API user: its calls fault with 20014 (an instance file that declares it brings it back on load)."""
+    _change_user(user_id, db, "remove")
+
+
+@users_app.command("disable")
+def users_disable(user_id: UserIdArgument, db: DbOption = None) -> None:
+    """Disable an API user: its correctly signed calls fault with 20013 until it is enabled."""
+    _change_user(user_id, db, "disable")
+
+
+@users_app.command("enable")
+def users_enable(user_id: UserIdArgument, db: DbOption = None) -> None:
+    """Enable a disabled API user."""
+    _change_user(user_id, db, "enable")
+
+
 @users_app.command("encrypt-keys")
 def users_encrypt_keys(db: DbOption = None) -> None:
     """Encrypt every stored API user key under the master key (MKTOWS_MASTER_KEY's first key)."""
@@ -644,6 +679,54 @@ def fields_add(
     except MarketoError as exc:
         _fail(exc.detail)
     say(f"lead field: {name} ({type_.lower()})")
+
+
+@fields_app.command("list")
+def fields_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List the lead fields, standard and custom: API name, label, type, custom, read-only."""
+    fields = open_engine(_settings(db_url=db), "read").lead_fields()
+    rows = [[f.name, f.display_name, f.data_type, f.custom, f.read_only] for f in fields]
+    print_rows(["name", "display_name", "type", "custom", "read_only"], rows, as_json)
+
+
+@lists_app.command("list")
+def lists_list(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """List static lists by name: id, Program.List, members counted up to 10,000 (more_members: beyond)."""
+    engine = open_engine(_settings(db_url=db), "read")
+    rows: list[list[Any]] = []
+    after: tuple[str, int] | None = None
+    while page := engine.list_page(after=after, limit=500):
+        rows += [[r.id, r.full_name, r.members, r.more_members, _stamp(r.created_at)] for r in page]
+        after = (page[-1].name, page[-1].id)
+    print_rows(["id", "name", "members", "more_members", "created"], rows, as_json)
+
+
+@campaigns_app.command("status")
+def campaigns_status(db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Every smart campaign's state, last run and next scheduled run, read from the database."""
+    engine = open_engine(_settings(db_url=db), "read")
+    rows: list[list[Any]] = []
+    after: int | None = None
+    while page := engine.campaign_page(after_id=after, limit=500):
+        for row in page:
+            c, last, upcoming = row.campaign, row.last_run, row.next_run
+            rows.append(
+                [
+                    c.id,
+                    c.full_name,
+                    c.kind,
+                    "active" if c.active else "inactive",
+                    f"{last.id} {last.status}" if last else None,
+                    _stamp(last.finished_at or last.started_at or last.run_at) if last else None,
+                    _stamp(upcoming.run_at) if upcoming else ("when requested" if c.kind == "trigger" else None),
+                ]
+            )
+        after = page[-1].campaign.id
+    print_rows(["id", "name", "kind", "state", "last_run", "last_run_at", "next_run_at"], rows, as_json)
+
+
+def _stamp(moment: Any) -> str:
+    return str(moment.isoformat(timespec="seconds"))
 
 
 @lists_app.command("add")

@@ -85,6 +85,10 @@ def test_commands_that_only_read_or_write_never_create_a_database(tmp_path):
         "users add": ["users", "add", "alice", "--db", url],
         "fields add": ["fields", "add", "Shoe_Size", "--db", url],
         "lists add": ["lists", "add", "VIPs", "--db", url],
+        "lists list": ["lists", "list", "--db", url],
+        "fields list": ["fields", "list", "--db", url],
+        "campaigns status": ["campaigns", "status", "--db", url],
+        "users remove": ["users", "remove", "alice", "--db", url],
         "worker": ["worker", "--db", url],
     }
     done = run_all(commands)
@@ -228,6 +232,62 @@ def test_list_commands_have_a_header_and_json_and_outbox_status_is_checked(tmp_p
         _, err, code = done[name]
         assert code == 2
         assert one_error_line(err) == f"error: --status 'bogus' is not accepted: expected one of {', '.join(STATUSES)}"
+
+
+LISTED_INSTANCE = {
+    "lead_fields": [{"name": "Shoe_Size", "display_name": "Shoe Size", "type": "integer"}],
+    "programs": [
+        {
+            "name": "Listing Program",
+            "lists": ["Guests"],
+            "emails": [{"name": "Hello", "from": {"email": "a@b.example"}, "subject": "Hi", "text": "Hi"}],
+            "campaigns": [
+                {"name": "Welcome", "trigger": {"campaign_is_requested": ["web_service_api"]}, "flow": []},
+                {"name": "Weekly", "smart_list": [{"member_of_list": "Guests"}], "flow": [{"send_email": "Hello"}]},
+            ],
+        }
+    ],
+}
+
+
+def test_fields_lists_and_campaigns_are_listed_from_the_database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'listed.db'}"
+    instance = tmp_path / "instance.json"
+    instance.write_text(json.dumps(LISTED_INSTANCE))
+    loaded = run_all({"load": ["load", str(instance), "--db", url]})["load"]
+    assert loaded[2] == 0, loaded
+    done = run_all(
+        {
+            name: [*args, "--json", "--db", url]
+            for name, args in {
+                "fields": ["fields", "list"],
+                "lists": ["lists", "list"],
+                "campaigns": ["campaigns", "status"],
+            }.items()
+        }
+        | {"lists text": ["lists", "list", "--db", url]}
+    )
+    fields = {f["name"]: f for f in json.loads(done["fields"][0])}
+    assert fields["Shoe_Size"] == {
+        "name": "Shoe_Size",
+        "display_name": "Shoe Size",
+        "type": "integer",
+        "custom": True,
+        "read_only": False,
+    }
+    assert fields["Email"]["custom"] is False
+    [guests] = json.loads(done["lists"][0])
+    assert guests["name"] == "Listing Program.Guests" and guests["members"] == 0 and guests["more_members"] is False
+    assert done["lists text"][0].splitlines()[0] == "ID\tNAME\tMEMBERS\tMORE_MEMBERS\tCREATED"
+    campaigns = {c["name"]: c for c in json.loads(done["campaigns"][0])}
+    assert campaigns["Listing Program.Welcome"]["next_run_at"] == "when requested"
+    weekly = campaigns["Listing Program.Weekly"]
+    assert (weekly["kind"], weekly["state"], weekly["last_run"], weekly["next_run_at"]) == (
+        "batch",
+        "active",
+        None,
+        None,
+    )
 
 
 def test_version_and_help_show_defaults():

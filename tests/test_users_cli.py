@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -73,6 +74,40 @@ def test_add_refuses_an_existing_user_and_rotation_overlaps_the_old_key(tmp_path
         works(app, "rot_user", "key-C-3333")
         refused(app, "rot_user", "key-A-1111")
         refused(app, "rot_user", "key-B-2222")
+
+
+def _answers(app, user: str, key: str, code: int | None, timeout: float = 5.0) -> None:
+    """The server answers `user`'s calls with `code` (None: success) within `timeout`: it
+    reads users again at most a second after another process changed them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        resp = signed_call(app, user, key)
+        fault = resp.status_code != 200
+        if (code is None and not fault) or (code is not None and fault):
+            break
+        assert time.monotonic() < deadline, resp.text[:300]
+        time.sleep(0.1)
+    if code is None:
+        success(resp, "listMObjects")
+    else:
+        assert_fault(resp, code)
+
+
+def test_disable_enable_and_remove_reach_a_running_server(tmp_path):
+    with running_server(f"sqlite:///{tmp_path / 'mktows.db'}", tmp_path) as app:
+        assert users_cli(app.db_url, "add", "ops_user", "--key", "ops-key-1111").returncode == 0
+        works(app, "ops_user", "ops-key-1111")
+        disabled = users_cli(app.db_url, "disable", "ops_user")
+        assert (disabled.returncode, disabled.stdout) == (0, "API user ops_user: disabled\n")
+        _answers(app, "ops_user", "ops-key-1111", 20013)
+        assert users_cli(app.db_url, "enable", "ops_user").stdout == "API user ops_user: enabled\n"
+        _answers(app, "ops_user", "ops-key-1111", None)
+        assert users_cli(app.db_url, "remove", "ops_user").stdout == "API user ops_user: removed\n"
+        _answers(app, "ops_user", "ops-key-1111", 20014)
+        again = users_cli(app.db_url, "remove", "ops_user")
+        assert (again.returncode, again.stdout, again.stderr) == (2, "", "error: no API user ops_user\n")
+        listed = json.loads(users_cli(app.db_url, "list", "--json").stdout)
+        assert "ops_user" not in [u["user_id"] for u in listed]
 
 
 def test_master_key_keeps_keys_out_of_the_database_file(tmp_path):

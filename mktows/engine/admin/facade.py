@@ -67,6 +67,12 @@ class AdminCalls(EngineBase):
             users.set_enabled(conn, user_id, enabled)
         self._users.reload()
 
+    def remove_api_user(self, user_id: str) -> None:
+        """Delete a user (`users.UnknownUser` when there is none); seen like a disabled one."""
+        with self.db.write() as conn:
+            users.remove_user(conn, user_id)
+        self._users.reload()
+
     def api_usage(self, *, rate_seconds: int) -> api_usage.ApiUsage:
         """Today's calls: toward the daily quota, in a rate window of `rate_seconds`, and per
         API user with their limit refusals."""

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from time import monotonic
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from mktows.engine.admin.key_cipher import KeyCipher, is_sealed, open_key, seal_key
 from mktows.engine.models import ApiUser
@@ -40,7 +40,7 @@ class UserExists(MarketoError):
 
 
 class UnknownUser(MarketoError):
-    """Rotating the key of (or enabling, disabling) a user that does not exist."""
+    """Rotating the key of (or enabling, disabling, removing) a user that does not exist."""
 
     code = 20110
 
@@ -137,6 +137,12 @@ def set_enabled(conn: Connection, user_id: str, enabled: bool) -> None:
     """Enable the user, or disable it: its correctly signed calls then fault with 20013."""
     changed = conn.execute(update(api_users).where(api_users.c.user_id == user_id).values(enabled=enabled))
     if not changed.rowcount:
+        raise UnknownUser(f"no API user {user_id}")
+
+
+def remove_user(conn: Connection, user_id: str) -> None:
+    """Delete the user: its calls then fault with 20014, as an unknown user's do."""
+    if not conn.execute(delete(api_users).where(api_users.c.user_id == user_id)).rowcount:
         raise UnknownUser(f"no API user {user_id}")
 
 
