@@ -3,7 +3,10 @@
 #   PHP SoapClient (php-cli + php-soap), Perl SOAP::Lite (libsoap-lite-perl), and
 #   node-soap (npm `soap`, pinned by tests/clients/node/package-lock.json);
 # and what tests/test_console_browser.py needs: Debian's chromium (Playwright drives it, it
-#   downloads no browser of its own) and axe-core (npm, pinned by the same lockfile).
+#   downloads no browser of its own) and axe-core (npm, pinned by the same lockfile);
+# and for tests/test_integrator_examples.py (the Java example of docs/integrators.md): a JDK
+#   (javac) and Debian's JAX-WS RI, `jaxws` (wsimport) with `libjaxws-java` (the runtime, with
+#   JAXB and SAAJ), which JDK 11 and later no longer ship.
 #
 # Idempotent and quiet: installs only what is missing, runs `apt-get update` only when
 # an install needs it, and runs `npm ci` only when node_modules is absent or older than
@@ -33,15 +36,19 @@ fi
 # ------------------------------------------------------------------ Debian packages
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 
-want=(php-cli php-soap libsoap-lite-perl haproxy chromium)
+want=(php-cli php-soap libsoap-lite-perl haproxy chromium jaxws libjaxws-java)
+command -v javac >/dev/null 2>&1 || want+=(default-jdk-headless)
 command -v node >/dev/null 2>&1 || want+=(nodejs)
 command -v npm >/dev/null 2>&1 || want+=(npm)
 
 missing=()
 for pkg in "${want[@]}"; do
-    # nodejs/npm may come from outside dpkg's view (e.g. a tarball); the command check
-    # above already decided those two.
-    if [ "$pkg" = nodejs ] || [ "$pkg" = npm ] || ! installed "$pkg"; then missing+=("$pkg"); fi
+    # nodejs/npm and the JDK may come from outside dpkg's view (e.g. a tarball); the command
+    # checks above already decided those.
+    case $pkg in
+        nodejs | npm | default-jdk-headless) missing+=("$pkg") ;;
+        *) installed "$pkg" || missing+=("$pkg") ;;
+    esac
 done
 
 has_candidates() { # every package has an install candidate in the current lists
@@ -77,6 +84,10 @@ perl -MSOAP::Lite -e 1 || {
     echo "install-test-clients: perl cannot load SOAP::Lite" >&2
     exit 1
 }
+{ command -v wsimport >/dev/null 2>&1 && [ -f /usr/share/java/jaxws-rt.jar ]; } || {
+    echo "install-test-clients: jaxws is installed but wsimport or /usr/share/java/jaxws-rt.jar is not there" >&2
+    exit 1
+}
 [ -x /usr/bin/chromium ] || {
     echo "install-test-clients: the chromium package is installed but /usr/bin/chromium is not there" >&2
     exit 1
@@ -93,4 +104,4 @@ else
     echo "install-test-clients: npm ci in $NODE_DIR ($(node -p "require('./$NODE_DIR/node_modules/soap/package.json').version" 2>/dev/null || echo '?'))"
 fi
 
-echo "install-test-clients: ok (php $(php -r 'echo PHP_VERSION;'), SOAP::Lite $(perl -MSOAP::Lite -e 'print $SOAP::Lite::VERSION'), node $(node --version), soap $(node -p "require('./$NODE_DIR/node_modules/soap/package.json').version"), axe-core $(node -p "require('./$NODE_DIR/node_modules/axe-core/package.json').version"), $(dpkg-query -W -f='chromium ${Version}' chromium))"
+echo "install-test-clients: ok (php $(php -r 'echo PHP_VERSION;'), SOAP::Lite $(perl -MSOAP::Lite -e 'print $SOAP::Lite::VERSION'), node $(node --version), soap $(node -p "require('./$NODE_DIR/node_modules/soap/package.json').version"), axe-core $(node -p "require('./$NODE_DIR/node_modules/axe-core/package.json').version"), $(dpkg-query -W -f='chromium ${Version}' chromium), $(dpkg-query -W -f='jaxws ${Version}' jaxws))"
