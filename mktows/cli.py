@@ -27,6 +27,7 @@ from typing import Annotated, Any, Literal, NoReturn
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from mktows import cli_remote
 from mktows.config import _CHOICES as SETTING_CHOICES
 from mktows.config import DEFAULT_DB_URL, Settings
 from mktows.engine import Engine
@@ -63,6 +64,10 @@ admins_app = typer.Typer(no_args_is_help=True, help="Web console users (who may 
 app.add_typer(admins_app, name="admins")
 campaigns_app = typer.Typer(no_args_is_help=True, help="Smart campaigns.")
 app.add_typer(campaigns_app, name="campaigns")
+app.add_typer(cli_remote.leads_app, name="leads")
+app.add_typer(cli_remote.activity_app, name="activity")
+campaigns_app.command("list")(cli_remote.campaigns_list)
+campaigns_app.command("request")(cli_remote.campaigns_request)
 
 DbOption = Annotated[
     str | None,

@@ -7,6 +7,7 @@ except those under `if TYPE_CHECKING:`, which never run.
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,12 @@ ALLOWED = {
     "delivery": {"engine", "observe", "runtime", "store"},
     "soap": {"engine", "observe", "runtime"},
     "console": {"delivery", "engine", "observe", "runtime", "soap"},
+    # the Python client of the API talks to a server over HTTP only (see CLIENT_ALLOWED)
+    "client": set(),
 }
+# What the client package may import besides the standard library and itself: no other mktows
+# module, `mktows.errors` included (its fault codes come from the fault's detail).
+CLIENT_ALLOWED = {"httpx", "lxml"}
 ENGINE_FAMILIES = ("activities", "admin", "campaigns", "leads", "lists", "objects")
 # Modules whose functions import on demand, so that `mktows --help` does not load the server.
 LAZY_ALLOWED = {"mktows.cli", "mktows.docgen"}
@@ -123,3 +129,36 @@ def test_the_engine_families_are_packages() -> None:
     assert {p.name for p in engine.iterdir() if (p / "__init__.py").exists()} == set(ENGINE_FAMILIES)
     shared = sorted(p.stem for p in engine.glob("*.py") if p.stem != "__init__")
     assert shared == ["base", "models", "positions", "timestamps"]
+
+
+def _top_level_imports(name: str) -> set[str]:
+    """The top-level package of every import of `name` (mktows modules by their full name)."""
+    tree = ast.parse(MODULES[name].read_text())
+    skipped = _type_checking_nodes(tree)
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module if node.module.startswith("mktows") else node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found.update(a.name if a.name.startswith("mktows") else a.name.split(".")[0] for a in node.names)
+    return found
+
+
+def test_the_client_imports_nothing_of_the_server() -> None:
+    client = sorted(name for name in MODULES if _layer(name) == "client")
+    assert "mktows.client.sync" in client
+    wrong = sorted(
+        f"{name} imports {target}"
+        for name in client
+        for target in _top_level_imports(name)
+        if not (
+            target == "mktows.client"
+            or target.startswith("mktows.client.")
+            or target in CLIENT_ALLOWED
+            or target in sys.stdlib_module_names
+            or target == "__future__"
+        )
+    )
+    assert wrong == []
