@@ -24,7 +24,7 @@ from pathlib import Path
 
 import build_db as B
 from leadbench import Bare, _render
-from soapbench import KEY, USER, VERSION, bench_user_yaml, start_server, stop_server
+from soapbench import KEY, USER, VERSION, bench_user_yaml, replace_section, start_server, stop_server
 
 from mktows.client import Client, LastUpdateAtSelector
 
@@ -123,15 +123,7 @@ def write_section(path: Path, command: str, args: argparse.Namespace, lines: lis
         width=96,
     )
     body = f"{SECTION}\n\n```sh\n{command}\n```\n\n{about}\n\n" + "\n".join(lines) + "\n"
-    text = path.read_text(encoding="utf-8")
-    start = text.find(SECTION)
-    if start >= 0:
-        following = text.find("\n## ", start + len(SECTION))
-        end = len(text) if following < 0 else following + 1
-        text = text[:start] + body + ("\n" if following >= 0 else "") + text[end:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, SECTION, body)
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ import httpx
 from leadbench import Bare
 from lxml.html import builder as E
 from lxml.html import tostring
-from soapbench import bench_user_yaml, start_server, stop_server
+from soapbench import bench_user_yaml, replace_section, start_server, stop_server
 
 ADMIN, PASSWORD = "bench", "bench console password"
 PAGE = 50  # rows on a console page
@@ -297,15 +297,7 @@ def write_section(path: Path, command: str, args: argparse.Namespace, tables: di
     body = f"{SECTION}\n\n```sh\n{command}\n```\n\n{about}\n\n{reading}\n"
     for size, lines in tables.items():
         body += f"\n### {size:,} leads\n\n" + "\n".join(lines) + "\n"
-    text = path.read_text(encoding="utf-8")
-    start = text.find(SECTION)
-    if start >= 0:
-        following = text.find("\n## ", start + len(SECTION))
-        end = len(text) if following < 0 else following + 1
-        text = text[:start] + body + ("\n" if following >= 0 else "") + text[end:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, SECTION, body)
 
 
 def main() -> None:

@@ -61,7 +61,7 @@ import psycopg
 import yaml
 from email_throughput import Sink, run_bare
 from lxml import etree
-from soapbench import KEY, TNS, USER, VERSION, envelope
+from soapbench import KEY, TNS, USER, VERSION, envelope, replace_section
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -590,15 +590,7 @@ messages to the same sink over {SMTP_CONNECTIONS} connections is a second bound,
 {reading}
 """
     )
-    text = path.read_text(encoding="utf-8")
-    start = text.find(SECTION)
-    if start >= 0:
-        following = text.find("\n## ", start + len(SECTION))
-        end = len(text) if following < 0 else following + 1
-        text = text[:start] + body + ("\n" if following >= 0 else "") + text[end:]
-    else:
-        text = text.rstrip("\n") + "\n\n" + body
-    path.write_text(text, encoding="utf-8")
+    replace_section(path, SECTION, body)
 
 
 def main() -> None:

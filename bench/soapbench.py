@@ -82,3 +82,17 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 def bench_user_yaml() -> str:
     return f"api_users:\n  - {{user_id: {USER}, encryption_key: {KEY}}}\n"
+
+
+def replace_section(path: Path, heading: str, body: str) -> None:
+    """Put `body` (which starts with `heading`) in place of that section of a Markdown file, up
+    to the next `## ` heading, or add it at the end."""
+    text = path.read_text(encoding="utf-8")
+    start = text.find(heading)
+    if start >= 0:
+        following = text.find("\n## ", start + len(heading))
+        end = len(text) if following < 0 else following + 1
+        text = text[:start] + body + ("\n" if following >= 0 else "") + text[end:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + body
+    path.write_text(text, encoding="utf-8")

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from mktows.console.web import PAGE_SIZE, PREFIX, int_param, not_found, notice_url, render
+from mktows.console.web import PAGE_SIZE, PREFIX, int_param, not_found, notice_url, render, text_and_id
 from mktows.engine import Engine
 from mktows.engine.admin.console_users import ConsoleSession
 from mktows.engine.leads.sync import ChangeCause
@@ -25,7 +25,7 @@ async def lead_list(request: Request, engine: Engine, session: ConsoleSession) -
     without, the ids (`before=id`), newest first."""
     query = request.query_params.get("q", "").strip()
     before = int_param(request.query_params.get("before"))
-    after = _after(request.query_params.get("after"))
+    after = text_and_id(request.query_params.get("after"))
     page = await run_in_threadpool(lambda: engine.search_leads(query, before_id=before, after=after, limit=PAGE_SIZE))
     next_page = None
     if page.next_after is not None:
@@ -41,15 +41,6 @@ async def lead_list(request: Request, engine: Engine, session: ConsoleSession) -
         next_page=next_page,
         first_page=before is None and after is None,
     )
-
-
-def _after(value: str | None) -> tuple[str, int] | None:
-    """`text,id` of the last match of the page before."""
-    if not value or "," not in value:
-        return None
-    text, _, lead_id = value.rpartition(",")
-    number = int_param(lead_id)
-    return None if number is None else (text, number)
 
 
 async def lead_page(request: Request, engine: Engine, session: ConsoleSession) -> Response:

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from mktows.console.web import PAGE_SIZE, int_param, not_found, one_page, render
+from mktows.console.web import PAGE_SIZE, int_param, not_found, one_page, render, text_and_id
 from mktows.engine import Engine
 from mktows.engine.admin.console_users import ConsoleSession
 from mktows.engine.lists.console_reads import MEMBERS_COUNTED
@@ -18,17 +18,8 @@ from mktows.engine.lists.console_reads import MEMBERS_COUNTED
 IMPORTS_SHOWN = 10  # a list's latest imports on its page; the imports page has them all
 
 
-def _after(value: str | None) -> tuple[str, int] | None:
-    """`name,id` of the last list of the page before (a name may hold commas, the id none)."""
-    if not value or "," not in value:
-        return None
-    name, _, list_id = value.rpartition(",")
-    number = int_param(list_id)
-    return None if number is None else (name, number)
-
-
 async def list_list(request: Request, engine: Engine, session: ConsoleSession) -> Response:
-    after = _after(request.query_params.get("after"))
+    after = text_and_id(request.query_params.get("after"))
     rows = await run_in_threadpool(lambda: engine.list_page(after=after, limit=PAGE_SIZE + 1))
     rows, last = one_page(rows)
     return render(

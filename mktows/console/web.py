@@ -85,6 +85,16 @@ def int_param(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() and len(value) < 10 else None
 
 
+def text_and_id(value: str | None) -> tuple[str, int] | None:
+    """`text,id` of the last row of the page before (a keyset on a text column, then the id;
+    the text may hold commas, the id none); None for anything else (then the first page)."""
+    if not value or "," not in value:
+        return None
+    text, _, row_id = value.rpartition(",")
+    number = int_param(row_id)
+    return None if number is None else (text, number)
+
+
 def one_page(rows: Sequence[T], size: int = PAGE_SIZE) -> tuple[list[T], T | None]:
     """The page out of `size + 1` rows read, and its last row when there is a next page."""
     page = list(rows[:size])
