@@ -95,6 +95,9 @@ def test_an_interrupted_import_resumes_and_sends_no_acknowledged_batch_twice(srv
         **{k: v for k, v in run_options({}).items() if k not in ("capture_output", "timeout")},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # a shell without job control starts background commands with SIGINT ignored, and a
+        # child inherits that: give the import the terminal's Ctrl-C back
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 300
     while not (state.exists() and json.loads(state.read_text())["rows_done"] >= 30_000):
