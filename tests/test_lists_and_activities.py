@@ -375,6 +375,24 @@ def test_get_lead_activity_vendor_php_empty_start_position(asgi_server, unique_e
     assert [a.findtext("attrName") for a in rec.iterfind("activityAttributes/attribute")][-1] == "Lead ID"
 
 
+def test_an_empty_activity_type_in_a_filter_is_fault_20107(asgi_server, unique_email):
+    """An empty <activityType/> names no type: the same fault as an unknown one, not an internal error."""
+    email = unique_email("empty-type")
+    success(
+        call(
+            asgi_server.endpoint(),
+            f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email></leadRecord></ns1:paramsSyncLead>",
+        ),
+        "syncLead",
+    )
+    for kind in ("includeTypes", "excludeTypes"):
+        body = (
+            f"<ns1:paramsGetLeadActivity><leadKey><keyType>EMAIL</keyType><keyValue>{email}</keyValue></leadKey>"
+            f"<activityFilter><{kind}><activityType/></{kind}></activityFilter></ns1:paramsGetLeadActivity>"
+        )
+        assert_fault(call(asgi_server.endpoint(), body), 20107)
+
+
 def test_get_lead_changes_garbage_offset_20122(asgi_server):
     ts = utcnow().strftime("%Y-%m-%dT%H:%M:%S+00:00")
     body = (

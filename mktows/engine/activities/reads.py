@@ -42,14 +42,14 @@ def type_condition(
 ) -> ColumnElement[bool]:
     """Filter by display names (they win), else by enum include/exclude lists."""
     if names:
-        known = {t.name for t in (activity_types.by_name(n) for n in names) if t is not None}
+        known = {t.name for t in (activity_types.by_name(n) for n in names if n) if t is not None}
         return A.type_name.in_(sorted(known)) if known else false()
     if include and exclude:
         raise BadParameter("includeTypes and excludeTypes cannot be used together")
     if include:
-        return A.type_code.in_([activity_types.by_code(c.strip()).code for c in include])
+        return A.type_code.in_([activity_types.by_code((c or "").strip()).code for c in include])
     if exclude:
-        codes = [activity_types.by_code(c.strip()).code for c in exclude]
+        codes = [activity_types.by_code((c or "").strip()).code for c in exclude]
         return or_(A.type_code.is_(None), A.type_code.not_in(codes))
     return true()
 
