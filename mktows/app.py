@@ -27,13 +27,18 @@ from starlette.routing import Route
 from mktows import errors
 from mktows.config import Settings
 from mktows.console.routes import routes as console_routes
+from mktows.emulator import routes as emulator
 from mktows.engine import Engine
 from mktows.engine.campaigns import outbox
+from mktows.instance import apply_instance, load_instance
+from mktows.observe.logs import REQUEST_ID
 from mktows.observe.metrics import AUTH_THROTTLED, IN_FLIGHT, REGISTRY
 from mktows.observe.requests import RequestIdMiddleware
 from mktows.runtime import health, jobs
 from mktows.runtime.call_counters import CallCounters
 from mktows.runtime.call_stats import CallStats
+from mktows.runtime.idempotency import FirstAnswers
+from mktows.runtime.request_log import RequestLog
 from mktows.soap.auth import FailureThrottle
 from mktows.soap.envelope import parse_envelope
 from mktows.soap.limits import BodyBudget, BodyHold, CallLimits, LimitPolicy, body_budget_bytes, policy_for
@@ -117,6 +122,7 @@ def create_app(settings: Settings, engine: Engine) -> Starlette:
         limits,
         freshness_window_seconds=settings.freshness_window_seconds,
         strict_input=settings.strict_input,
+        first_answers=first_answers(settings, engine),
     )
     throttle = FailureThrottle(
         after=settings.auth_throttle_failures, max_delay=settings.auth_throttle_max_delay_ms / 1000
@@ -125,6 +131,7 @@ def create_app(settings: Settings, engine: Engine) -> Starlette:
     readiness_seen: dict[str, bool] = {}
     app_metrics.register(DatabaseCollector(engine))
     call_stats = CallStats(engine.db)
+    request_log = request_log_of(settings, engine)
 
     async def endpoint(request: Request) -> Response:
         version = request.path_params["version"]
@@ -136,10 +143,18 @@ def create_app(settings: Settings, engine: Engine) -> Starlette:
         started = perf_counter()
         IN_FLIGHT.inc()
         hold = BodyHold(body_budget)
+        logged, logged_size = b"", 0  # what the request log keeps of the body, and its whole size
         try:
-            try:  # the body is never bound to a name here, so it is gone once the answer is made
+            try:  # the body is bound to a name only for the request log, so it is gone once the answer is made
                 timeout = settings.body_read_timeout_seconds
-                outcome = await answer(version, await read_body(request, settings.max_body_bytes, hold, timeout))
+                if request_log is None:
+                    outcome = await answer(version, await read_body(request, settings.max_body_bytes, hold, timeout))
+                else:
+                    body = await read_body(request, settings.max_body_bytes, hold, timeout)
+                    logged = body[: request_log.max_body_bytes]
+                    logged_size = len(body)
+                    outcome = await answer(version, body)
+                    del body
             except errors.MarketoError as refused:
                 outcome = fault_answer(refused)
         finally:
@@ -153,6 +168,20 @@ def create_app(settings: Settings, engine: Engine) -> Starlette:
             outcome.error.code if outcome.error is not None else 0,
             user_id=(outcome.user_id or "") if outcome.signed else "",  # never an id nobody signed for
         )
+        if request_log is not None:
+            request_log.add(
+                request_id=REQUEST_ID.get() or "",
+                version=version,
+                operation=outcome.operation,
+                user_id=outcome.user_id,
+                client=client,
+                status=outcome.status,
+                fault_code=outcome.error.code if outcome.error is not None else 0,
+                seconds=perf_counter() - started,
+                request_body=logged,
+                request_size=logged_size,
+                response_body=outcome.payload,
+            )
         if delay:
             await asyncio.sleep(delay)  # on the loop: a held-back answer costs no thread
         return Response(outcome.payload, status_code=outcome.status, media_type=XML)
@@ -226,24 +255,56 @@ def create_app(settings: Settings, engine: Engine) -> Starlette:
             *console_routes(engine),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
-        lifespan=saving(call_stats),
+        lifespan=saving(call_stats, request_log),
     )
     app.state.limits, app.state.body_budget = limits, body_budget  # for tests and operators' tools
     app.state.call_stats = call_stats
+    if settings.emulator:  # the test double's control API (docs/emulator.md); never in production
+        emulator.install(app, engine, lambda: reapply_instance(settings, engine))
+    app.state.request_log = request_log
     return app
 
 
-def saving(call_stats: CallStats) -> Any:
+def request_log_of(settings: Settings, engine: Engine) -> RequestLog | None:
+    """The request log when it is on (docs/operations.md), else None."""
+    if not settings.request_log:
+        return None
+    return RequestLog(
+        engine.db,
+        max_bytes=settings.request_log_max_mb * 1024 * 1024,
+        max_days=settings.request_log_max_days,
+        max_body_bytes=settings.request_log_max_body_kb * 1024,
+    )
+
+
+def first_answers(settings: Settings, engine: Engine) -> FirstAnswers | None:
+    """The first answers kept for idempotent retries when their window is on (docs/limits.md)."""
+    if settings.idempotency_window_seconds <= 0:
+        return None
+    return FirstAnswers(engine.db, settings.idempotency_window_seconds)
+
+
+def reapply_instance(settings: Settings, engine: Engine) -> None:
+    """Apply the settings' instance file again (the emulator's reset), when there is one."""
+    if settings.instance_file:
+        apply_instance(engine, load_instance(settings.instance_file))
+
+
+def saving(call_stats: CallStats, request_log: RequestLog | None = None) -> Any:
     """The app's lifespan: the call statistics are saved every few seconds while it serves,
-    and once more when it stops."""
+    and once more when it stops; so is the request log, every second, when it is on."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         call_stats.start()
+        if request_log is not None:
+            request_log.start()
         try:
             yield
         finally:
             await run_in_threadpool(call_stats.stop)
+            if request_log is not None:
+                await run_in_threadpool(request_log.stop)
 
     return lifespan
 

@@ -67,6 +67,8 @@ app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(cli_remote.leads_app, name="leads")
 app.add_typer(cli_remote.activity_app, name="activity")
 campaigns_app.command("list")(cli_remote.campaigns_list)
+requests_app = typer.Typer(no_args_is_help=True, help="The request log (MKTOWS_REQUEST_LOG): list, show, resend.")
+app.add_typer(requests_app, name="requests")
 campaigns_app.command("request")(cli_remote.campaigns_request)
 
 DbOption = Annotated[
@@ -160,7 +162,15 @@ def _settings(**overrides: Any) -> Settings:
 
 def open_engine(settings: Settings, access: Access = "write") -> Engine:
     """The engine on the configured database; `access` says whether it may create it."""
-    database = open_database(settings.db_url, access)
+    try:
+        return engine_on(settings, open_database(settings.db_url, access), seal=access != "read")
+    except MasterKeyError as exc:
+        _fail(str(exc))
+
+
+def engine_on(settings: Settings, database: Database, *, seal: bool = True) -> Engine:
+    """The engine with the settings' limits and master key on an open database (`seal`: encrypt
+    keys stored as given)."""
     engine = Engine(
         database,
         max_window_days=settings.max_window_days,
@@ -169,10 +179,7 @@ def open_engine(settings: Settings, access: Access = "write") -> Engine:
         max_page_bytes=settings.max_page_bytes,
         max_clones_per_day=settings.max_clones_per_day,
     )
-    try:
-        engine.use_master_key(settings.master_key, seal=access != "read")
-    except MasterKeyError as exc:
-        _fail(str(exc))
+    engine.use_master_key(settings.master_key, seal=seal)
     return engine
 
 
@@ -217,6 +224,15 @@ def serve(
             f" default {Settings.log_level}).",
         ),
     ] = None,
+    emulator: Annotated[
+        bool | None,
+        typer.Option(
+            "--emulator",
+            help="Turn on the emulator control API under /_mktows/ (env MKTOWS_EMULATOR); for tests only,"
+            " never in production: see docs/emulator.md.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Migrate, apply the instance file, and serve the SOAP API."""
     import uvicorn
@@ -224,7 +240,13 @@ def serve(
     _check_choice("--log-format", log_format, SETTING_CHOICES["log_format"])
     _check_choice("--log-level", log_level, SETTING_CHOICES["log_level"])
     settings = _settings(
-        host=host, port=port, db_url=db, instance_file=instance, log_format=log_format, log_level=log_level
+        host=host,
+        port=port,
+        db_url=db,
+        instance_file=instance,
+        log_format=log_format,
+        log_level=log_level,
+        emulator=emulator or None,
     )
     _check_proxies(settings.forwarded_allow_ips)
     check_job_engine(settings)
@@ -273,15 +295,7 @@ def serve(
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
-    server = uvicorn.Server(config)
-    original_startup = server.startup
-
-    async def startup(sockets: Any = None) -> None:
-        await original_startup(sockets=sockets)
-        if server.started:
-            say(f"mktows ready on {base}")
-
-    server.startup = startup  # type: ignore[method-assign]
+    server = announcing_server(config, base)
     job_engine = use_job_engine(settings, engine.db)
     say(
         f"jobs: {job_engine} job engine, "
@@ -300,6 +314,23 @@ def serve(
     if not server.started:
         raise typer.Exit(1)
     log.info("mktows stopped")
+
+
+def announcing_server(config: Any, base: str) -> Any:
+    """A uvicorn server that prints `mktows ready on BASE` once its socket listens, the line a
+    parent process waits for."""
+    import uvicorn
+
+    server = uvicorn.Server(config)
+    original_startup = server.startup
+
+    async def startup(sockets: Any = None) -> None:
+        await original_startup(sockets=sockets)
+        if server.started:
+            say(f"mktows ready on {base}")
+
+    server.startup = startup  # type: ignore[method-assign]
+    return server
 
 
 def _check_proxies(value: str) -> None:
@@ -843,6 +874,123 @@ def outbox_show(
     say(m.html)
 
 
+def _logged(request_id: str, db: str | None) -> Any:
+    """The newest request log entry with `request_id` (or with that entry number), or exit."""
+    from mktows.runtime import request_log
+
+    database = open_database(_settings(db_url=db).db_url, "read")
+    entry = request_log.get_entry(database, request_id=request_id)
+    if entry is None and request_id.isdigit() and len(request_id) < 10:
+        entry = request_log.get_entry(database, entry_id=int(request_id))
+    if entry is None:
+        _fail(f"no request {request_id} in the request log")
+    return entry
+
+
+@requests_app.command("list")
+def requests_list(
+    operation: Annotated[str | None, typer.Option("--operation", help="Only calls of this operation.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Only calls naming this API user.")] = None,
+    fault: Annotated[int | None, typer.Option("--fault", help="Only calls answered with this fault code.")] = None,
+    limit: LimitOption = 50,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List logged calls, newest first: time, request id, operation, user, status, fault, ms."""
+    from mktows.runtime import request_log
+
+    if limit < 1:
+        _fail(f"--limit {limit} is not accepted: expected at least 1")
+    database = open_database(_settings(db_url=db).db_url, "read")
+    found = request_log.list_entries(database, operation=operation, user_id=user, fault_code=fault, limit=limit)
+    rows = [
+        [e.at.isoformat(timespec="seconds"), e.request_id, e.version, e.operation, e.user_id, e.client, e.status]
+        + [e.fault_code, e.duration_ms]
+        for e in found
+    ]
+    columns = ["time", "request_id", "version", "operation", "user", "client", "status", "fault_code", "duration_ms"]
+    print_rows(columns, rows, as_json)
+
+
+@requests_app.command("show")
+def requests_show(
+    request_id: Annotated[str, typer.Argument(metavar="REQUEST_ID", help="The call's request id (X-Request-Id).")],
+    db: DbOption = None,
+) -> None:
+    """Print one logged call: what is known of it, then the request and the response as kept."""
+    entry = _logged(request_id, db)
+    for name, value in (
+        ("Time", entry.at.isoformat()),
+        ("Request-Id", entry.request_id),
+        ("Version", entry.version),
+        ("Operation", entry.operation),
+        ("User", entry.user_id),
+        ("Client", entry.client),
+        ("Status", entry.status),
+        ("Fault", entry.fault_code or None),
+        ("Duration-Ms", entry.duration_ms),
+        ("Request-Size", entry.request_size),
+        ("Response-Size", entry.response_size),
+    ):
+        if value is not None:
+            say(f"{name}: {value}")
+    cut = " (cut short)"
+    say(f"\n--- request{cut if entry.request_cut else ''} ---")
+    say(entry.request_body.decode("utf-8", errors="replace"))
+    say(f"--- response{cut if entry.response_cut else ''} ---")
+    say(entry.response_body.decode("utf-8", errors="replace"))
+
+
+@requests_app.command("resend")
+def requests_resend(
+    request_id: Annotated[str, typer.Argument(metavar="REQUEST_ID", help="The call's request id (X-Request-Id).")],
+    endpoint: Annotated[
+        str,
+        typer.Option(
+            "--endpoint", help="Server to send it to: its base URL (http://host:port) or the endpoint's own URL."
+        ),
+    ],
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            envvar="MKTOWS_ENCRYPTION_KEY",
+            help="The API user's key to sign with (env MKTOWS_ENCRYPTION_KEY); none: the key the database holds.",
+            show_default=False,
+        ),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """Send a logged call again, signed anew, and print the answer (its status, request id and body)."""
+    import httpx
+
+    from mktows.soap.resend import NotResendable, resign
+
+    entry = _logged(request_id, db)
+    if entry.request_cut:
+        _fail("the logged request was cut short, so it cannot be sent again")
+    if key is None:
+        user = open_engine(_settings(db_url=db), "read").api_user(entry.user_id) if entry.user_id else None
+        if user is None:
+            _fail(f"no API user {entry.user_id!r} in the database: give its key with --key")
+        key = user.encryption_key
+    try:
+        body = resign(entry.request_body, entry.user_id, key)
+    except NotResendable as exc:
+        _fail(str(exc))
+    url = endpoint if "/soap/" in endpoint else f"{endpoint.rstrip('/')}/soap/mktows/{entry.version}"
+    try:
+        answer = httpx.post(
+            url, content=body, headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'}, timeout=300
+        )
+    except httpx.HTTPError as exc:
+        _fail(f"cannot reach {url}: {exc}")
+    say(f"Status: {answer.status_code}")
+    say(f"Request-Id: {answer.headers.get('x-request-id', '')}")
+    say("")
+    say(answer.text)
+
+
 @app.command()
 def backup(
     out: Annotated[str, typer.Argument(metavar="OUT", help="New file to write the copy to.")],
@@ -857,6 +1005,29 @@ def backup(
     except BackupError as exc:
         _fail(str(exc))
     say(f"backup written: {report.path} ({report.size} bytes, {report.pages} pages, integrity ok)")
+
+
+@app.command()
+def stub(
+    recording: Annotated[str, typer.Argument(metavar="RECORDING", help="A recording made by /_mktows/record.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free port).")] = 8080,
+) -> None:
+    """Serve a recording of SOAP calls: each recorded request gets its recorded answer (docs/emulator.md)."""
+    import uvicorn
+
+    from mktows.emulator.stub import Recording, RecordingError, stub_app
+
+    try:
+        loaded = Recording(recording)
+    except RecordingError as exc:
+        _fail(str(exc))
+    listener = bind_listener(host, port)
+    base = f"http://{_url_host(host)}:{listener.getsockname()[1]}"
+    say(f"mktows stub: {loaded.calls} recorded call(s) from {loaded.path}")
+    say(f"mktows endpoint: {base}/soap/mktows/2_9")
+    server = announcing_server(uvicorn.Config(stub_app(loaded), log_level="warning"), base)
+    server.run(sockets=[listener])
 
 
 def main() -> None:

@@ -52,6 +52,12 @@ class Settings:
     forwarded_allow_ips: str = "127.0.0.1"  # proxies whose X-Forwarded-Proto / -For headers are believed
     auth_throttle_failures: int = 5  # failed authentications in a row from one address before answers slow down
     auth_throttle_max_delay_ms: int = 2000
+    emulator: bool = False  # the /_mktows/ control API of a test double; never in production
+    request_log: bool = False  # keep each SOAP call's request and response in the database
+    request_log_max_mb: int = 100
+    request_log_max_days: int = 7
+    request_log_max_body_kb: int = 256  # per body; the rest is cut off (and the entry says so)
+    idempotency_window_seconds: int = 0  # 0: repeated calls always run again
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -75,6 +81,7 @@ FLAGS = {
     "host": "--host",
     "port": "--port",
     "instance_file": "--instance",
+    "emulator": "--emulator",
     "log_format": "--log-format",
     "log_level": "--log-level",
 }
@@ -147,10 +154,24 @@ DESCRIPTIONS = {
     "auth_throttle_failures": "Failed authentications in a row from one client address after which its"
     " fault answers are delayed; `0` never delays.",
     "auth_throttle_max_delay_ms": "Longest delay of a throttled fault answer, in milliseconds.",
+    "emulator": "`1` (or `true`, `yes`, `on`) turns on the emulator control API under `/_mktows/` (reset, state,"
+    " clock, fault injection, recording, snapshots) for using mktows as a test double; see"
+    " [emulator.md](emulator.md). A testing tool: never on a production instance, since one call resets everything.",
+    "request_log": "`1` (or `true`, `yes`, `on`) keeps every SOAP call's request (its `requestSignature` replaced"
+    " by `REDACTED`) and response in the database, for `/console/requests` and `mktows requests`;"
+    " see [operations.md](operations.md).",
+    "request_log_max_mb": "Most megabytes of bodies the request log keeps; the oldest entries go first.",
+    "request_log_max_days": "Days an entry stays in the request log.",
+    "request_log_max_body_kb": "Kilobytes kept of each request and response body in the request log; the rest"
+    " is cut off and the entry says how large the body was.",
+    "idempotency_window_seconds": "Seconds within which a repeated requestCampaign, scheduleCampaign or"
+    " importToList (same API user, same body) is answered with the first call's answer instead of running"
+    " again; `0`: off. See [limits.md](limits.md).",
 }
 _INT_FIELDS = {f.name for f in fields(Settings) if f.type in ("int", int, "int | None")}
 _POSITIVE_FIELDS = {"smtp_connections", "max_sync_leads", "max_page_bytes", "max_batch_size"}
 _POSITIVE_FIELDS |= {"rate_limit_seconds", "user_rate_limit_seconds"}
+_POSITIVE_FIELDS |= {"request_log_max_mb", "request_log_max_days", "request_log_max_body_kb"}
 
 
 _CHOICES = {
@@ -166,7 +187,7 @@ def _convert(name: str, raw: str, env_name: str) -> Any:
         if raw.strip().lower() not in _CHOICES[name]:
             raise ValueError(f"{env_name}: expected one of {', '.join(_CHOICES[name])}, got {raw!r}")
         return raw.strip().lower()
-    if name in ("limits_enabled", "strict_input"):
+    if name in ("limits_enabled", "strict_input", "request_log", "emulator"):
         low = raw.strip().lower()
         if low in ("1", "true", "yes", "on"):
             return True

@@ -29,32 +29,34 @@ from support.server import (
     READY_RE,
     SEED_CUSTOM_FIELD,
     SEED_INT_FIELD,
-    Server,
+    TEST_LIMITS,
     running_process,
-    running_server,
     write_instance,
 )
 from support.soap import TEST_KEY, TEST_USER
 
 from mktows.client import AsyncClient, Client, MarketoConnectionError, MarketoFault
 from mktows.client.errors import NOT_REPEATABLE, is_retryable
+from mktows.testing.double import MktowsInstance, start_server
 
 FAST = {"backoff": 0.02, "max_backoff": 2.0}
 
 
+# The two servers with low limits are test doubles of the pytest plugin (mktows.testing): real
+# HTTP servers on a free port, started in this process in milliseconds.
+
+
 @pytest.fixture(scope="module")
-def rate_server(tmp_path_factory) -> Iterator[Server]:
-    workdir = tmp_path_factory.mktemp("client-rate")
-    env = {"MKTOWS_RATE_LIMIT_CALLS": "5", "MKTOWS_RATE_LIMIT_SECONDS": "2"}
-    with running_server(f"sqlite:///{workdir / 'mktows.db'}", workdir, instance=CLIENT_INSTANCE, env=env) as server:
+def rate_server() -> Iterator[MktowsInstance]:
+    env = {**TEST_LIMITS, "MKTOWS_RATE_LIMIT_CALLS": "5", "MKTOWS_RATE_LIMIT_SECONDS": "2"}
+    with start_server(CLIENT_INSTANCE, env=env) as server:
         yield server
 
 
 @pytest.fixture(scope="module")
-def busy_server(tmp_path_factory) -> Iterator[Server]:
-    workdir = tmp_path_factory.mktemp("client-busy")
+def busy_server() -> Iterator[MktowsInstance]:
     env = {"MKTOWS_MAX_CONCURRENCY": "2", "MKTOWS_CONCURRENCY_WAIT_SECONDS": "0"}
-    with running_server(f"sqlite:///{workdir / 'mktows.db'}", workdir, instance=CLIENT_INSTANCE, env=env) as server:
+    with start_server(CLIENT_INSTANCE, env=env) as server:
         yield server
 
 
@@ -218,7 +220,7 @@ def test_request_campaign_reaches_a_server_that_starts_while_it_retries(tmp_path
 
 def test_async_client_retries_under_the_rate_limit_and_after_refused_connections(rate_server):
     async def scenario() -> None:
-        async with AsyncClient(rate_server.endpoint("2_9"), TEST_USER, TEST_KEY, retries=10, **FAST) as client:
+        async with AsyncClient(rate_server.endpoint_for("2_9"), TEST_USER, TEST_KEY, retries=10, **FAST) as client:
             results = await asyncio.gather(*(client.list_mobjects() for _ in range(12)))
             assert all(r.objects for r in results)
             assert client.calls_retried >= 1 and client.calls_sent == 12 + client.calls_retried

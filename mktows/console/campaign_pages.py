@@ -172,6 +172,6 @@ async def schedule_run(request: Request, engine: Engine, session: ConsoleSession
         run_id = await run_in_threadpool(lambda: engine.schedule_campaign(program_name, c.name, run_at=run_at))
     except MarketoError as exc:
         return RedirectResponse(notice_url(target, error=exc.detail), 303)
-    later = run_at is not None and run_at > datetime.now(UTC)
+    later = run_at is not None and run_at > engine.now()
     when = f"for {run_at:%Y-%m-%d %H:%M} UTC" if later and run_at is not None else "to run now"
     return RedirectResponse(notice_url(target, notice=f"Run {run_id} scheduled {when}."), 303)

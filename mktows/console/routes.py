@@ -9,7 +9,16 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from mktows.console import auth_pages, campaign_pages, chart_pages, lead_pages, list_pages, outbox_pages, program_pages
+from mktows.console import (
+    auth_pages,
+    campaign_pages,
+    chart_pages,
+    lead_pages,
+    list_pages,
+    outbox_pages,
+    program_pages,
+    request_pages,
+)
 from mktows.console.api_user_pages import add_api_user, api_user_list, rotate_api_key, set_api_user_enabled
 from mktows.console.landing import landing
 from mktows.console.web import PREFIX, Page, signed_in
@@ -62,4 +71,7 @@ def routes(engine: Engine) -> list[BaseRoute]:
         page("/users/add", add_api_user, ("POST",)),
         page("/users/rotate", rotate_api_key, ("POST",)),
         page("/users/enabled", set_api_user_enabled, ("POST",)),
+        page("/requests", request_pages.request_list),
+        page("/requests/{entry_id}", request_pages.request_page),
+        page("/requests/{entry_id}/resend", request_pages.resend_request, ("POST",)),
     ]

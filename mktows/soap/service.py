@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from typing import Any
 
+from lxml import etree
+
 from mktows import errors
 from mktows.engine import Engine
 from mktows.observe.metrics import CALL_SECONDS, CALLS, FAULTS
+from mktows.runtime.clock import wall_now
+from mktows.runtime.idempotency import OPERATIONS as REPEATABLE_OPERATIONS
+from mktows.runtime.idempotency import Claim, FirstAnswers
 from mktows.soap import schema
 from mktows.soap.auth import authenticate, claimed_user_id
 from mktows.soap.envelope import SoapRequest, parse_envelope
@@ -36,6 +42,7 @@ class Answer:
     user_id: str | None = None
     signed: bool = False  # the signature matched: never throttled (see auth.FailureThrottle)
     error: errors.MarketoError | None = None
+    replayed: bool = False  # the first identical call's answer, kept for idempotent retries
 
     def fault(self, error: errors.MarketoError) -> Answer:
         self.status, self.payload, self.error = 500, render_fault(error), error
@@ -62,6 +69,8 @@ def record(answer: Answer, *, version: str, client: str | None, seconds: float, 
         "duration_ms": round(seconds * 1000, 1),
         "outcome": outcome,
     }
+    if answer.replayed:
+        fields["replayed"] = True
     level = logging.INFO
     if answer.error is not None:
         code = answer.error.code
@@ -92,12 +101,19 @@ def answers_inline(request: SoapRequest) -> bool:
 
 class SoapService:
     def __init__(
-        self, engine: Engine, limits: CallLimits, *, freshness_window_seconds: int, strict_input: bool = False
+        self,
+        engine: Engine,
+        limits: CallLimits,
+        *,
+        freshness_window_seconds: int,
+        strict_input: bool = False,
+        first_answers: FirstAnswers | None = None,
     ) -> None:
         self.engine = engine
         self.limits = limits
         self.freshness_window_seconds = freshness_window_seconds
         self.strict_input = strict_input  # refuse what is otherwise ignored (see soap/ignored.py)
+        self.first_answers = first_answers  # idempotent retries, when their window is on
 
     def handle(self, version: str, body: bytes) -> Answer:
         """Answer one request: 200 with the success envelope, or 500 with the fault envelope."""
@@ -125,11 +141,41 @@ class SoapService:
         header = request.headers.get("AuthenticationHeader")
         answer.user_id = claimed_user_id(header)
         now = self.engine.now()
-        user = authenticate(header, self.engine.api_user, now, self.freshness_window_seconds)
+        # clients sign with their wall clock, which an emulated clock moved forward does not follow
+        user = authenticate(header, self.engine.api_user, wall_now(now), self.freshness_window_seconds)
         answer.signed = True
         handler = HANDLERS[operation.name]
         with self.limits.call(now, user.user_id):
             notes = IgnoredInput(operation.name, strict=user.strict or self.strict_input)
             params = schema.decoder(version).params(operation, request.body, notes)
-            result = handler(Call(self.engine, version, user, request.headers, notes), params)
-            return schema.encoder(version).response(operation, result)
+            claim = self._claim(version, operation.name, user.user_id, request, now)
+            if claim is not None and claim.payload is not None:
+                answer.replayed = True
+                return claim.payload
+            try:
+                result = handler(Call(self.engine, version, user, request.headers, notes), params)
+                payload = schema.encoder(version).response(operation, result)
+            except BaseException:
+                if claim is not None and self.first_answers is not None:
+                    self.first_answers.release(claim)
+                raise
+            if claim is not None and self.first_answers is not None:
+                self.first_answers.keep(claim, payload)
+            return payload
+
+    def _claim(self, version: str, operation: str, user_id: str, request: SoapRequest, now: Any) -> Claim | None:
+        """The idempotency claim of a call that may repeat, when the window is on."""
+        if self.first_answers is None or operation not in REPEATABLE_OPERATIONS:
+            return None
+        return self.first_answers.claim(user_id, operation, request_digest(version, request), now)
+
+
+def request_digest(version: str, request: SoapRequest) -> str:
+    """SHA-256 of the version, the headers but AuthenticationHeader and the body element, each
+    in canonical XML: two requests differing only in their signature or timestamp agree."""
+    digest = hashlib.sha256(version.encode())
+    for name in sorted(request.headers):
+        if name != "AuthenticationHeader":
+            digest.update(etree.tostring(request.headers[name], method="c14n", exclusive=True))
+    digest.update(etree.tostring(request.body, method="c14n", exclusive=True))
+    return digest.hexdigest()

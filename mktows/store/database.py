@@ -13,6 +13,7 @@ before a driver is loaded.
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -263,6 +264,35 @@ class Database:
         with self.write() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+        self.ensure_secret()
+
+    def image(self) -> bytes:
+        """The whole of an in-memory SQLite database as the bytes of a database file."""
+        if not self.in_memory:
+            raise DatabaseError(f"only an in-memory database has an image, not {self.description}")
+        with self._memory_transaction(write=False) as conn:
+            raw = conn.connection.driver_connection
+            assert isinstance(raw, sqlite3.Connection)
+            return raw.serialize()
+
+    def load_image(self, image: bytes) -> None:
+        """Replace an in-memory SQLite database with `image` (the bytes of a database file, as
+        `image()` gives them): a copy of a migrated template in a millisecond, where running
+        the migrations takes a hundred times longer."""
+        if not self.in_memory:
+            raise DatabaseError(f"only an in-memory database can load an image, not {self.description}")
+        assert self._lock is not None
+        with self._lock:
+            pooled = self.engine.raw_connection()
+            try:
+                raw = pooled.driver_connection
+                assert isinstance(raw, sqlite3.Connection)
+                raw.deserialize(image)
+            finally:
+                pooled.close()
+
+    def ensure_secret(self) -> None:
+        """Make sure the server secret (signing stream positions) exists."""
         with self.write() as conn:
             if conn.execute(select(server_meta.c.value).where(server_meta.c.key == "hmac_secret")).first() is None:
                 conn.execute(server_meta.insert().values(key="hmac_secret", value=secrets.token_hex(32)))

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     PrimaryKeyConstraint,
@@ -678,6 +679,51 @@ custom_object_keys = Table(
     Index("ix_custom_object_keys_lookup", "type_id", "field", "value", "record_id"),
 )
 
+# Each SOAP call's request and response, when the request log is on
+# (mktows/runtime/request_log.py): newest first by id, by request id, operation, user, fault.
+request_log = Table(
+    "request_log",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("request_id", String(64), nullable=False),
+    Column("version", String(8), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("user_id", String(255), nullable=False, server_default=""),
+    Column("client", String(64), nullable=True),
+    Column("status", Integer, nullable=False),
+    Column("fault_code", Integer, nullable=False),  # 0: none
+    Column("duration_ms", Float, nullable=False),
+    Column("request_size", Integer, nullable=False),  # the whole body's, before any cut
+    Column("response_size", Integer, nullable=False),
+    Column("request_body", LargeBinary, nullable=False),  # the signature redacted; cut at the cap
+    Column("response_body", LargeBinary, nullable=False),
+    Column("stored_bytes", Integer, nullable=False),  # both bodies as kept: what the size bound counts
+    Index("ix_request_log_request_id", "request_id", "id"),
+    Index("ix_request_log_at", "at"),
+    Index("ix_request_log_operation_id", "operation", "id"),
+    Index("ix_request_log_user_id_id", "user_id", "id"),
+    Index("ix_request_log_fault_code_id", "fault_code", "id"),
+    sqlite_autoincrement=True,
+)
+
+# The first answer to an operation that repeats would run again (requestCampaign,
+# scheduleCampaign, importToList), per API user and request body, while the idempotency window
+# lasts (mktows/runtime/idempotency.py). `payload` is empty while the first call runs; `token`
+# names the call that holds the row.
+idempotent_calls = Table(
+    "idempotent_calls",
+    metadata,
+    Column("user_id", String(255), nullable=False),
+    Column("operation", String(64), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("token", String(32), nullable=False),
+    Column("payload", LargeBinary, nullable=True),
+    PrimaryKeyConstraint("user_id", "operation", "digest"),
+    Index("ix_idempotent_calls_created_at", "created_at"),
+)
+
 __all__ = [
     "ExactDecimal",
     "UTCDateTime",
@@ -692,6 +738,7 @@ __all__ = [
     "custom_object_records",
     "custom_object_types",
     "emails",
+    "idempotent_calls",
     "import_jobs",
     "jobs",
     "lead_fields",
@@ -711,6 +758,7 @@ __all__ = [
     "program_tags",
     "programs",
     "run_leads",
+    "request_log",
     "server_meta",
     "static_lists",
     "tag_types",

@@ -74,6 +74,7 @@ LARGE_TABLES = frozenset(
         "jobs",
         "import_jobs",
         "call_minutes",
+        "request_log",
     }
 )
 

@@ -45,6 +45,7 @@ from mktows.engine.models import (
     StreamPosition,
     UpdatedAtSelector,
 )
+from mktows.runtime import request_log
 from mktows.store.database import Database
 
 
@@ -431,6 +432,16 @@ def _(engine: Engine, data: PlanData) -> None:
     engine.set_api_user_enabled("plan_user", False)
     engine.set_api_user_enabled("plan_user", True)
     engine.rotate_api_key("plan_user", f"plan-key-{row.key_state}", expect=row.key_state)
+
+
+@path("console: the request log, newest first, by filter and by request id")
+def _(engine: Engine, data: PlanData) -> None:
+    first = request_log.list_entries(engine.db, limit=50)
+    request_log.list_entries(engine.db, before_id=first[-1].id if first else 1000, limit=50)
+    request_log.list_entries(engine.db, operation="getLead", before_id=1000, limit=50)
+    request_log.list_entries(engine.db, user_id="plan_user", limit=50)
+    request_log.list_entries(engine.db, fault_code=20014, limit=50)
+    request_log.get_entry(engine.db, request_id="plan-request")
 
 
 @pytest.mark.parametrize("name", list(PATHS))

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from mktows.client import Client
+from mktows.testing.double import MktowsInstance
 
 from .server import INSTANCE, SEED_CUSTOM_FIELD, SEED_INT_FIELD, Server
 from .soap import TEST_KEY, TEST_USER
@@ -54,8 +55,10 @@ CLIENT_INSTANCE: dict[str, Any] = {
 }
 
 
-def client_for(server: Server, version: str = "2_9", **settings: Any) -> Client:
-    return Client(server.endpoint(version), TEST_USER, TEST_KEY, **settings)
+def client_for(server: Server | MktowsInstance, version: str = "2_9", **settings: Any) -> Client:
+    """A client signed as the tests' API user, of a real server or of a test double."""
+    endpoint = server.endpoint_for(version) if isinstance(server, MktowsInstance) else server.endpoint(version)
+    return Client(endpoint, TEST_USER, TEST_KEY, **settings)
 
 
 T = TypeVar("T")

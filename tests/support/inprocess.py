@@ -3,8 +3,9 @@
     with in_process_server(tmp_path) as app:      # or the `asgi_server` fixture
         call(app.endpoint("2_2"), body)            # support.soap sends this app's URLs to it
 
-It is built the way `serve` builds it (mktows/cli.py): settings from the environment plus the
-test limits, a fresh SQLite file migrated, the same instance file as the real servers of
+It is built the way `serve` builds it, by the code of the test double's pytest plugin
+(mktows.testing.double.build_app): settings from the environment plus the test limits, a fresh
+SQLite file (a copy of the migrated template), the same instance file as the real servers of
 support/server.py applied, `create_app`, and the job workers when the settings ask for them
 (`MKTOWS_WORKERS=0` runs none). No socket is opened: an httpx client hands each request to
 `httpx.ASGITransport`, whose coroutine runs on an event loop thread of the app's own, and an
@@ -34,11 +35,8 @@ from urllib.parse import urlsplit
 import httpx
 from lxml import etree
 
-from mktows.app import create_app
-from mktows.cli import open_engine, start_workers
 from mktows.config import Settings
-from mktows.delivery import deliver
-from mktows.instance import apply_instance, load_instance
+from mktows.testing.double import build_app, fresh_database, read_instance
 
 from .server import TEST_LIMITS, VERSIONS, ListPool, write_instance
 from .soap import (
@@ -191,27 +189,24 @@ def in_process_server(
     workdir: Path, *, instance: dict | None = None, env: dict[str, str] | None = None
 ) -> Iterator[InProcessServer]:
     """The app of `mktows serve --db sqlite:///{workdir}/mktows.db --instance ...`, with the
-    test limits of support/server.py and `env` as its environment."""
+    test limits of support/server.py and `env` as its environment.
+
+    Built by the test double's own code (mktows.testing.double.build_app, which the
+    `mktows_server` fixture uses too): the database file is a copy of the migrated template,
+    not migrated again for each app."""
     workdir.mkdir(parents=True, exist_ok=True)
     instance_file = write_instance(workdir / "instance.yaml", instance)
-    db_url = f"sqlite:///{workdir / 'mktows.db'}"
+    db_path = workdir / "mktows.db"
+    db_url = f"sqlite:///{db_path}"
     environ = {**os.environ, **TEST_LIMITS, **(env or {})}
     settings = Settings.from_env(environ, db_url=db_url, instance_file=str(instance_file))
-    inst = load_instance(settings.instance_file)
-    engine = open_engine(settings, "create")
-    apply_instance(engine, inst)
-    assert engine.api_users(), "the instance file declares the API users the tests sign with"
-    workers, _smtp = start_workers(settings, inst, engine.db)
-    server = InProcessServer(
-        f"http://mktows-{next(_numbers)}.invalid", db_url, settings, engine, create_app(settings, engine)
-    )
-    register_in_process(server.base_url, server)
-    try:
-        yield server
-    finally:
-        unregister_in_process(server.base_url)
-        server.close()
-        if workers is not None:
-            workers.stop()
-        deliver.configure(None)  # start_workers configured this process's delivery
-        engine.db.dispose()
+    inst = read_instance(instance_file, default_user=False)
+    with build_app(settings, inst, database=fresh_database(db_path)) as built:
+        assert built.engine.api_users(), "the instance file declares the API users the tests sign with"
+        server = InProcessServer(f"http://mktows-{next(_numbers)}.invalid", db_url, settings, built.engine, built.app)
+        register_in_process(server.base_url, server)
+        try:
+            yield server
+        finally:
+            unregister_in_process(server.base_url)
+            server.close()

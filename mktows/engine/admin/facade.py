@@ -6,8 +6,9 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from mktows.engine.admin import api_usage, charts, definitions, users
+from mktows.engine.admin import api_usage, charts, definitions, emulation, state, users
 from mktows.engine.admin import console_users as console_auth
 from mktows.engine.admin.key_cipher import KeyCipher
 from mktows.engine.base import EngineBase
@@ -19,6 +20,52 @@ log = logging.getLogger("mktows.users")
 
 
 class AdminCalls(EngineBase):
+    # -- the state as it is stored, without the API (the test double's `state` handle)
+
+    def state_leads(self, email: str | None = None) -> list[state.LeadState]:
+        with self.db.read() as conn:
+            return state.lead_states(conn, email)
+
+    def state_activities(self, lead_id: int | None = None, type: str | None = None) -> list[state.ActivityState]:
+        with self.db.read() as conn:
+            return state.activity_states(conn, lead_id, type)
+
+    def state_list_members(self, list_name: str) -> list[state.MemberState]:
+        with self.db.read() as conn:
+            return state.member_states(conn, list_name)
+
+    def state_outbox(self) -> list[state.MessageState]:
+        with self.db.read() as conn:
+            return state.message_states(conn)
+
+    def state_jobs(self) -> list[state.JobState]:
+        with self.db.read() as conn:
+            return state.job_states(conn)
+
+    def state_campaign_runs(self) -> list[state.CampaignRunState]:
+        with self.db.read() as conn:
+            return state.campaign_run_states(conn)
+
+    # -- the emulator control API (docs/emulator.md)
+
+    def reset_data(self) -> None:
+        """Empty every data table; the caller applies the instance file again."""
+        with self.db.write() as conn:
+            emulation.reset_data(conn)
+        self._users.reload()
+
+    def emulator_state(self, what: str, limit: int) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            return emulation.state(conn, what, limit)
+
+    def clear_outbox(self) -> int:
+        with self.db.write() as conn:
+            return emulation.clear_outbox(conn)
+
+    def reload_after_restore(self) -> None:
+        """Forget what is held in memory of the database's content (its API users)."""
+        self._users.reload()
+
     def use_master_key(self, master_key: str | None, *, seal: bool = True) -> None:
         """Keys are encrypted at rest under `master_key` from now on (None: stored as given).
 
