@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from support.smtp import smtp_sink
 
 from mktows.client import MarketoFault
+from mktows.testing.double import start_server
 
 pytest_plugins = ["pytester"]
 
@@ -68,3 +70,43 @@ def test_an_xdist_run_gives_each_worker_its_own_servers(pytester):
     )
     result = pytester.runpytest_subprocess("-n", "2", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=6)
+
+
+def _mailing_instance(port: int) -> dict:
+    return {
+        "api_users": [{"user_id": "mail_user", "encryption_key": "mail-key-12345"}],
+        "smtp_url": f"smtp://127.0.0.1:{port}",
+        "programs": [
+            {
+                "name": "Mail",
+                "emails": [{"name": "Hello", "from": {"email": "team@example.com"}, "subject": "Hi", "text": "Hi"}],
+                "campaigns": [
+                    {
+                        "name": "Send",
+                        "trigger": {"campaign_is_requested": ["web_service_api"]},
+                        "flow": [{"send_email": "Hello"}],
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def test_servers_of_one_process_each_deliver_through_their_own_smtp_server():
+    """Two in-memory servers side by side keep their own email settings: each sends through
+    the SMTP server its instance file names, not the other's."""
+    with smtp_sink() as first_sink, smtp_sink() as second_sink:
+        with (
+            start_server(_mailing_instance(first_sink.port)) as first,
+            start_server(_mailing_instance(second_sink.port)) as second,
+        ):
+            for server, email in ((first, "one@example.com"), (second, "two@example.com")):
+                with server.client() as client:
+                    client.sync_lead(email=email)
+                    client.request_campaign(program_name="Mail", campaign_name="Send", lead_list=[("EMAIL", email)])
+            first_sink.wait_for(1)
+            second_sink.wait_for(1)
+            first.state.wait_for_jobs(30)
+            second.state.wait_for_jobs(30)
+    assert [m.rcpt_tos for m in first_sink.messages] == [["one@example.com"]]
+    assert [m.rcpt_tos for m in second_sink.messages] == [["two@example.com"]]

@@ -146,7 +146,7 @@ def configure_from(settings: Any, instance: Any = None, database: Database | Non
         if changed:
             log.info("email delivery of this instance set to %s", delivery_settings.without_password(url))
     with _cache_lock:
-        _cache.pop(database.url, None)
+        _cache.pop(database.identity, None)
     return current_config(database)
 
 
@@ -159,14 +159,14 @@ def current_config(database: Database | None = None) -> DeliveryConfig:
         return _process
     t = time.monotonic()
     with _cache_lock:
-        cached = _cache.get(database.url)
+        cached = _cache.get(database.identity)
     if cached is not None and t - cached[0] < CACHE_SECONDS:
         return cached[1]
     with database.read() as conn:
         url = delivery_settings.read(conn, _cipher)
     cfg = replace(_process, smtp=parse_setting(url, _process_timeout))
     with _cache_lock:
-        _cache[database.url] = (t, cfg)
+        _cache[database.identity] = (t, cfg)
     return cfg
 
 
@@ -185,7 +185,7 @@ _GATES_LOCK = threading.Lock()
 
 def _gate(database: Database) -> _Gate:
     with _GATES_LOCK:
-        return _GATES.setdefault(database.url, _Gate())
+        return _GATES.setdefault(database.identity, _Gate())
 
 
 _SWITCH_SECONDS = 0.0005

@@ -136,7 +136,7 @@ STARTED: weakref.WeakSet[Any] = weakref.WeakSet()  # worker pools started in thi
 def workers_alive(database: Database) -> bool | None:
     """Whether every worker pool this process started on `database` still runs; None when
     this process runs no workers on it (the readiness check then has nothing to say)."""
-    pools = [w for w in list(STARTED) if w.database.url == database.url]
+    pools = [w for w in list(STARTED) if w.database.identity == database.identity]
     if not pools:
         return None
     return all(w.alive() for w in pools)

@@ -144,6 +144,9 @@ class Database:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 20
             self._lock = None
+        # what state a process keeps per database is keyed by: the URL, which every connection
+        # to one database shares, except in memory, where each Database is a database of its own
+        self.identity = f"{self.url}#{id(self)}" if self.in_memory else self.url
         self.engine: SAEngine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             self._install_sqlite_hooks()
