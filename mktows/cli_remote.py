@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import hashlib
+import io
 import json
 import os
 import sys
@@ -166,18 +167,9 @@ def batches(rows: list[list[str]], start: int, size: int) -> Iterator[tuple[int,
 
 def csv_line(cells: list[str]) -> str:
     """One row as importToList takes it: a CSV line."""
-    buffer = _LineBuffer()
-    csv.writer(buffer, lineterminator="").writerow(cells)
-    return buffer.text
-
-
-class _LineBuffer:
-    def __init__(self) -> None:
-        self.text = ""
-
-    def write(self, text: str) -> int:
-        self.text += text
-        return len(text)
+    line = io.StringIO()
+    csv.writer(line, lineterminator="").writerow(cells)
+    return line.getvalue()
 
 
 # --- output --------------------------------------------------------------------------------

@@ -177,6 +177,20 @@ def test_get_a_lead_list_and_request_a_campaign_and_tail_the_activity(srv):
     assert {c["type"] for c in changes} == {"Change Score"}
 
 
+def test_an_import_into_a_list_goes_through_import_to_list_until_complete(srv, tmp_path):
+    source = tmp_path / "guests.csv"
+    source.write_text('Email,FirstName\nguest1@remote.example.com,"Ada, the first"\nguest2@remote.example.com,Bo\n')
+    done = mktows(srv, "leads", "import", str(source), "--list", f"{PROGRAM}.Guests", "--rows-per-import", "1")
+    assert (done.returncode, done.stdout) == (0, f"2 rows of {source} imported into {PROGRAM}.Guests\n"), done.stderr
+    members = lead_rows(
+        srv.db_url,
+        "SELECT l.email_lower, v.value FROM list_members m JOIN static_lists s ON s.id = m.list_id"
+        " JOIN leads l ON l.id = m.lead_id JOIN lead_values v ON v.lead_id = l.id AND v.name = 'FirstName'"
+        " WHERE s.name = 'Guests' ORDER BY l.email_lower",
+    )
+    assert members == [("guest1@remote.example.com", "Ada, the first"), ("guest2@remote.example.com", "Bo")]
+
+
 def test_faults_and_bad_options_are_one_line(srv, tmp_path):
     wrong_key = subprocess.run(
         [sys.executable, "-m", "mktows", "leads", "get", "nobody@remote.example.com"],
