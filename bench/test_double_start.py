@@ -9,7 +9,9 @@ the client built inside the measured time) answered with its fault 20103 (no suc
 figure is the time from the start to that answer; the server is stopped after the clock stops.
 
 Fast mode (the plugin's default) copies a migrated template database; slow mode runs the
-migrations for each start, as `mktows serve` does on a new database.
+migrations for each start, as `mktows serve` does on a new database. A process start
+(`process=True`) runs `mktows serve` as a subprocess on a copy of the template file: the
+interpreter's start and mktows's imports are most of it.
 
 The lower bound: bare sqlite3 creating the same schema from its DDL (every CREATE statement of
 the migrated database) in a new in-memory database, plus one lxml parse of the 2_9 WSDL. The
@@ -36,9 +38,9 @@ from mktows.testing.double import start_server, template_image
 SECTION = "## A fresh test double (`bench/test_double_start.py`)"
 
 
-def one_start(fast: bool) -> float:
+def one_start(fast: bool, process: bool = False) -> float:
     started = time.perf_counter()
-    with start_server(fast=fast) as mkto:
+    with start_server(fast=fast, process=process) as mkto:
         with mkto.client(retries=0) as client:
             try:
                 client.get_lead(lead_key=("EMAIL", "nobody@example.com"))
@@ -83,6 +85,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--starts", type=int, default=50, help="fast starts measured")
     parser.add_argument("--slow-starts", type=int, default=10, help="starts with the migrations measured")
+    parser.add_argument("--process-starts", type=int, default=5, help="starts in a process of their own measured")
     parser.add_argument("--out", type=Path, help="write the section of docs/benchmarks.md")
     args = parser.parse_args()
 
@@ -92,13 +95,16 @@ def main() -> None:
     ddl = schema_ddl()
     fast = [one_start(True) for _ in range(args.starts)]
     slow = [one_start(False) for _ in range(args.slow_starts)]
+    in_process = [one_start(True, process=True) for _ in range(args.process_starts)]
     bound = [one_bound(ddl, wsdl) for _ in range(args.starts)]
     fast_med, fast_p95 = summary(fast)
     slow_med, slow_p95 = summary(slow)
+    proc_med, proc_p95 = summary(in_process)
     bound_med, bound_p95 = summary(bound)
     rows = [
         ("fast (template copy, the plugin's default)", len(fast), fast_med, fast_p95),
         ("slow (migrations on every start)", len(slow), slow_med, slow_p95),
+        ("a process of its own (`process=True`, template copy)", len(in_process), proc_med, proc_p95),
         (
             f"bound: sqlite3 runs the {len(ddl)} CREATE statements + one lxml parse of the WSDL",
             len(bound),
@@ -116,7 +122,9 @@ def main() -> None:
             f"{SECTION}\n\n"
             "From the start of a fresh server (what the `mktows_server` fixture does for each test:\n"
             "fresh database, default instance file applied, uvicorn listening in a thread) to its\n"
-            "first answer, a signed getLead from a new client over HTTP. See [testing.md](testing.md).\n\n"
+            "first answer, a signed getLead from a new client over HTTP. A process of its own is\n"
+            "`process=True`: `mktows serve` started as a subprocess, most of its time the interpreter's\n"
+            "start and the imports. See [testing.md](testing.md).\n\n"
             f"```sh\n{command}\n```\n\n"
             "| start | n | median ms | p95 ms |\n| --- | --- | --- | --- |\n"
             f"{table}\n\n"

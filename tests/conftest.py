@@ -1,5 +1,6 @@
 """Session fixtures: the app in process (`asgi_server`) and real `mktows serve` processes
-(`server` on each backend, `sqlite_server`). tests/README.md says which test uses which.
+(`server` on each backend, `sqlite_server`), all built by the project's own pytest plugin
+(mktows.testing). tests/README.md says which test uses which.
 
 Backends and throw-away PostgreSQL databases: see `support/pg.py`.
 
@@ -83,8 +84,9 @@ def asgi_server(tmp_path_factory) -> Iterator[InProcessServer]:
 
 
 @pytest.fixture(scope="session")
-def real_servers(tmp_path_factory) -> Iterator[object]:
-    """`real_servers(backend)` -> that backend's session server, started on first use."""
+def real_servers(tmp_path_factory, mktows_session_start) -> Iterator[object]:
+    """`real_servers(backend)` -> that backend's session server, started on first use by the
+    plugin's session factory (a `mktows serve` process of its own)."""
     started: dict[str, Server] = {}
     with contextlib.ExitStack() as stack:
 
@@ -97,7 +99,7 @@ def real_servers(tmp_path_factory) -> Iterator[object]:
                     db_url = stack.enter_context(temporary_database("mktows_t"))
                 else:
                     raise ValueError(f"unknown backend {backend!r} in MKTOWS_TEST_BACKENDS")
-                started[backend] = stack.enter_context(running_server(db_url, workdir))
+                started[backend] = stack.enter_context(running_server(mktows_session_start, db_url, workdir))
             return started[backend]
 
         yield get

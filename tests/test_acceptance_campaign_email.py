@@ -120,13 +120,13 @@ def sink() -> Iterator[SmtpSink]:
 
 
 @pytest.fixture(scope="module", params=backends())
-def campaign_server(request, sink, tmp_path_factory) -> Iterator[Server]:
+def campaign_server(request, sink, tmp_path_factory, mktows_session_start) -> Iterator[Server]:
     """A dedicated server with the campaign instance, delivering to the sink."""
     with contextlib.ExitStack() as stack:
         workdir = tmp_path_factory.mktemp(f"issue3-{request.param}")
         db_url = database_url(request.param, workdir, stack, "mktows_i3")
         env = {"MKTOWS_MAX_CLONES_PER_DAY": str(CLONE_LIMIT)}
-        with running_server(db_url, workdir, instance=instance(sink.port), env=env) as srv:
+        with running_server(mktows_session_start, db_url, workdir, instance=instance(sink.port), env=env) as srv:
             yield srv
 
 
@@ -324,7 +324,7 @@ def test_c_future_run_at_waits_until_due(campaign_server, apis, sink, kind):
 
 @pytest.mark.parametrize("backend", backends())
 @pytest.mark.slow
-def test_d_sigkill_mid_run_resumes_without_duplicates(sink, tmp_path, backend):
+def test_d_sigkill_mid_run_resumes_without_duplicates(sink, tmp_path, backend, mktows_start):
     total = 10_000
     tag = run_tag()
     emails = [f"i3d-{tag}-{i:05d}@issue3.example.com" for i in range(total)]
@@ -341,7 +341,7 @@ def test_d_sigkill_mid_run_resumes_without_duplicates(sink, tmp_path, backend):
                     f"--- server output ---\n{srv.output()[-5000:]}"
                 ) from None
 
-        with running_server(db_url, tmp_path / "run1", instance=instance(sink.port)) as srv:
+        with running_server(mktows_start, db_url, tmp_path / "run1", instance=instance(sink.port)) as srv:
             api = LeadApi("zeep", make_zeep_client(srv.endpoint("2_9")), "2_9")
             import_rows(api, CRASH_LIST, "Email Address,First Name", [f"{e},N{i}" for i, e in enumerate(emails)])
             waiting(
@@ -360,7 +360,7 @@ def test_d_sigkill_mid_run_resumes_without_duplicates(sink, tmp_path, backend):
             rate = before_kill / (time.monotonic() - t0)
             srv.kill()  # SIGKILL
         assert before_kill < total, "the run finished before the kill; nothing was interrupted"
-        with running_server(db_url, tmp_path / "run2", instance=instance(sink.port)) as srv2:
+        with running_server(mktows_start, db_url, tmp_path / "run2", instance=instance(sink.port)) as srv2:
             t1 = time.monotonic()
             # Delivery is at most once: a kill while a round of messages is being handed to
             # SMTP leaves that round marked "delivery unconfirmed", never sent again.

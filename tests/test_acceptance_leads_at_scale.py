@@ -190,7 +190,7 @@ def test_parallel_clients_over_persistent_connections(server):
 
 
 @pytest.mark.slow
-def test_data_survives_a_hard_kill_and_restart(tmp_path):
+def test_data_survives_a_hard_kill_and_restart(tmp_path, mktows_start):
     """A lead acknowledged by syncLead is still there after `kill -9` and a restart."""
     from support.server import running_server
     from support.soap import call, success
@@ -201,11 +201,11 @@ def test_data_survives_a_hard_kill_and_restart(tmp_path):
         f"<ns1:paramsSyncLead><leadRecord><Email>{email}</Email><leadAttributeList><attribute><attrName>FirstName</attrName>"
         "<attrValue>Durable</attrValue></attribute></leadAttributeList></leadRecord><returnLead>false</returnLead></ns1:paramsSyncLead>"
     )
-    with running_server(db_url, tmp_path / "first") as srv:
+    with running_server(mktows_start, db_url, tmp_path / "first") as srv:
         lead_id = success(call(srv.endpoint(), body), "syncLead").findtext("result/leadId")
         srv.kill()
         assert not srv.alive()
-    with running_server(db_url, tmp_path / "second") as srv:
+    with running_server(mktows_start, db_url, tmp_path / "second") as srv:
         get = f"<ns1:paramsGetLead><leadKey><keyType>EMAIL</keyType><keyValue>{email}</keyValue></leadKey></ns1:paramsGetLead>"
         result = success(call(srv.endpoint(), get), "getLead").find("result")
         assert result.findtext("count") == "1"

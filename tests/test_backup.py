@@ -112,10 +112,10 @@ def get_lead(srv: Server, email: str) -> dict[str, str] | None:
     return {a.findtext("attrName"): a.findtext("attrValue") for a in record.iter("attribute")}
 
 
-def test_backup_of_a_live_database_is_a_consistent_snapshot(tmp_path):
+def test_backup_of_a_live_database_is_a_consistent_snapshot(tmp_path, mktows_start):
     live, copy = tmp_path / "live.db", tmp_path / "copy.db"
     tag = uuid.uuid4().hex[:6]
-    with running_server(f"sqlite:///{live}", tmp_path / "live", instance=BACKUP_INSTANCE) as srv:
+    with running_server(mktows_start, f"sqlite:///{live}", tmp_path / "live", instance=BACKUP_INSTANCE) as srv:
         with Writers(srv, tag) as writers:
             wait_for(lambda: min(writers.acked) >= 10, 60, "the writers to get going")
             before = list(writers.acked)
@@ -146,7 +146,7 @@ def test_backup_of_a_live_database_is_a_consistent_snapshot(tmp_path):
         assert before[w] <= count <= after[w] + 1, f"writer {w}: {count} batches, acknowledged {before[w]}..{after[w]}"
 
     # the restore: a server on the copy answers for what the copy holds, and only that
-    with running_server(f"sqlite:///{copy}", tmp_path / "restored", instance=BACKUP_INSTANCE) as restored:
+    with running_server(mktows_start, f"sqlite:///{copy}", tmp_path / "restored", instance=BACKUP_INSTANCE) as restored:
         last = writers.name(0, before[0] - 1)
         assert get_lead(restored, f"{last}-49@backup.example.com") == {MARKER: last, "FirstName": "B49"}
         missing = writers.name(0, writers.acked[0] - 1)
@@ -180,12 +180,12 @@ def pg_commands(db_url: str, out: Path) -> tuple[list[str], list[str]]:
 
 @pytest.mark.skipif("postgresql" not in backends(), reason="PostgreSQL is not among MKTOWS_TEST_BACKENDS")
 @pytest.mark.skipif(shutil.which("pg_dump") is None, reason="pg_dump is not installed")
-def test_postgresql_backup_with_the_printed_commands_restores(tmp_path):
+def test_postgresql_backup_with_the_printed_commands_restores(tmp_path, mktows_start):
     out = tmp_path / "mktows.dump"
     tag = uuid.uuid4().hex[:6]
     with contextlib.ExitStack() as stack:
         source = stack.enter_context(temporary_database("mktows_bk"))
-        with running_server(source, tmp_path / "source", instance=BACKUP_INSTANCE) as srv:
+        with running_server(mktows_start, source, tmp_path / "source", instance=BACKUP_INSTANCE) as srv:
             with httpx.Client(timeout=60) as client:
                 for n in range(3):
                     sync_batch(client, srv, f"{tag}n{n}")
@@ -197,5 +197,5 @@ def test_postgresql_backup_with_the_printed_commands_restores(tmp_path):
         restore = [target if arg == "<new database URL>" else arg for arg in restore]
         ran = subprocess.run(restore, capture_output=True, text=True, timeout=120)
         assert ran.returncode == 0, ran.stderr
-        with running_server(target, tmp_path / "restored", instance=BACKUP_INSTANCE) as restored:
+        with running_server(mktows_start, target, tmp_path / "restored", instance=BACKUP_INSTANCE) as restored:
             assert get_lead(restored, f"{tag}n2-07@backup.example.com") == {MARKER: f"{tag}n2", "FirstName": "B7"}

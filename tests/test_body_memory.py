@@ -23,7 +23,7 @@ LIST_MOBJECTS = "<ns1:paramsListMObjects/>"
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory):
+def srv(tmp_path_factory, mktows_session_start):
     workdir: Path = tmp_path_factory.mktemp("body-memory")
     env = {
         "MKTOWS_MAX_BODY_BYTES": str(MAX_BODY),
@@ -31,7 +31,7 @@ def srv(tmp_path_factory):
         "MKTOWS_BODY_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
         "MKTOWS_WORKERS": "0",
     }
-    with running_server(f"sqlite:///{workdir / 'mktows.db'}", workdir, env=env) as server:
+    with running_server(mktows_session_start, f"sqlite:///{workdir / 'mktows.db'}", workdir, env=env) as server:
         yield server
 
 

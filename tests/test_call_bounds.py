@@ -22,13 +22,13 @@ CLIENTS = [("zeep", "3_1"), ("suds", "2_2")]
 
 
 @pytest.fixture(scope="module", params=backends())
-def budget_server(request, tmp_path_factory) -> Iterator[Server]:
+def budget_server(request, tmp_path_factory, mktows_session_start) -> Iterator[Server]:
     """A server whose pages hold at most PAGE_BYTES of lead values."""
     with contextlib.ExitStack() as stack:
         workdir: Path = tmp_path_factory.mktemp(f"bounds-{request.param}")
         db_url = database_url(request.param, workdir, stack, "mktows_cb")
         env = {"MKTOWS_MAX_PAGE_BYTES": str(PAGE_BYTES)}
-        yield stack.enter_context(running_server(db_url, workdir, env=env))
+        yield stack.enter_context(running_server(mktows_session_start, db_url, workdir, env=env))
 
 
 @pytest.fixture(scope="module")

@@ -311,8 +311,13 @@ def test_version_and_help_show_defaults():
 
 
 @pytest.fixture(scope="module")
-def memory_server(tmp_path_factory):
-    with running_server(MEMORY, tmp_path_factory.mktemp("memory"), env={"MKTOWS_LOG_FORMAT": "json"}) as srv:
+def memory_server(tmp_path_factory, mktows_session_start):
+    with running_server(
+        mktows_session_start,
+        MEMORY,
+        tmp_path_factory.mktemp("memory"),
+        env={"MKTOWS_LOG_FORMAT": "json", "MKTOWS_SHUTDOWN_GRACE_SECONDS": "7"},
+    ) as srv:
         yield srv
 
 
@@ -332,7 +337,7 @@ def test_banner_and_start_up_log_line_name_the_configuration(memory_server):
     entry = starting[0]
     assert entry["database"] == MEMORY and entry["host"] == "127.0.0.1"
     assert entry["port"] == memory_server.port and entry["workers"] == 2
-    assert entry["shutdown_grace_seconds"] == 20 and entry["forwarded_allow_ips"] == "127.0.0.1"
+    assert entry["shutdown_grace_seconds"] == 7 and entry["forwarded_allow_ips"] == "127.0.0.1"
     assert entry["smtp"] is None and "smtp_url" not in entry and "db_url" not in entry
 
 
@@ -351,11 +356,11 @@ def _soap_address(resp: httpx.Response) -> str:
     return str(found.get("location"))
 
 
-def test_untrusted_proxy_headers_are_ignored_and_a_file_database_is_named_by_its_path(tmp_path):
+def test_untrusted_proxy_headers_are_ignored_and_a_file_database_is_named_by_its_path(tmp_path, mktows_start):
     db = tmp_path / "named.db"
-    relative = os.path.relpath(db, REPO_ROOT)
+    relative = os.path.relpath(db, tmp_path / "srv")  # the server runs in its directory
     env = {"MKTOWS_FORWARDED_ALLOW_IPS": "192.0.2.10", "MKTOWS_WORKERS": "0"}
-    with running_server(f"sqlite:///{relative}", tmp_path / "srv", env=env) as srv:
+    with running_server(mktows_start, f"sqlite:///{relative}", tmp_path / "srv", env=env) as srv:
         resp = httpx.get(
             srv.wsdl_url("2_9"), headers={"Host": "api.example.com", "X-Forwarded-Proto": "https"}, timeout=30
         )
@@ -363,12 +368,12 @@ def test_untrusted_proxy_headers_are_ignored_and_a_file_database_is_named_by_its
         assert f"database: sqlite:///{db}\n" in srv.output()
 
 
-def test_banner_masks_the_postgresql_password(tmp_path):
+def test_banner_masks_the_postgresql_password(tmp_path, mktows_start):
     from support.pg import temporary_database
 
     with temporary_database("mktows_cli") as url:
         secret_url = url.replace("@", ":not-this-secret@", 1)
-        with running_server(secret_url, tmp_path, env={"MKTOWS_WORKERS": "0"}) as srv:
+        with running_server(mktows_start, secret_url, tmp_path, env={"MKTOWS_WORKERS": "0"}) as srv:
             out = srv.output()
         assert "database: " + secret_url.replace(":not-this-secret@", ":***@") + "\n" in out
         assert "not-this-secret" not in out
@@ -404,10 +409,10 @@ def _refused(port: int) -> bool:
     return False
 
 
-def test_sigterm_lets_calls_in_flight_finish_refuses_new_ones_and_exits_0(tmp_path):
+def test_sigterm_lets_calls_in_flight_finish_refuses_new_ones_and_exits_0(tmp_path, mktows_start):
     grace = 4
     env = {"MKTOWS_SHUTDOWN_GRACE_SECONDS": str(grace), "MKTOWS_LOG_FORMAT": "json"}
-    with running_server(MEMORY, tmp_path, env=env) as srv:
+    with running_server(mktows_start, MEMORY, tmp_path, env=env) as srv:
         email = f"late-{uuid.uuid4().hex[:8]}@example.test"
         body = envelope(sync_lead_body(email), auth_header_xml(TEST_USER))
         finishing = _partial_request(srv.port, body, len(body) // 2)

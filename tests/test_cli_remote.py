@@ -45,9 +45,11 @@ INSTANCE = {
 
 
 @pytest.fixture(scope="module")
-def srv(tmp_path_factory) -> Iterator[Server]:
+def srv(tmp_path_factory, mktows_session_start) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("cli-remote")
-    with running_server(f"sqlite:///{workdir / 'mktows.db'}", workdir, instance=INSTANCE) as server:
+    with running_server(
+        mktows_session_start, f"sqlite:///{workdir / 'mktows.db'}", workdir, instance=INSTANCE
+    ) as server:
         yield server
 
 

@@ -49,9 +49,11 @@ from mktows.client.types import OPERATIONS
 
 
 @pytest.fixture(scope="module")
-def client_server(tmp_path_factory) -> Iterator[Server]:
+def client_server(tmp_path_factory, mktows_session_start) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("client")
-    with running_server(f"sqlite:///{workdir / 'mktows.db'}", workdir, instance=CLIENT_INSTANCE) as server:
+    with running_server(
+        mktows_session_start, f"sqlite:///{workdir / 'mktows.db'}", workdir, instance=CLIENT_INSTANCE
+    ) as server:
         yield server
 
 

@@ -51,7 +51,7 @@ def _direct_read(path: Path) -> dict[int, dict[str, str]]:
         db.close()
 
 
-def test_a_hundred_thousand_leads_exported_in_parallel_windows_each_once(tmp_path):
+def test_a_hundred_thousand_leads_exported_in_parallel_windows_each_once(tmp_path, mktows_start):
     build_db = _build_db()
     anchor = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     anchor_us = int(anchor.timestamp()) * 1_000_000
@@ -61,7 +61,7 @@ def test_a_hundred_thousand_leads_exported_in_parallel_windows_each_once(tmp_pat
     assert len(expected) == SIZE
 
     since = anchor - timedelta(days=build_db.SPAN_DAYS + 1)
-    with running_server(f"sqlite:///{path}", tmp_path / "server", instance=INSTANCE) as server:
+    with running_server(mktows_start, f"sqlite:///{path}", tmp_path / "server", instance=INSTANCE) as server:
         with Client(server.endpoint("2_9"), TEST_USER, TEST_KEY) as client:
             started = time.monotonic()
             exported: dict[int, dict[str, str]] = {}

@@ -26,11 +26,9 @@ from support.client_server import (
     hanging_up_server,
 )
 from support.server import (
-    READY_RE,
     SEED_CUSTOM_FIELD,
     SEED_INT_FIELD,
     TEST_LIMITS,
-    running_process,
     write_instance,
 )
 from support.soap import TEST_KEY, TEST_USER
@@ -38,6 +36,7 @@ from support.soap import TEST_KEY, TEST_USER
 from mktows.client import AsyncClient, Client, MarketoConnectionError, MarketoFault
 from mktows.client.errors import NOT_REPEATABLE, is_retryable
 from mktows.testing.double import MktowsInstance, start_server
+from mktows.testing.process import running_mktows
 
 FAST = {"backoff": 0.02, "max_backoff": 2.0}
 
@@ -207,7 +206,7 @@ def test_request_campaign_reaches_a_server_that_starts_while_it_retries(tmp_path
         caller = threading.Thread(target=request)
         caller.start()
         time.sleep(0.5)  # the first attempts are refused: nothing listens yet
-        with running_process([*args, "--instance", str(instance)], READY_RE):
+        with running_mktows([*args, "--instance", str(instance)], env=TEST_LIMITS):
             caller.join(60)
         assert client.calls_retried >= 1 and client.calls_sent == 1
         # the request reached the server and was answered: no lead 1 on a fresh database (20103)

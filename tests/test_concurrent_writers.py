@@ -24,11 +24,13 @@ RECORDS_PER_CALL = 50
 
 
 @pytest.fixture(scope="module", params=backends())
-def two_servers(request, tmp_path_factory) -> Iterator[list[Server]]:
+def two_servers(request, tmp_path_factory, mktows_session_start) -> Iterator[list[Server]]:
     with contextlib.ExitStack() as stack:
         workdir: Path = tmp_path_factory.mktemp(f"writers-{request.param}")
         db_url = database_url(request.param, workdir, stack, "mktows_cw")
-        servers = [stack.enter_context(running_server(db_url, workdir / f"p{i}")) for i in range(2)]
+        servers = [
+            stack.enter_context(running_server(mktows_session_start, db_url, workdir / f"p{i}")) for i in range(2)
+        ]
         yield servers
 
 

@@ -74,12 +74,12 @@ CAPTURE_TIMEOUT = 30.0
 
 
 @pytest.fixture(scope="module")
-def console(tmp_path_factory) -> Iterator[dict[str, Any]]:
+def console(tmp_path_factory, mktows_session_start) -> Iterator[dict[str, Any]]:
     """The server (no SMTP server configured: messages are captured), a console user, two
     leads made through SOAP and one captured message to the first."""
     workdir = tmp_path_factory.mktemp("console-browser")
     db_url = f"sqlite:///{workdir / 'mktows.db'}"
-    with running_server(db_url, workdir, instance=INSTANCE) as srv:
+    with running_server(mktows_session_start, db_url, workdir, instance=INSTANCE) as srv:
         add_console_user(db_url)
         api = LeadApi("zeep", make_zeep_client(srv.endpoint("2_9")), "2_9")
         lead_id = api.create_lead(EMAIL, {"FirstName": "Grace", "LastName": "Hopper", "Favorite_Language": "COBOL"})

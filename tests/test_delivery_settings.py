@@ -62,20 +62,21 @@ def wait_until(check: object, timeout: float) -> float:
 
 @pytest.mark.parametrize("backend", backends())
 def test_every_process_delivers_with_the_stored_setting_and_follows_a_change(
-    backend: str, tmp_path: Path, sink: SmtpSink
+    backend: str, tmp_path: Path, sink: SmtpSink, mktows_start
 ) -> None:
     with ExitStack() as stack:
         db_url = database_url(backend, tmp_path, stack, "delivery_settings")
         # process A is given the sink and runs no jobs; process B is given nothing and runs them
         a = stack.enter_context(
             running_server(
+                mktows_start,
                 db_url,
                 tmp_path / "a",
                 instance=INSTANCE,
                 env={**NO_SMTP, "MKTOWS_SMTP_URL": sink.url, "MKTOWS_WORKERS": "0"},
             )
         )
-        b = stack.enter_context(running_server(db_url, tmp_path / "b", instance=INSTANCE, env=NO_SMTP))
+        b = stack.enter_context(running_server(mktows_start, db_url, tmp_path / "b", instance=INSTANCE, env=NO_SMTP))
         port = sink.url.rpartition(":")[2]
         assert f"email: SMTP 127.0.0.1:{port}" in a.output()
         assert f"email: SMTP 127.0.0.1:{port}" in b.output()  # the instance's, not capture

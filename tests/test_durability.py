@@ -519,7 +519,7 @@ def wait_until(predicate, timeout: float, what: str) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", backends())
 @pytest.mark.parametrize("seed", [SEED], ids=lambda s: f"seed={s}")
-def test_sigkill_during_writes_loses_nothing_acknowledged(sink, tmp_path, backend, seed):
+def test_sigkill_during_writes_loses_nothing_acknowledged(sink, tmp_path, backend, seed, mktows_start):
     rng = random.Random(seed)
     tag = uuid.uuid4().hex[:6]
     sync = SyncLoad(random.Random(rng.randrange(1 << 30)), tag)
@@ -530,7 +530,7 @@ def test_sigkill_during_writes_loses_nothing_acknowledged(sink, tmp_path, backen
     cycle = 0
 
     def start(name: str) -> contextlib.AbstractContextManager[Server]:
-        return running_server(db_url, tmp_path / name, instance=instance(sink.port), env=env)
+        return running_server(mktows_start, db_url, tmp_path / name, instance=instance(sink.port), env=env)
 
     with contextlib.ExitStack() as stack:
         db_url = database_url(backend, tmp_path, stack, "mktows_dur")
@@ -616,7 +616,7 @@ def _check_through_the_api(srv: Server, sync: SyncLoad) -> None:
 
 
 @pytest.mark.parametrize("backend", backends())
-def test_sigterm_during_an_import_exits_in_time_and_the_import_resumes(sink, tmp_path, backend):
+def test_sigterm_during_an_import_exits_in_time_and_the_import_resumes(sink, tmp_path, backend, mktows_start):
     """SIGTERM while an import runs: the process exits 0 within its grace period, and the
     import, finished within the grace period or left with a lease held by a process that is
     gone, is complete after the next start, every row on its list once."""
@@ -627,14 +627,14 @@ def test_sigterm_during_an_import_exits_in_time_and_the_import_resumes(sink, tmp
         db_url = database_url(backend, tmp_path, stack, "mktows_term")
         db = Database(db_url)
         stack.callback(db.dispose)
-        with running_server(db_url, tmp_path / "first", instance=instance(sink.port), env=env) as srv:
+        with running_server(mktows_start, db_url, tmp_path / "first", instance=instance(sink.port), env=env) as srv:
             with httpx.Client() as client:
                 imports.start(srv, db, client)
             wait_until(lambda: IMPORT_JOB in jobs_running_in(db, srv.proc.pid), 30, "the import to start")
             stopped_at = time.monotonic()
             srv.proc.terminate()
-            assert srv.proc.wait(grace + 10) == 0, "".join(srv.output)
+            assert srv.proc.wait(grace + 10) == 0, srv.output()
             assert time.monotonic() - stopped_at < grace + 10
-        with running_server(db_url, tmp_path / "second", instance=instance(sink.port), env=env):
+        with running_server(mktows_start, db_url, tmp_path / "second", instance=instance(sink.port), env=env):
             imports.finish(db)
             wait_until(lambda: _open_jobs(db) == [], 60, "every job to finish")

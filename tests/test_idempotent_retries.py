@@ -19,6 +19,7 @@ from support.soap import auth_header_xml, envelope, post, soap_action
 
 from mktows.store.database import Database
 from mktows.store.tables import import_jobs, static_lists
+from mktows.testing import ServerFactory
 
 PROGRAM = "Retry Program"
 LISTS = [f"Retry List {i}" for i in range(8)]
@@ -75,22 +76,22 @@ def _done(srv: Server, list_name: str, timeout: float = 20) -> None:
 
 
 @contextlib.contextmanager
-def _server(backend: str, workdir, env: dict[str, str]) -> Iterator[Server]:
+def _server(start: ServerFactory, backend: str, workdir, env: dict[str, str]) -> Iterator[Server]:
     with contextlib.ExitStack() as stack:
         url = database_url(backend, workdir, stack, "mktows_idem")
-        yield stack.enter_context(running_server(url, workdir, instance=INSTANCE_WITH_LISTS, env=env))
+        yield stack.enter_context(running_server(start, url, workdir, instance=INSTANCE_WITH_LISTS, env=env))
 
 
 @pytest.fixture(scope="module", params=backends())
-def on(request, tmp_path_factory) -> Iterator[Server]:
+def on(request, tmp_path_factory, mktows_session_start) -> Iterator[Server]:
     env = {"MKTOWS_IDEMPOTENCY_WINDOW_SECONDS": str(WINDOW)}
-    with _server(request.param, tmp_path_factory.mktemp(f"idem-{request.param}"), env) as srv:
+    with _server(mktows_session_start, request.param, tmp_path_factory.mktemp(f"idem-{request.param}"), env) as srv:
         yield srv
 
 
 @pytest.fixture(scope="module", params=backends())
-def off(request, tmp_path_factory) -> Iterator[Server]:
-    with _server(request.param, tmp_path_factory.mktemp(f"noidem-{request.param}"), {}) as srv:
+def off(request, tmp_path_factory, mktows_session_start) -> Iterator[Server]:
+    with _server(mktows_session_start, request.param, tmp_path_factory.mktemp(f"noidem-{request.param}"), {}) as srv:
         yield srv
 
 

@@ -57,11 +57,13 @@ class Instance:
 
 
 @pytest.fixture(scope="module")
-def instance(tmp_path_factory) -> Iterator[Instance]:
+def instance(tmp_path_factory, mktows_session_start) -> Iterator[Instance]:
     """A server whose instance file declares one API user, with one lead made by syncLead."""
     workdir = tmp_path_factory.mktemp("integrators")
     declared = {"api_users": [{"user_id": USER_ID, "encryption_key": ENCRYPTION_KEY}]}
-    with running_server(f"sqlite:///{workdir / 'mktows.db'}", workdir, instance=declared) as server:
+    with running_server(
+        mktows_session_start, f"sqlite:///{workdir / 'mktows.db'}", workdir, instance=declared
+    ) as server:
         body = (
             "<ns1:paramsSyncLead><leadRecord>"
             f"<Email>{EMAIL}</Email><leadAttributeList><attribute>"

@@ -27,11 +27,11 @@ def api(request, lead_api) -> LeadApi:
 
 
 @pytest.fixture(scope="module", params=backends())
-def streams_server(request, tmp_path_factory) -> Iterator[Server]:
+def streams_server(request, tmp_path_factory, mktows_session_start) -> Iterator[Server]:
     with contextlib.ExitStack() as stack:
         workdir = tmp_path_factory.mktemp(f"streams-{request.param}")
         db_url = database_url(request.param, workdir, stack, "mktows_ls")
-        yield stack.enter_context(running_server(db_url, workdir))
+        yield stack.enter_context(running_server(mktows_session_start, db_url, workdir))
 
 
 @pytest.fixture(scope="module")

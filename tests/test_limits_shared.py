@@ -21,6 +21,7 @@ from support.soap import TEST_KEY, TEST_USER, assert_fault, call, check_fault_sh
 from mktows.runtime.quota_day import quota_day
 from mktows.store.database import Database
 from mktows.store.tables import call_counters, programs
+from mktows.testing import ServerFactory
 
 LIST_MOBJECTS = "<ns1:paramsListMObjects/>"
 INSTANCE = {"api_users": [{"user_id": TEST_USER, "encryption_key": TEST_KEY}]}
@@ -35,7 +36,9 @@ CLONED = {
 
 
 @contextlib.contextmanager
-def two_servers(backend: str, workdir, instance: dict = INSTANCE, **env: str) -> Iterator[tuple[Server, Server]]:
+def two_servers(
+    start: ServerFactory, backend: str, workdir, instance: dict = INSTANCE, **env: str
+) -> Iterator[tuple[Server, Server]]:
     """Two server processes on one fresh database, with the marketo profile and these values
     (the suite's generous test limits overridden)."""
     settings = {
@@ -46,8 +49,8 @@ def two_servers(backend: str, workdir, instance: dict = INSTANCE, **env: str) ->
     }
     with contextlib.ExitStack() as stack:
         db_url = database_url(backend, workdir, stack, "mktows_limits_shared")
-        first = stack.enter_context(running_server(db_url, workdir / "a", instance=instance, env=settings))
-        second = stack.enter_context(running_server(db_url, workdir / "b", instance=instance, env=settings))
+        first = stack.enter_context(running_server(start, db_url, workdir / "a", instance=instance, env=settings))
+        second = stack.enter_context(running_server(start, db_url, workdir / "b", instance=instance, env=settings))
         yield first, second
 
 
@@ -65,9 +68,9 @@ def start_of_a_second() -> None:
 
 
 @pytest.mark.parametrize("backend", backends())
-def test_the_rate_limit_holds_across_processes(backend, tmp_path):
+def test_the_rate_limit_holds_across_processes(backend, tmp_path, mktows_start):
     env = {"MKTOWS_DAILY_QUOTA": "1000", "MKTOWS_RATE_LIMIT_CALLS": "10", "MKTOWS_RATE_LIMIT_SECONDS": "60"}
-    with two_servers(backend, tmp_path, **env) as servers:
+    with two_servers(mktows_start, backend, tmp_path, **env) as servers:
         start_of_a_second()
         served = [outcome(servers[i % 2]) for i in range(10)]
         assert served == [0] * 10  # five from each process
@@ -77,11 +80,11 @@ def test_the_rate_limit_holds_across_processes(backend, tmp_path):
 
 
 @pytest.mark.parametrize("backend", backends())
-def test_the_daily_quota_holds_across_processes_and_refusals_cost_nothing(backend, tmp_path):
+def test_the_daily_quota_holds_across_processes_and_refusals_cost_nothing(backend, tmp_path, mktows_start):
     """A client hammering both processes through a short rate window gets exactly its daily
     quota of served calls: its many rate refusals spend none of it."""
     env = {"MKTOWS_DAILY_QUOTA": "20", "MKTOWS_RATE_LIMIT_CALLS": "8", "MKTOWS_RATE_LIMIT_SECONDS": "1"}
-    with two_servers(backend, tmp_path, **env) as servers:
+    with two_servers(mktows_start, backend, tmp_path, **env) as servers:
         served = refused_by_rate = 0
         deadline = time.monotonic() + 15
         i = 0
@@ -111,9 +114,9 @@ def clone_call(server: Server, name: str) -> int:
 
 
 @pytest.mark.parametrize("backend", backends())
-def test_the_clone_limit_holds_for_calls_at_once_on_two_processes(backend, tmp_path):
+def test_the_clone_limit_holds_for_calls_at_once_on_two_processes(backend, tmp_path, mktows_start):
     env = {"MKTOWS_LIMITS_PROFILE": "self-hosted", "MKTOWS_MAX_CLONES_PER_DAY": "3"}
-    with two_servers(backend, tmp_path, CLONED, **env) as servers:
+    with two_servers(mktows_start, backend, tmp_path, CLONED, **env) as servers:
         names = [f"Clone {i}" for i in range(10)]
         with ThreadPoolExecutor(len(names)) as pool:
             codes = list(pool.map(lambda i: clone_call(servers[i % 2], names[i]), range(len(names))))

@@ -70,9 +70,12 @@ def _database(backend: str, workdir) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module", params=backends())
-def programs_server(request, tmp_path_factory) -> Iterator[Server]:
+def programs_server(request, tmp_path_factory, mktows_session_start) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp(f"programs-{request.param}")
-    with _database(request.param, workdir) as url, running_server(url, workdir, instance=PROGRAMS_INSTANCE) as srv:
+    with (
+        _database(request.param, workdir) as url,
+        running_server(mktows_session_start, url, workdir, instance=PROGRAMS_INSTANCE) as srv,
+    ):
         yield srv
 
 

@@ -481,8 +481,10 @@ def test_the_throttle_counts_per_address_and_bounds_its_table():
 # --------------------------------------------------------------------------- real servers
 
 
-def test_serve_writes_json_lines_and_answers_head(tmp_path):
-    with running_server(f"sqlite:///{tmp_path / 'mktows.db'}", tmp_path, env={"MKTOWS_LOG_FORMAT": "json"}) as srv:
+def test_serve_writes_json_lines_and_answers_head(tmp_path, mktows_start):
+    with running_server(
+        mktows_start, f"sqlite:///{tmp_path / 'mktows.db'}", tmp_path, env={"MKTOWS_LOG_FORMAT": "json"}
+    ) as srv:
         answered = call(srv.endpoint("2_3"), LIST_MOBJECTS)
         success(answered, "listMObjects")
         assert_fault(call(srv.endpoint("2_3"), LIST_MOBJECTS, header_xml=wrong_key_header()), 20014)
@@ -511,9 +513,9 @@ def wait_for_call_lines(srv: Any, count: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.skipif("postgresql" not in backends(), reason="PostgreSQL is not among MKTOWS_TEST_BACKENDS")
-def test_not_ready_when_the_postgresql_database_is_dropped(tmp_path):
+def test_not_ready_when_the_postgresql_database_is_dropped(tmp_path, mktows_start):
     with temporary_database("mktows_ready") as url:
-        with running_server(url, tmp_path, env={"MKTOWS_WORKERS": "0"}) as srv:
+        with running_server(mktows_start, url, tmp_path, env={"MKTOWS_WORKERS": "0"}) as srv:
             ready = httpx.get(srv.base_url + "/readyz", timeout=30)
             assert ready.status_code == 200, ready.text
             drop(url)

@@ -90,6 +90,7 @@ def test_console_lists_searches_shows_and_resends(srv: InProcessServer) -> None:
     browser = signed_in(srv)
     page = browser.get("/console/requests")
     assert page.status_code == 200 and request_id in page.text and ">Requests</a>" in page.text
+    assert re.search(r"Bodies kept: [0-9.]+ (Bytes|KiB), at most 100\.0 MiB and 7 days", page.text), page.text
     searched = browser.get("/console/requests", params={"request_id": request_id})
     assert searched.text.count("/console/requests/") >= 1 and request_id in searched.text
     assert request_id not in browser.get("/console/requests", params={"fault": "20014"}).text
@@ -117,22 +118,34 @@ def test_paging_is_newest_first(srv: InProcessServer) -> None:
 def test_pruning_keeps_both_bounds(tmp_path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'p.db'}", create=True)
     database.migrate()
-    log = RequestLog(database, max_bytes=10_000, max_days=7, max_body_bytes=100_000)
+    log = RequestLog(database, max_bytes=100_000, max_days=7, max_body_bytes=100_000)
     kw = {"version": "2_9", "operation": "getLead", "user_id": "u", "client": None, "status": 200, "fault_code": 0}
     for n in range(10):
         log.add(request_id=f"r{n}", seconds=0.01, request_body=b"q" * 1000, response_body=b"a" * 1000, **kw)
     log.flush()
-    with database.write() as conn:  # the oldest entry is made 8 days old
+    assert request_log.kept_bytes(database) == _summed(database) == 20_000
+    with database.write() as conn:  # one entry in the middle is made 8 days old
         conn.execute(
             request_log.request_log.update()
-            .where(request_log.request_log.c.request_id == "r0")
+            .where(request_log.request_log.c.request_id == "r5")
             .values(at=datetime.now(UTC) - timedelta(days=8))
         )
-    request_log.prune(database, max_bytes=10_000, max_days=7)
+    request_log.prune(database, max_bytes=10_000, max_days=7)  # r5 by age, then the oldest by size
     kept = [e.request_id for e in request_log.list_entries(database, limit=50)]
-    assert kept == ["r9", "r8", "r7", "r6", "r5"]
+    assert kept == ["r9", "r8", "r7", "r6", "r4"]
+    assert request_log.kept_bytes(database) == _summed(database) == 10_000
+    # an emptied log (the emulator's reset) starts its total again from what it holds
+    with database.write() as conn:
+        conn.execute(request_log.request_log_total.delete())
+    log.add(request_id="r10", seconds=0.01, request_body=b"q" * 10, response_body=b"a" * 10, **kw)
+    log.flush()
+    assert request_log.kept_bytes(database) == _summed(database) == 10_020
     log.stop()
     database.dispose()
+
+
+def _summed(database: Database) -> int:
+    return sum(e.request_size + e.response_size for e in request_log.list_entries(database, limit=50))
 
 
 def _mktows(*args: str) -> subprocess.CompletedProcess[str]:
@@ -142,10 +155,10 @@ def _mktows(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory) -> Iterator[Server]:
+def real(tmp_path_factory, mktows_session_start) -> Iterator[Server]:
     workdir = tmp_path_factory.mktemp("request-log-server")
     env = {"MKTOWS_REQUEST_LOG": "1", "MKTOWS_LOG_FORMAT": "json"}
-    with running_server(f"sqlite:///{workdir / 'mktows.db'}", workdir, env=env) as server:
+    with running_server(mktows_session_start, f"sqlite:///{workdir / 'mktows.db'}", workdir, env=env) as server:
         yield server
 
 

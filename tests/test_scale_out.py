@@ -32,6 +32,7 @@ from support.smtp import SmtpSink, smtp_sink
 from mktows.config import Settings
 from mktows.store.database import Database
 from mktows.store.tables import campaign_runs, outbox
+from mktows.testing import ServerFactory
 
 PROGRAM = "Scale Program"
 LIST = "Everyone"
@@ -75,10 +76,14 @@ def sink() -> Iterator[SmtpSink]:
 
 
 @contextlib.contextmanager
-def two_api_processes(db_url: str, workdir: Path, smtp_port: int) -> Iterator[tuple[Server, Server]]:
+def two_api_processes(
+    start: ServerFactory, db_url: str, workdir: Path, smtp_port: int
+) -> Iterator[tuple[Server, Server]]:
     with contextlib.ExitStack() as stack:
         servers = tuple(
-            stack.enter_context(running_server(db_url, workdir / name, instance=instance(smtp_port), env=API_ENV))
+            stack.enter_context(
+                running_server(start, db_url, workdir / name, instance=instance(smtp_port), env=API_ENV)
+            )
             for name in ("api-a", "api-b")
         )
         yield servers  # type: ignore[misc]
@@ -131,14 +136,14 @@ def worker_of_the_run(db_url: str) -> int | None:
 
 
 @pytest.mark.slow
-def test_a_campaign_survives_the_kill_of_the_worker_running_it(sink, tmp_path):
+def test_a_campaign_survives_the_kill_of_the_worker_running_it(sink, tmp_path, mktows_start):
     total = 10_000
     tag = uuid.uuid4().hex[:8]
     emails = [f"scale-{tag}-{i:05d}@scale.example.com" for i in range(total)]
     recipients = set(emails)
     with contextlib.ExitStack() as stack:
         db_url = stack.enter_context(temporary_database("mktows_scale"))
-        first_api, second_api = stack.enter_context(two_api_processes(db_url, tmp_path, sink.port))
+        first_api, second_api = stack.enter_context(two_api_processes(mktows_start, db_url, tmp_path, sink.port))
         first = stack.enter_context(running_worker(db_url))
         assert first.engine == "procrastinate"
         import_leads(client(first_api), LIST, emails[:5000])
@@ -194,12 +199,12 @@ def test_a_campaign_survives_the_kill_of_the_worker_running_it(sink, tmp_path):
         )
 
 
-def test_a_scheduled_run_fires_once_across_workers_and_api_processes(sink, tmp_path):
+def test_a_scheduled_run_fires_once_across_workers_and_api_processes(sink, tmp_path, mktows_start):
     tag = uuid.uuid4().hex[:8]
     emails = [f"soon-{tag}-{i}@scale.example.com" for i in range(20)]
     with contextlib.ExitStack() as stack:
         db_url = stack.enter_context(temporary_database("mktows_scale"))
-        first_api, second_api = stack.enter_context(two_api_processes(db_url, tmp_path, sink.port))
+        first_api, second_api = stack.enter_context(two_api_processes(mktows_start, db_url, tmp_path, sink.port))
         for _ in range(2):
             stack.enter_context(running_worker(db_url))
         import_leads(client(first_api), SOON_LIST, emails)
@@ -218,7 +223,7 @@ def test_a_scheduled_run_fires_once_across_workers_and_api_processes(sink, tmp_p
         assert fired is not None and fired.replace(tzinfo=dt.UTC) >= run_at
 
 
-def test_any_api_process_answers_the_next_call_of_a_conversation(sink, tmp_path):
+def test_any_api_process_answers_the_next_call_of_a_conversation(sink, tmp_path, mktows_start):
     """An import started on one process is polled on the other; a stream of pages is read from
     both in turn, each page's position taken to the other process."""
     tag = uuid.uuid4().hex[:8]
@@ -226,7 +231,10 @@ def test_any_api_process_answers_the_next_call_of_a_conversation(sink, tmp_path)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     with contextlib.ExitStack() as stack:
         db_url = stack.enter_context(temporary_database("mktows_scale"))
-        apis = [client(server) for server in stack.enter_context(two_api_processes(db_url, tmp_path, sink.port))]
+        apis = [
+            client(server)
+            for server in stack.enter_context(two_api_processes(mktows_start, db_url, tmp_path, sink.port))
+        ]
         metrics_port = free_port()
         stack.enter_context(running_worker(db_url, env={"MKTOWS_WORKER_METRICS_PORT": str(metrics_port)}))
         import_leads(apis[0], LIST, emails, poll=apis[1])

@@ -120,7 +120,7 @@ def list_member_ids(srv: Server, name: str) -> set[int]:
 
 
 @pytest.mark.parametrize("backend", backends())
-def test_previous_release_database_migrates_and_reads_back(backend, tmp_path):
+def test_previous_release_database_migrates_and_reads_back(backend, tmp_path, mktows_start):
     told = EXPECTED["backends"][backend]
     with previous_release_database(backend, tmp_path) as db_url:
         assert revision(db_url).startswith(PREVIOUS_HEAD), "the fixture is not the previous release's schema"
@@ -131,7 +131,9 @@ def test_previous_release_database_migrates_and_reads_back(backend, tmp_path):
         assert again.returncode == 0 and revision(db_url) == head_revision(), again.stderr
 
         # the instance file re-declares the list the old release made: applied on top, no duplicate
-        with running_server(db_url, tmp_path / "serve", instance={"lists": [EXPECTED["static_list"]]}) as srv:
+        with running_server(
+            mktows_start, db_url, tmp_path / "serve", instance={"lists": [EXPECTED["static_list"]]}
+        ) as srv:
             check_leads_and_activities(srv, told)
             check_lists_and_import(srv, told)
             check_api_user(srv)

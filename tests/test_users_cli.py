@@ -44,8 +44,8 @@ def refused(app, user: str, key: str) -> None:
     assert_fault(signed_call(app, user, key), 20014)
 
 
-def test_add_refuses_an_existing_user_and_rotation_overlaps_the_old_key(tmp_path):
-    with running_server(f"sqlite:///{tmp_path / 'mktows.db'}", tmp_path) as app:
+def test_add_refuses_an_existing_user_and_rotation_overlaps_the_old_key(tmp_path, mktows_start):
+    with running_server(mktows_start, f"sqlite:///{tmp_path / 'mktows.db'}", tmp_path) as app:
         assert users_cli(app.db_url, "add", "rot_user", "--key", "key-A-1111").returncode == 0
         again = users_cli(app.db_url, "add", "rot_user", "--key", "key-X-9999")
         assert again.returncode == 2 and again.stdout == ""
@@ -93,8 +93,8 @@ def _answers(app, user: str, key: str, code: int | None, timeout: float = 5.0) -
         assert_fault(resp, code)
 
 
-def test_disable_enable_and_remove_reach_a_running_server(tmp_path):
-    with running_server(f"sqlite:///{tmp_path / 'mktows.db'}", tmp_path) as app:
+def test_disable_enable_and_remove_reach_a_running_server(tmp_path, mktows_start):
+    with running_server(mktows_start, f"sqlite:///{tmp_path / 'mktows.db'}", tmp_path) as app:
         assert users_cli(app.db_url, "add", "ops_user", "--key", "ops-key-1111").returncode == 0
         works(app, "ops_user", "ops-key-1111")
         disabled = users_cli(app.db_url, "disable", "ops_user")
@@ -110,9 +110,11 @@ def test_disable_enable_and_remove_reach_a_running_server(tmp_path):
         assert "ops_user" not in [u["user_id"] for u in listed]
 
 
-def test_master_key_keeps_keys_out_of_the_database_file(tmp_path):
+def test_master_key_keeps_keys_out_of_the_database_file(tmp_path, mktows_start):
     master = Fernet.generate_key().decode()
-    with running_server(f"sqlite:///{tmp_path / 'mktows.db'}", tmp_path, env={"MKTOWS_MASTER_KEY": master}) as app:
+    with running_server(
+        mktows_start, f"sqlite:///{tmp_path / 'mktows.db'}", tmp_path, env={"MKTOWS_MASTER_KEY": master}
+    ) as app:
         added = users_cli(
             app.db_url, "add", "sealed_user", "--key", "sealed-key-7777", env={"MKTOWS_MASTER_KEY": master}
         )

@@ -10,10 +10,12 @@ asked of clients that run calls in parallel.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import os
 import random
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -225,6 +227,14 @@ class Exchange:
         )
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One certificate store for every client of the process: building one reads the whole CA
+    bundle (tens of milliseconds, more than a call to a local server), and an SSLContext may be
+    shared by any number of connections and threads once it is set up."""
+    return httpx.create_ssl_context()
+
+
 def _limits(concurrency: int) -> httpx.Limits:
     size = max(10, concurrency)
     return httpx.Limits(max_connections=size, max_keepalive_connections=size)
@@ -244,7 +254,9 @@ class SyncTransport(Exchange):
         transport: httpx.BaseTransport | None,
     ) -> None:
         super().__init__(endpoint, signer, policy)
-        self.http = httpx.Client(transport=transport, timeout=timeout, limits=_limits(concurrency))
+        self.http = httpx.Client(
+            transport=transport, timeout=timeout, limits=_limits(concurrency), verify=_tls_context()
+        )
         self._slots = threading.BoundedSemaphore(max(1, concurrency))
 
     def call(
@@ -296,7 +308,9 @@ class AsyncTransport(Exchange):
         transport: httpx.AsyncBaseTransport | None,
     ) -> None:
         super().__init__(endpoint, signer, policy)
-        self.http = httpx.AsyncClient(transport=transport, timeout=timeout, limits=_limits(concurrency))
+        self.http = httpx.AsyncClient(
+            transport=transport, timeout=timeout, limits=_limits(concurrency), verify=_tls_context()
+        )
         self._concurrency = max(1, concurrency)
         self._slots: asyncio.Semaphore | None = None  # made on first use, inside the running loop
 

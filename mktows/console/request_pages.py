@@ -49,6 +49,7 @@ async def request_list(request: Request, engine: Engine, session: ConsoleSession
         )
     )
     entries, last = one_page(found)
+    kept = await run_in_threadpool(request_log.kept_bytes, engine.db)
     return render(
         request,
         "requests.html",
@@ -56,7 +57,8 @@ async def request_list(request: Request, engine: Engine, session: ConsoleSession
         entries=entries,
         next_before=last.id if last else None,
         filters=filters,
-        enabled=getattr(request.app.state, "request_log", None) is not None,
+        log=getattr(request.app.state, "request_log", None),
+        kept=kept,
     )
 
 

@@ -23,11 +23,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, func, select, update
 
 from mktows.store.database import Database
-from mktows.store.tables import request_log
+from mktows.store.tables import request_log, request_log_total
 
 FLUSH_SECONDS = 1.0
 PRUNE_SECONDS = 60.0
@@ -144,8 +145,10 @@ class RequestLog:
             pending, self._pending, self._pending_bytes = self._pending, [], 0
         if pending:
             try:
+                rows = [_row(e) for e in pending]
                 with self.database.write() as conn:
-                    conn.execute(request_log.insert(), [_row(e) for e in pending])
+                    conn.execute(request_log.insert(), rows)
+                    _move_total(conn, sum(cast(int, r["stored_bytes"]) for r in rows))
             except Exception:  # the database briefly away: keep them for the next flush
                 log.warning("request log entries not saved yet; retrying", exc_info=True)
                 with self._lock:
@@ -209,11 +212,37 @@ def prune(database: Database, *, max_bytes: int, max_days: int, now: datetime | 
     at most `max_bytes`. Returns how many were deleted."""
     cutoff = (now or datetime.now(UTC)) - timedelta(days=max_days)
     with database.write() as conn:
-        deleted = conn.execute(delete(request_log).where(request_log.c.at < cutoff)).rowcount or 0
-        total = int(conn.execute(select(func.coalesce(func.sum(request_log.c.stored_bytes), 0))).scalar_one())
+        freed = conn.execute(
+            delete(request_log).where(request_log.c.at < cutoff).returning(request_log.c.stored_bytes)
+        ).all()
+        total = _move_total(conn, -sum(int(size) for (size,) in freed))
+        deleted = len(freed)
         if total > max_bytes:
             deleted += _delete_oldest(conn, total - max_bytes)
     return deleted
+
+
+def _move_total(conn: Connection, change: int) -> int:
+    """Add `change` to the running total of kept bytes and return it. The row is made again
+    from the log itself when it is missing (an emulator reset empties every table)."""
+    moved = conn.execute(
+        update(request_log_total)
+        .where(request_log_total.c.id == 1)
+        .values(stored_bytes=request_log_total.c.stored_bytes + change)
+        .returning(request_log_total.c.stored_bytes)
+    ).scalar_one_or_none()
+    if moved is not None:
+        return int(moved)
+    total = int(conn.execute(select(func.coalesce(func.sum(request_log.c.stored_bytes), 0))).scalar_one())
+    conn.execute(request_log_total.insert().values(id=1, stored_bytes=total))
+    return total
+
+
+def kept_bytes(database: Database) -> int:
+    """The bytes of bodies the log keeps, as its running total says."""
+    with database.read() as conn:
+        value = conn.execute(select(request_log_total.c.stored_bytes)).scalar_one_or_none()
+    return int(value or 0)
 
 
 def _delete_oldest(conn: Connection, excess: int) -> int:
@@ -236,7 +265,10 @@ def _delete_oldest(conn: Connection, excess: int) -> int:
         after = int(rows[-1][0])
     if last_id is None:
         return 0
-    return conn.execute(delete(request_log).where(request_log.c.id <= last_id)).rowcount or 0
+    gone = conn.execute(delete(request_log).where(request_log.c.id <= last_id).returning(request_log.c.stored_bytes))
+    sizes = [int(size) for (size,) in gone]
+    _move_total(conn, -sum(sizes))
+    return len(sizes)
 
 
 _SUMMARY = [c for c in request_log.c if c.name not in ("request_body", "response_body")]

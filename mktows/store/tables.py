@@ -707,6 +707,15 @@ request_log = Table(
     sqlite_autoincrement=True,
 )
 
+# The bytes of bodies the request log keeps (its size bound), one row: each write and prune
+# moves it in the same transaction, so a prune reads it instead of summing the log.
+request_log_total = Table(
+    "request_log_total",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("stored_bytes", BigInteger, nullable=False),
+)
+
 # The first answer to an operation that repeats would run again (requestCampaign,
 # scheduleCampaign, importToList), per API user and request body, while the idempotency window
 # lasts (mktows/runtime/idempotency.py). `payload` is empty while the first call runs; `token`
@@ -759,6 +768,7 @@ __all__ = [
     "programs",
     "run_leads",
     "request_log",
+    "request_log_total",
     "server_meta",
     "static_lists",
     "tag_types",

@@ -15,6 +15,9 @@ How an instance is built (`build_app`, which the project's own test support uses
 `start_server` then serves the app with uvicorn on a background thread of this process, on a
 socket bound to a free port of 127.0.0.1: a real HTTP server that any client (PHP, Java, a
 subprocess) can reach, while the test reads the state through the engine without SOAP.
+With `process=True` it runs `mktows serve` in a process of its own instead
+(mktows.testing.process), and the test reads the state through an engine of its own on the
+same database.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from mktows.cli import engine_on, start_workers
 from mktows.client import Client
 from mktows.config import Settings
 from mktows.delivery import deliver
+from mktows.emulator.stub import Recording, stub_app
 from mktows.engine import Engine
 from mktows.engine.admin.state import (
     ActivityState,
@@ -52,6 +56,7 @@ from mktows.instance import Instance, InstanceUser, apply_instance, load_instanc
 from mktows.soap.schema_model import VERSIONS
 from mktows.store.database import MEMORY_URL, Database
 from mktows.store.tables import server_meta
+from mktows.testing.process import MktowsProcess, running_mktows, working_directory
 
 DEFAULT_USER_ID = "mktows_test_user"
 DEFAULT_ENCRYPTION_KEY = "mktows-test-encryption-key"
@@ -212,17 +217,28 @@ class MktowsInstance:
     `endpoint` is the 2_9 SOAP endpoint (`endpoint_for(version)` any other), `wsdl_url` its
     WSDL; `user_id` and `encryption_key` the first API user of the instance; `env` the
     MKTOWS_ENDPOINT / MKTOWS_USER_ID / MKTOWS_ENCRYPTION_KEY variables for a subprocess;
-    `client()` a mktows.client.Client; `state` reads the database without SOAP."""
+    `client()` a mktows.client.Client; `state` reads the database without SOAP; `engine` is
+    the engine on that database. `process` is the server's process when it runs in one of its
+    own (`start_server(process=True)`), else None."""
 
-    def __init__(self, built: BuiltApp, base_url: str) -> None:
-        self.built = built
-        self.engine = built.engine
-        self.settings = built.settings
+    process: MktowsProcess | None = None
+
+    def __init__(self, instance: Instance, base_url: str, settings: Settings, database_url: str) -> None:
+        self.instance = instance
         self.base_url = base_url
-        user = next((u for u in built.instance.api_users if u.enabled), built.instance.api_users[0])
+        self.settings = settings
+        self.database_url = database_url
+        user = next((u for u in instance.api_users if u.enabled), instance.api_users[0])
         self.user_id = user.user_id
         self.encryption_key = user.encryption_key
-        self.state = MktowsState(built.engine)
+
+    @property
+    def engine(self) -> Engine:
+        raise NotImplementedError
+
+    @property
+    def state(self) -> MktowsState:
+        return MktowsState(self.engine)
 
     @property
     def endpoint(self) -> str:
@@ -254,7 +270,46 @@ class MktowsInstance:
         return Client(self.endpoint_for(version), self.user_id, self.encryption_key, **options)
 
     def __repr__(self) -> str:
-        return f"<MktowsInstance {self.endpoint} user {self.user_id}>"
+        return f"<{type(self).__name__} {self.endpoint} user {self.user_id}>"
+
+
+class InThreadInstance(MktowsInstance):
+    """A test double served by a thread of the test process: its engine is the server's own."""
+
+    def __init__(self, built: BuiltApp, base_url: str, database_url: str) -> None:
+        super().__init__(built.instance, base_url, built.settings, database_url)
+        self.built = built
+
+    @property
+    def engine(self) -> Engine:
+        return self.built.engine
+
+
+class ProcessInstance(MktowsInstance):
+    """A test double in a process of its own (`mktows serve`); the test reads its state through
+    an engine of its own on the same database, opened when first asked for."""
+
+    def __init__(self, process: MktowsProcess, instance: Instance, settings: Settings, database_url: str) -> None:
+        super().__init__(instance, process.ready_match.rstrip("/"), settings, database_url)
+        self.process = process
+        self._engine: Engine | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> Engine:
+        if self.database_url == MEMORY_URL:
+            raise RuntimeError("a server in a process of its own on an in-memory database: its state is out of reach")
+        with self._lock:
+            if self._engine is None:
+                self._engine = engine_on(self.settings, Database(self.database_url, create=False), seal=False)
+            return self._engine
+
+    def close(self) -> None:
+        """Close the test's own connections to the server's database."""
+        with self._lock:
+            if self._engine is not None:
+                self._engine.db.dispose()
+                self._engine = None
 
 
 class _ThreadServer:
@@ -312,23 +367,105 @@ def start_server(
     env: Mapping[str, str] | None = None,
     fast: bool = True,
     database_path: Path | None = None,
+    database_url: str | None = None,
     base: Path | None = None,
+    process: bool = False,
+    directory: Path | None = None,
+    ready_timeout: float = 30.0,
 ) -> Iterator[MktowsInstance]:
     """A fresh mktows on a free port of 127.0.0.1, seeded from `instance` (a file, a dict in
-    the file's shape, or None for one API user); `env` are MKTOWS_* settings. The database is
-    in memory unless `database_path` names a SQLite file to create."""
+    the file's shape, or None for one API user); `env` are MKTOWS_* settings.
+
+    The database is in memory unless `database_path` names a SQLite file to create or
+    `database_url` names a database to use as it is (a SQLite file, or PostgreSQL; migrated
+    if it is new). `process` runs `mktows serve` in a process of its own (its files, the
+    instance file and by default its SQLite database, go to `directory`, else a temporary one)."""
+    if database_path is not None and database_url is not None:
+        raise ValueError("give database_path or database_url, not both")
+    if process:
+        with _process_server(instance, env, fast, database_path, database_url, base, directory, ready_timeout) as srv:
+            yield srv
+        return
     inst = read_instance(instance, base=base)
     settings = double_settings(env, host="127.0.0.1", port=0)
-    database = fresh_database(database_path, fast=fast)
+    if database_url is not None:
+        database = Database(database_url)
+        database.migrate()
+    else:
+        database = fresh_database(database_path, fast=fast)
     with build_app(settings, inst, database=database) as built:
         sock = listen_socket()
         server = _ThreadServer(built.app, sock, settings.shutdown_grace_seconds)
         server.start()
         host, port = sock.getsockname()[:2]
         try:
-            yield MktowsInstance(built, f"http://{host}:{port}")
+            yield InThreadInstance(built, f"http://{host}:{port}", database_url or database.url)
         finally:
             server.stop()
+
+
+@contextlib.contextmanager
+def _process_server(
+    source: InstanceSource,
+    env: Mapping[str, str] | None,
+    fast: bool,
+    database_path: Path | None,
+    database_url: str | None,
+    base: Path | None,
+    directory: Path | None,
+    ready_timeout: float,
+) -> Iterator[ProcessInstance]:
+    inst = read_instance(source, base=base)  # checked here, so a bad file fails in the test
+    settings = double_settings(env, host="127.0.0.1", port=0)
+    with working_directory(directory) as workdir:
+        instance_file = workdir / "instance.yaml"
+        instance_file.write_text(instance_yaml(_instance_data(source, inst, base)), encoding="utf-8")
+        if database_url is None:
+            path = database_path if database_path is not None else workdir / "mktows.db"
+            if fast:  # else `serve` migrates it, as on a first start
+                fresh_database(path).dispose()
+            database_url = f"sqlite:///{path}"
+        args = ["serve", "--host", "127.0.0.1", "--port", "0", "--db", database_url, "--instance", str(instance_file)]
+        settings_env = {**DOUBLE_SETTINGS, **(env or {})}
+        with running_mktows(args, env=settings_env, cwd=workdir, ready_timeout=ready_timeout) as proc:
+            double = ProcessInstance(proc, inst, settings, database_url)
+            try:
+                yield double
+            finally:
+                double.close()
+
+
+def _instance_data(source: InstanceSource, inst: Instance, base: Path | None) -> dict[str, Any]:
+    """The instance file's content for a server in its own process, with the API user
+    `read_instance` gave an instance without one."""
+    if isinstance(source, Instance):
+        raise TypeError("a server in a process of its own reads an instance file: give a path or a dict")
+    if source is None:
+        data: dict[str, Any] = {}
+    elif isinstance(source, Mapping):
+        data = dict(source)
+    else:
+        path = Path(source)
+        data = yaml.safe_load((base / path if base is not None and not path.is_absolute() else path).read_text("utf-8"))
+        data = data or {}
+    if not data.get("api_users"):
+        data["api_users"] = [{"user_id": u.user_id, "encryption_key": u.encryption_key} for u in inst.api_users]
+    return data
+
+
+@contextlib.contextmanager
+def start_stub(recording: str | Path) -> Iterator[str]:
+    """`mktows stub RECORDING` in a thread of this process, on a free port of 127.0.0.1:
+    yields the base URL (`BASE/soap/mktows/VERSION` answers the recorded calls)."""
+    recorded = Recording(recording)
+    sock = listen_socket()
+    server = _ThreadServer(stub_app(recorded), sock, grace=1)
+    server.start()
+    host, port = sock.getsockname()[:2]
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
 
 
 def instance_yaml(instance: Mapping[str, Any]) -> str:

@@ -1,32 +1,33 @@
-"""Start a real `mktows serve` subprocess on a free 127.0.0.1 port.
+"""Real `mktows serve` processes for the tests, started by the project's own pytest plugin
+(mktows.testing, in its process mode), with the tests' instance file and limits.
 
-    with running_server(db_url, tmp_path) as srv:
-        srv.endpoint("2_2")  # http://127.0.0.1:PORT/soap/mktows/2_2
+    def test_x(mktows_start, tmp_path):
+        with running_server(mktows_start, f"sqlite:///{tmp_path / 'm.db'}", tmp_path) as srv:
+            srv.endpoint("2_2")  # http://127.0.0.1:PORT/soap/mktows/2_2
 
-The harness waits for the line `mktows ready on http://127.0.0.1:PORT`; if the process
-exits (or stays silent for `ready_timeout` seconds) it raises with everything the server
-printed, so a broken start-up is reported as such and not as a wall of failing tests.
+The plugin waits for the line `mktows ready on http://127.0.0.1:PORT`; if the process exits
+(or stays silent for `ready_timeout` seconds) it raises with everything the server printed, so
+a broken start-up is reported as such and not as a wall of failing tests.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import socket
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 
+from mktows.testing import ServerFactory
+from mktows.testing.double import MktowsInstance
+from mktows.testing.process import MktowsProcess, running_mktows
+
 from .soap import HOLDOUT_KEY, HOLDOUT_USER, TEST_KEY, TEST_USER
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-READY_RE = re.compile(r"mktows ready on (http://\S+)")
 WORKER_READY_RE = re.compile(r"mktows worker: (\S+) job engine")
 
 SEED_CUSTOM_FIELD = "Seed_Custom_Field"
@@ -152,10 +153,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class ServerStartError(RuntimeError):
-    pass
-
-
 class ListPool:
     """Hands out the instance file's pool lists, each to one test."""
 
@@ -172,56 +169,49 @@ class ListPool:
                 raise RuntimeError("out of pool lists; add more to POOL_LISTS") from None
 
 
-class MktowsProcess:
-    """A `python -m mktows ...` process the tests started: its output so far, and a hard kill."""
+class ProcessHandle:
+    """A mktows process the plugin started: its output, whether it runs, a hard kill, and the
+    `subprocess.Popen` (`proc`) for other signals."""
 
-    def __init__(self, proc: subprocess.Popen, output: list[str]) -> None:
-        self.proc, self._output = proc, output
+    def __init__(self, process: MktowsProcess) -> None:
+        self.process = process
+        self.proc = process.proc
 
     def output(self) -> str:
-        return "".join(self._output)
+        return self.process.output()
 
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        return self.process.alive()
 
     def kill(self) -> None:
-        """SIGKILL (for crash tests): no chance to finish calls or hand jobs back."""
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        self.process.kill()
 
 
-class Server(MktowsProcess, ListPool):
-    def __init__(self, proc: subprocess.Popen, base_url: str, db_url: str, output: list[str]) -> None:
-        MktowsProcess.__init__(self, proc, output)
+class Server(ProcessHandle, ListPool):
+    """A `mktows serve` process the plugin started (`MktowsInstance.process`), as the tests use
+    it: endpoints by version, its database URL and backend, its output and a hard kill."""
+
+    def __init__(self, double: MktowsInstance) -> None:
+        assert double.process is not None, "support.server.Server wraps a server in a process of its own"
+        ProcessHandle.__init__(self, double.process)
         ListPool.__init__(self)
-        self.base_url = base_url.rstrip("/")
-        self.db_url = db_url
+        self.double = double
+        self.base_url = double.base_url
+        self.db_url = double.database_url
 
     @property
     def port(self) -> int:
-        return int(self.base_url.rsplit(":", 1)[1])
+        return self.double.port
 
     @property
     def backend(self) -> str:
         return "postgresql" if self.db_url.startswith("postgresql") else "sqlite"
 
     def endpoint(self, version: str = "2_2") -> str:
-        return f"{self.base_url}/soap/mktows/{version}"
+        return self.double.endpoint_for(version)
 
     def wsdl_url(self, version: str = "2_2") -> str:
         return self.endpoint(version) + "?WSDL"
-
-
-def _reader(stream, sink: list[str], ready: threading.Event, found: list[str], ready_re: re.Pattern[str]) -> None:
-    for line in iter(stream.readline, ""):
-        sink.append(line)
-        if not found:
-            m = ready_re.search(line)
-            if m:
-                found.append(m.group(1))
-                ready.set()
-    ready.set()  # EOF: wake the waiter so it notices the exit
 
 
 def write_instance(path: Path, instance: dict | None = None) -> Path:
@@ -230,64 +220,8 @@ def write_instance(path: Path, instance: dict | None = None) -> Path:
 
 
 @contextlib.contextmanager
-def running_process(
-    args: list[str], ready_re: re.Pattern[str], *, env: dict[str, str] | None = None, ready_timeout: float = 30.0
-) -> Iterator[tuple[subprocess.Popen, str, list[str]]]:
-    """`python -m mktows ARGS`, once it printed a line `ready_re` matches: the process, the
-    match's first group and the output so far (growing); terminated on exit."""
-    cmd = [sys.executable, "-m", "mktows", *args]
-    proc_env = {**os.environ, "PYTHONUNBUFFERED": "1", **TEST_LIMITS, **(env or {})}
-    proc = subprocess.Popen(
-        cmd,
-        cwd=REPO_ROOT,
-        env=proc_env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        encoding="utf-8",
-        errors="replace",
-    )
-    output: list[str] = []
-    ready = threading.Event()
-    found: list[str] = []
-    reader = threading.Thread(target=_reader, args=(proc.stdout, output, ready, found, ready_re), daemon=True)
-    reader.start()
-    what = f"mktows {args[0]}"
-    try:
-        deadline = time.monotonic() + ready_timeout
-        while not found:
-            remaining = deadline - time.monotonic()
-            if proc.poll() is not None:
-                reader.join(5)
-                raise ServerStartError(
-                    f"{what} exited with code {proc.returncode} before it was ready.\n"
-                    f"command: {' '.join(cmd)}\n--- output ---\n{''.join(output)}"
-                )
-            if remaining <= 0:
-                raise ServerStartError(
-                    f"{what} printed no line matching {ready_re.pattern!r} within {ready_timeout:.0f}s.\n"
-                    f"command: {' '.join(cmd)}\n--- output ---\n{''.join(output)}"
-                )
-            ready.wait(min(remaining, 0.2))
-            if ready.is_set() and not found:  # output closed; wait for the exit code
-                time.sleep(0.05)
-        yield proc, found[0], output
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(10)
-        reader.join(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
-
-
-@contextlib.contextmanager
 def running_server(
+    start: ServerFactory,
     db_url: str,
     workdir: Path,
     *,
@@ -295,28 +229,35 @@ def running_server(
     env: dict[str, str] | None = None,
     ready_timeout: float = 30.0,
 ) -> Iterator[Server]:
-    workdir.mkdir(parents=True, exist_ok=True)
-    instance_file = write_instance(workdir / "instance.yaml", instance)
-    port = free_port()
-    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--db", db_url, "--instance", str(instance_file)]
-    with running_process(args, READY_RE, env=env, ready_timeout=ready_timeout) as (proc, base_url, output):
-        server = Server(proc, base_url, db_url, output)
-        expected = f"http://127.0.0.1:{port}"
-        if server.base_url != expected:
-            raise ServerStartError(f"ready line announced {server.base_url}, expected {expected}")
-        yield server
+    """`mktows serve` on `db_url` in a process of its own, started by the plugin's factory
+    fixture `start` (`mktows_start`, or `mktows_session_start` for a longer-lived server), with
+    the tests' instance file and limits. A SQLite file that does not exist yet starts as a copy
+    of the migrated template, as the plugin's fast mode does."""
+    where: dict[str, object] = {"database_url": db_url}
+    sqlite_file = Path(db_url.removeprefix("sqlite:///")) if db_url.startswith("sqlite:///") else None
+    if sqlite_file and sqlite_file.is_absolute() and not sqlite_file.exists():
+        where = {"database_path": sqlite_file}
+    with start.running(
+        instance or INSTANCE,
+        process=True,
+        directory=workdir,
+        env={**TEST_LIMITS, **(env or {})},
+        ready_timeout=ready_timeout,
+        **where,
+    ) as double:
+        yield Server(double)
 
 
-class Worker(MktowsProcess):
+class Worker(ProcessHandle):
     """A `mktows worker` process; `engine` is the job engine it said it runs."""
 
-    def __init__(self, proc: subprocess.Popen, engine: str, output: list[str]) -> None:
-        super().__init__(proc, output)
-        self.engine = engine
+    def __init__(self, process: MktowsProcess) -> None:
+        super().__init__(process)
+        self.engine = process.ready_match
 
 
 @contextlib.contextmanager
 def running_worker(db_url: str, *, env: dict[str, str] | None = None, concurrency: int = 2) -> Iterator[Worker]:
     args = ["worker", "--db", db_url, "--concurrency", str(concurrency)]
-    with running_process(args, WORKER_READY_RE, env=env) as (proc, engine, output):
-        yield Worker(proc, engine, output)
+    with running_mktows(args, WORKER_READY_RE, env={**TEST_LIMITS, **(env or {})}, cwd=REPO_ROOT) as process:
+        yield Worker(process)
