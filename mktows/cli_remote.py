@@ -21,14 +21,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TextIO
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from mktows.client import Client, MarketoConnectionError, MarketoFault, MarketoProtocolError
+if TYPE_CHECKING:
+    from mktows.client import Client
 
 leads_app = typer.Typer(no_args_is_help=True, help="Leads, through the SOAP API of any endpoint.")
 activity_app = typer.Typer(no_args_is_help=True, help="Lead activity, through the SOAP API of any endpoint.")
@@ -59,7 +60,11 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 @contextlib.contextmanager
 def connected(endpoint: str | None, user_id: str | None, key: str | None) -> Iterator[Client]:
-    """A client, with every fault or lost connection turned into one line and exit code 1."""
+    """A client, with every fault or lost connection turned into one line and exit code 1. The
+    client is imported here: every other command of `mktows`, `serve` first, starts without
+    its generated types."""
+    from mktows.client import Client, MarketoConnectionError, MarketoFault, MarketoProtocolError
+
     try:
         client = Client(endpoint, user_id, key)
     except ValueError as exc:

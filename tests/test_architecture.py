@@ -7,6 +7,7 @@ except those under `if TYPE_CHECKING:`, which never run.
 from __future__ import annotations
 
 import ast
+import subprocess
 import sys
 from pathlib import Path
 
@@ -33,8 +34,9 @@ ALLOWED = {
 CLIENT_ALLOWED = {"httpx", "lxml"}
 ENGINE_FAMILIES = ("activities", "admin", "campaigns", "leads", "lists", "objects")
 # Modules whose functions import on demand, so that `mktows --help` does not load the server,
-# nor does every pytest run of an environment where the test double's plugin is installed.
-LAZY_ALLOWED = {"mktows.cli", "mktows.docgen", "mktows.testing"}
+# `mktows serve` does not load the client, nor does every pytest run of an environment where
+# the test double's plugin is installed.
+LAZY_ALLOWED = {"mktows.cli", "mktows.cli_remote", "mktows.docgen", "mktows.testing"}
 
 
 def _module_name(path: Path) -> str:
@@ -165,3 +167,19 @@ def test_the_client_imports_nothing_of_the_server() -> None:
         )
     )
     assert wrong == []
+
+
+def test_the_server_commands_start_without_the_client() -> None:
+    """`mktows serve` and the other server-side commands do not pay for the client's
+    generated types; only the commands that call an endpoint load it."""
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, mktows.cli; print(sorted(m for m in sys.modules if m.startswith('mktows.client')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]"
