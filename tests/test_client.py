@@ -81,7 +81,7 @@ def test_every_operation_of_the_wsdl_has_a_typed_method():
 
 def test_the_async_client_takes_the_same_arguments():
     def public(cls: type) -> set[str]:
-        return {n for n in vars(cls) if not n.startswith("_") and callable(getattr(cls, n))}
+        return {n for n in dir(cls) if not n.startswith("_") and callable(getattr(cls, n))}
 
     assert public(Client) - {"close"} == public(AsyncClient) - {"aclose"}
     for name in sorted(public(Client) - {"close"}):

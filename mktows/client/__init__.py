@@ -13,9 +13,15 @@ This package imports nothing else of mktows: it talks to a server only over HTTP
 
 from mktows.client import types as _generated
 
-# `python -m mktows.client.generate URL > mktows/client/types.py` runs with types.py emptied
-# by the shell: the package then exports nothing, so that the generator can still start.
-if hasattr(_generated, "OPERATIONS"):
+# The two generators run with their output emptied by the shell (`python -m
+# mktows.client.generate URL > mktows/client/types.py`, `python -m mktows.client.unasync >
+# mktows/client/aio_operations.py`): the package then exports nothing, so that they can start.
+_complete = hasattr(_generated, "OPERATIONS")
+if _complete:
+    from mktows.client import aio_operations as _generated_async
+
+    _complete = hasattr(_generated_async, "AsyncOperations")
+if _complete:
     from mktows.client.aio import AsyncClient
     from mktows.client.build import make_custom_obj, make_lead_key, make_lead_record
     from mktows.client.errors import (
