@@ -17,6 +17,7 @@ from mktows.engine import Engine
 from mktows.instance import InstanceError, apply_instance, load_instance
 from mktows.store.database import Database, DatabaseError, DatabaseMissing, describe_url, head_revision
 from mktows.store.tables import api_users, server_meta
+from mktows.testing.process import running_mktows
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -358,33 +359,15 @@ def test_serve_prints_endpoint_new_user_and_ready_line(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mktows", "serve", "--port", str(port), "--db", f"sqlite:///{tmp_path / 's.db'}"],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    lines: list[str] = []
-    try:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if "mktows ready on" in line:
-                break
-        text = "".join(lines)
-        assert f"mktows ready on http://127.0.0.1:{port}" in text, text
+    args = ["serve", "--port", str(port), "--db", f"sqlite:///{tmp_path / 's.db'}"]
+    with running_mktows(args, cwd=REPO) as serve:
+        text = serve.output()
+        assert serve.ready_match == f"http://127.0.0.1:{port}", text
         assert f"http://127.0.0.1:{port}/soap/mktows/2_9" in text
         assert all(f"/soap/mktows/{v}" in text for v in ("2_2", "2_3", "2_7", "3_1"))
         assert "API user: mktows_" in text and "encryption key:" in text
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             pass  # listening when the ready line is out
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 @pytest.mark.slow
