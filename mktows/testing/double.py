@@ -382,12 +382,17 @@ def start_server(
     instance file and by default its SQLite database, go to `directory`, else a temporary one)."""
     if database_path is not None and database_url is not None:
         raise ValueError("give database_path or database_url, not both")
+    if database_url is not None and (new_file := _new_sqlite_file(database_url)) is not None:
+        database_path, database_url = new_file, None  # a new file: as fast as a path
+    inst = read_instance(instance, base=base)  # checked here, so a bad file fails in the test
+    settings = double_settings(env, host="127.0.0.1", port=0)
     if process:
-        with _process_server(instance, env, fast, database_path, database_url, base, directory, ready_timeout) as srv:
+        data = _instance_data(instance, inst, base)
+        with _process_server(
+            inst, data, settings, env, fast, database_path, database_url, directory, ready_timeout
+        ) as srv:
             yield srv
         return
-    inst = read_instance(instance, base=base)
-    settings = double_settings(env, host="127.0.0.1", port=0)
     if database_url is not None:
         database = Database(database_url)
         database.migrate()
@@ -404,22 +409,29 @@ def start_server(
             server.stop()
 
 
+def _new_sqlite_file(url: str) -> Path | None:
+    """The file of a `sqlite:///ABSOLUTE-PATH` URL that does not exist yet, else None."""
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(url.removeprefix("sqlite:///"))
+    return path if path.is_absolute() and not path.exists() else None
+
+
 @contextlib.contextmanager
 def _process_server(
-    source: InstanceSource,
+    inst: Instance,
+    instance_data: dict[str, Any],
+    settings: Settings,
     env: Mapping[str, str] | None,
     fast: bool,
     database_path: Path | None,
     database_url: str | None,
-    base: Path | None,
     directory: Path | None,
     ready_timeout: float,
 ) -> Iterator[ProcessInstance]:
-    inst = read_instance(source, base=base)  # checked here, so a bad file fails in the test
-    settings = double_settings(env, host="127.0.0.1", port=0)
     with working_directory(directory) as workdir:
         instance_file = workdir / "instance.yaml"
-        instance_file.write_text(instance_yaml(_instance_data(source, inst, base)), encoding="utf-8")
+        instance_file.write_text(instance_yaml(instance_data), encoding="utf-8")
         if database_url is None:
             path = database_path if database_path is not None else workdir / "mktows.db"
             if fast:  # else `serve` migrates it, as on a first start

@@ -126,7 +126,7 @@ def _wait_until_ready(
     output: list[str],
 ) -> None:
     deadline = time.monotonic() + timeout
-    what = f"mktows {command[3] if len(command) > 3 else ''}".strip()
+    what = " ".join(["mktows", *command[3:4]])  # the command's name: `mktows serve`
     while not found:
         if proc.poll() is not None:
             time.sleep(0.05)  # let the reader take the last lines

@@ -231,19 +231,14 @@ def running_server(
 ) -> Iterator[Server]:
     """`mktows serve` on `db_url` in a process of its own, started by the plugin's factory
     fixture `start` (`mktows_start`, or `mktows_session_start` for a longer-lived server), with
-    the tests' instance file and limits. A SQLite file that does not exist yet starts as a copy
-    of the migrated template, as the plugin's fast mode does."""
-    where: dict[str, object] = {"database_url": db_url}
-    sqlite_file = Path(db_url.removeprefix("sqlite:///")) if db_url.startswith("sqlite:///") else None
-    if sqlite_file and sqlite_file.is_absolute() and not sqlite_file.exists():
-        where = {"database_path": sqlite_file}
+    the tests' instance file and limits."""
     with start.running(
         instance or INSTANCE,
         process=True,
+        database_url=db_url,
         directory=workdir,
         env={**TEST_LIMITS, **(env or {})},
         ready_timeout=ready_timeout,
-        **where,
     ) as double:
         yield Server(double)
 

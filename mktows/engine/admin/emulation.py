@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, select, text, update
 
+from mktows.engine.admin.state import field_values
 from mktows.engine.leads.registry import FIELDS_VERSION
 from mktows.store.tables import (
     activities,
     campaign_runs,
     campaigns,
-    lead_values,
     leads,
     list_members,
     metadata,
@@ -87,13 +86,9 @@ def _rows(conn: Connection, table: Table, limit: int) -> list[dict[str, Any]]:
 
 def _leads(conn: Connection, limit: int) -> list[dict[str, Any]]:
     rows = _rows(conn, leads, limit)
-    ids = [row["id"] for row in rows]
-    values: dict[int, dict[str, str]] = defaultdict(dict)
-    if ids:
-        for r in conn.execute(select(lead_values).where(lead_values.c.lead_id.in_(ids))):
-            values[r.lead_id][r.name] = r.value
+    values = field_values(conn, [row["id"] for row in rows])
     for row in rows:
-        row["fields"] = dict(sorted(values[row["id"]].items()))
+        row["fields"] = values[row["id"]]
     return rows
 
 

@@ -8,6 +8,7 @@ first), so a test can compare them with `==` and nothing it holds changes under 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -94,22 +95,28 @@ def lead_states(conn: Connection, email: str | None = None) -> list[LeadState]:
     if email is not None:
         query = query.where(leads.c.email_lower == email.lower())
     rows = conn.execute(query).all()
-    values: dict[int, dict[str, str]] = {r.id: {} for r in rows}
-    if rows:
-        found = conn.execute(
-            select(lead_values.c.lead_id, lead_values.c.name, lead_values.c.value).where(
-                lead_values.c.lead_id.in_(list(values))
-            )
-        )
-        for lead_id, name, value in found:
-            values[lead_id][name] = value
+    values = field_values(conn, [r.id for r in rows])
     result = []
     for r in rows:
-        fields = dict(sorted(values[r.id].items()))
+        fields = values[r.id]
         if r.email is not None:
             fields.setdefault("Email", r.email)
         result.append(LeadState(id=r.id, email=r.email, fields=fields))
     return result
+
+
+def field_values(conn: Connection, lead_ids: Sequence[int]) -> dict[int, dict[str, str]]:
+    """The stored field values of each of these leads by API name, in name order."""
+    values: dict[int, dict[str, str]] = {lead_id: {} for lead_id in lead_ids}
+    if lead_ids:
+        found = conn.execute(
+            select(lead_values.c.lead_id, lead_values.c.name, lead_values.c.value).where(
+                lead_values.c.lead_id.in_(list(lead_ids))
+            )
+        )
+        for lead_id, name, value in found:
+            values[lead_id][name] = value
+    return {lead_id: dict(sorted(fields.items())) for lead_id, fields in values.items()}
 
 
 def _attributes(raw: str) -> tuple[tuple[str, str], ...]:
