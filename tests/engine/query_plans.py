@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import yaml
-from sqlalchemy import event, insert, select, text
+from sqlalchemy import Connection, event, insert, select, text, update
 
 from mktows.engine import Engine
 from mktows.engine.activities.types import ADD_TO_LIST, CHANGE_DATA_VALUE, NEW_LEAD, by_code
@@ -38,6 +38,8 @@ from mktows.store.tables import (
     opportunity_role_values,
     opportunity_roles,
     opportunity_values,
+    request_log,
+    request_log_total,
     static_lists,
 )
 
@@ -48,6 +50,7 @@ ROLES_PER_OPPORTUNITY = 3
 RECORDS = 20_000  # custom-object records, one per lead from lead 1
 BIG_LIST = 2_000  # members of "Plan List"
 BULK_LISTS = 10  # more lists of 3,000 members each
+LOGGED_CALLS = 20_000  # request log entries, 100 bytes of bodies each
 IMPORTS = 2_000  # finished imports into the bulk lists, 1 in 100 of them into "Bulk 1"
 SPAN = timedelta(days=20)  # leads and activities spread over the last 20 days
 
@@ -290,6 +293,7 @@ def populate(engine: Engine) -> PlanData:
             ]
         conn.execute(insert(custom_object_records), record_rows)
         conn.execute(insert(custom_object_keys), key_rows)
+        _log_calls(conn, start, now)
         if not db.is_sqlite:
             for table in ("leads", "opportunities", "opportunity_roles", "custom_object_records"):
                 conn.execute(
@@ -300,6 +304,33 @@ def populate(engine: Engine) -> PlanData:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
     return PlanData(now=now, big_list_id=list_ids["Plan List"], tiny_list_id=list_ids["Tiny List"])
+
+
+def _log_calls(conn: Connection, start: datetime, now: datetime) -> None:
+    """Request log entries over the span, of a few operations, users and faults, and their
+    running total of kept bytes."""
+    step = (now - start) / LOGGED_CALLS
+    rows = [
+        {
+            "at": start + step * n,
+            "request_id": f"req-{n}",
+            "version": "2_9",
+            "operation": ("getLead", "syncLead", "getMultipleLeads")[n % 3],
+            "user_id": f"log_user_{n % 20}",
+            "client": "127.0.0.1",
+            "status": 200 if n % 50 else 500,
+            "fault_code": 0 if n % 50 else 20014,
+            "duration_ms": 3.0,
+            "request_size": 50,
+            "response_size": 50,
+            "request_body": b"q" * 50,
+            "response_body": b"a" * 50,
+            "stored_bytes": 100,
+        }
+        for n in range(LOGGED_CALLS)
+    ]
+    conn.execute(insert(request_log), rows)
+    conn.execute(update(request_log_total).values(stored_bytes=100 * LOGGED_CALLS))
 
 
 def _activity(lead_id: int, created: datetime, kind: Any, asset: str, attrs: list[tuple[str, str]]) -> dict[str, Any]:

@@ -444,6 +444,13 @@ def _(engine: Engine, data: PlanData) -> None:
     request_log.get_entry(engine.db, request_id="plan-request")
 
 
+@path("request log: pruning by age, then the oldest entry by size, from the running total")
+def _(engine: Engine, data: PlanData) -> None:
+    kept = request_log.kept_bytes(engine.db)
+    assert kept > 0
+    assert request_log.prune(engine.db, max_bytes=kept - 1, max_days=30) == 1  # the oldest goes
+
+
 @pytest.mark.parametrize("name", list(PATHS))
 def test_hot_path_is_served_by_indexes(loaded: Loaded, name: str) -> None:
     engine = loaded.engine
